@@ -1,0 +1,45 @@
+/**
+ * Every default of the service in one place, each with its unit in the name.
+ * Config parsing (src/config) starts from these; nothing else hard-codes a default.
+ */
+export const DEFAULTS = Object.freeze({
+  cacheDir: '/var/lib/tts-cache',
+  maxCacheBytes: 1024 ** 3,
+  /** 0 disables age-based expiry. */
+  maxAgeMs: 0,
+  engine: 'espeak-ng',
+  /** Empty means "the engine's own default voice". */
+  voice: '',
+  sampleRate: 8000,
+  maxTextChars: 2000,
+  /** 0 means "one per CPU core" (resolved at start). */
+  renderConcurrency: 0,
+  queueLimit: 1000,
+  renderTimeoutMs: 10_000,
+  /** Grace between SIGTERM and SIGKILL for an engine process group. */
+  killGraceMs: 500,
+  scanConcurrency: 32,
+  /** A lock file older than this whose owner pid is not alive is stale. */
+  staleLockMs: 30_000,
+  eslHost: '127.0.0.1',
+  eslPort: 8040,
+  eslDeadlineMs: 3000,
+  httpHost: '127.0.0.1',
+  httpPort: 8080,
+  fsEslPort: 8021,
+  fsEslPassword: 'ClueCon',
+  prewarmMaxItems: 10_000,
+  bodyLimitBytes: 1024 * 1024,
+  shutdownGraceMs: 10_000,
+  logLevel: 'info',
+} as const)
+
+/** Sample rates we accept (Hz): the rates FreeSWITCH codecs run at. */
+export const SAMPLE_RATES = Object.freeze([8000, 11025, 16000, 22050, 24000, 32000, 44100, 48000] as const)
+
+/** Output format of every cached file. Part of the cache key. */
+export const AUDIO_FORMAT = 'wav-pcm16-mono' as const
+export type AudioFormat = typeof AUDIO_FORMAT
+
+export const ENGINE_IDS = Object.freeze(['espeak-ng', 'swift', 'flite', 'pico2wave', 'command'] as const)
+export type EngineId = (typeof ENGINE_IDS)[number]

@@ -1,0 +1,163 @@
+/**
+ * The ports the core needs. Adapters (src/store, src/engines, src/queue) implement them;
+ * the core never imports an adapter.
+ */
+import type { PhraseRequest } from './phrase.js'
+
+/** Wall clock, injectable so TTL and timing logic is testable without sleeping. */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number
+}
+
+export const systemClock: Clock = Object.freeze({ now: () => Date.now() })
+
+/** Minimal structured logger (pino's shape). */
+export interface Logger {
+  debug(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+  warn(obj: object, msg?: string): void
+  error(obj: object, msg?: string): void
+  child(bindings: Record<string, unknown>): Logger
+}
+
+/** Sidecar metadata of one cached WAV (`<key>.json`). */
+export interface EntryMeta {
+  readonly key: string
+  readonly text: string
+  readonly voice: string
+  readonly engine: string
+  readonly engineVersion: string
+  readonly sampleRate: number
+  readonly format: string
+  readonly bytes: number
+  readonly durationMs: number
+  /** ms since epoch. */
+  readonly createdAt: number
+  readonly pinned: boolean
+}
+
+/** An entry the store can serve: its metadata plus the absolute WAV path. */
+export interface CacheEntry extends EntryMeta {
+  readonly path: string
+}
+
+/** What a finished render measured about the file it wrote. */
+export interface RenderedAudio {
+  readonly bytes: number
+  readonly durationMs: number
+}
+
+/**
+ * The right to render one key: a temp path in the key's final directory, held under a
+ * per-key lock file (so other processes on the same cache dir wait instead of rendering).
+ */
+export interface RenderSlot {
+  readonly key: string
+  /** Where the renderer must write the WAV. Same directory as the final file. */
+  readonly tempPath: string
+  /** Validate, fsync, rename into place, fsync the directory, write the sidecar, index it, unlock. */
+  commit(meta: Omit<EntryMeta, 'key' | 'bytes' | 'durationMs' | 'createdAt'>, audio: RenderedAudio): Promise<CacheEntry>
+  /** Remove the temp file and the lock. Safe to call more than once, and after commit. */
+  release(): Promise<void>
+}
+
+export type ClaimResult =
+  /** The WAV was already on disk (e.g. rendered by another process earlier): a hit. */
+  | { readonly state: 'exists'; readonly entry: CacheEntry }
+  /** Another process held the lock and published the WAV while we waited. */
+  | { readonly state: 'published-by-peer'; readonly entry: CacheEntry }
+  /** We own the render. */
+  | { readonly state: 'owned'; readonly slot: RenderSlot }
+
+export interface ClaimOptions {
+  readonly signal?: AbortSignal | undefined
+  readonly replace?: boolean | undefined
+}
+
+export interface EntryFilter {
+  readonly voice?: string
+  readonly engine?: string
+}
+
+export interface StoreStats {
+  readonly entries: number
+  readonly bytes: number
+  readonly pinnedEntries: number
+  readonly pinnedBytes: number
+  readonly maxBytes: number
+  readonly evictions: number
+}
+
+/** Content-addressed audio store with an in-memory index. */
+export interface AudioStore {
+  /** Memory-only lookup; refreshes recency; never touches the disk. */
+  lookup(key: string): CacheEntry | undefined
+  /** Like lookup but does not refresh recency. */
+  peek(key: string): CacheEntry | undefined
+  /**
+   * Check the disk for the key, or take its render lock; waits (abortably) while another
+   * process renders it. With `replace`, an existing WAV does not count: the caller gets the
+   * slot and its commit atomically replaces the old file (a forced re-render).
+   */
+  claim(key: string, options?: ClaimOptions): Promise<ClaimResult>
+  /** Mark an entry as pinned (never evicted). */
+  pin(key: string): Promise<void>
+  remove(key: string): Promise<boolean>
+  removeWhere(filter: EntryFilter): Promise<number>
+  removeAll(): Promise<number>
+  entries(): Iterable<CacheEntry>
+  stats(): StoreStats
+  /** Absolute path the WAV of `key` would have (whether or not it exists). */
+  pathFor(key: string): string
+}
+
+/** Work priority: live calls jump ahead of pre-warm work. */
+export type Priority = 'live' | 'prewarm'
+
+/** One render: write the audio for `request` at `outPath` (a WAV PCM16 mono at request.sampleRate). */
+export interface RenderJob {
+  readonly key: string
+  readonly request: PhraseRequest
+  readonly engineVersion: string
+  readonly outPath: string
+}
+
+export interface RenderOptions {
+  readonly priority: Priority
+  /** Aborts the render (queued or running). */
+  readonly signal?: AbortSignal
+}
+
+export interface QueueStats {
+  /** Jobs waiting for a worker. */
+  readonly waiting: number
+  /** Jobs rendering now. */
+  readonly active: number
+  readonly concurrency: number
+  readonly limit: number
+  /** Recent completions per second (for Retry-After). */
+  readonly drainPerSecond: number
+}
+
+/**
+ * The render-queue port: in-process pool by default, BullMQ when Redis is configured.
+ * Rejects with TtsError `TTS_ERR_OVERLOADED` when full, and with the engine's typed error on failure.
+ */
+export interface RenderQueue {
+  render(job: RenderJob, options: RenderOptions): Promise<RenderedAudio>
+  stats(): QueueStats
+  /** Move a queued pre-warm job for `key` ahead, because a live call now waits for it. Optional. */
+  promote?(key: string): void
+  /** Stop taking work; wait (bounded) for running renders; free resources. */
+  close(graceMs?: number): Promise<void>
+}
+
+/** Engines known to this process and their versions (detected once at start). */
+export interface EngineCatalog {
+  /** Throws TTS_ERR_UNKNOWN_ENGINE when absent or disabled. */
+  versionOf(engine: string): string
+  /** Throws TTS_ERR_UNKNOWN_VOICE when the engine lists its voices and `voice` is not one. */
+  checkVoice(engine: string, voice: string): void
+  ids(): readonly string[]
+}

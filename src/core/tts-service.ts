@@ -1,0 +1,198 @@
+import { cacheKeyFor, isCacheKey } from './cache-key.js'
+import { TtsError, toTtsError, type ErrorCode } from './errors.js'
+import { toPhraseRequest, type PhraseDefaults, type PhraseInput, type PhraseRequest } from './phrase.js'
+import type { AudioStore, CacheEntry, EngineCatalog, Logger, Priority, RenderQueue } from './ports.js'
+import { SingleFlight } from './single-flight.js'
+
+/** How a request was answered. */
+export type ResultStatus = 'hit' | 'rendered' | 'coalesced'
+
+/** Who asked (a metrics label). */
+export type RequestSource = 'http' | 'esl' | 'cli' | 'prewarm'
+
+export interface TtsResult {
+  readonly key: string
+  readonly path: string
+  readonly status: ResultStatus
+  readonly bytes: number
+  readonly durationMs: number
+  readonly entry: CacheEntry
+}
+
+export interface GetOptions {
+  /** This caller stops waiting when it aborts (a timeout reason maps to TTS_ERR_DEADLINE_EXCEEDED). */
+  readonly signal?: AbortSignal | undefined
+  /** Default 'live'. Pre-warm work waits behind live calls. */
+  readonly priority?: Priority | undefined
+  /** Keep the render going if this caller gives up. Default: true for pre-warm, false otherwise. */
+  readonly keepAlive?: boolean | undefined
+  /** Never evict the entry (pre-warmed prompts). */
+  readonly pin?: boolean | undefined
+  /** Re-render even if cached, atomically replacing the old file. */
+  readonly refresh?: boolean | undefined
+  readonly source?: RequestSource | undefined
+}
+
+/** Hooks for metrics; every method optional, none may throw. */
+export interface TtsObserver {
+  result?(source: RequestSource, status: ResultStatus, seconds: number): void
+  failure?(source: RequestSource, code: ErrorCode): void
+  /** A waiter joined an in-flight render. */
+  coalesced?(source: RequestSource): void
+}
+
+export interface TtsServiceDeps {
+  readonly store: AudioStore
+  readonly queue: RenderQueue
+  readonly engines: EngineCatalog
+  readonly defaults: PhraseDefaults
+  readonly logger: Logger
+  readonly observer?: TtsObserver | undefined
+}
+
+export interface ResolvedPhrase {
+  readonly request: PhraseRequest
+  readonly key: string
+  readonly engineVersion: string
+}
+
+interface Produced {
+  readonly entry: CacheEntry
+  readonly how: 'rendered' | 'exists' | 'published-by-peer'
+}
+
+/**
+ * Answers "which WAV is this phrase?": a memory hit, or one render per key no matter how
+ * many callers (single-flight in this process, a lock file across processes on one cache
+ * directory, the queue backend's job id across a cluster).
+ */
+export class TtsService {
+  readonly #deps: TtsServiceDeps
+  readonly #flights: SingleFlight<Produced>
+  #closing = false
+
+  constructor(deps: TtsServiceDeps) {
+    this.#deps = deps
+    const log = deps.logger
+    this.#flights = new SingleFlight<Produced>((key, err) => {
+      log.warn({ key, err }, 'render failed with no caller left waiting')
+    })
+  }
+
+  get defaults(): PhraseDefaults {
+    return this.#deps.defaults
+  }
+
+  /** Renders currently in flight in this process. */
+  get inFlight(): number {
+    return this.#flights.size
+  }
+
+  /** Validates the input and computes its key. Throws TtsError; never touches the disk. */
+  resolve(input: PhraseInput): ResolvedPhrase {
+    const request = toPhraseRequest(input, this.#deps.defaults)
+    const engineVersion = this.#deps.engines.versionOf(request.engine)
+    this.#deps.engines.checkVoice(request.engine, request.voice)
+    return { request, key: cacheKeyFor(request, engineVersion), engineVersion }
+  }
+
+  /** Memory-only lookup by key (refreshes recency). */
+  lookupKey(key: string): CacheEntry | undefined {
+    if (!isCacheKey(key)) throw new TtsError('TTS_ERR_INVALID_KEY', { args: [String(key).slice(0, 80)] })
+    return this.#deps.store.lookup(key)
+  }
+
+  async get(input: PhraseInput, options: GetOptions = {}): Promise<TtsResult> {
+    const source = options.source ?? 'cli'
+    const started = performance.now()
+    try {
+      const resolved = this.resolve(input)
+      const result = await this.getResolved(resolved, options)
+      this.#deps.observer?.result?.(source, result.status, (performance.now() - started) / 1000)
+      return result
+    } catch (err) {
+      const error = toTtsError(err)
+      this.#deps.observer?.failure?.(source, error.code)
+      throw error
+    }
+  }
+
+  /** `get` for an already resolved phrase (the pre-warm path resolves first to report per-item errors). */
+  async getResolved(resolved: ResolvedPhrase, options: GetOptions = {}): Promise<TtsResult> {
+    const { key } = resolved
+    if (options.refresh !== true) {
+      const hit = this.#deps.store.lookup(key)
+      if (hit !== undefined) {
+        if (options.pin === true && !hit.pinned) await this.#deps.store.pin(key)
+        return toResult(hit, 'hit')
+      }
+    }
+    if (this.#closing) throw new TtsError('TTS_ERR_SHUTTING_DOWN')
+    const priority = options.priority ?? 'live'
+    const { promise, joined } = this.#flights.run(key, (signal) => this.#produce(resolved, options, signal), {
+      signal: options.signal,
+      keepAlive: options.keepAlive ?? priority === 'prewarm',
+    })
+    if (joined) {
+      this.#deps.observer?.coalesced?.(options.source ?? 'cli')
+      if (priority === 'live') this.#deps.queue.promote?.(key)
+    }
+    const produced = await promise
+    let entry = produced.entry
+    if (options.pin === true && !entry.pinned) {
+      await this.#deps.store.pin(key)
+      entry = this.#deps.store.peek(key) ?? entry
+    }
+    const status: ResultStatus =
+      joined || produced.how === 'published-by-peer' ? 'coalesced' : produced.how === 'exists' ? 'hit' : 'rendered'
+    return toResult(entry, status)
+  }
+
+  async #produce(resolved: ResolvedPhrase, options: GetOptions, signal: AbortSignal): Promise<Produced> {
+    const { key, request, engineVersion } = resolved
+    const claim = await this.#deps.store.claim(key, { signal, replace: options.refresh === true })
+    if (claim.state !== 'owned') return { entry: claim.entry, how: claim.state }
+    const { slot } = claim
+    try {
+      const audio = await this.#deps.queue.render(
+        { key, request, engineVersion, outPath: slot.tempPath },
+        { priority: options.priority ?? 'live', signal },
+      )
+      const entry = await slot.commit(
+        {
+          text: request.text,
+          voice: request.voice,
+          engine: request.engine,
+          engineVersion,
+          sampleRate: request.sampleRate,
+          format: request.format,
+          pinned: options.pin === true,
+        },
+        audio,
+      )
+      return { entry, how: 'rendered' }
+    } finally {
+      await slot.release()
+    }
+  }
+
+  /** Refuse new renders and wait (at most `graceMs`) for the ones in flight. */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true
+    const pending = this.#flights.inFlight()
+    if (pending.length === 0) return
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(pending),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, graceMs)
+        timer.unref()
+      }),
+    ])
+    clearTimeout(timer)
+  }
+}
+
+function toResult(entry: CacheEntry, status: ResultStatus): TtsResult {
+  return { key: entry.key, path: entry.path, status, bytes: entry.bytes, durationMs: entry.durationMs, entry }
+}
