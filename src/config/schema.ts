@@ -1,0 +1,159 @@
+import { z } from 'zod'
+import { DEFAULTS, ENGINE_IDS, SAMPLE_RATES } from '../core/defaults.js'
+
+/** Strict booleans: only true/false/1/0/yes/no (so "false" is false, and "flase" is an error). */
+const bool = z.union([
+  z.boolean(),
+  z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes'),
+])
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max)
+
+const port = int(0, 65535)
+
+/** Byte sizes: an integer, or a number with a unit (KiB, MiB, GiB, KB, MB, GB; case-insensitive). */
+const byteSize = z.union([z.number().int().positive(), z.string()]).transform((value, ctx) => {
+  if (typeof value === 'number') return value
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?\s*$/i.exec(value)
+  if (m === null) {
+    ctx.addIssue({ code: 'custom', message: `not a byte size: ${JSON.stringify(value)} (e.g. 1073741824 or 1GiB)` })
+    return z.NEVER
+  }
+  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 }
+  return Math.floor(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1))
+})
+
+/** TTS_COMMAND: a JSON array of argv strings, the first being the program. */
+const commandTemplate = z
+  .union([z.array(z.string()), z.string()])
+  .transform((value, ctx) => {
+    if (Array.isArray(value)) return value
+    try {
+      const parsed: unknown = JSON.parse(value)
+      if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) return parsed as string[]
+    } catch {
+      // fall through to the issue below: the message names what was expected
+    }
+    ctx.addIssue({ code: 'custom', message: 'must be a JSON array of strings, e.g. ["/opt/bin/my-tts","--out","{out}"]' })
+    return z.NEVER
+  })
+  .pipe(
+    z
+      .array(z.string().min(1).refine((s) => !/[\r\n\0]/.test(s), 'argv elements may not contain CR, LF or NUL'))
+      .min(1, 'needs at least the program')
+      .refine((argv) => argv.some((a) => a.includes('{out}')), 'must contain the {out} placeholder'),
+  )
+
+const optionalString = z.string().min(1).optional()
+
+/** The whole configuration. Keys are what a config file uses; ENV_NAMES maps environment variables to them. */
+export const configSchema = z
+  .object({
+    cacheDir: z.string().min(1).default(DEFAULTS.cacheDir),
+    maxCacheBytes: byteSize.default(DEFAULTS.maxCacheBytes),
+    maxAgeMs: int(0, Number.MAX_SAFE_INTEGER).default(DEFAULTS.maxAgeMs),
+    engine: z.enum(ENGINE_IDS).default(DEFAULTS.engine),
+    voice: z.string().default(DEFAULTS.voice),
+    sampleRate: z.coerce
+      .number()
+      .refine((n) => (SAMPLE_RATES as readonly number[]).includes(n), { message: `must be one of ${SAMPLE_RATES.join(', ')}` })
+      .default(DEFAULTS.sampleRate),
+    command: commandTemplate.optional(),
+    espeakNgBin: z.string().min(1).default('espeak-ng'),
+    swiftBin: z.string().min(1).default('swift'),
+    fliteBin: z.string().min(1).default('flite'),
+    pico2waveBin: z.string().min(1).default('pico2wave'),
+    soxBin: z.string().min(1).default('sox'),
+    maxTextChars: int(1, 100_000).default(DEFAULTS.maxTextChars),
+    renderConcurrency: int(0, 1024).default(DEFAULTS.renderConcurrency),
+    queueLimit: int(0, 1_000_000).default(DEFAULTS.queueLimit),
+    renderTimeoutMs: int(100, 600_000).default(DEFAULTS.renderTimeoutMs),
+    eslEnabled: bool.default(true),
+    eslHost: z.string().min(1).default(DEFAULTS.eslHost),
+    eslPort: port.default(DEFAULTS.eslPort),
+    eslDeadlineMs: int(50, 60_000).default(DEFAULTS.eslDeadlineMs),
+    eslMaxDeadlineMs: int(50, 120_000).default(20_000),
+    fsEslHost: optionalString,
+    fsEslPort: port.default(DEFAULTS.fsEslPort),
+    fsEslPassword: z.string().default(DEFAULTS.fsEslPassword),
+    fsEslHeartbeatTimeoutMs: int(1000, 3_600_000).default(60_000),
+    httpEnabled: bool.default(true),
+    httpHost: z.string().min(1).default(DEFAULTS.httpHost),
+    httpPort: port.default(DEFAULTS.httpPort),
+    apiToken: optionalString,
+    authAllRoutes: bool.default(false),
+    publicUrl: z.url().optional(),
+    prewarmMaxItems: int(1, 1_000_000).default(DEFAULTS.prewarmMaxItems),
+    bodyLimitBytes: byteSize.default(DEFAULTS.bodyLimitBytes),
+    redisUrl: optionalString,
+    audioRedisUrl: optionalString,
+    redisPrefix: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('tts-cache'),
+    redisFallback: z.enum(['local', 'fail']).default('local'),
+    redisFallbackAfterMs: int(0, 60_000).default(1000),
+    audioTtlSeconds: int(1, 365 * 86_400).default(7 * 86_400),
+    workersInProcess: bool.default(true),
+    workerConcurrency: int(0, 1024).default(0),
+    shutdownGraceMs: int(0, 600_000).default(DEFAULTS.shutdownGraceMs),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.engine === 'command' && c.command === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['command'], message: 'TTS_ENGINE=command needs TTS_COMMAND' })
+    }
+    if (c.eslEnabled && c.httpEnabled && c.eslPort !== 0 && c.eslPort === c.httpPort && c.eslHost === c.httpHost) {
+      ctx.addIssue({ code: 'custom', path: ['httpPort'], message: 'HTTP and ESL listeners cannot share a port' })
+    }
+  })
+
+export type Config = Readonly<z.output<typeof configSchema>>
+
+/** Environment variable → config key. The only names operators need to know (docs/configuration.md). */
+export const ENV_NAMES = Object.freeze({
+  TTS_CACHE_DIR: 'cacheDir',
+  TTS_CACHE_MAX_BYTES: 'maxCacheBytes',
+  TTS_CACHE_MAX_AGE_MS: 'maxAgeMs',
+  TTS_ENGINE: 'engine',
+  TTS_VOICE: 'voice',
+  TTS_SAMPLE_RATE: 'sampleRate',
+  TTS_COMMAND: 'command',
+  TTS_ESPEAK_NG_BIN: 'espeakNgBin',
+  TTS_SWIFT_BIN: 'swiftBin',
+  TTS_FLITE_BIN: 'fliteBin',
+  TTS_PICO2WAVE_BIN: 'pico2waveBin',
+  TTS_SOX_BIN: 'soxBin',
+  TTS_MAX_TEXT_CHARS: 'maxTextChars',
+  TTS_RENDER_CONCURRENCY: 'renderConcurrency',
+  TTS_QUEUE_LIMIT: 'queueLimit',
+  TTS_RENDER_TIMEOUT_MS: 'renderTimeoutMs',
+  TTS_ESL_ENABLED: 'eslEnabled',
+  TTS_ESL_HOST: 'eslHost',
+  TTS_ESL_PORT: 'eslPort',
+  TTS_ESL_DEADLINE_MS: 'eslDeadlineMs',
+  TTS_ESL_MAX_DEADLINE_MS: 'eslMaxDeadlineMs',
+  FS_ESL_HOST: 'fsEslHost',
+  FS_ESL_PORT: 'fsEslPort',
+  FS_ESL_PASSWORD: 'fsEslPassword',
+  FS_ESL_HEARTBEAT_TIMEOUT_MS: 'fsEslHeartbeatTimeoutMs',
+  TTS_HTTP_ENABLED: 'httpEnabled',
+  TTS_HTTP_HOST: 'httpHost',
+  TTS_HTTP_PORT: 'httpPort',
+  TTS_API_TOKEN: 'apiToken',
+  TTS_AUTH_ALL_ROUTES: 'authAllRoutes',
+  TTS_PUBLIC_URL: 'publicUrl',
+  TTS_PREWARM_MAX_ITEMS: 'prewarmMaxItems',
+  TTS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
+  REDIS_URL: 'redisUrl',
+  TTS_AUDIO_REDIS_URL: 'audioRedisUrl',
+  TTS_REDIS_PREFIX: 'redisPrefix',
+  TTS_REDIS_FALLBACK: 'redisFallback',
+  TTS_REDIS_FALLBACK_AFTER_MS: 'redisFallbackAfterMs',
+  TTS_AUDIO_TTL_SECONDS: 'audioTtlSeconds',
+  TTS_WORKERS_IN_PROCESS: 'workersInProcess',
+  TTS_WORKER_CONCURRENCY: 'workerConcurrency',
+  TTS_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
+  TTS_LOG_LEVEL: 'logLevel',
+} as const satisfies Record<string, keyof z.input<typeof configSchema>>)
+
+/** Keys whose values are secrets: never logged, redacted in `doctor` and error output. */
+export const SECRET_KEYS = Object.freeze(['apiToken', 'fsEslPassword'] as const)
