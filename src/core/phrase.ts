@@ -29,7 +29,6 @@ export interface PhraseDefaults {
 }
 
 // C0 and C1 control characters plus DEL, except the whitespace ones we fold (TAB LF VT FF CR).
-// eslint-disable-next-line no-control-regex
 const FORBIDDEN_CONTROL = /[\u0000-\u0008\u000E-\u001F\u007F-\u0084\u0086-\u009F]/u
 // Lone UTF-16 surrogates cannot be encoded to UTF-8 and would make the key ambiguous.
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/u

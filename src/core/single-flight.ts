@@ -54,6 +54,8 @@ export class SingleFlight<V> {
   run(key: string, work: (signal: AbortSignal) => Promise<V>, options: JoinOptions = {}): Joined<V> {
     let flight = this.#flights.get(key)
     const joined = flight !== undefined
+    // A caller that has already given up must not start (or keep alive) anything.
+    if (options.signal?.aborted === true) return { promise: Promise.reject(abortError(options.signal)), joined }
     if (flight === undefined) {
       const controller = new AbortController()
       const promise = Promise.resolve().then(() => work(controller.signal))

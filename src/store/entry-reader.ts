@@ -1,0 +1,120 @@
+/**
+ * Reads one entry from disk: its sidecar and the first bytes of its WAV, never the audio.
+ * Shared by the start-up scan and by claim's "is it already there?" check.
+ */
+import fs from 'node:fs'
+import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
+import type { CacheEntry } from '../core/ports.js'
+import { errnoCode, storeIoError } from './fs-util.js'
+import type { CacheLayout } from './layout.js'
+import { parseSidecar } from './sidecar.js'
+
+export type EntryRead =
+  | { readonly status: 'ok'; readonly entry: CacheEntry }
+  | { readonly status: 'missing-wav' | 'missing-sidecar' }
+  | { readonly status: 'invalid'; readonly reason: string }
+
+/**
+ * Shares equal strings between entries: 100k sidecars name a handful of voices and engines,
+ * and JSON.parse gives each its own copy. Bounded, so odd data cannot grow it without end.
+ */
+export class StringPool {
+  readonly #strings = new Map<string, string>()
+  readonly #maxSize: number
+
+  constructor(maxSize = 4096) {
+    this.#maxSize = maxSize
+  }
+
+  intern(value: string): string {
+    const known = this.#strings.get(value)
+    if (known !== undefined) return known
+    if (this.#strings.size < this.#maxSize) this.#strings.set(value, value)
+    return value
+  }
+}
+
+/**
+ * Loads `key`: the WAV must be a canonical PCM16 mono file at the sidecar's rate. `bytes` and
+ * `durationMs` come from the WAV itself (the file is the truth), the rest from the sidecar.
+ * I/O failures other than "not there" throw TTS_ERR_STORE_IO.
+ */
+export async function readEntry(layout: CacheLayout, key: string, pool: StringPool): Promise<EntryRead> {
+  const wavPath = layout.wavPath(key)
+  const head = await readHead(wavPath, WAV_HEADER_PROBE_BYTES)
+  if (head === undefined) return { status: 'missing-wav' }
+  const sidecarPath = layout.sidecarPath(key)
+  const json = await readText(sidecarPath)
+  if (json === undefined) return { status: 'missing-sidecar' }
+  const sidecar = parseSidecar(json, key)
+  if (!sidecar.ok) return { status: 'invalid', reason: `sidecar: ${sidecar.reason}` }
+  const wav = parseWavHeader(head.bytes, head.size)
+  if (!wav.ok) return { status: 'invalid', reason: `wav: ${wav.reason}` }
+  const meta = sidecar.meta
+  if (!isCanonicalWav(wav.info, meta.sampleRate)) return { status: 'invalid', reason: `wav: not PCM16 mono at ${meta.sampleRate} Hz` }
+  const entry: CacheEntry = Object.freeze({
+    key,
+    text: meta.text,
+    voice: pool.intern(meta.voice),
+    engine: pool.intern(meta.engine),
+    engineVersion: pool.intern(meta.engineVersion),
+    sampleRate: meta.sampleRate,
+    format: pool.intern(meta.format),
+    bytes: head.size,
+    durationMs: wav.info.durationMs,
+    createdAt: meta.createdAt,
+    pinned: meta.pinned,
+    path: wavPath,
+  })
+  return { status: 'ok', entry }
+}
+
+interface Head {
+  readonly bytes: Uint8Array
+  readonly size: number
+}
+
+/**
+ * First `max` bytes and the size of a file; undefined when it does not exist. Callback fs
+ * (one promise per file instead of one per syscall): the scan does this 100k times.
+ */
+export function readHead(filePath: string, max: number): Promise<Head | undefined> {
+  return new Promise((resolve, reject) => {
+    const fail = (err: unknown): void => reject(storeIoError(err, 'read', filePath))
+    fs.open(filePath, 'r', (openErr, fd) => {
+      if (openErr !== null) {
+        if (errnoCode(openErr) === 'ENOENT') resolve(undefined)
+        else fail(openErr)
+        return
+      }
+      const finish = (err: unknown, head: Head | undefined): void => {
+        fs.close(fd, (closeErr) => {
+          if (err !== undefined) fail(err)
+          else if (closeErr !== null) fail(closeErr)
+          else resolve(head)
+        })
+      }
+      fs.fstat(fd, (statErr, stat) => {
+        if (statErr !== null) return finish(statErr, undefined)
+        const length = Math.min(max, stat.size)
+        if (length === 0) return finish(undefined, { bytes: new Uint8Array(0), size: stat.size })
+        const buffer = Buffer.allocUnsafe(length)
+        fs.read(fd, buffer, 0, length, 0, (readErr, bytesRead) => {
+          if (readErr !== null) return finish(readErr, undefined)
+          finish(undefined, { bytes: buffer.subarray(0, bytesRead), size: stat.size })
+        })
+      })
+    })
+  })
+}
+
+/** A small text file's content; undefined when it does not exist. */
+export function readText(filePath: string): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    fs.readFile(filePath, 'utf8', (err, text) => {
+      if (err === null) resolve(text)
+      else if (errnoCode(err) === 'ENOENT') resolve(undefined)
+      else reject(storeIoError(err, 'read', filePath))
+    })
+  })
+}

@@ -1,0 +1,89 @@
+/** Small file-system helpers with the store's error contract: I/O failures become TTS_ERR_STORE_IO, wrapped. */
+import { constants as fsc } from 'node:fs'
+import fs from 'node:fs/promises'
+import { TtsError } from '../core/errors.js'
+
+export function errnoCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined
+  const { code } = err as { code: unknown }
+  return typeof code === 'string' ? code : undefined
+}
+
+/** Wraps an fs error, keeping it as `cause`; `action` names what we tried ("rename temp WAV"). */
+export function storeIoError(err: unknown, action: string, filePath: string): TtsError {
+  if (err instanceof TtsError) return err
+  return new TtsError('TTS_ERR_STORE_IO', {
+    cause: err,
+    args: [`${action} ${filePath}`],
+    details: { path: filePath, errno: errnoCode(err) },
+  })
+}
+
+/** Deletes a file; false when it was already gone. Any other failure throws TTS_ERR_STORE_IO. */
+export async function unlinkIfExists(filePath: string): Promise<boolean> {
+  try {
+    await fs.unlink(filePath)
+    return true
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return false
+    throw storeIoError(err, 'delete', filePath)
+  }
+}
+
+/** Makes a rename or unlink in `dir` durable. File systems that cannot fsync a directory are tolerated. */
+export async function fsyncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined
+  try {
+    handle = await fs.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY)
+    await handle.sync()
+  } catch (err) {
+    const code = errnoCode(err)
+    // Some file systems (and platforms) refuse fsync on a directory: there is nothing more we can do.
+    if (code === 'EINVAL' || code === 'EISDIR' || code === 'ENOTSUP' || code === 'EPERM') return
+    throw storeIoError(err, 'fsync directory', dir)
+  } finally {
+    await handle?.close()
+  }
+}
+
+/**
+ * Writes `data` to `tempPath` (created exclusively), fsyncs it and renames it over `finalPath`:
+ * a reader sees the old content or the new one, never a mix. The caller fsyncs the directory.
+ */
+export async function writeFileAtomic(tempPath: string, finalPath: string, data: string): Promise<void> {
+  try {
+    const handle = await fs.open(tempPath, 'wx', 0o644)
+    try {
+      await handle.writeFile(data, 'utf8')
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await fs.rename(tempPath, finalPath)
+  } catch (err) {
+    try {
+      await unlinkIfExists(tempPath)
+    } catch (cleanupErr) {
+      throw new TtsError('TTS_ERR_STORE_IO', {
+        cause: new AggregateError([err, cleanupErr], 'write failed, then removing its temp file failed'),
+        args: [`write ${finalPath}`],
+        details: { path: finalPath, tempPath },
+      })
+    }
+    throw storeIoError(err, 'write', finalPath)
+  }
+}
+
+/**
+ * True when a process with this pid exists on this host (EPERM: it exists, owned by someone else).
+ * Rejects pids that would address a process group (0, negatives) or are not integers.
+ */
+export function isProcessAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (err) {
+    return errnoCode(err) !== 'ESRCH'
+  }
+}

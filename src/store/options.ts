@@ -1,0 +1,79 @@
+import path from 'node:path'
+import { DEFAULTS } from '../core/defaults.js'
+import { TtsError } from '../core/errors.js'
+import { systemClock, type CacheEntry, type Clock, type Logger } from '../core/ports.js'
+
+/**
+ * Defaults of the disk store, each with its unit. The shared ones come from core DEFAULTS;
+ * `lockPollMs` is store-only (how often a waiting claim re-checks a lock when no fs.watch
+ * event arrives: the stale-lock check, and the only signal on file systems without inotify).
+ */
+export const STORE_DEFAULTS = Object.freeze({
+  maxCacheBytes: DEFAULTS.maxCacheBytes,
+  maxAgeMs: DEFAULTS.maxAgeMs,
+  staleLockMs: DEFAULTS.staleLockMs,
+  scanConcurrency: DEFAULTS.scanConcurrency,
+  lockPollMs: 500,
+} as const)
+
+/** Why an entry left the index without being asked to: the byte budget, or its age. */
+export type EvictReason = 'size' | 'expired'
+
+export interface DiskStoreOptions {
+  /** Root of the cache tree; created when missing. Every file the store touches is under it. */
+  readonly cacheDir: string
+  /** Budget for unpinned WAV bytes; the least recently used entries go first. Pinned entries do not count. */
+  readonly maxCacheBytes?: number | undefined
+  /** Unpinned entries older than this (by their `createdAt`) are dropped; 0 disables expiry. */
+  readonly maxAgeMs?: number | undefined
+  /**
+   * A lock or temp file from a dead process on this host is stale at once; one from another host
+   * (or with an unreadable owner) is stale after this long. Keep it above the render timeout.
+   */
+  readonly staleLockMs?: number | undefined
+  /** Files the start-up scan works on at the same time. */
+  readonly scanConcurrency?: number | undefined
+  /** Fallback re-check period of a waiting claim (see STORE_DEFAULTS). */
+  readonly lockPollMs?: number | undefined
+  /** Time source for entry ages (`createdAt`, expiry). Lock and temp-file ages use the wall clock. */
+  readonly clock?: Clock | undefined
+  readonly logger: Logger
+  /** Metrics hook, called once per evicted/expired entry after it left the index. Must not throw. */
+  readonly onEvict?: ((entry: CacheEntry, reason: EvictReason) => void) | undefined
+}
+
+export interface ResolvedStoreOptions {
+  readonly cacheDir: string
+  readonly maxCacheBytes: number
+  readonly maxAgeMs: number
+  readonly staleLockMs: number
+  readonly scanConcurrency: number
+  readonly lockPollMs: number
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly onEvict: ((entry: CacheEntry, reason: EvictReason) => void) | undefined
+}
+
+/** Applies defaults and rejects nonsense (TTS_ERR_CONFIG), reporting every problem at once. */
+export function resolveStoreOptions(options: DiskStoreOptions): ResolvedStoreOptions {
+  const resolved: ResolvedStoreOptions = {
+    cacheDir: path.resolve(options.cacheDir),
+    maxCacheBytes: options.maxCacheBytes ?? STORE_DEFAULTS.maxCacheBytes,
+    maxAgeMs: options.maxAgeMs ?? STORE_DEFAULTS.maxAgeMs,
+    staleLockMs: options.staleLockMs ?? STORE_DEFAULTS.staleLockMs,
+    scanConcurrency: options.scanConcurrency ?? STORE_DEFAULTS.scanConcurrency,
+    lockPollMs: options.lockPollMs ?? STORE_DEFAULTS.lockPollMs,
+    clock: options.clock ?? systemClock,
+    logger: options.logger,
+    onEvict: options.onEvict,
+  }
+  const problems: string[] = []
+  if (typeof options.cacheDir !== 'string' || options.cacheDir === '') problems.push('cacheDir must be a non-empty path')
+  if (!Number.isSafeInteger(resolved.maxCacheBytes) || resolved.maxCacheBytes < 1) problems.push('maxCacheBytes must be a positive integer')
+  if (!Number.isSafeInteger(resolved.maxAgeMs) || resolved.maxAgeMs < 0) problems.push('maxAgeMs must be an integer >= 0')
+  if (!Number.isSafeInteger(resolved.staleLockMs) || resolved.staleLockMs < 1) problems.push('staleLockMs must be a positive integer')
+  if (!Number.isSafeInteger(resolved.scanConcurrency) || resolved.scanConcurrency < 1) problems.push('scanConcurrency must be a positive integer')
+  if (!Number.isSafeInteger(resolved.lockPollMs) || resolved.lockPollMs < 1) problems.push('lockPollMs must be a positive integer')
+  if (problems.length > 0) throw new TtsError('TTS_ERR_CONFIG', { args: [`store: ${problems.join('; ')}`], details: { problems } })
+  return Object.freeze(resolved)
+}
