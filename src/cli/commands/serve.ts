@@ -1,0 +1,53 @@
+import { buildApp } from '../../app.js'
+import { loadConfig } from '../../config/load-config.js'
+import { createLogger } from '../../logger.js'
+import { startServer } from '../../server.js'
+import { flagOverrides, parseCommandArgs } from '../args.js'
+import { EXIT } from '../output.js'
+
+/**
+ * `tts-cache serve`: the ESL hook, the HTTP API, the optional inbound ESL connection and (by
+ * default) in-process render workers. SIGTERM/SIGINT: stop accepting, finish in-flight work
+ * within TTS_SHUTDOWN_GRACE_MS, close adapters, exit 0. A second signal exits at once (1).
+ */
+export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseCommandArgs(argv, {})
+  const config = loadConfig({ env, file: values.config, overrides: flagOverrides(values) })
+  const logger = createLogger({ level: config.logLevel })
+  const app = await buildApp(config, { logger, listeners: true })
+  let server: Awaited<ReturnType<typeof startServer>>
+  try {
+    server = await startServer(app)
+  } catch (error) {
+    await app.close(0)
+    throw error
+  }
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        logger.warn({ signal }, 'second signal: exiting now')
+        process.exit(EXIT.failed)
+      }
+      stopping = true
+      logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down')
+      server
+        .close(config.shutdownGraceMs)
+        .then(() => app.close(config.shutdownGraceMs))
+        .then(
+          () => {
+            logger.info({}, 'stopped')
+            logger.flush()
+            resolve(EXIT.ok)
+          },
+          (error: unknown) => {
+            logger.error({ err: error }, 'shutdown failed')
+            logger.flush()
+            resolve(EXIT.failed)
+          },
+        )
+    }
+    process.once('SIGTERM', stop)
+    process.once('SIGINT', stop)
+  })
+}

@@ -1,0 +1,25 @@
+import { buildApp, type App } from '../app.js'
+import { loadConfig } from '../config/load-config.js'
+import type { Config } from '../config/schema.js'
+import { createLogger } from '../logger.js'
+
+/**
+ * For the one-shot commands (get, prewarm, stats, purge): the same app as `serve`, without
+ * listeners, working directly on the cache directory. Logs go to stderr at warn so stdout
+ * stays machine-readable.
+ */
+export async function withLocalApp<T>(
+  env: NodeJS.ProcessEnv,
+  overrides: Record<string, unknown>,
+  configFile: string | undefined,
+  use: (app: App, config: Config) => Promise<T>,
+): Promise<T> {
+  const config = loadConfig({ env, file: configFile, overrides })
+  const logger = createLogger({ level: env['TTS_LOG_LEVEL'] ?? 'warn', destination: 2 })
+  const app = await buildApp(config, { logger, listeners: false })
+  try {
+    return await use(app, config)
+  } finally {
+    await app.close(config.shutdownGraceMs)
+  }
+}
