@@ -12,7 +12,7 @@ export async function workerCommand(argv: readonly string[], env: NodeJS.Process
   const config = loadConfig({ env, file: values.config, overrides })
   if (config.redisUrl === undefined) throw new UsageError('worker needs REDIS_URL (render workers take jobs from the BullMQ queue)')
   const logger = createLogger({ level: config.logLevel })
-  const app = await buildApp(config, { logger, listeners: false, workerOnly: true })
+  const app = await buildApp(config, { logger, listeners: false })
   logger.info({ concurrency: config.workerConcurrency }, 'render worker running')
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {

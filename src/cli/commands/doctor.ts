@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { loadConfig } from '../../config/load-config.js'
+import { SECRET_KEYS, type Config } from '../../config/schema.js'
+import { toTtsError } from '../../core/errors.js'
+import { EngineCatalog, type CatalogDescription } from '../../engines/catalog.js'
+import { createLogger } from '../../logger.js'
+import { flagOverrides, parseCommandArgs } from '../args.js'
+import { describeError, EXIT, json, out } from '../output.js'
+
+interface Check {
+  readonly name: string
+  readonly ok: boolean
+  readonly detail: string
+}
+
+/**
+ * `tts-cache doctor`: is this machine ready to serve? Config valid, default engine found (and
+ * which others), sox, cache dir writable, Redis reachable when configured. Exit 1 on any problem.
+ */
+export async function doctorCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } })
+  const checks: Check[] = []
+  let config: Config | undefined
+  try {
+    config = loadConfig({ env, file: values.config, overrides: flagOverrides(values) })
+    checks.push({ name: 'config', ok: true, detail: 'valid' })
+  } catch (error) {
+    checks.push({ name: 'config', ok: false, detail: describeError(error) })
+  }
+  let engines: CatalogDescription | undefined
+  if (config !== undefined) {
+    const logger = createLogger({ level: 'silent', destination: 2 })
+    try {
+      const catalog = await EngineCatalog.detect({
+        defaultEngine: config.engine,
+        commandTemplate: config.command,
+        soxPath: config.soxBin,
+        logger,
+        engines: { 'espeak-ng': { path: config.espeakNgBin }, swift: { path: config.swiftBin }, flite: { path: config.fliteBin }, pico2wave: { path: config.pico2waveBin } },
+      })
+      engines = catalog.describe()
+      for (const e of engines.engines) {
+        if (e.found || e.isDefault) {
+          checks.push({ name: `engine ${e.id}${e.isDefault ? ' (default)' : ''}`, ok: e.found, detail: e.found ? `${e.version ?? '?'} at ${e.path ?? e.binary}${e.voices === undefined ? '' : `, ${e.voices} voices`}` : (e.error ?? 'not found') })
+        }
+      }
+      const missing = engines.engines.filter((e) => !e.found && !e.isDefault).map((e) => e.id)
+      if (missing.length > 0) checks.push({ name: 'other engines', ok: true, detail: `not installed (disabled): ${missing.join(', ')}` })
+      checks.push({ name: 'sox', ok: engines.sox.found, detail: engines.sox.found ? `${engines.sox.version ?? '?'} at ${engines.sox.path ?? engines.sox.binary}` : (engines.sox.error ?? 'not found') })
+    } catch (error) {
+      checks.push({ name: `engine ${config.engine} (default)`, ok: false, detail: toTtsError(error).message })
+    }
+    checks.push(await checkCacheDir(config.cacheDir))
+    if (config.redisUrl !== undefined) checks.push(await checkRedis(config.redisUrl))
+  }
+  const ok = checks.every((c) => c.ok)
+  if (values.json === true) {
+    json({ ok, checks, config: config === undefined ? undefined : redacted(config) })
+  } else {
+    for (const c of checks) out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(26)} ${c.detail}`)
+    out(ok ? '\nall checks passed' : '\nsome checks failed')
+  }
+  return ok ? EXIT.ok : EXIT.failed
+}
+
+function redacted(config: Config): Record<string, unknown> {
+  const copy: Record<string, unknown> = { ...config }
+  for (const key of SECRET_KEYS) if (copy[key] !== undefined) copy[key] = '[redacted]'
+  if (typeof copy['redisUrl'] === 'string') copy['redisUrl'] = copy['redisUrl'].replace(/\/\/[^@/]*@/, '//[redacted]@')
+  return copy
+}
+
+async function checkCacheDir(dir: string): Promise<Check> {
+  const probe = join(dir, `.doctor-${randomBytes(6).toString('hex')}`)
+  try {
+    await mkdir(dir, { recursive: true })
+    await writeFile(probe, 'ok')
+    await rm(probe)
+    return { name: 'cache dir', ok: true, detail: `${dir} is writable` }
+  } catch (error) {
+    return { name: 'cache dir', ok: false, detail: `${dir}: ${(error as Error).message}` }
+  }
+}
+
+async function checkRedis(url: string): Promise<Check> {
+  const { Redis } = await import('ioredis')
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+  client.on('error', () => undefined) // the failure is reported below, from connect()
+  try {
+    await client.connect()
+    const pong = await client.ping()
+    return { name: 'redis', ok: pong === 'PONG', detail: `reachable (${pong})` }
+  } catch (error) {
+    return { name: 'redis', ok: false, detail: `unreachable: ${(error as Error).message}` }
+  } finally {
+    client.disconnect()
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Starts and stops the listeners of a built app: the ESL per-call hook, the HTTP API and the
+ * optional inbound ESL connection. Shutdown order: stop accepting everywhere, let in-flight
+ * HTTP requests and ESL calls finish (bounded), then the caller closes the app itself.
+ */
+import type { App } from './app.js'
+import { EslInboundClient, EslOutboundServer } from './esl/index.js'
+import { buildHttpServer } from './http/index.js'
+
+export interface RunningServer {
+  /** Where each listener is bound (port 0 in config resolves to the real port here). */
+  readonly http: { host: string; port: number } | undefined
+  readonly esl: { host: string; port: number } | undefined
+  readonly inbound: EslInboundClient | undefined
+  /** Stop accepting and wait (at most `graceMs`) for in-flight requests and calls. */
+  close(graceMs: number): Promise<void>
+}
+
+export async function startServer(app: App): Promise<RunningServer> {
+  const { config, logger } = app
+  const stops: ((graceMs: number) => Promise<void>)[] = []
+  const stopAll = async (graceMs: number): Promise<void> => {
+    const results = await Promise.allSettled(stops.map((stop) => stop(graceMs)))
+    for (const r of results) if (r.status === 'rejected') logger.error({ err: r.reason }, 'listener did not close cleanly')
+  }
+  try {
+    let esl: RunningServer['esl']
+    if (config.eslEnabled) {
+      const server = new EslOutboundServer({
+        host: config.eslHost,
+        port: config.eslPort,
+        defaultDeadlineMs: Math.min(config.eslDeadlineMs, config.eslMaxDeadlineMs),
+        maxDeadlineMs: config.eslMaxDeadlineMs,
+        service: app.service,
+        logger: logger.child({ component: 'esl' }),
+        observer: app.metrics.esl,
+      })
+      esl = await server.listen()
+      stops.push((graceMs) => server.close(graceMs))
+      logger.info(esl, 'ESL hook listening (FreeSWITCH socket application)')
+    }
+    let inbound: EslInboundClient | undefined
+    if (config.fsEslHost !== undefined) {
+      const client = new EslInboundClient({
+        host: config.fsEslHost,
+        port: config.fsEslPort,
+        password: config.fsEslPassword,
+        heartbeatTimeoutMs: config.fsEslHeartbeatTimeoutMs,
+        service: app.service,
+        logger: logger.child({ component: 'esl-inbound' }),
+        observer: app.metrics.esl,
+      })
+      client.start()
+      inbound = client
+      stops.push(() => client.stop())
+      app.addReadinessCheck('freeswitch', () => {
+        const status = client.state()
+        return { ok: status.state === 'connected', state: status.state === 'connected' ? 'ok' : 'failed', detail: status.lastError === undefined ? status.state : `${status.state}: ${status.lastError.code}: ${status.lastError.message}` }
+      })
+    }
+    let http: RunningServer['http']
+    if (config.httpEnabled) {
+      const server = buildHttpServer(app, { closeGraceMs: config.shutdownGraceMs })
+      await server.listen({ host: config.httpHost, port: config.httpPort })
+      const address = server.server.address()
+      http = { host: config.httpHost, port: typeof address === 'object' && address !== null ? address.port : config.httpPort }
+      stops.unshift(() => server.close())
+      logger.info(http, 'HTTP API listening')
+    }
+    return { http, esl, inbound, close: stopAll }
+  } catch (error) {
+    await stopAll(0)
+    throw error
+  }
+}
