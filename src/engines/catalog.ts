@@ -1,0 +1,213 @@
+import { DEFAULTS, ENGINE_IDS } from '../core/defaults.js'
+import { TtsError } from '../core/errors.js'
+import type { EngineCatalog as EngineCatalogPort, Logger } from '../core/ports.js'
+import { createCommandEngine } from './command.js'
+import type { EngineAdapter, EngineBinaryOptions, EngineDetection, ProbeOptions } from './engine-adapter.js'
+import { ENGINE_DEFAULTS } from './engine-defaults.js'
+import { firstLine, probeStdout } from './engine-probe.js'
+import { createEspeakNgEngine } from './espeak-ng.js'
+import { createFliteEngine } from './flite.js'
+import { createPico2waveEngine } from './pico2wave.js'
+import { resolveExecutable } from './resolve-executable.js'
+import { createSwiftEngine } from './swift.js'
+
+/** Per-engine options (binary path, extra env, pinned version). */
+export interface EnginesOptions {
+  readonly 'espeak-ng'?: EngineBinaryOptions | undefined
+  readonly swift?: EngineBinaryOptions | undefined
+  readonly flite?: EngineBinaryOptions | undefined
+  readonly pico2wave?: EngineBinaryOptions | undefined
+  /** The `command` engine's binary comes from the template; env and version can be set here. */
+  readonly command?: Omit<EngineBinaryOptions, 'path'> | undefined
+}
+
+export interface EngineCatalogOptions {
+  /** Must be found, or `detect` throws TTS_ERR_ENGINE_UNAVAILABLE (TTS_ERR_UNKNOWN_ENGINE if not an engine id). */
+  readonly defaultEngine: string
+  readonly engines?: EnginesOptions | undefined
+  /** Enables the `command` engine (argv template, see createCommandEngine). */
+  readonly commandTemplate?: readonly string[] | undefined
+  readonly logger: Logger
+  /** sox is probed too (for `describe`); a missing sox is a warning, not fatal. Default `sox`. */
+  readonly soxPath?: string | undefined
+  /** PATH used to report where binaries are. Default: the service's own PATH. */
+  readonly searchPath?: string | undefined
+  /** Default ENGINE_DEFAULTS.detectTimeoutMs. */
+  readonly detectTimeoutMs?: number | undefined
+  /** Default DEFAULTS.killGraceMs. */
+  readonly killGraceMs?: number | undefined
+  readonly signal?: AbortSignal | undefined
+}
+
+/** One engine (or sox) as `doctor` shows it. */
+export interface EngineStatus {
+  readonly id: string
+  readonly found: boolean
+  readonly isDefault: boolean
+  /** The binary as configured. */
+  readonly binary: string
+  /** Where it was found on disk, if it was. */
+  readonly path: string | undefined
+  readonly version: string | undefined
+  /** Number of listed voices, when the engine lists them. */
+  readonly voices: number | undefined
+  /** Why it is not available. */
+  readonly error: string | undefined
+}
+
+export interface CatalogDescription {
+  readonly engines: readonly EngineStatus[]
+  /** sox converts engine output that is not already canonical. */
+  readonly sox: EngineStatus
+}
+
+interface Enabled {
+  readonly adapter: EngineAdapter
+  readonly detection: EngineDetection
+}
+
+/**
+ * The engines this process can render with, detected once at start (in parallel): their
+ * versions (part of every cache key) and voice lists. Implements the core's EngineCatalog port,
+ * and hands the pool each engine's adapter. Engines other than the default are enabled only when
+ * found; `command` only when a template is configured.
+ */
+export class EngineCatalog implements EngineCatalogPort {
+  readonly #enabled: ReadonlyMap<string, Enabled>
+  readonly #description: CatalogDescription
+
+  private constructor(enabled: ReadonlyMap<string, Enabled>, description: CatalogDescription) {
+    this.#enabled = enabled
+    this.#description = description
+  }
+
+  static async detect(options: EngineCatalogOptions): Promise<EngineCatalog> {
+    const log = options.logger.child({ component: 'engines' })
+    const searchPath = options.searchPath ?? process.env['PATH']
+    const probe: ProbeOptions = {
+      timeoutMs: options.detectTimeoutMs ?? ENGINE_DEFAULTS.detectTimeoutMs,
+      killGraceMs: options.killGraceMs ?? DEFAULTS.killGraceMs,
+      signal: options.signal,
+      searchPath,
+    }
+    if (!(ENGINE_IDS as readonly string[]).includes(options.defaultEngine)) {
+      throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [options.defaultEngine] })
+    }
+    if (options.defaultEngine === 'command' && options.commandTemplate === undefined) {
+      throw new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', { args: ['command', 'no command template is configured'] })
+    }
+    const adapters = createAdapters(options)
+    const soxBinary = options.soxPath ?? ENGINE_DEFAULTS.soxPath
+    const [results, sox] = await Promise.all([
+      Promise.all(adapters.map((adapter) => detectOne(adapter, probe))),
+      detectSox(soxBinary, probe),
+    ])
+
+    const enabled = new Map<string, Enabled>()
+    const statuses: EngineStatus[] = []
+    for (const [index, adapter] of adapters.entries()) {
+      const result = results[index]
+      if (result === undefined) continue
+      const isDefault = adapter.id === options.defaultEngine
+      statuses.push(await statusOf(adapter.id, adapter.binary, isDefault, result, searchPath))
+      if (result.ok) {
+        enabled.set(adapter.id, { adapter, detection: result.detection })
+        log.info({ engine: adapter.id, version: result.detection.version, voices: result.detection.voices?.size }, 'engine found')
+      } else if (isDefault) {
+        // Its own error already says which engine and why (`… not found`, `--version failed …`).
+        log.error({ engine: adapter.id, err: result.error }, 'the default engine is not available')
+        throw result.error
+      } else {
+        log.debug({ engine: adapter.id, err: result.error }, 'engine not available; disabled')
+      }
+    }
+    const soxStatus = await statusOf('sox', soxBinary, false, sox, searchPath)
+    if (!sox.ok) log.warn({ err: sox.error }, 'sox not found: renders whose engine output is not canonical will fail')
+    return new EngineCatalog(enabled, Object.freeze({ engines: Object.freeze(statuses), sox: soxStatus }))
+  }
+
+  versionOf(engine: string): string {
+    return this.#get(engine).detection.version
+  }
+
+  checkVoice(engine: string, voice: string): void {
+    const { detection } = this.#get(engine)
+    if (voice === '') return
+    const known = detection.hasVoice?.(voice) ?? detection.voices?.has(voice) ?? true
+    if (!known) throw new TtsError('TTS_ERR_UNKNOWN_VOICE', { args: [engine, voice] })
+  }
+
+  ids(): readonly string[] {
+    return [...this.#enabled.keys()]
+  }
+
+  /** The adapter the renderer runs for `engine`. Throws TTS_ERR_UNKNOWN_ENGINE when disabled. */
+  adapter(engine: string): EngineAdapter {
+    return this.#get(engine).adapter
+  }
+
+  /** Every engine's detection result (found or not), for `doctor` and readiness. */
+  describe(): CatalogDescription {
+    return this.#description
+  }
+
+  #get(engine: string): Enabled {
+    const found = this.#enabled.get(engine)
+    if (found === undefined) throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [String(engine).slice(0, 40)] })
+    return found
+  }
+}
+
+type DetectResult = { readonly ok: true; readonly detection: EngineDetection } | { readonly ok: false; readonly error: TtsError }
+
+function createAdapters(options: EngineCatalogOptions): EngineAdapter[] {
+  const engines = options.engines ?? {}
+  const adapters = [
+    createEspeakNgEngine(engines['espeak-ng']),
+    createSwiftEngine(engines.swift),
+    createFliteEngine(engines.flite),
+    createPico2waveEngine(engines.pico2wave),
+  ]
+  if (options.commandTemplate !== undefined) {
+    adapters.push(createCommandEngine({ template: options.commandTemplate, env: engines.command?.env, version: engines.command?.version }))
+  }
+  return adapters
+}
+
+async function detectOne(adapter: EngineAdapter, probe: ProbeOptions): Promise<DetectResult> {
+  try {
+    return { ok: true, detection: await adapter.detect(probe) }
+  } catch (err) {
+    const error = err instanceof TtsError ? err : new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', { args: [adapter.id, String(err)], cause: err })
+    return { ok: false, error }
+  }
+}
+
+async function detectSox(binary: string, probe: ProbeOptions): Promise<DetectResult> {
+  try {
+    // `sox --version` → `sox:      SoX v14.4.2`
+    const out = await probeStdout('sox', binary, ['--version'], probe, undefined)
+    return { ok: true, detection: { version: /SoX (v\S+)/.exec(out)?.[1] ?? firstLine(out) } }
+  } catch (err) {
+    return { ok: false, error: err instanceof TtsError ? err : new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', { args: ['sox', String(err)], cause: err }) }
+  }
+}
+
+async function statusOf(
+  id: string,
+  binary: string,
+  isDefault: boolean,
+  result: DetectResult,
+  searchPath: string | undefined,
+): Promise<EngineStatus> {
+  return Object.freeze({
+    id,
+    found: result.ok,
+    isDefault,
+    binary,
+    path: await resolveExecutable(binary, searchPath),
+    version: result.ok ? result.detection.version : undefined,
+    voices: result.ok ? result.detection.voices?.size : undefined,
+    error: result.ok ? undefined : result.error.message,
+  })
+}

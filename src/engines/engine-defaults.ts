@@ -1,0 +1,18 @@
+/**
+ * Defaults of the engine layer that core DEFAULTS does not hold yet (renderTimeoutMs and
+ * killGraceMs come from there). Each with its unit in the name.
+ */
+export const ENGINE_DEFAULTS = Object.freeze({
+  /** Bound on `--version` / `--voices` probes at start. */
+  detectTimeoutMs: 5000,
+  /** Bytes of an engine's stderr kept (the tail) for errors and logs. */
+  stderrTailBytes: 2048,
+  /** Bound on captured stdout of probes (voice lists). */
+  probeStdoutMaxBytes: 1024 * 1024,
+  /** After the final SIGKILL, how long to wait for the process group to vanish. */
+  groupExitWaitMs: 1000,
+  /** How often to check whether a killed process group is gone. */
+  groupExitPollMs: 10,
+  /** The converter binary (name on PATH or path). */
+  soxPath: 'sox',
+} as const)
