@@ -19,7 +19,7 @@ import { Metrics } from './observability/metrics.js'
 import { InProcessRenderPool, type RenderFunction } from './queue/in-process-pool.js'
 import { DiskStore } from './store/disk-store.js'
 import { availableParallelism } from 'node:os'
-import { createClusterQueue, type ClusterQueue } from './cluster/index.js'
+import type { ClusterQueue } from './cluster/index.js'
 
 export interface AppOverrides {
   readonly logger?: PinoLogger | undefined
@@ -95,6 +95,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   let cluster: ClusterQueue | undefined
   let queue: RenderQueue = pool
   if (config.redisUrl !== undefined) {
+    // Loaded only when configured: BullMQ and ioredis cost start-up time the embedded default does not need.
+    const { createClusterQueue } = await import('./cluster/index.js')
     cluster = await createClusterQueue({
       config,
       logger: logger.child({ component: 'cluster' }),

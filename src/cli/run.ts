@@ -1,29 +1,22 @@
-#!/usr/bin/env node
 /**
  * The `tts-cache` command. The only place (with src/cli/*) that reads process.env, listens on
  * ports and handles signals; everything else gets a frozen Config and injected adapters.
  */
 import { readFileSync } from 'node:fs'
 import { USAGE } from './args.js'
-import { doctorCommand } from './commands/doctor.js'
-import { getCommand } from './commands/get.js'
-import { prewarmCommand } from './commands/prewarm.js'
-import { purgeCommand } from './commands/purge.js'
-import { serveCommand } from './commands/serve.js'
-import { statsCommand } from './commands/stats.js'
-import { workerCommand } from './commands/worker.js'
 import { describeError, err, EXIT, out, UsageError } from './output.js'
 
 type Command = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>
 
-const COMMANDS: Readonly<Record<string, Command>> = {
-  serve: serveCommand,
-  worker: workerCommand,
-  get: getCommand,
-  prewarm: prewarmCommand,
-  stats: statsCommand,
-  purge: purgeCommand,
-  doctor: doctorCommand,
+// Each command is imported only when run: `get` must not pay for Fastify or BullMQ.
+const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
+  serve: async () => (await import('./commands/serve.js')).serveCommand,
+  worker: async () => (await import('./commands/worker.js')).workerCommand,
+  get: async () => (await import('./commands/get.js')).getCommand,
+  prewarm: async () => (await import('./commands/prewarm.js')).prewarmCommand,
+  stats: async () => (await import('./commands/stats.js')).statsCommand,
+  purge: async () => (await import('./commands/purge.js')).purgeCommand,
+  doctor: async () => (await import('./commands/doctor.js')).doctorCommand,
 }
 
 function version(): string {
@@ -41,8 +34,8 @@ async function main(argv: readonly string[]): Promise<number> {
     out(version())
     return EXIT.ok
   }
-  const command = COMMANDS[name]
-  if (command === undefined) {
+  const load = COMMANDS[name]
+  if (load === undefined) {
     err(`tts-cache: unknown command '${name}'\n\n${USAGE}`)
     return EXIT.usage
   }
@@ -50,10 +43,12 @@ async function main(argv: readonly string[]): Promise<number> {
     out(USAGE)
     return EXIT.ok
   }
+  const command = await load()
   return command(rest, process.env)
 }
 
-main(process.argv.slice(2)).then(
+export function run(argv: readonly string[]): void {
+  main(argv).then(
   (code) => {
     process.exitCode = code
   },
@@ -66,4 +61,5 @@ main(process.argv.slice(2)).then(
     err(`tts-cache: ${describeError(error)}`)
     process.exitCode = EXIT.failed
   },
-)
+  )
+}
