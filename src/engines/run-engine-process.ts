@@ -58,8 +58,9 @@ export async function runEngineProcess(
     stderr: 'pipe',
     buffer: { stdout: capture, stderr: false },
     maxBuffer: { stdout: ENGINE_DEFAULTS.probeStdoutMaxBytes },
-    env: options.env ?? {},
-    extendEnv: true,
+    // Engines are third-party programs: they get the service's environment minus its secrets.
+    env: { ...engineEnvironment(process.env), ...options.env },
+    extendEnv: false,
     // We kill the group ourselves; execa's own kill only reaches the leader.
     forceKillAfterDelay: false,
   })
@@ -141,4 +142,19 @@ function failureError(label: string, file: string, error: unknown, stderrTail: s
     cause: error,
     details: { exitCode: exitCode ?? null, signal: signal ?? null, timedOut: false, stderrTail },
   })
+}
+
+/**
+ * Environment variables an engine never needs and must never see: the service's secrets
+ * (API token, ESL password, Redis URLs that may carry a password).
+ */
+const SECRET_ENV = /^(TTS_API_TOKEN|FS_ESL_PASSWORD|REDIS_URL|TTS_AUDIO_REDIS_URL)$|(PASSWORD|SECRET|TOKEN)/i
+
+/** The service's environment with secrets removed (exported for its test). */
+export function engineEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const clean: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !SECRET_ENV.test(name)) clean[name] = value
+  }
+  return clean
 }
