@@ -1,0 +1,257 @@
+/**
+ * Cluster benchmark: N serving nodes and M render workers on one Redis, all in this process
+ * (each node with its own TtsService, disk store in its own temp dir and BullMQ client).
+ *
+ *   rendersPerUniqueSentence  bursts of concurrent requests for new sentences, spread over the
+ *                             nodes: engine runs per unique sentence (the goal is exactly 1.0)
+ *   throughput                the same set of unique sentences rendered with 1 and with 2
+ *                             workers (concurrency 1 each): renders per second, and the ratio
+ *
+ * The default engine is synthetic (sleeps `renderMs`, then writes a small WAV): it stands for a
+ * slow engine on a dedicated render box, so the numbers measure the queue, not the CPU of this
+ * machine. Pass `renderer` to measure a real engine pipeline.
+ *
+ * Library: `runClusterBench({ redisUrl, instances, workers, sentences, burst })`.
+ * CLI:     node --import ./test/support/redis-ts-hooks.mjs load/bench/cluster.ts redis://127.0.0.1:6379
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
+import { createClusterQueue, startWorker, type ClusterConfig, type Renderer, type RenderWorkerHandle } from '../../src/cluster/index.js'
+import { TtsError } from '../../src/core/errors.js'
+import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports.js'
+import { TtsService } from '../../src/core/tts-service.js'
+import { InProcessRenderPool } from '../../src/queue/in-process-pool.js'
+import { DiskStore } from '../../src/store/disk-store.js'
+
+export interface ClusterBenchOptions {
+  readonly redisUrl: string
+  /** Serving nodes. Default 3. */
+  readonly instances?: number
+  /** Workers for the once-per-key phase. Default 2. */
+  readonly workers?: number
+  /** Unique sentences per phase. Default 20. */
+  readonly sentences?: number
+  /** Concurrent requests per sentence in the once-per-key phase. Default 100. */
+  readonly burst?: number
+  /** Synthetic engine time per render. Default 50 ms. */
+  readonly renderMs?: number
+  /** A real engine pipeline instead of the synthetic one. */
+  readonly renderer?: Renderer
+  /** Key namespace; a fresh one per phase is derived from it. Default `bench-<uuid>`. */
+  readonly prefix?: string
+}
+
+export interface ThroughputResult {
+  readonly workers: number
+  readonly renders: number
+  readonly wallMs: number
+  readonly rendersPerSecond: number
+}
+
+export interface ClusterBenchResult {
+  readonly instances: number
+  readonly workers: number
+  readonly sentences: number
+  readonly burst: number
+  readonly requests: number
+  readonly renders: number
+  /** Engine runs per unique sentence in the burst phase (1.0 = once per key). */
+  readonly rendersPerUniqueSentence: number
+  readonly failedRequests: number
+  /** Request latency in the burst phase, ms. */
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number }
+  readonly throughput: {
+    readonly oneWorker: ThroughputResult
+    readonly twoWorkers: ThroughputResult
+    /** twoWorkers / oneWorker renders per second. */
+    readonly speedup: number
+  }
+}
+
+const SAMPLE_RATE = 8000
+const ENGINE_VERSION = 'bench-1'
+
+export async function runClusterBench(options: ClusterBenchOptions): Promise<ClusterBenchResult> {
+  const instances = options.instances ?? 3
+  const workerCount = options.workers ?? 2
+  const sentences = options.sentences ?? 20
+  const burst = options.burst ?? 100
+  const renderMs = options.renderMs ?? 50
+  const base = options.prefix ?? `bench-${randomUUID().slice(0, 8)}`
+  const logger = pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) as unknown as Logger
+
+  // Phase 1: bursts for new sentences spread over the nodes.
+  const counter = countingRenderer(options.renderer ?? syntheticRenderer(renderMs))
+  const burstRun = await withCluster({ redisUrl: options.redisUrl, prefix: `${base}-burst`, instances, workers: workerCount, renderer: counter.render, logger }, async (nodes) => {
+    const latencies: number[] = []
+    let failed = 0
+    const requests: Promise<void>[] = []
+    for (let s = 0; s < sentences; s++) {
+      const text = `Burst sentence ${s} for ${base}.`
+      for (let r = 0; r < burst; r++) {
+        const node = nodes[r % nodes.length] as TtsService
+        const started = performance.now()
+        requests.push(
+          node.get({ text }, { source: 'http' }).then(
+            () => {
+              latencies.push(performance.now() - started)
+            },
+            () => {
+              failed++
+            },
+          ),
+        )
+      }
+    }
+    await Promise.all(requests)
+    return { latencies, failed }
+  })
+
+  // Phase 2: the same amount of unique work with 1, then 2 workers.
+  const throughputWith = async (workers: number): Promise<ThroughputResult> => {
+    const c = countingRenderer(options.renderer ?? syntheticRenderer(renderMs))
+    return withCluster({ redisUrl: options.redisUrl, prefix: `${base}-tp${workers}`, instances, workers, renderer: c.render, logger }, async (nodes) => {
+      const started = performance.now()
+      await Promise.all(Array.from({ length: sentences }, (_, s) => (nodes[s % nodes.length] as TtsService).get({ text: `Throughput sentence ${s} for ${base}.` })))
+      const wallMs = performance.now() - started
+      return { workers, renders: c.runs(), wallMs: round(wallMs), rendersPerSecond: round((c.runs() / wallMs) * 1000) }
+    })
+  }
+  const oneWorker = await throughputWith(1)
+  const twoWorkers = await throughputWith(2)
+
+  const sorted = [...burstRun.latencies].sort((a, b) => a - b)
+  return {
+    instances,
+    workers: workerCount,
+    sentences,
+    burst,
+    requests: sentences * burst,
+    renders: counter.runs(),
+    rendersPerUniqueSentence: counter.runs() / sentences,
+    failedRequests: burstRun.failed,
+    latencyMs: { p50: round(quantile(sorted, 0.5)), p99: round(quantile(sorted, 0.99)), max: round(sorted.at(-1) ?? 0) },
+    throughput: { oneWorker, twoWorkers, speedup: round(twoWorkers.rendersPerSecond / oneWorker.rendersPerSecond) },
+  }
+}
+
+interface ClusterSetup {
+  readonly redisUrl: string
+  readonly prefix: string
+  readonly instances: number
+  readonly workers: number
+  readonly renderer: Renderer
+  readonly logger: Logger
+}
+
+/** Starts the nodes and workers, runs `body`, and always tears everything down. */
+async function withCluster<T>(setup: ClusterSetup, body: (nodes: readonly TtsService[]) => Promise<T>): Promise<T> {
+  const config: ClusterConfig = {
+    redisUrl: setup.redisUrl,
+    audioRedisUrl: undefined,
+    redisPrefix: setup.prefix,
+    redisFallback: 'fail',
+    redisFallbackAfterMs: 10_000,
+    audioTtlSeconds: 600,
+    workersInProcess: false,
+    workerConcurrency: 1,
+    renderConcurrency: 1,
+    queueLimit: 100_000,
+    cacheDir: '/nonexistent',
+  }
+  const closers: (() => Promise<unknown>)[] = []
+  try {
+    const workers: RenderWorkerHandle[] = []
+    for (let i = 0; i < setup.workers; i++) {
+      const worker = startWorker({ config, logger: setup.logger, renderer: setup.renderer, name: `bench-${i}` })
+      closers.push(() => worker.close(5000))
+      workers.push(worker)
+    }
+    const services: TtsService[] = []
+    for (let i = 0; i < setup.instances; i++) {
+      const dir = await mkdtemp(path.join(tmpdir(), 'tts-bench-node-'))
+      closers.push(() => rm(dir, { recursive: true, force: true }))
+      const store = await DiskStore.open({ cacheDir: dir, logger: setup.logger })
+      closers.push(() => store.close())
+      const local = new InProcessRenderPool({ renderer: setup.renderer, concurrency: 1, logger: setup.logger })
+      const queue = createClusterQueue({ config: { ...config, cacheDir: dir }, logger: setup.logger, local })
+      closers.push(() => queue.close(5000))
+      await queue.cluster.whenStarted()
+      services.push(new TtsService({ store, queue, engines: benchCatalog, defaults: { engine: 'espeak-ng', voice: '', sampleRate: SAMPLE_RATE, maxTextChars: 2000 }, logger: setup.logger }))
+    }
+    await Promise.all(workers.map((w) => w.whenReady()))
+    return await body(services)
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined)
+  }
+}
+
+const benchCatalog: EngineCatalog = {
+  versionOf(engine: string): string {
+    if (engine !== 'espeak-ng') throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [engine] })
+    return ENGINE_VERSION
+  },
+  checkVoice: () => undefined,
+  ids: () => ['espeak-ng'],
+}
+
+function countingRenderer(inner: Renderer): { render: Renderer; runs: () => number } {
+  let runs = 0
+  return {
+    render: (job, signal) => {
+      runs++
+      return inner(job, signal)
+    },
+    runs: () => runs,
+  }
+}
+
+/** A slow engine elsewhere: waits `renderMs`, then writes 200 ms of PCM16 mono at the job's rate. */
+function syntheticRenderer(renderMs: number): Renderer {
+  return async (job: RenderJob, signal: AbortSignal): Promise<RenderedAudio> => {
+    await sleep(renderMs, undefined, { signal })
+    const rate = job.request.sampleRate
+    const samples = Math.round(rate / 5)
+    const wav = Buffer.alloc(44 + samples * 2)
+    wav.write('RIFF', 0, 'ascii')
+    wav.writeUInt32LE(36 + samples * 2, 4)
+    wav.write('WAVEfmt ', 8, 'ascii')
+    wav.writeUInt32LE(16, 16)
+    wav.writeUInt16LE(1, 20)
+    wav.writeUInt16LE(1, 22)
+    wav.writeUInt32LE(rate, 24)
+    wav.writeUInt32LE(rate * 2, 28)
+    wav.writeUInt16LE(2, 32)
+    wav.writeUInt16LE(16, 34)
+    wav.write('data', 36, 'ascii')
+    wav.writeUInt32LE(samples * 2, 40)
+    for (let i = 0; i < samples; i++) wav.writeInt16LE(Math.round(Math.sin(i / 5) * 4000), 44 + i * 2)
+    await writeFile(job.outPath, wav)
+    return { bytes: wav.byteLength, durationMs: 200 }
+  }
+}
+
+function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return 0
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+}
+
+function round(n: number): number {
+  return Math.round(n * 100) / 100
+}
+
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const redisUrl = process.argv[2] ?? process.env['REDIS_URL']
+  if (redisUrl === undefined) {
+    process.stderr.write('usage: cluster.ts <redis-url>  (or REDIS_URL)\n')
+    process.exit(2)
+  }
+  const result = await runClusterBench({ redisUrl })
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+  process.exit(0)
+}

@@ -1,0 +1,199 @@
+/**
+ * The render queue a node uses when Redis is configured: the cluster (BullMQ) path while Redis
+ * answers, this node's in-process pool (or a fast TTS_ERR_QUEUE_UNAVAILABLE) when it does not.
+ * Hits never reach a queue, so they are served from local disk whatever Redis does.
+ *
+ * Falls back when (1) Redis is not connected at the time of the request: at once; (2) Redis does
+ * not take the job within `fallbackAfterMs`; (3) the connection drops while the job is pending and
+ * does not come back within `fallbackAfterMs`; (4) the cluster path reports
+ * TTS_ERR_QUEUE_UNAVAILABLE (e.g. the audio vanished, or no worker has this engine version).
+ * When Redis reconnects, new misses take the cluster path again; nothing needs a restart.
+ */
+import type { ReadinessCheck } from '../app-context.js'
+import { TtsError, isTtsError } from '../core/errors.js'
+import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio } from '../core/ports.js'
+import { anySignal } from './bullmq-abortable.js'
+import type { ClusterRenderOptions } from './bullmq-render-queue.js'
+
+/** The cluster side as the fallback sees it (BullMqRenderQueue implements it). */
+export interface ClusterBackend extends RenderQueue {
+  readonly available: boolean
+  onAvailabilityChange(listener: (available: boolean) => void): () => void
+  render(job: RenderJob, options: ClusterRenderOptions): Promise<RenderedAudio>
+}
+
+export type RedisFallbackMode = 'local' | 'fail'
+
+export interface FallbackRenderQueueOptions {
+  readonly cluster: ClusterBackend
+  /** The in-process pool. Closed with this queue. */
+  readonly local: RenderQueue
+  /** config redisFallback: render here ('local') or reject with TTS_ERR_QUEUE_UNAVAILABLE ('fail'). */
+  readonly mode: RedisFallbackMode
+  /** config redisFallbackAfterMs: grace for Redis to take a job, or to come back mid-wait. */
+  readonly fallbackAfterMs: number
+  readonly logger: Logger
+  readonly clock?: Clock | undefined
+}
+
+/** Which backend answered (tests assert on these; metrics may export them). */
+export interface BackendCounts {
+  readonly cluster: number
+  readonly local: number
+  readonly failedFast: number
+}
+
+export class FallbackRenderQueue implements RenderQueue {
+  readonly #cluster: ClusterBackend
+  readonly #local: RenderQueue
+  readonly #mode: RedisFallbackMode
+  readonly #afterMs: number
+  readonly #log: Logger
+  readonly #clock: Clock
+  readonly #counts = { cluster: 0, local: 0, failedFast: 0 }
+  #downSince: number | undefined
+  #closing = false
+
+  constructor(options: FallbackRenderQueueOptions) {
+    this.#cluster = options.cluster
+    this.#local = options.local
+    this.#mode = options.mode
+    this.#afterMs = options.fallbackAfterMs
+    this.#log = options.logger.child({ component: 'fallback-queue' })
+    this.#clock = options.clock ?? systemClock
+    this.#downSince = this.#cluster.available ? undefined : this.#clock.now()
+    let connectedBefore = this.#cluster.available
+    this.#cluster.onAvailabilityChange((available) => {
+      if (available) {
+        const downMs = this.#downSince === undefined ? 0 : this.#clock.now() - this.#downSince
+        if (connectedBefore) this.#log.info({ downMs }, 'redis is back: renders go through the cluster again')
+        else this.#log.info({}, 'redis connected: renders go through the cluster')
+        connectedBefore = true
+        this.#downSince = undefined
+      } else {
+        this.#downSince = this.#clock.now()
+        this.#log.warn({ mode: this.#mode }, this.#mode === 'local' ? 'redis unavailable: misses render on this node' : 'redis unavailable: misses fail fast')
+      }
+    })
+  }
+
+  /** `ok` while Redis is connected; `degraded` (still ready: hits are served) while it is not. */
+  readiness(): ReadinessCheck {
+    if (this.#cluster.available) return { ok: true, state: 'ok', detail: 'redis connected; renders go through the cluster' }
+    const since = this.#downSince === undefined ? '' : ` since ${new Date(this.#downSince).toISOString()}`
+    const then = this.#mode === 'local' ? 'misses render on this node' : 'misses fail with TTS_ERR_QUEUE_UNAVAILABLE'
+    return { ok: true, state: 'degraded', detail: `redis unavailable${since}; hits are served from local disk, ${then}` }
+  }
+
+  /** Calls `listener` whenever readiness flips between ok and degraded. */
+  onReadinessChange(listener: (check: ReadinessCheck) => void): () => void {
+    return this.#cluster.onAvailabilityChange(() => listener(this.readiness()))
+  }
+
+  backendCounts(): BackendCounts {
+    return { ...this.#counts }
+  }
+
+  /** `options` may carry ClusterRenderOptions' `refresh` and `onAccepted` (passed through). */
+  render(job: RenderJob, options: RenderOptions & { readonly refresh?: boolean | undefined }): Promise<RenderedAudio> {
+    if (this.#closing) return Promise.reject(new TtsError('TTS_ERR_SHUTTING_DOWN'))
+    if (!this.#cluster.available) return this.#degraded(job, options, 'redis is not connected')
+    return this.#viaCluster(job, options)
+  }
+
+  stats(): QueueStats {
+    const cluster = this.#cluster.stats()
+    const local = this.#local.stats()
+    const current = this.#cluster.available ? cluster : local
+    return {
+      waiting: cluster.waiting + local.waiting,
+      active: cluster.active + local.active,
+      concurrency: current.concurrency,
+      limit: current.limit,
+      drainPerSecond: current.drainPerSecond,
+    }
+  }
+
+  promote(key: string): void {
+    this.#cluster.promote?.(key)
+    this.#local.promote?.(key)
+  }
+
+  async close(graceMs?: number): Promise<void> {
+    this.#closing = true
+    await Promise.all([this.#cluster.close(graceMs), this.#local.close(graceMs)])
+  }
+
+  #degraded(job: RenderJob, options: RenderOptions, reason: string): Promise<RenderedAudio> {
+    if (this.#mode === 'fail') {
+      this.#counts.failedFast++
+      return Promise.reject(new TtsError('TTS_ERR_QUEUE_UNAVAILABLE', { args: [reason], retryAfterSeconds: 1 }))
+    }
+    this.#counts.local++
+    this.#log.debug({ key: job.key, reason }, 'rendering on this node')
+    return this.#local.render(job, options)
+  }
+
+  #viaCluster(job: RenderJob, options: RenderOptions & { readonly refresh?: boolean | undefined }): Promise<RenderedAudio> {
+    const attempt = new AbortController()
+    // Who writes job.outPath: decided once, synchronously, so the two backends never both do.
+    let owner: 'none' | 'cluster' | 'fallback' = 'none'
+    let enqueueTimer: NodeJS.Timeout | undefined
+    let outageTimer: NodeJS.Timeout | undefined
+    let unsubscribe: () => void = () => undefined
+    const cleanup = (): void => {
+      clearTimeout(enqueueTimer)
+      clearTimeout(outageTimer)
+      unsubscribe()
+    }
+    return new Promise<RenderedAudio>((resolve, reject) => {
+      const fallBack = (reason: string): void => {
+        if (owner !== 'none') return
+        owner = 'fallback'
+        cleanup()
+        this.#log.warn({ key: job.key, reason }, 'cluster render abandoned')
+        attempt.abort(new TtsError('TTS_ERR_QUEUE_UNAVAILABLE', { args: [reason] }))
+        this.#degraded(job, options, reason).then(resolve, reject)
+      }
+      enqueueTimer = setTimeout(() => fallBack(`redis did not take the job within ${this.#afterMs} ms`), this.#afterMs)
+      unsubscribe = this.#cluster.onAvailabilityChange((available) => {
+        clearTimeout(outageTimer)
+        if (!available) outageTimer = setTimeout(() => fallBack(`redis connection lost for ${this.#afterMs} ms while waiting`), this.#afterMs)
+      })
+      this.#cluster
+        .render(job, {
+          ...options,
+          signal: anySignal([options.signal, attempt.signal]),
+          onAccepted: () => {
+            clearTimeout(enqueueTimer)
+            ;(options as ClusterRenderOptions).onAccepted?.()
+          },
+          claimOutput: () => {
+            if (owner === 'fallback') return false
+            owner = 'cluster'
+            return true
+          },
+        })
+        .then(
+          (audio) => {
+            if (owner === 'fallback') return
+            cleanup()
+            this.#counts.cluster++
+            resolve(audio)
+          },
+          (err: unknown) => {
+            if (owner === 'fallback') {
+              this.#log.debug({ err, key: job.key }, 'abandoned cluster render ended')
+              return
+            }
+            if (owner === 'none' && isTtsError(err, 'TTS_ERR_QUEUE_UNAVAILABLE') && options.signal?.aborted !== true) {
+              fallBack(err.message)
+              return
+            }
+            cleanup()
+            reject(err)
+          },
+        )
+    })
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * Fixtures for the cluster tests: a counting fixture renderer (deterministic WAV per text, with
+ * gates to hold renders and hooks that say when one starts), a fixed engine catalog, a silent
+ * logger, and a whole node (TtsService + disk store + cluster queue) in a temp dir.
+ */
+import { createHash } from 'node:crypto'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { pino } from 'pino'
+import { createClusterQueue, type ClusterQueue, type WorkerTuning } from '../../src/cluster/index.js'
+import type { ClusterConfig } from '../../src/cluster/cluster-settings.js'
+import { cacheKeyFor } from '../../src/core/cache-key.js'
+import { AUDIO_FORMAT } from '../../src/core/defaults.js'
+import { TtsError } from '../../src/core/errors.js'
+import type { PhraseRequest } from '../../src/core/phrase.js'
+import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports.js'
+import { abortError } from '../../src/core/single-flight.js'
+import { TtsService } from '../../src/core/tts-service.js'
+import { InProcessRenderPool } from '../../src/queue/in-process-pool.js'
+import { DiskStore } from '../../src/store/disk-store.js'
+
+export const ENGINE_VERSION = 'fixture-1'
+export const SAMPLE_RATE = 8000
+
+/** Logs stay quiet unless TEST_LOG=debug (or another pino level) is set. */
+export function testLogger(): Logger {
+  return pino({ level: process.env['TEST_LOG'] ?? 'silent' }) as unknown as Logger
+}
+
+/** A PCM16 mono WAV whose samples derive from `text`: the same text gives the same bytes. */
+export function wavFor(text: string, sampleRate = SAMPLE_RATE): Buffer {
+  const seed = createHash('sha256').update(text).digest()
+  const samples = Math.round(sampleRate / 5) + (seed[0] ?? 0)
+  const dataBytes = samples * 2
+  const buf = Buffer.alloc(44 + dataBytes)
+  buf.write('RIFF', 0, 'ascii')
+  buf.writeUInt32LE(36 + dataBytes, 4)
+  buf.write('WAVE', 8, 'ascii')
+  buf.write('fmt ', 12, 'ascii')
+  buf.writeUInt32LE(16, 16)
+  buf.writeUInt16LE(1, 20)
+  buf.writeUInt16LE(1, 22)
+  buf.writeUInt32LE(sampleRate, 24)
+  buf.writeUInt32LE(sampleRate * 2, 28)
+  buf.writeUInt16LE(2, 32)
+  buf.writeUInt16LE(16, 34)
+  buf.write('data', 36, 'ascii')
+  buf.writeUInt32LE(dataBytes, 40)
+  for (let i = 0; i < samples; i++) buf.writeInt16LE(Math.round(Math.sin(i / (3 + ((seed[1] ?? 0) % 7))) * 8000), 44 + i * 2)
+  return buf
+}
+
+export function requestFor(text: string): PhraseRequest {
+  return Object.freeze({ text, voice: '', engine: 'espeak-ng', sampleRate: SAMPLE_RATE, format: AUDIO_FORMAT })
+}
+
+/** A RenderJob for `text` writing to `outPath`, keyed as the service would key it. */
+export function jobFor(text: string, outPath: string): RenderJob {
+  const request = requestFor(text)
+  return { key: cacheKeyFor(request, ENGINE_VERSION), request, engineVersion: ENGINE_VERSION, outPath }
+}
+
+/** A catalog with one engine at a fixed version (the cluster tests need no real engine). */
+export function fixedCatalog(version = ENGINE_VERSION): EngineCatalog {
+  return {
+    versionOf(engine: string): string {
+      if (engine !== 'espeak-ng') throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [engine] })
+      return version
+    },
+    checkVoice: () => undefined,
+    ids: () => ['espeak-ng'],
+  }
+}
+
+interface Gate {
+  readonly promise: Promise<void>
+  open(): void
+}
+
+function gate(): Gate {
+  let open: () => void = () => undefined
+  const promise = new Promise<void>((resolve) => {
+    open = resolve
+  })
+  return { promise, open }
+}
+
+/**
+ * The fixture engine: counts runs, writes `wavFor(text)`. `hold()` makes every later render wait
+ * until `release()`; `nextStart()` resolves when a render starts (tests sequence on it).
+ * `failWith(text, error)` makes renders of that text fail.
+ */
+export class CountingRenderer {
+  runs = 0
+  readonly runsByText = new Map<string, number>()
+  readonly order: string[] = []
+  #gate: Gate | undefined
+  readonly #startWaiters: { readonly text: string | undefined; readonly resolve: (job: RenderJob) => void }[] = []
+  /** Starts nobody has waited for yet, oldest first. */
+  readonly #started: RenderJob[] = []
+  readonly #failures = new Map<string, () => Error>()
+
+  readonly render = async (job: RenderJob, signal: AbortSignal): Promise<RenderedAudio> => {
+    this.runs++
+    this.runsByText.set(job.request.text, (this.runsByText.get(job.request.text) ?? 0) + 1)
+    this.order.push(job.request.text)
+    const index = this.#startWaiters.findIndex((w) => w.text === undefined || w.text === job.request.text)
+    if (index === -1) this.#started.push(job)
+    else this.#startWaiters.splice(index, 1)[0]?.resolve(job)
+    if (this.#gate !== undefined) {
+      const held = this.#gate.promise
+      await new Promise<void>((resolve, reject) => {
+        // As the real pipeline does: an aborted render rejects with the typed abort error.
+        const onAbort = (): void => reject(abortError(signal))
+        signal.addEventListener('abort', onAbort, { once: true })
+        void held.then(() => {
+          signal.removeEventListener('abort', onAbort)
+          resolve()
+        })
+      })
+    }
+    const failure = this.#failures.get(job.request.text)
+    if (failure !== undefined) throw failure()
+    const wav = wavFor(job.request.text, job.request.sampleRate)
+    await writeFile(job.outPath, wav)
+    return { bytes: wav.byteLength, durationMs: Math.round(((wav.byteLength - 44) / 2 / job.request.sampleRate) * 1000) }
+  }
+
+  hold(): void {
+    this.#gate ??= gate()
+  }
+
+  release(): void {
+    this.#gate?.open()
+    this.#gate = undefined
+  }
+
+  failWith(text: string, error: () => Error): void {
+    this.#failures.set(text, error)
+  }
+
+  succeed(text: string): void {
+    this.#failures.delete(text)
+  }
+
+  /** Resolves with the next render start not yet waited for (of `text`, when given). */
+  nextStart(text?: string): Promise<RenderJob> {
+    const index = this.#started.findIndex((job) => text === undefined || job.request.text === text)
+    if (index !== -1) return Promise.resolve(this.#started.splice(index, 1)[0] as RenderJob)
+    return new Promise((resolve) => this.#startWaiters.push({ text, resolve }))
+  }
+}
+
+export function clusterConfig(redisUrl: string, prefix: string, overrides: Partial<ClusterConfig> = {}): ClusterConfig {
+  return {
+    redisUrl,
+    audioRedisUrl: undefined,
+    redisPrefix: prefix,
+    redisFallback: 'local',
+    redisFallbackAfterMs: 1000,
+    audioTtlSeconds: 3600,
+    workersInProcess: false,
+    workerConcurrency: 2,
+    renderConcurrency: 2,
+    queueLimit: 1000,
+    cacheDir: '/nonexistent',
+    ...overrides,
+  }
+}
+
+/** Short stall detection so a killed worker's job is retried within a test (docs/scale-out.md). */
+export const FAST_STALL: WorkerTuning = Object.freeze({ lockDurationMs: 1000, stalledIntervalMs: 500, maxStalledCount: 1 })
+
+export interface TestNode {
+  readonly service: TtsService
+  readonly store: DiskStore
+  readonly queue: ClusterQueue
+  /** The fallback's own renderer (counts local renders). */
+  readonly localRenderer: CountingRenderer
+  readonly dir: string
+  close(): Promise<void>
+}
+
+/** One serving node: its own cache dir, disk store, in-process pool and BullMQ client. */
+export async function startTestNode(options: {
+  readonly redisUrl: string
+  readonly prefix: string
+  readonly config?: Partial<ClusterConfig>
+  readonly renderer?: CountingRenderer
+  readonly workerTuning?: WorkerTuning
+}): Promise<TestNode> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'tts-node-'))
+  const logger = testLogger()
+  const store = await DiskStore.open({ cacheDir: dir, logger })
+  const localRenderer = new CountingRenderer()
+  const local = new InProcessRenderPool({ renderer: localRenderer.render, concurrency: 2, queueLimit: 1000, logger })
+  const config = clusterConfig(options.redisUrl, options.prefix, { cacheDir: dir, ...options.config })
+  const queue = createClusterQueue({
+    config,
+    logger,
+    local,
+    renderer: options.renderer?.render,
+    engines: fixedCatalog(),
+    workerTuning: options.workerTuning,
+  })
+  const service = new TtsService({
+    store,
+    queue,
+    engines: fixedCatalog(),
+    defaults: { engine: 'espeak-ng', voice: '', sampleRate: SAMPLE_RATE, maxTextChars: 2000 },
+    logger,
+  })
+  return {
+    service,
+    store,
+    queue,
+    localRenderer,
+    dir,
+    close: async () => {
+      await service.close(5000)
+      await queue.close(5000)
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+export function sha256Of(bytes: Buffer): string {
+  return createHash('sha256').update(bytes).digest('hex')
+}
+
+export async function sha256OfFile(file: string): Promise<string> {
+  return sha256Of(await readFile(file))
+}
+
+export function tempDir(label: string): Promise<string> {
+  return mkdtemp(path.join(tmpdir(), `tts-${label}-`))
+}
