@@ -103,6 +103,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       local: pool,
       renderer,
       engines,
+      transport: config.clusterAudio,
     })
     queue = cluster
   }

@@ -46,6 +46,12 @@ export interface CacheEntry extends EntryMeta {
 export interface RenderedAudio {
   readonly bytes: number
   readonly durationMs: number
+  /**
+   * How a queue backend produced it, when not simply by rendering for this request: `joined`
+   * a render another cluster node had already started (reported as `coalesced`), or copied
+   * from audio the cluster had already `cached` (reported as `hit`). Absent means rendered.
+   */
+  readonly origin?: 'rendered' | 'joined' | 'cached' | undefined
 }
 
 /**
@@ -125,6 +131,8 @@ export interface RenderJob {
 
 export interface RenderOptions {
   readonly priority: Priority
+  /** A forced re-render: a backend must not answer from audio it already holds. */
+  readonly refresh?: boolean | undefined
   /** Aborts the render (queued or running). */
   readonly signal?: AbortSignal
 }

@@ -58,7 +58,8 @@ export interface ResolvedPhrase {
 
 interface Produced {
   readonly entry: CacheEntry
-  readonly how: 'rendered' | 'exists' | 'published-by-peer'
+  /** exists / cached → hit; published-by-peer / joined → coalesced; rendered → rendered. */
+  readonly how: 'rendered' | 'exists' | 'published-by-peer' | 'joined' | 'cached'
 }
 
 /**
@@ -143,8 +144,7 @@ export class TtsService {
       await this.#deps.store.pin(key)
       entry = this.#deps.store.peek(key) ?? entry
     }
-    const status: ResultStatus =
-      joined || produced.how === 'published-by-peer' ? 'coalesced' : produced.how === 'exists' ? 'hit' : 'rendered'
+    const status: ResultStatus = joined ? 'coalesced' : STATUS_OF[produced.how]
     return toResult(entry, status)
   }
 
@@ -156,7 +156,7 @@ export class TtsService {
     try {
       const audio = await this.#deps.queue.render(
         { key, request, engineVersion, outPath: slot.tempPath },
-        { priority: options.priority ?? 'live', signal },
+        { priority: options.priority ?? 'live', signal, refresh: options.refresh === true },
       )
       const entry = await slot.commit(
         {
@@ -170,7 +170,7 @@ export class TtsService {
         },
         audio,
       )
-      return { entry, how: 'rendered' }
+      return { entry, how: audio.origin ?? 'rendered' }
     } finally {
       await slot.release()
     }
@@ -191,6 +191,14 @@ export class TtsService {
     ])
     clearTimeout(timer)
   }
+}
+
+const STATUS_OF: Readonly<Record<Produced['how'], ResultStatus>> = {
+  rendered: 'rendered',
+  exists: 'hit',
+  cached: 'hit',
+  'published-by-peer': 'coalesced',
+  joined: 'coalesced',
 }
 
 function toResult(entry: CacheEntry, status: ResultStatus): TtsResult {

@@ -1,23 +1,37 @@
-import { buildApp } from '../../app.js'
 import { loadConfig } from '../../config/load-config.js'
+import { EngineCatalog } from '../../engines/catalog.js'
+import { createEngineRenderer } from '../../engines/engine-renderer.js'
 import { createLogger } from '../../logger.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT, UsageError } from '../output.js'
 
-/** `tts-cache worker`: BullMQ render workers only, no listeners (docs/scale-out.md). */
+/**
+ * `tts-cache worker`: BullMQ render workers only — no listeners, no node-side queue, no local
+ * cache index (docs/scale-out.md). SIGTERM/SIGINT: finish running jobs within the grace, exit 0.
+ */
 export async function workerCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseCommandArgs(argv, { concurrency: { type: 'string' } })
-  const overrides: Record<string, unknown> = { ...flagOverrides(values), httpEnabled: false, eslEnabled: false, workersInProcess: true }
+  const overrides: Record<string, unknown> = { ...flagOverrides(values) }
   if (values.concurrency !== undefined) overrides['workerConcurrency'] = values.concurrency
   const config = loadConfig({ env, file: values.config, overrides })
   if (config.redisUrl === undefined) throw new UsageError('worker needs REDIS_URL (render workers take jobs from the BullMQ queue)')
   const logger = createLogger({ level: config.logLevel })
-  const app = await buildApp(config, { logger, listeners: false })
-  logger.info({ concurrency: config.workerConcurrency }, 'render worker running')
+  const engines = await EngineCatalog.detect({
+    defaultEngine: config.engine,
+    commandTemplate: config.command,
+    soxPath: config.soxBin,
+    logger,
+    engines: { 'espeak-ng': { path: config.espeakNgBin }, swift: { path: config.swiftBin }, flite: { path: config.fliteBin }, pico2wave: { path: config.pico2waveBin } },
+  })
+  const renderer = createEngineRenderer(engines, { timeoutMs: config.renderTimeoutMs, soxPath: config.soxBin, logger: logger.child({ component: 'render' }) })
+  const { startWorker } = await import('../../cluster/index.js')
+  const worker = startWorker({ config, logger: logger.child({ component: 'worker' }), renderer, engines, transport: config.clusterAudio })
+  await worker.whenReady()
+  logger.info({ concurrency: config.workerConcurrency, engines: engines.ids() }, 'render worker running')
   return new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals): void => {
       logger.info({ signal }, 'worker shutting down')
-      app.close(config.shutdownGraceMs).then(
+      worker.close(config.shutdownGraceMs).then(
         () => resolve(EXIT.ok),
         (error: unknown) => {
           logger.error({ err: error }, 'worker shutdown failed')
