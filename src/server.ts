@@ -32,7 +32,7 @@ export async function startServer(app: App): Promise<RunningServer> {
         defaultDeadlineMs: Math.min(config.eslDeadlineMs, config.eslMaxDeadlineMs),
         maxDeadlineMs: config.eslMaxDeadlineMs,
         service: app.service,
-        logger: logger.child({ component: 'esl' }),
+        logger,
         observer: app.metrics.esl,
       })
       esl = await server.listen()
@@ -47,7 +47,7 @@ export async function startServer(app: App): Promise<RunningServer> {
         password: config.fsEslPassword,
         heartbeatTimeoutMs: config.fsEslHeartbeatTimeoutMs,
         service: app.service,
-        logger: logger.child({ component: 'esl-inbound' }),
+        logger,
         observer: app.metrics.esl,
       })
       client.start()

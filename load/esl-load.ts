@@ -1,0 +1,331 @@
+/**
+ * ESL load generator: many concurrent simulated FreeSWITCH channels running the tts_cache
+ * phrase macro against the outbound hook (socket(host:port full)), with a Zipf phrase mix.
+ *
+ * Self-contained (node: imports only, erasable TypeScript) so Node 24 runs it directly:
+ *   node load/esl-load.ts --port 8040 --channels 200 --phrases 500 --zipf 1.1 --duration 10000
+ *   (--calls N instead of --duration; --full false; --deadline ms; --prefix p to reuse a run's phrases)
+ * or from the benchmark suite:
+ *   import { runEslLoad } from '../esl-load.ts'
+ *
+ * Each simulated channel does what FreeSWITCH does on the wire (captured in
+ * ../shared/esl-captures/outbound): waits for `connect`, answers with CHANNEL_DATA (URL-encoded
+ * variables, Control: full|single-channel), answers api uuid_setvar / sendmsg set / exit with the
+ * captured reply framing, sends the disconnect notice and closes.
+ */
+import { existsSync, readFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { randomUUID } from 'node:crypto'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export interface EslLoadOptions {
+  readonly port: number
+  readonly host?: string
+  /** Concurrent channels (each runs calls back to back). */
+  readonly channels: number
+  /** Distinct phrases in the mix. */
+  readonly phrases: number
+  /** Zipf exponent s: P(rank k) ∝ 1 / k^s. 0 = uniform; ~1 = typical IVR prompt popularity. */
+  readonly zipfS: number
+  /** Run for this long… */
+  readonly durationMs?: number
+  /** …or this many calls in total (whichever is given; calls wins if both). */
+  readonly calls?: number
+  /** socket(... full) (default true); false exercises the sendmsg path. */
+  readonly full?: boolean
+  /** tts_cache_deadline_ms per call (default: the service's). */
+  readonly deadlineMs?: number
+  /** Prefix for every phrase (a fresh prefix starts the run with a cold cache). */
+  readonly textPrefix?: string
+  /** PRNG seed for the phrase mix. */
+  readonly seed?: number
+  /** Per-call limit before it counts as failed (the simulated FreeSWITCH gives up). */
+  readonly callTimeoutMs?: number
+}
+
+export interface EslLoadResult {
+  readonly channels: number
+  readonly calls: number
+  readonly completed: number
+  readonly failed: number
+  /** Calls by tts_cache_status. */
+  readonly byStatus: Readonly<Record<string, number>>
+  /** Calls that ended with tts_file set by the service (not left at the fallback). */
+  readonly withFile: number
+  /** Time from the channel's TCP connect to the moment the macro could play ${tts_file} (exit received). */
+  readonly p50Ms: number
+  readonly p95Ms: number
+  readonly p99Ms: number
+  readonly maxMs: number
+  /** Completed lookups per second over the run. */
+  readonly lookupsPerSecond: number
+  readonly elapsedMs: number
+}
+
+const GOODBYE = 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n'
+const UNSAFE = new Set(Buffer.from('\r\n #%&+:;<=>?@[\\]^`{|}"', 'latin1'))
+
+/** FreeSWITCH's URL encoding of header values (see test/support/esl-fs-url.ts). */
+function fsUrlEncode(value: string): string {
+  let out = ''
+  for (const byte of Buffer.from(value, 'utf8')) {
+    out += byte < 0x20 || byte > 0x7e || UNSAFE.has(byte) ? `%${byte.toString(16).toUpperCase().padStart(2, '0')}` : String.fromCharCode(byte)
+  }
+  return out
+}
+
+/** The captured CHANNEL_DATA (when the captures are around), else a compact one with the same framing. */
+function channelDataTemplate(): { lines: string[]; uuid: string } {
+  const here = dirname(fileURLToPath(import.meta.url))
+  const dir = process.env['ESL_CAPTURES_DIR'] ?? resolve(here, '../../shared/esl-captures')
+  const file = resolve(dir, 'outbound/q3-phrase-full-api_setvar.outbound.fs2peer.raw')
+  if (existsSync(file)) {
+    const bytes = readFileSync(file, 'utf8')
+    const lines = bytes.slice(0, bytes.indexOf('\n\n')).split('\n')
+    const uuid = (lines.find((l) => l.startsWith('Unique-ID: ')) ?? '').slice('Unique-ID: '.length)
+    return { lines, uuid }
+  }
+  const uuid = '00000000-0000-0000-0000-000000000000'
+  return {
+    uuid,
+    lines: [
+      'Event-Name: CHANNEL_DATA',
+      'Channel-State: CS_EXECUTE',
+      `Unique-ID: ${uuid}`,
+      'Answer-State: answered',
+      `variable_uuid: ${uuid}`,
+      'variable_tts_text: x',
+      'variable_current_application: socket',
+      'Content-Type: command/reply',
+      'Reply-Text: %2BOK%0A',
+      'Socket-Mode: static',
+      'Control: full',
+    ],
+  }
+}
+
+interface PreparedTemplate {
+  /** The captured block cut at every occurrence of its channel UUID. */
+  readonly parts: readonly string[]
+}
+
+const VARS = '\u0000VARS\u0000'
+const CONTROL = '\u0000CONTROL\u0000'
+
+/** Cuts the template once, so building each call's CHANNEL_DATA is a join, not a re-parse. */
+function prepareTemplate(template: { lines: string[]; uuid: string }): PreparedTemplate {
+  const text = template.lines
+    .map((line) => (line.startsWith('variable_tts_text: ') ? VARS : line.startsWith('Control: ') ? CONTROL : line))
+    .join('\n')
+  return { parts: `${text}\n\n`.split(template.uuid) }
+}
+
+function channelData(template: PreparedTemplate, uuid: string, vars: readonly [string, string][], full: boolean): string {
+  return template.parts
+    .join(uuid)
+    .replace(VARS, vars.map(([n, v]) => `variable_${n}: ${fsUrlEncode(v)}`).join('\n'))
+    .replace(CONTROL, `Control: ${full ? 'full' : 'single-channel'}`)
+}
+
+/** mulberry32: a small seeded PRNG, so a run's phrase sequence is reproducible. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** Samples ranks 1..n with P(k) ∝ 1/k^s. */
+export function zipfSampler(n: number, s: number, random: () => number): () => number {
+  const cdf: number[] = []
+  let total = 0
+  for (let k = 1; k <= n; k++) {
+    total += 1 / k ** s
+    cdf.push(total)
+  }
+  return () => {
+    const x = random() * total
+    let lo = 0
+    let hi = cdf.length - 1
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if ((cdf[mid] as number) < x) lo = mid + 1
+      else hi = mid
+    }
+    return lo + 1
+  }
+}
+
+interface CallOutcome {
+  readonly ok: boolean
+  readonly ms: number
+  readonly status: string | undefined
+  readonly file: boolean
+}
+
+/** One simulated channel call: resolves when the service let the macro continue (or it failed). */
+function simulateCall(
+  options: EslLoadOptions,
+  template: PreparedTemplate,
+  text: string,
+): Promise<CallOutcome> {
+  const started = performance.now()
+  const uuid = randomUUID()
+  const full = options.full ?? true
+  const vars: [string, string][] = [['tts_file', '/fallback.wav'], ['tts_text', text]]
+  if (options.deadlineMs !== undefined) vars.push(['tts_cache_deadline_ms', String(options.deadlineMs)])
+  const variables = new Map(vars)
+  return new Promise((resolveCall) => {
+    let done = false
+    let exitAt: number | undefined
+    const finish = (ok: boolean): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      socket.destroy()
+      const file = variables.get('tts_file') !== '/fallback.wav'
+      resolveCall({ ok: ok && exitAt !== undefined, ms: (exitAt ?? performance.now()) - started, status: variables.get('tts_cache_status'), file })
+    }
+    const timer = setTimeout(() => finish(false), options.callTimeoutMs ?? 30_000)
+    const socket = connect({ port: options.port, host: options.host ?? '127.0.0.1' })
+    socket.setNoDelay(true)
+    let pending = Buffer.alloc(0)
+    let connected = false
+    socket.on('error', () => finish(false))
+    socket.on('close', () => finish(true))
+    socket.on('end', () => {
+      if (!socket.writableEnded) socket.end()
+    })
+    socket.on('data', (chunk: Buffer) => {
+      pending = Buffer.concat([pending, chunk])
+      for (;;) {
+        const end = pending.indexOf('\n\n')
+        if (end < 0) return
+        const lines = pending.toString('utf8', 0, end).split('\n')
+        pending = pending.subarray(end + 2)
+        const line = lines[0] ?? ''
+        if (!connected) {
+          if (line !== 'connect') return finish(false)
+          connected = true
+          socket.write(channelData(template, uuid, vars, full))
+          continue
+        }
+        const words = line.split(' ')
+        if (words[0] === 'api') {
+          if (!full) {
+            socket.write('Content-Type: command/reply\nReply-Text: -ERR command not found\n\n')
+            continue
+          }
+          if (words[1] === 'uuid_setvar' && words[2] === uuid && words[3] !== undefined) variables.set(words[3], words.slice(4).join(' '))
+          socket.write('Content-Type: api/response\nContent-Length: 4\n\n+OK\n')
+        } else if (words[0] === 'sendmsg') {
+          const arg = lines.find((l) => l.startsWith('execute-app-arg: '))?.slice('execute-app-arg: '.length) ?? ''
+          const eq = arg.indexOf('=')
+          if (eq > 0) variables.set(arg.slice(0, eq), arg.slice(eq + 1))
+          socket.write('Content-Type: command/reply\nReply-Text: +OK\n\n')
+        } else if (words[0] === 'exit') {
+          exitAt = performance.now()
+          socket.write(
+            'Content-Type: command/reply\nReply-Text: +OK bye\n\n' +
+              `Content-Type: text/disconnect-notice\nControlled-Session-UUID: ${uuid}\nContent-Disposition: disconnect\nContent-Length: ${GOODBYE.length}\n\n${GOODBYE}`,
+          )
+          socket.end()
+        } else {
+          socket.write('Content-Type: command/reply\nReply-Text: -ERR command not found\n\n')
+        }
+      }
+    })
+  })
+}
+
+/** The text of phrase `rank` in a run with `prefix` (exported so a runner can pre-warm exactly these). */
+export function phraseText(prefix: string, rank: number): string {
+  return `${prefix}: prompt number ${rank}, please hold the line.`
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return 0
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return sorted[index] as number
+}
+
+/** Runs the load and reports time-to-tts_file percentiles and lookups/s. */
+export async function runEslLoad(options: EslLoadOptions): Promise<EslLoadResult> {
+  if (options.durationMs === undefined && options.calls === undefined) throw new Error('runEslLoad: give durationMs or calls')
+  const template = prepareTemplate(channelDataTemplate())
+  const next = zipfSampler(options.phrases, options.zipfS, prng(options.seed ?? 42))
+  const prefix = options.textPrefix ?? `run ${Date.now().toString(36)}`
+  const started = performance.now()
+  const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : started + options.durationMs
+  let issued = 0
+  const outcomes: CallOutcome[] = []
+  const more = (): boolean => (options.calls !== undefined ? issued < options.calls : performance.now() < deadline)
+  const channel = async (): Promise<void> => {
+    while (more()) {
+      issued++
+      const rank = next()
+      outcomes.push(await simulateCall(options, template, phraseText(prefix, rank)))
+    }
+  }
+  await Promise.all(Array.from({ length: options.channels }, () => channel()))
+  const elapsedMs = performance.now() - started
+  const ok = outcomes.filter((o) => o.ok)
+  const times = ok.map((o) => o.ms).sort((a, b) => a - b)
+  const byStatus: Record<string, number> = {}
+  for (const o of ok) byStatus[o.status ?? 'unset'] = (byStatus[o.status ?? 'unset'] ?? 0) + 1
+  const round = (n: number): number => Math.round(n * 100) / 100
+  return {
+    channels: options.channels,
+    calls: outcomes.length,
+    completed: ok.length,
+    failed: outcomes.length - ok.length,
+    byStatus,
+    withFile: ok.filter((o) => o.file).length,
+    p50Ms: round(percentile(times, 50)),
+    p95Ms: round(percentile(times, 95)),
+    p99Ms: round(percentile(times, 99)),
+    maxMs: round(times.at(-1) ?? 0),
+    lookupsPerSecond: round(ok.length / (elapsedMs / 1000)),
+    elapsedMs: Math.round(elapsedMs),
+  }
+}
+
+/** `--name value` pairs from argv. */
+export function parseArgs(argv: readonly string[]): Record<string, string> {
+  const args: Record<string, string> = {}
+  for (let i = 0; i < argv.length; i++) {
+    const key = argv[i]
+    if (key?.startsWith('--') === true) {
+      args[key.slice(2)] = argv[i + 1] ?? ''
+      i++
+    }
+  }
+  return args
+}
+
+export function loadOptionsFromArgs(args: Record<string, string>, port: number): EslLoadOptions {
+  const num = (name: string, fallback: number): number => (args[name] === undefined ? fallback : Number(args[name]))
+  const base = {
+    port,
+    host: args['host'] ?? '127.0.0.1',
+    channels: num('channels', 100),
+    phrases: num('phrases', 200),
+    zipfS: num('zipf', 1.1),
+    full: args['full'] !== 'false',
+    seed: num('seed', 42),
+    ...(args['prefix'] === undefined ? {} : { textPrefix: args['prefix'] }),
+  }
+  const withDeadline = args['deadline'] === undefined ? base : { ...base, deadlineMs: Number(args['deadline']) }
+  return args['calls'] !== undefined ? { ...withDeadline, calls: Number(args['calls']) } : { ...withDeadline, durationMs: num('duration', 10_000) }
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const args = parseArgs(process.argv.slice(2))
+  const result = await runEslLoad(loadOptionsFromArgs(args, Number(args['port'] ?? 8040)))
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
+}

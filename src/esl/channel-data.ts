@@ -1,0 +1,52 @@
+import type { EslFrame } from './frame.js'
+import { isChannelUuid } from './command.js'
+import { percentDecode, percentDecodeStrict } from './percent-decode.js'
+
+/** `Control:` of the CHANNEL_DATA reply: `full` when the dialplan wrote `socket(... full)`. */
+export type SocketControl = 'full' | 'single-channel'
+
+/**
+ * The outbound `connect` reply: FreeSWITCH's CHANNEL_DATA event as one header block, values
+ * URL-encoded (captured in every outbound/*.fs2peer.raw).
+ */
+export interface ChannelData {
+  /** `Unique-ID`, when it is a well-formed UUID (it goes into `api uuid_setvar`). */
+  readonly uuid: string | undefined
+  /** undefined when the header is absent or unknown: the mode is then probed with `api`. */
+  readonly control: SocketControl | undefined
+  readonly socketMode: 'static' | 'async' | undefined
+  /**
+   * A channel variable (`variable_<name>`), URL-decoded. `undefined` when unset; `null` when
+   * present but not valid UTF-8 after decoding (malformed channel data: refused, not guessed).
+   */
+  variable(name: string): string | undefined | null
+}
+
+export type ParsedChannelData = { readonly ok: true; readonly data: ChannelData } | { readonly ok: false; readonly reason: string }
+
+export function parseChannelData(frame: EslFrame): ParsedChannelData {
+  const reply = percentDecode(frame.header('Reply-Text') ?? '')
+  if (frame.contentType !== 'command/reply' || !reply.startsWith('+OK')) {
+    return { ok: false, reason: `connect was not accepted (${JSON.stringify(reply.slice(0, 60))})` }
+  }
+  const eventName = frame.header('Event-Name')
+  if (eventName !== undefined && eventName !== 'CHANNEL_DATA') {
+    return { ok: false, reason: `unexpected connect reply event ${JSON.stringify(eventName.slice(0, 40))}` }
+  }
+  const rawUuid = percentDecode(frame.header('Unique-ID') ?? '')
+  const control = frame.header('Control')
+  const mode = frame.header('Socket-Mode')
+  return {
+    ok: true,
+    data: {
+      uuid: isChannelUuid(rawUuid) ? rawUuid : undefined,
+      control: control === 'full' || control === 'single-channel' ? control : undefined,
+      socketMode: mode === 'static' || mode === 'async' ? mode : undefined,
+      variable(name: string): string | undefined | null {
+        const raw = frame.header(`variable_${name}`)
+        if (raw === undefined) return undefined
+        return percentDecodeStrict(raw) ?? null
+      },
+    },
+  }
+}

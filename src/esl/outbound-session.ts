@@ -1,0 +1,254 @@
+import type { Socket } from 'node:net'
+import { TtsError, toTtsError, type ErrorCode } from '../core/errors.js'
+import type { Logger } from '../core/ports.js'
+import type { PhraseInput } from '../core/phrase.js'
+import { deadlineFor, raceAbort, readInput } from './call-input.js'
+import { parseChannelData, type ChannelData } from './channel-data.js'
+import { connectCommand } from './command.js'
+import { EslConnection } from './connection.js'
+import { deliverVariables, type ChannelVariable } from './deliver-variables.js'
+import type { FrameLimits } from './frame-parser.js'
+import type { EslCallOutcome, EslCallStatus, EslObserver, EslTtsService } from './ports.js'
+import type { Scheduler } from './scheduler.js'
+
+export interface OutboundSessionConfig {
+  readonly service: EslTtsService
+  readonly logger: Logger
+  readonly scheduler: Scheduler
+  readonly observer: EslObserver | undefined
+  readonly limits: FrameLimits
+  readonly connectTimeoutMs: number
+  readonly commandTimeoutMs: number
+  readonly closeTimeoutMs: number
+  readonly defaultDeadlineMs: number
+  readonly maxDeadlineMs: number
+  readonly pipeline: boolean
+}
+
+export type SessionPhase = 'connecting' | 'waiting' | 'delivering' | 'closing' | 'done'
+
+const SAFE_PATH = /^\/[^\u0000-\u001f\u007f]*$/
+
+/**
+ * One call through the `tts_cache` hook: FreeSWITCH's `socket` app connected to us.
+ *
+ *   connect → CHANNEL_DATA (tts_text, tts_voice, tts_engine, tts_rate, tts_cache_deadline_ms)
+ *   → TtsService.get (keepAlive, aborted at the deadline or on hangup)
+ *   → tts_file / tts_cache_status / tts_cache_key → exit → FreeSWITCH closes.
+ *
+ * Every step is bounded (connect-phase timeout, the deadline, per-reply timeouts, a close
+ * timeout), so a call never waits longer than its deadline because of us. On `timeout` and
+ * `error` tts_file is left alone (the macro preset a fallback) and only the status (and the
+ * key when known) is written. After a hangup nothing is written; the render goes on and is
+ * cached. `done` never rejects.
+ */
+export class OutboundSession {
+  readonly done: Promise<EslCallOutcome>
+  readonly #config: OutboundSessionConfig
+  readonly #connection: EslConnection
+  readonly #started: number
+  #log: Logger
+  #phase: SessionPhase = 'connecting'
+  #hungUp = false
+  #connectError: ErrorCode | undefined
+  #abortWait: ((reason: TtsError) => void) | undefined
+
+  constructor(socket: Socket, config: OutboundSessionConfig) {
+    this.#config = config
+    this.#log = config.logger
+    this.#started = config.scheduler.now()
+    socket.setNoDelay(true)
+    this.#connection = new EslConnection(socket, {
+      side: 'outbound',
+      scheduler: config.scheduler,
+      logger: config.logger,
+      limits: config.limits,
+      commandTimeoutMs: config.commandTimeoutMs,
+      observer: config.observer,
+      handlers: {
+        // FreeSWITCH sends this at once when the caller hangs up (then FIN), and after our exit.
+        disconnectNotice: () => this.#onChannelGone(true),
+        // undefined / ESL_CLOSED: the peer went away; anything else: we closed (timeout, bad data).
+        close: (reason) => this.#onChannelGone(reason === undefined || reason.code === 'TTS_ERR_ESL_CLOSED'),
+      },
+    })
+    this.done = this.#run().catch((err: unknown) => {
+      // #run handles its own errors; this is the last line of defence.
+      this.#log.error({ err }, 'outbound session failed')
+      this.#connection.destroy()
+      return this.#outcome(undefined, 'error', false, undefined, undefined, toTtsError(err).code)
+    })
+  }
+
+  get phase(): SessionPhase {
+    return this.#phase
+  }
+
+  /** Server shutdown: stop waiting for audio now; the call gets status `error` and `exit`. */
+  abort(): void {
+    if (this.#phase === 'connecting') this.#connection.destroy()
+    this.#abortWait?.(new TtsError('TTS_ERR_SHUTTING_DOWN'))
+  }
+
+  /** Close the socket now (FreeSWITCH continues the macro with whatever tts_file holds). */
+  destroy(): void {
+    this.#abortWait?.(new TtsError('TTS_ERR_SHUTTING_DOWN'))
+    this.#connection.destroy()
+  }
+
+  async #run(): Promise<EslCallOutcome> {
+    const data = await this.#connect()
+    if (data === undefined) {
+      this.#phase = 'done'
+      const code = this.#hungUp ? 'TTS_ERR_ESL_CLOSED' : (this.#connectError ?? 'TTS_ERR_ESL_PROTOCOL')
+      return this.#outcome(undefined, 'error', false, undefined, undefined, code)
+    }
+    this.#log = this.#config.logger.child({ uuid: data.uuid })
+    this.#phase = 'waiting'
+    const answer = await this.#answer(data)
+    if (this.#hungUp || !this.#connection.isOpen) {
+      this.#log.debug({ status: answer.status, key: answer.key }, 'caller hung up before the audio was ready; render continues')
+      // A `linger` notice leaves the socket open: nothing more to say on it.
+      this.#connection.destroy()
+      this.#phase = 'done'
+      return this.#outcome(data.uuid, answer.status, false, answer.key, answer.path, answer.code)
+    }
+    this.#phase = 'delivering'
+    const variables: ChannelVariable[] = []
+    if (answer.path !== undefined) variables.push(['tts_file', answer.path])
+    variables.push(['tts_cache_status', answer.status])
+    if (answer.key !== undefined) variables.push(['tts_cache_key', answer.key])
+    const delivered = await deliverVariables(this.#connection, data, variables, {
+      pipeline: this.#config.pipeline,
+      logger: this.#log,
+    })
+    this.#phase = 'closing'
+    await this.#awaitClose()
+    this.#phase = 'done'
+    const outcome = this.#outcome(data.uuid, answer.status, delivered, answer.key, answer.path, answer.code)
+    const fields = { status: answer.status, key: answer.key, delivered, ms: Math.round(outcome.seconds * 1000) }
+    if (answer.status === 'error') this.#log.warn({ ...fields, code: answer.code }, 'tts_cache call answered with the fallback (error)')
+    else if (answer.status === 'timeout') this.#log.info(fields, 'tts_cache call answered with the fallback (deadline)')
+    else this.#log.debug(fields, 'tts_cache call answered')
+    return outcome
+  }
+
+  /** Sends `connect` and waits (bounded) for CHANNEL_DATA. undefined: the session is over. */
+  async #connect(): Promise<ChannelData | undefined> {
+    const cancel = this.#config.scheduler.schedule(this.#config.connectTimeoutMs, () => {
+      this.#log.warn({ timeoutMs: this.#config.connectTimeoutMs }, 'no CHANNEL_DATA from FreeSWITCH in time; closing')
+      this.#connectError = 'TTS_ERR_ESL_TIMEOUT'
+      this.#connection.destroy(new TtsError('TTS_ERR_ESL_TIMEOUT', { args: ['connect'] }))
+    })
+    try {
+      const reply = await this.#connection.send(connectCommand())
+      const parsed = parseChannelData(reply)
+      if (!parsed.ok) {
+        this.#log.warn({ reason: parsed.reason }, 'malformed CHANNEL_DATA; closing')
+        this.#connection.destroy(new TtsError('TTS_ERR_ESL_PROTOCOL', { args: [parsed.reason] }))
+        return undefined
+      }
+      return parsed.data
+    } catch (err) {
+      this.#log.debug({ err }, 'outbound connection ended before CHANNEL_DATA')
+      return undefined
+    } finally {
+      cancel()
+    }
+  }
+
+  async #answer(data: ChannelData): Promise<Answer> {
+    const input = readInput(data)
+    if (input instanceof TtsError) return { status: 'error', key: undefined, path: undefined, code: input.code }
+    const deadline = deadlineFor(data, this.#config.defaultDeadlineMs, this.#config.maxDeadlineMs)
+    if (deadline.invalid !== undefined) this.#log.warn({ value: deadline.invalid }, 'ignoring invalid tts_cache_deadline_ms')
+    const deadlineMs = deadline.ms
+    const controller = new AbortController()
+    const abort = (reason: TtsError): void => {
+      if (!controller.signal.aborted) controller.abort(reason)
+    }
+    this.#abortWait = abort
+    if (this.#hungUp) abort(new TtsError('TTS_ERR_ABORTED'))
+    const remainingMs = Math.max(0, this.#started + deadlineMs - this.#config.scheduler.now())
+    const cancelDeadline = this.#config.scheduler.schedule(remainingMs, () =>
+      abort(new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })),
+    )
+    try {
+      const result = await raceAbort(
+        this.#config.service.get(input, { signal: controller.signal, keepAlive: true, source: 'esl', priority: 'live' }),
+        controller.signal,
+      )
+      if (!SAFE_PATH.test(result.path)) {
+        this.#log.error({ key: result.key }, 'store returned a path that cannot be written to the channel')
+        return { status: 'error', key: result.key, path: undefined, code: 'TTS_ERR_INTERNAL' }
+      }
+      return { status: result.status, key: result.key, path: result.path, code: undefined }
+    } catch (err) {
+      const error = toTtsError(err)
+      const status: EslCallStatus = error.code === 'TTS_ERR_DEADLINE_EXCEEDED' ? 'timeout' : 'error'
+      return { status, key: this.#keyOf(input), path: undefined, code: error.code }
+    } finally {
+      cancelDeadline()
+      this.#abortWait = undefined
+    }
+  }
+
+  /**
+   * The key of a request whose get() failed (a success returns it): computed only on this path,
+   * so a hit costs one normalisation + hash, not two. undefined when the input itself is invalid.
+   */
+  #keyOf(input: PhraseInput): string | undefined {
+    try {
+      return this.#config.service.resolve(input).key
+    } catch (err) {
+      this.#log.debug({ code: toTtsError(err).code }, 'no cache key for an invalid request')
+      return undefined
+    }
+  }
+
+  /** The channel is gone (`byPeer`: FreeSWITCH said so or closed) or we closed the socket. */
+  #onChannelGone(byPeer: boolean): void {
+    if (byPeer && (this.#phase === 'waiting' || this.#phase === 'connecting')) this.#hungUp = true
+    this.#abortWait?.(new TtsError('TTS_ERR_ABORTED'))
+  }
+
+  /** After exit FreeSWITCH sends +OK bye, a disconnect-notice and FIN; don't wait forever for it. */
+  async #awaitClose(): Promise<void> {
+    if (!this.#connection.isOpen) return
+    await new Promise<void>((resolve) => {
+      const cancel = this.#config.scheduler.schedule(this.#config.closeTimeoutMs, resolve)
+      void this.#connection.closed.then(() => {
+        cancel()
+        resolve()
+      })
+    })
+    this.#connection.destroy()
+  }
+
+  #outcome(
+    uuid: string | undefined,
+    status: EslCallStatus,
+    delivered: boolean,
+    key: string | undefined,
+    path: string | undefined,
+    errorCode: ErrorCode | undefined,
+  ): EslCallOutcome {
+    return {
+      uuid,
+      status,
+      delivered,
+      hungUp: this.#hungUp,
+      key,
+      path,
+      errorCode,
+      seconds: (this.#config.scheduler.now() - this.#started) / 1000,
+    }
+  }
+}
+
+interface Answer {
+  readonly status: EslCallStatus
+  readonly key: string | undefined
+  readonly path: string | undefined
+  readonly code: ErrorCode | undefined
+}

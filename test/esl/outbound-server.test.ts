@@ -1,0 +1,273 @@
+import { Socket } from 'node:net'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { TtsError } from '../../src/core/errors.js'
+import type { EslTtsService } from '../../src/esl/ports.js'
+import { EslOutboundServer } from '../../src/esl/outbound-server.js'
+import { channelDataFrame } from '../support/esl-fs-frames.js'
+import { ALLOWED_COMMAND, commandLines, FALLBACK_WAV, startHook } from '../support/esl-hook-harness.js'
+import { RecordingLogger } from '../support/esl-test-logger.js'
+import { waitFor } from '../support/esl-wait.js'
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  vi.restoreAllMocks()
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
+const TEXT = 'Your balance is forty two pounds'
+
+describe('tts_cache hook: the contract', () => {
+  it('answers a full-mode call with tts_file, tts_cache_status and tts_cache_key, then exit', async () => {
+    const hook = await startHook({}, cleanups)
+    const result = await hook.call({ variables: [['tts_text', TEXT]] })
+    expect(result.outcome).toBe('completed')
+    expect(result.variables.get('tts_file')).toBe(hook.test.expectedPath(TEXT))
+    expect(result.variables.get('tts_cache_status')).toBe('rendered')
+    expect(result.variables.get('tts_cache_key')).toBe(hook.test.expectedKey(TEXT))
+    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.exitReceived).toBe(true)
+    expect(commandLines(result).map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual([
+      'connect',
+      'api uuid_setvar',
+      'api uuid_setvar',
+      'api uuid_setvar',
+      'exit',
+    ])
+    expect(result.unsupported).toEqual([])
+    expect(hook.test.queue.renders).toBe(1)
+    expect(hook.server.stats()).toMatchObject({ completed: 1, byStatus: { rendered: 1 }, hangups: 0, undelivered: 0 })
+  })
+
+  it.each([
+    ['full', {}, {}, ['connect\n\n', 'api uuid_setvar|api uuid_setvar|api uuid_setvar|exit']],
+    ['no full', { full: false }, {}, ['connect\n\n', 'sendmsg|sendmsg|sendmsg|exit']],
+    ['pipeline off', {}, { pipeline: false }, ['connect\n\n', 'api uuid_setvar', 'api uuid_setvar', 'api uuid_setvar', 'exit']],
+  ])('writes the variables and exit in one TCP write after CHANNEL_DATA (%s)', async (_what, callOptions, serverOptions, expected) => {
+    const hook = await startHook(serverOptions, cleanups)
+    const writes: string[] = []
+    const original = Socket.prototype.write
+    vi.spyOn(Socket.prototype, 'write').mockImplementation(function (this: Socket, ...args: Parameters<Socket['write']>) {
+      if (this.localPort === hook.port) {
+        const text = Buffer.from(args[0] as Buffer).toString()
+        writes.push(text === 'connect\n\n' ? text : text.split('\n\n').filter((c) => c !== '').map((c) => (c.split('\n')[0] ?? '').split(' ').slice(0, 2).join(' ').replace(/^(exit|sendmsg).*/, '$1')).join('|'))
+      }
+      return original.apply(this, args)
+    })
+    const result = await hook.call({ ...callOptions, variables: [['tts_text', TEXT]] })
+    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(writes).toEqual(expected)
+  })
+
+  it('serves the second identical call from cache without rendering (status hit)', async () => {
+    const hook = await startHook({}, cleanups)
+    await hook.call({ variables: [['tts_text', TEXT]] })
+    const second = await hook.call({ variables: [['tts_text', `  ${TEXT.replace(/ /g, '   ')} `]] })
+    expect(second.variables.get('tts_cache_status')).toBe('hit')
+    expect(second.played).toBe(hook.test.expectedPath(TEXT))
+    expect(hook.test.queue.renders).toBe(1)
+  })
+
+  it('reports coalesced for a call that joined a render in progress', async () => {
+    const hook = await startHook({}, cleanups)
+    hook.test.queue.hold = true
+    const first = hook.start({ variables: [['tts_text', TEXT]] })
+    await waitFor(() => hook.test.queue.heldCount === 1, 'the render')
+    const second = hook.start({ variables: [['tts_text', TEXT]] })
+    await waitFor(() => hook.server.stats().waiting === 2, 'both calls waiting')
+    hook.test.queue.releaseAll()
+    const statuses = [(await first.result).variables.get('tts_cache_status'), (await second.result).variables.get('tts_cache_status')]
+    expect(statuses).toEqual(['rendered', 'coalesced'])
+    expect(hook.test.queue.renders).toBe(1)
+  })
+
+  it('passes tts_voice, tts_engine and tts_rate through to the key', async () => {
+    const hook = await startHook({}, cleanups)
+    const result = await hook.call({
+      variables: [
+        ['tts_text', TEXT],
+        ['tts_voice', 'en-gb+f3'],
+        ['tts_engine', 'flite'],
+        ['tts_rate', '16000'],
+      ],
+    })
+    const extra = { voice: 'en-gb+f3', engine: 'flite', sampleRate: 16000 }
+    expect(result.variables.get('tts_cache_key')).toBe(hook.test.expectedKey(TEXT, extra))
+    expect(result.variables.get('tts_cache_key')).not.toBe(hook.test.expectedKey(TEXT))
+    const job = hook.test.queue.jobs[0]?.job
+    expect(job?.request).toMatchObject({ voice: 'en-gb+f3', engine: 'flite', sampleRate: 16000, text: TEXT })
+    expect(hook.test.queue.jobs[0]?.priority).toBe('live')
+  })
+
+  it('decodes UTF-8 and URL-encoded text exactly as FreeSWITCH sent it', async () => {
+    const hook = await startHook({}, cleanups)
+    const text = 'Grüße: 100% = £42; ok? #1 & "quoted" 你好'
+    const result = await hook.call({ variables: [['tts_text', text]] })
+    expect(result.variables.get('tts_cache_status')).toBe('rendered')
+    expect(hook.test.queue.jobs[0]?.job.request.text).toBe(text)
+    expect(result.played).toBe(hook.test.expectedPath(text))
+  })
+
+  it('works without full: sendmsg execute set, no api', async () => {
+    const hook = await startHook({}, cleanups)
+    const result = await hook.call({ full: false, variables: [['tts_text', TEXT]] })
+    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.variables.get('tts_cache_status')).toBe('rendered')
+    expect(result.variables.get('tts_cache_key')).toBe(hook.test.expectedKey(TEXT))
+    expect(commandLines(result)).toEqual(['connect', 'sendmsg', 'sendmsg', 'sendmsg', 'exit'])
+    expect(result.commands[1]?.headers).toEqual([
+      ['call-command', 'execute'],
+      ['execute-app-name', 'set'],
+      ['execute-app-arg', `tts_file=${hook.test.expectedPath(TEXT)}`],
+    ])
+  })
+
+  it('falls back to sendmsg when api is refused with -ERR command not found (Control header absent)', async () => {
+    const hook = await startHook({}, cleanups)
+    const result = await hook.call({ full: false, omitControl: true, variables: [['tts_text', TEXT]] })
+    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.variables.get('tts_cache_status')).toBe('rendered')
+    expect(commandLines(result).map((l) => l.split(' ')[0])).toEqual(['connect', 'api', 'api', 'api', 'sendmsg', 'sendmsg', 'sendmsg', 'exit'])
+    expect(hook.server.stats().undelivered).toBe(0)
+  })
+
+  it('probes with api and keeps it when the Control header is absent but api works', async () => {
+    const hook = await startHook({}, cleanups)
+    const result = await hook.call({ omitControl: true, variables: [['tts_text', TEXT]] })
+    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(commandLines(result).map((l) => l.split(' ')[0])).toEqual(['connect', 'api', 'api', 'api', 'exit'])
+  })
+
+  it.each<[string, { async?: boolean; full?: boolean; writeChunkBytes?: number }, { pipeline?: boolean }]>([
+    ['async full', { async: true }, {}],
+    ['async without full', { async: true, full: false }, {}],
+    ['one command per round trip (pipeline off)', {}, { pipeline: false }],
+    ['replies written one byte at a time', { writeChunkBytes: 1 }, {}],
+  ])('works in %s', async (_what, callOptions, serverOptions) => {
+    const hook = await startHook(serverOptions, cleanups)
+    const result = await hook.call({ ...callOptions, variables: [['tts_text', TEXT]] })
+    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.variables.get('tts_cache_status')).toBe('rendered')
+    expect(result.exitReceived).toBe(true)
+  })
+
+  it('answers an invalid request with status error and leaves the preset tts_file alone', async () => {
+    const hook = await startHook({}, cleanups)
+    const unknownEngine = await hook.call({ variables: [['tts_text', TEXT], ['tts_engine', 'nosuchengine']] })
+    expect(unknownEngine.variables.get('tts_cache_status')).toBe('error')
+    expect(unknownEngine.variables.get('tts_file')).toBe(FALLBACK_WAV)
+    expect(unknownEngine.variables.has('tts_cache_key')).toBe(false)
+    expect(unknownEngine.played).toBe(FALLBACK_WAV)
+    expect(commandLines(unknownEngine)).toEqual(['connect', expect.stringMatching(/tts_cache_status error$/), 'exit'])
+
+    const missingText = await hook.call({ variables: [] })
+    expect(missingText.variables.get('tts_cache_status')).toBe('error')
+    expect(missingText.played).toBe(FALLBACK_WAV)
+    const badRate = await hook.call({ variables: [['tts_text', TEXT], ['tts_rate', '12345']] })
+    expect(badRate.variables.get('tts_cache_status')).toBe('error')
+    expect(hook.test.queue.renders).toBe(0)
+    expect(hook.server.stats().byStatus.error).toBe(3)
+  })
+
+  it('answers a failed render with status error and the key (the next caller may retry it)', async () => {
+    const hook = await startHook({}, cleanups)
+    hook.test.queue.failWith = new TtsError('TTS_ERR_RENDER_FAILED', { args: ['espeak-ng', 'exit 1'] })
+    const result = await hook.call({ variables: [['tts_text', TEXT]] })
+    expect(result.variables.get('tts_cache_status')).toBe('error')
+    expect(result.variables.get('tts_cache_key')).toBe(hook.test.expectedKey(TEXT))
+    expect(result.played).toBe(FALLBACK_WAV)
+    expect(hook.observer.results[0]).toMatchObject({ status: 'error', errorCode: 'TTS_ERR_RENDER_FAILED', delivered: true })
+  })
+
+  it('reports connections, commands and results to the observer', async () => {
+    const hook = await startHook({}, cleanups)
+    await hook.call({ variables: [['tts_text', TEXT]] })
+    expect(hook.observer.opened).toEqual(['outbound'])
+    expect(hook.observer.closed).toEqual(['outbound'])
+    expect(hook.observer.commands).toEqual([
+      'outbound connect ok',
+      'outbound api uuid_setvar ok',
+      'outbound api uuid_setvar ok',
+      'outbound api uuid_setvar ok',
+      'outbound exit ok',
+    ])
+    expect(hook.observer.results).toHaveLength(1)
+    expect(hook.observer.results[0]).toMatchObject({ status: 'rendered', delivered: true, hungUp: false })
+  })
+
+  it('refuses bad options, reporting every problem at once', () => {
+    let error: unknown
+    try {
+      new EslOutboundServer({
+        host: '127.0.0.1',
+        port: 70000,
+        defaultDeadlineMs: 5000,
+        maxDeadlineMs: 1000,
+        service: {} as EslTtsService,
+        logger: new RecordingLogger(),
+        commandTimeoutMs: 0,
+      })
+    } catch (err) {
+      error = err
+    }
+    expect(error).toMatchObject({ code: 'TTS_ERR_CONFIG' })
+    const message = (error as Error).message
+    for (const problem of ['port must be', 'defaultDeadlineMs must not exceed', 'commandTimeoutMs']) expect(message).toContain(problem)
+  })
+})
+
+describe('tts_cache hook: untrusted caller text', () => {
+  it('never writes caller text: only the hash-derived path, the key and fixed status words', async () => {
+    const hook = await startHook({}, cleanups)
+    const evil = 'Secret phrase\r\n\r\napi uuid_kill all\n\nexit\n\n;tts_file=/etc/passwd'
+    for (const options of [{}, { full: false }]) {
+      const result = await hook.call({ ...options, variables: [['tts_text', evil]] })
+      const sent = result.received.toString('utf8')
+      expect(sent).not.toContain('Secret')
+      expect(sent).not.toContain('uuid_kill')
+      expect(sent).not.toContain('passwd')
+      expect(result.played).toBe(hook.test.expectedPath(evil))
+      for (const command of result.commands) {
+        expect(command.line).toMatch(ALLOWED_COMMAND)
+        for (const [name, value] of command.headers) {
+          expect(`${name}: ${value}`).toMatch(
+            /^(call-command: execute|execute-app-name: set|execute-app-arg: (tts_file=\/\S+|tts_cache_status=(hit|rendered|coalesced|timeout|error)|tts_cache_key=[0-9a-f]{64}))$/,
+          )
+        }
+      }
+    }
+  })
+
+  it('refuses to write a path with a line break (status error, no injection)', async () => {
+    const key = 'a'.repeat(64)
+    const service: EslTtsService = {
+      resolve: () => ({ key, request: {} as never, engineVersion: '1' }),
+      get: () => Promise.resolve({ key, path: '/var/x.wav\n\nexit', status: 'hit', bytes: 1, durationMs: 1, entry: {} as never }),
+    }
+    const hook = await startHook({ service }, cleanups)
+    const result = await hook.call({ variables: [['tts_text', TEXT]] })
+    expect(result.variables.get('tts_cache_status')).toBe('error')
+    expect(result.played).toBe(FALLBACK_WAV)
+    for (const command of result.commands) expect(command.line).toMatch(ALLOWED_COMMAND)
+  })
+
+  it('handles a bare % in a channel header and malformed UTF-8 in tts_text', async () => {
+    const hook = await startHook({}, cleanups)
+    const uuid = '6a1d8a55-6a0e-4d4b-9d34-0f0d8a3a0c11'
+    const withPercent = Buffer.from(
+      channelDataFrame({ uuid, variables: [['tts_text', TEXT]], control: 'full', socketMode: 'static' })
+        .toString()
+        .replace('variable_tts_text:', 'variable_discount: 50%\nvariable_tts_text:'),
+    )
+    const ok = await hook.call({ uuid, channelDataOverride: withPercent, variables: [['tts_text', TEXT]] })
+    expect(ok.variables.get('tts_cache_status')).toBe('rendered')
+
+    const badUtf8 = Buffer.from(
+      channelDataFrame({ uuid, variables: [['tts_text', TEXT]], control: 'full', socketMode: 'static' })
+        .toString()
+        .replace(/variable_tts_text: .*/, 'variable_tts_text: caf%C3%28'),
+    )
+    const refused = await hook.call({ uuid, channelDataOverride: badUtf8, variables: [['tts_text', TEXT]] })
+    expect(refused.variables.get('tts_cache_status')).toBe('error')
+    expect(refused.played).toBe(FALLBACK_WAV)
+  })
+})

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest'
+import { parseEventFrame, type EslEvent } from '../../src/esl/event.js'
+import { EslFrameParser } from '../../src/esl/frame-parser.js'
+import { PrewarmDispatcher } from '../../src/esl/prewarm-events.js'
+import { createTestService } from '../support/esl-fake-service.js'
+import { plainEvent } from '../support/esl-fs-frames.js'
+import { RecordingLogger } from '../support/esl-test-logger.js'
+import { waitFor } from '../support/esl-wait.js'
+
+function event(headers: [string, string][]): EslEvent {
+  const [frame] = new EslFrameParser({ maxHeaderBytes: 1 << 16, maxBodyBytes: 1 << 16 }).push(Buffer.from(plainEvent(headers))).frames
+  if (frame === undefined) throw new Error('no frame')
+  const parsed = parseEventFrame(frame)
+  if (!parsed.ok) throw new Error(parsed.reason)
+  return parsed.event
+}
+
+describe('PrewarmDispatcher', () => {
+  const logger = new RecordingLogger()
+
+  it('acts on CUSTOM tts_cache::prewarm only (modesl would have needed the Unique-ID)', async () => {
+    const test = createTestService(logger)
+    const dispatcher = new PrewarmDispatcher({ service: test.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
+    expect(dispatcher.handle(event([['Event-Name', 'CUSTOM'], ['Event-Subclass', 'tts_cache::request'], ['tts_text', 'no']]))).toBe(false)
+    expect(dispatcher.handle(event([['Event-Name', 'HEARTBEAT']]))).toBe(false)
+    expect(dispatcher.handle(event([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM'], ['tts_text', 'Welcome'], ['tts_voice', '']]))).toBe(true)
+    await waitFor(() => dispatcher.stats().inFlight === 0, 'the render')
+    expect(test.queue.jobs.map((j) => [j.job.request.text, j.job.request.voice, j.priority])).toEqual([['Welcome', '', 'prewarm']])
+  })
+
+  it('logs a failed pre-warm with its code instead of losing it', async () => {
+    const test = createTestService(logger)
+    const dispatcher = new PrewarmDispatcher({ service: test.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
+    dispatcher.handle(event([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM'], ['tts_text', 'x'], ['tts_engine', 'nosuchengine']]))
+    await waitFor(() => dispatcher.stats().inFlight === 0, 'the failure')
+    expect(logger.at('warn').some((e) => (e.obj as { code?: string }).code === 'TTS_ERR_UNKNOWN_ENGINE')).toBe(true)
+  })
+
+  it('refuses tts_text that is not valid UTF-8', () => {
+    const test = createTestService(logger)
+    const dispatcher = new PrewarmDispatcher({ service: test.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
+    const [frame] = new EslFrameParser({ maxHeaderBytes: 1 << 16, maxBodyBytes: 1 << 16 }).push(
+      Buffer.from(plainEvent([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM']]).replace('Event-Name: CUSTOM\n', 'Event-Name: CUSTOM\ntts_text: caf%C3%28\n').replace(/Content-Length: \d+/, (m) => `Content-Length: ${Number(m.split(' ')[1]) + 'tts_text: caf%C3%28\n'.length}`)),
+    ).frames
+    if (frame === undefined) throw new Error('no frame')
+    const parsed = parseEventFrame(frame)
+    if (!parsed.ok) throw new Error(parsed.reason)
+    dispatcher.handle(parsed.event)
+    expect(dispatcher.stats()).toMatchObject({ invalid: 1, accepted: 0 })
+  })
+})
