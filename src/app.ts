@@ -75,7 +75,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     maxAgeMs: config.maxAgeMs,
     staleLockMs: Math.max(DEFAULTS.staleLockMs, config.renderTimeoutMs * 2),
     clock: overrides.clock,
-    logger: logger.child({ component: 'store' }),
+    logger,
   })
   const baseRenderer = createEngineRenderer(engines, {
     timeoutMs: config.renderTimeoutMs,

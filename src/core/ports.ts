@@ -62,7 +62,11 @@ export interface RenderSlot {
   readonly key: string
   /** Where the renderer must write the WAV. Same directory as the final file. */
   readonly tempPath: string
-  /** Validate, fsync, rename into place, fsync the directory, write the sidecar, index it, unlock. */
+  /**
+   * Validate the temp file, fsync it, write the sidecar atomically, rename the WAV into place
+   * (the publication point: whoever sees the WAV can read its sidecar), fsync the directory,
+   * index it, unlock.
+   */
   commit(meta: Omit<EntryMeta, 'key' | 'bytes' | 'durationMs' | 'createdAt'>, audio: RenderedAudio): Promise<CacheEntry>
   /** Remove the temp file and the lock. Safe to call more than once, and after commit. */
   release(): Promise<void>
@@ -87,8 +91,11 @@ export interface EntryFilter {
 }
 
 export interface StoreStats {
+  /** All indexed entries, pinned ones included. */
   readonly entries: number
+  /** WAV bytes of all indexed entries, pinned ones included. */
   readonly bytes: number
+  /** The pinned subset: never evicted or expired, and outside the `maxBytes` budget. */
   readonly pinnedEntries: number
   readonly pinnedBytes: number
   readonly maxBytes: number

@@ -107,8 +107,9 @@ export class CacheIndex {
 
   stats(): IndexStats {
     return {
-      entries: this.#lru.size,
-      bytes: this.#lru.calculatedSize,
+      // Totals; the pinned ones are a subset (outside the byte budget, never evicted).
+      entries: this.#lru.size + this.#pinned.size,
+      bytes: this.#lru.calculatedSize + this.#pinnedBytes,
       pinnedEntries: this.#pinned.size,
       pinnedBytes: this.#pinnedBytes,
       evictions: this.#evictions,

@@ -19,6 +19,24 @@ export function storeIoError(err: unknown, action: string, filePath: string): Tt
   })
 }
 
+/**
+ * Runs `use` on an open file and always closes it. A failure of `use` wins; if closing then
+ * fails too, both travel together in an AggregateError (nothing is dropped).
+ */
+export async function usingFile<T>(handle: fs.FileHandle, use: (handle: fs.FileHandle) => Promise<T>): Promise<T> {
+  let result: T
+  try {
+    result = await use(handle)
+  } catch (err) {
+    await handle.close().catch((closeErr: unknown) => {
+      throw new AggregateError([err, closeErr], 'the file operation failed, then closing the file failed')
+    })
+    throw err
+  }
+  await handle.close()
+  return result
+}
+
 /** Deletes a file; false when it was already gone. Any other failure throws TTS_ERR_STORE_IO. */
 export async function unlinkIfExists(filePath: string): Promise<boolean> {
   try {
@@ -32,17 +50,14 @@ export async function unlinkIfExists(filePath: string): Promise<boolean> {
 
 /** Makes a rename or unlink in `dir` durable. File systems that cannot fsync a directory are tolerated. */
 export async function fsyncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined
   try {
-    handle = await fs.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY)
-    await handle.sync()
+    const handle = await fs.open(dir, fsc.O_RDONLY | fsc.O_DIRECTORY)
+    await usingFile(handle, (h) => h.sync())
   } catch (err) {
     const code = errnoCode(err)
     // Some file systems (and platforms) refuse fsync on a directory: there is nothing more we can do.
     if (code === 'EINVAL' || code === 'EISDIR' || code === 'ENOTSUP' || code === 'EPERM') return
     throw storeIoError(err, 'fsync directory', dir)
-  } finally {
-    await handle?.close()
   }
 }
 
@@ -53,12 +68,10 @@ export async function fsyncDir(dir: string): Promise<void> {
 export async function writeFileAtomic(tempPath: string, finalPath: string, data: string): Promise<void> {
   try {
     const handle = await fs.open(tempPath, 'wx', 0o644)
-    try {
-      await handle.writeFile(data, 'utf8')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
+    await usingFile(handle, async (h) => {
+      await h.writeFile(data, 'utf8')
+      await h.sync()
+    })
     await fs.rename(tempPath, finalPath)
   } catch (err) {
     try {

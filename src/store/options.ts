@@ -1,3 +1,4 @@
+import os from 'node:os'
 import path from 'node:path'
 import { DEFAULTS } from '../core/defaults.js'
 import { TtsError } from '../core/errors.js'
@@ -13,6 +14,8 @@ export const STORE_DEFAULTS = Object.freeze({
   maxAgeMs: DEFAULTS.maxAgeMs,
   staleLockMs: DEFAULTS.staleLockMs,
   scanConcurrency: DEFAULTS.scanConcurrency,
+  /** Upper bound of the default scan thread count (which is min(this, CPUs)). */
+  maxScanThreads: 4,
   lockPollMs: 500,
 } as const)
 
@@ -31,8 +34,14 @@ export interface DiskStoreOptions {
    * (or with an unreadable owner) is stale after this long. Keep it above the render timeout.
    */
   readonly staleLockMs?: number | undefined
-  /** Files the start-up scan works on at the same time. */
+  /** File operations at a time in bulk work: the scan's clean-up, removeWhere, removeAll. */
   readonly scanConcurrency?: number | undefined
+  /**
+   * Worker threads reading the tree at start (sync I/O there: far cheaper per file than async
+   * calls). Default min(STORE_DEFAULTS.maxScanThreads, CPUs); 0 reads on the calling thread and
+   * blocks its event loop meanwhile.
+   */
+  readonly scanThreads?: number | undefined
   /** Fallback re-check period of a waiting claim (see STORE_DEFAULTS). */
   readonly lockPollMs?: number | undefined
   /** Time source for entry ages (`createdAt`, expiry). Lock and temp-file ages use the wall clock. */
@@ -48,6 +57,7 @@ export interface ResolvedStoreOptions {
   readonly maxAgeMs: number
   readonly staleLockMs: number
   readonly scanConcurrency: number
+  readonly scanThreads: number
   readonly lockPollMs: number
   readonly clock: Clock
   readonly logger: Logger
@@ -56,23 +66,26 @@ export interface ResolvedStoreOptions {
 
 /** Applies defaults and rejects nonsense (TTS_ERR_CONFIG), reporting every problem at once. */
 export function resolveStoreOptions(options: DiskStoreOptions): ResolvedStoreOptions {
+  const cacheDirOk = typeof options.cacheDir === 'string' && options.cacheDir !== '' && !options.cacheDir.includes('\0')
   const resolved: ResolvedStoreOptions = {
-    cacheDir: path.resolve(options.cacheDir),
+    cacheDir: cacheDirOk ? path.resolve(options.cacheDir) : '',
     maxCacheBytes: options.maxCacheBytes ?? STORE_DEFAULTS.maxCacheBytes,
     maxAgeMs: options.maxAgeMs ?? STORE_DEFAULTS.maxAgeMs,
     staleLockMs: options.staleLockMs ?? STORE_DEFAULTS.staleLockMs,
     scanConcurrency: options.scanConcurrency ?? STORE_DEFAULTS.scanConcurrency,
+    scanThreads: options.scanThreads ?? Math.min(STORE_DEFAULTS.maxScanThreads, os.availableParallelism()),
     lockPollMs: options.lockPollMs ?? STORE_DEFAULTS.lockPollMs,
     clock: options.clock ?? systemClock,
     logger: options.logger,
     onEvict: options.onEvict,
   }
   const problems: string[] = []
-  if (typeof options.cacheDir !== 'string' || options.cacheDir === '') problems.push('cacheDir must be a non-empty path')
+  if (!cacheDirOk) problems.push('cacheDir must be a non-empty path')
   if (!Number.isSafeInteger(resolved.maxCacheBytes) || resolved.maxCacheBytes < 1) problems.push('maxCacheBytes must be a positive integer')
   if (!Number.isSafeInteger(resolved.maxAgeMs) || resolved.maxAgeMs < 0) problems.push('maxAgeMs must be an integer >= 0')
   if (!Number.isSafeInteger(resolved.staleLockMs) || resolved.staleLockMs < 1) problems.push('staleLockMs must be a positive integer')
   if (!Number.isSafeInteger(resolved.scanConcurrency) || resolved.scanConcurrency < 1) problems.push('scanConcurrency must be a positive integer')
+  if (!Number.isSafeInteger(resolved.scanThreads) || resolved.scanThreads < 0) problems.push('scanThreads must be an integer >= 0')
   if (!Number.isSafeInteger(resolved.lockPollMs) || resolved.lockPollMs < 1) problems.push('lockPollMs must be a positive integer')
   if (problems.length > 0) throw new TtsError('TTS_ERR_CONFIG', { args: [`store: ${problems.join('; ')}`], details: { problems } })
   return Object.freeze(resolved)

@@ -1,13 +1,14 @@
 /**
- * Reads one entry from disk: its sidecar and the first bytes of its WAV, never the audio.
- * Shared by the start-up scan and by claim's "is it already there?" check.
+ * One entry's files on disk. Reading takes its sidecar and the first bytes of its WAV, never
+ * the audio (shared by the start-up scan and by claim's "is it already there?" check).
  */
 import fs from 'node:fs'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
 import type { CacheEntry } from '../core/ports.js'
-import { errnoCode, storeIoError } from './fs-util.js'
+import { errnoCode, storeIoError, unlinkIfExists } from './fs-util.js'
 import type { CacheLayout } from './layout.js'
 import { parseSidecar } from './sidecar.js'
+import type { StringPool } from './string-pool.js'
 
 export type EntryRead =
   | { readonly status: 'ok'; readonly entry: CacheEntry }
@@ -15,56 +16,43 @@ export type EntryRead =
   | { readonly status: 'invalid'; readonly reason: string }
 
 /**
- * Shares equal strings between entries: 100k sidecars name a handful of voices and engines,
- * and JSON.parse gives each its own copy. Bounded, so odd data cannot grow it without end.
- */
-export class StringPool {
-  readonly #strings = new Map<string, string>()
-  readonly #maxSize: number
-
-  constructor(maxSize = 4096) {
-    this.#maxSize = maxSize
-  }
-
-  intern(value: string): string {
-    const known = this.#strings.get(value)
-    if (known !== undefined) return known
-    if (this.#strings.size < this.#maxSize) this.#strings.set(value, value)
-    return value
-  }
-}
-
-/**
  * Loads `key`: the WAV must be a canonical PCM16 mono file at the sidecar's rate. `bytes` and
  * `durationMs` come from the WAV itself (the file is the truth), the rest from the sidecar.
  * I/O failures other than "not there" throw TTS_ERR_STORE_IO.
  */
 export async function readEntry(layout: CacheLayout, key: string, pool: StringPool): Promise<EntryRead> {
-  const wavPath = layout.wavPath(key)
-  const head = await readHead(wavPath, WAV_HEADER_PROBE_BYTES)
+  const head = await readHead(layout.wavPath(key), WAV_HEADER_PROBE_BYTES)
   if (head === undefined) return { status: 'missing-wav' }
-  const sidecarPath = layout.sidecarPath(key)
-  const json = await readText(sidecarPath)
+  const json = await readText(layout.sidecarPath(key))
   if (json === undefined) return { status: 'missing-sidecar' }
+  return entryFromFiles(layout, key, json, head.bytes, head.size, pool)
+}
+
+/**
+ * Validates what was read of an entry (sidecar text, WAV header bytes, WAV size) and builds
+ * its CacheEntry. Pure: the scan's worker threads do the reading.
+ */
+export function entryFromFiles(layout: CacheLayout, key: string, json: string, head: Uint8Array, size: number, pool: StringPool): EntryRead {
   const sidecar = parseSidecar(json, key)
   if (!sidecar.ok) return { status: 'invalid', reason: `sidecar: ${sidecar.reason}` }
-  const wav = parseWavHeader(head.bytes, head.size)
+  const wav = parseWavHeader(head, size)
   if (!wav.ok) return { status: 'invalid', reason: `wav: ${wav.reason}` }
   const meta = sidecar.meta
   if (!isCanonicalWav(wav.info, meta.sampleRate)) return { status: 'invalid', reason: `wav: not PCM16 mono at ${meta.sampleRate} Hz` }
+  const paths = layout.entryPaths(key)
   const entry: CacheEntry = Object.freeze({
-    key,
+    key: paths.key,
     text: meta.text,
     voice: pool.intern(meta.voice),
     engine: pool.intern(meta.engine),
     engineVersion: pool.intern(meta.engineVersion),
     sampleRate: meta.sampleRate,
     format: pool.intern(meta.format),
-    bytes: head.size,
+    bytes: size,
     durationMs: wav.info.durationMs,
     createdAt: meta.createdAt,
     pinned: meta.pinned,
-    path: wavPath,
+    path: paths.path,
   })
   return { status: 'ok', entry }
 }
@@ -117,4 +105,11 @@ export function readText(filePath: string): Promise<string | undefined> {
       else reject(storeIoError(err, 'read', filePath))
     })
   })
+}
+
+/** Deletes an entry's files, WAV first so nobody finds a WAV whose sidecar is gone. True if the WAV was there. */
+export async function removeEntryFiles(layout: CacheLayout, key: string): Promise<boolean> {
+  const hadWav = await unlinkIfExists(layout.wavPath(key))
+  await unlinkIfExists(layout.sidecarPath(key))
+  return hadWav
 }
