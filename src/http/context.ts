@@ -1,0 +1,31 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { AppContext } from '../app-context.js'
+import type { PrewarmBatches } from '../core/prewarm-batches.js'
+import type { Metrics } from '../observability/metrics.js'
+
+/** What the HTTP server needs: the app context plus its metrics. */
+export type HttpAppContext = AppContext & { readonly metrics: Metrics }
+
+/**
+ * Per-route auth policy (route `config.auth`):
+ * - `token`: always needs the bearer token (state-changing routes: pre-warm, purge);
+ * - `public`: never needs it, even with authAllRoutes (liveness only);
+ * - absent: needs it only when authAllRoutes is set.
+ */
+export type RouteAuth = 'token' | 'public'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The application context the routes use (decorated once by buildHttpServer). */
+    readonly tts: HttpAppContext
+    /** Pre-warm batch tracker (closed in onClose). */
+    readonly prewarm: PrewarmBatches
+  }
+  interface FastifyContextConfig {
+    auth?: RouteAuth
+    /** Media types the route accepts for a body (others: 415 TTS_ERR_UNSUPPORTED_MEDIA_TYPE). */
+    accepts?: readonly string[]
+    /** @fastify/under-pressure per-route override; returning nothing lets the request through. */
+    pressureHandler?: (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => Promise<void> | void
+  }
+}

@@ -1,0 +1,58 @@
+import type { FastifyReply, FastifyRequest } from 'fastify'
+import { TtsError } from '../core/errors.js'
+import type { BearerAuth } from './bearer-auth.js'
+import { httpError } from './http-errors.js'
+import { invalidQueryParameter } from './query-string.js'
+
+export interface RequestGuardOptions {
+  readonly auth: BearerAuth
+  /** Require the token on every route whose policy is not `public`. */
+  readonly authAllRoutes: boolean
+  readonly isClosing: () => boolean
+}
+
+function mediaTypeOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined
+  return header.split(';', 1)[0]?.trim().toLowerCase()
+}
+
+function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length']
+  return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
+}
+
+/**
+ * The onRequest checks every request passes before its body is read, in this order:
+ * shutting down (503), an undecodable query string (400), the bearer token per route policy
+ * (401), the route's accepted media types (415).
+ */
+export function requestGuard(options: RequestGuardOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
+  return async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    if (options.isClosing()) {
+      reply.header('connection', 'close')
+      throw new TtsError('TTS_ERR_SHUTTING_DOWN', { retryAfterSeconds: 1 })
+    }
+    const undecodable = invalidQueryParameter(request.query)
+    if (undecodable !== undefined) {
+      throw undecodable === 'text'
+        ? new TtsError('TTS_ERR_TEXT_INVALID', { args: ['not valid UTF-8 (percent-encoded bytes that are not UTF-8, e.g. a lone surrogate)'] })
+        : httpError('TTS_ERR_BAD_REQUEST', `query parameter ${JSON.stringify(undecodable)} is not valid percent-encoded UTF-8`)
+    }
+    const policy = request.routeOptions.config.auth
+    if (policy === 'token' || (options.authAllRoutes && policy !== 'public')) {
+      const error = options.auth.verify(request.headers.authorization)
+      if (error !== undefined) throw error
+    }
+    const accepts = request.routeOptions.config.accepts
+    if (accepts !== undefined && hasBody(request)) {
+      const type = mediaTypeOf(request.headers['content-type'])
+      if (type === undefined || !accepts.includes(type)) {
+        throw httpError(
+          'TTS_ERR_UNSUPPORTED_MEDIA_TYPE',
+          `unsupported content type: ${String(type ?? '(none)').slice(0, 100)} (this route accepts ${accepts.join(', ')})`,
+        )
+      }
+    }
+  }
+}

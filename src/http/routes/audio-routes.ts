@@ -1,0 +1,49 @@
+import type { FastifyInstance } from 'fastify'
+import { TtsError } from '../../core/errors.js'
+import { sendAudioFile } from '../audio-response.js'
+import { httpError } from '../http-errors.js'
+import { errorResponses, notModifiedResponse, partialWavResponse, wavResponse } from '../schemas.js'
+
+const AUDIO_FILE = /^([0-9a-f]{64})\.wav$/
+
+/**
+ * GET|HEAD /v1/audio/<key>.wav: a stable, cacheable URL per WAV for mod_http_cache.
+ * Never renders (the key alone cannot say what to render): 404 when absent.
+ */
+export async function audioRoutes(app: FastifyInstance): Promise<void> {
+  const { service, store } = app.tts
+
+  app.route<{ Params: { file: string } }>({
+    method: ['GET', 'HEAD'],
+    url: '/v1/audio/:file',
+    schema: {
+      summary: 'A cached WAV by key',
+      description:
+        'The URL handed out as `url` by POST /v1/tts, for `playback http_cache://http://host:8080/v1/audio/<key>.wav`. ' +
+        'Supports HEAD, If-None-Match (304) and one Range (206); 404 when the key is not cached.',
+      tags: ['audio'],
+      params: {
+        type: 'object',
+        properties: { file: { type: 'string', description: '<key>.wav — the key is 64 lowercase hex characters' } },
+        required: ['file'],
+      },
+      response: {
+        200: wavResponse,
+        206: partialWavResponse,
+        304: notModifiedResponse,
+        ...errorResponses(400, 401, 404, 416, 500, 503),
+      },
+    },
+    handler: async (request, reply) => {
+      const key = AUDIO_FILE.exec(request.params.file)?.[1]
+      if (key === undefined) throw new TtsError('TTS_ERR_INVALID_KEY', { args: [request.params.file.slice(0, 80)] })
+      const notFound = (): TtsError => httpError('TTS_ERR_NOT_FOUND', `audio ${key}.wav not found`)
+      const entry = service.lookupKey(key)
+      // Not in our index: another process on the same cache directory may have rendered it.
+      const path = entry?.path ?? store.pathFor(key)
+      const sent = await sendAudioFile(request, reply, { key, path }, { conditional: true, cacheStatus: 'hit' })
+      if (!sent) throw notFound()
+      return reply
+    },
+  })
+}

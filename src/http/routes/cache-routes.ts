@@ -1,0 +1,93 @@
+import type { FastifyInstance } from 'fastify'
+import { isCacheKey } from '../../core/cache-key.js'
+import { TtsError } from '../../core/errors.js'
+import type { EntryFilter } from '../../core/ports.js'
+import { httpError } from '../http-errors.js'
+import { audioUrl, type RouteDeps } from '../route-deps.js'
+import { entrySchema, errorResponses, keyParamsSchema, purgeQuerySchema, purgeResultSchema, type PurgeQuery } from '../schemas.js'
+
+function checkedKey(key: string): string {
+  if (!isCacheKey(key)) throw new TtsError('TTS_ERR_INVALID_KEY', { args: [String(key).slice(0, 80)] })
+  return key
+}
+
+/** GET /v1/cache/:key (metadata), DELETE /v1/cache/:key and DELETE /v1/cache (purge). */
+export async function cacheRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { store } = app.tts
+
+  app.get<{ Params: { key: string } }>(
+    '/v1/cache/:key',
+    {
+      schema: {
+        summary: 'Metadata of a cached entry',
+        description: 'The sidecar metadata (text, voice, engine and version, rate, size, duration, pinned), plus its path and URL.',
+        tags: ['cache'],
+        params: keyParamsSchema,
+        response: { 200: entrySchema, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => {
+      const key = checkedKey(request.params.key)
+      const entry = store.peek(key)
+      if (entry === undefined) throw httpError('TTS_ERR_NOT_FOUND', `cache entry ${key} not found`)
+      return { ...entry, url: audioUrl(deps, request, key) }
+    },
+  )
+
+  app.delete<{ Params: { key: string } }>(
+    '/v1/cache/:key',
+    {
+      config: { auth: 'token' },
+      schema: {
+        summary: 'Purge one entry',
+        description: 'Removes the WAV and its metadata (bearer token required). A later request renders it again.',
+        tags: ['cache'],
+        params: keyParamsSchema,
+        response: { 200: purgeResultSchema, ...errorResponses(400, 401, 404, 500) },
+      },
+    },
+    async (request) => {
+      const key = checkedKey(request.params.key)
+      const removed = await store.remove(key)
+      if (!removed) throw httpError('TTS_ERR_NOT_FOUND', `cache entry ${key} not found`)
+      request.log.info({ key }, 'purged one cache entry')
+      return { removed: 1 }
+    },
+  )
+
+  app.delete<{ Querystring: PurgeQuery }>(
+    '/v1/cache',
+    {
+      config: { auth: 'token' },
+      schema: {
+        summary: 'Purge a selection, or everything',
+        description:
+          'Removes every entry of a voice and/or engine (both given: entries matching both). ' +
+          'Purging everything needs an explicit all=true, alone (bearer token required).',
+        tags: ['cache'],
+        querystring: purgeQuerySchema,
+        response: { 200: purgeResultSchema, ...errorResponses(400, 401, 500) },
+      },
+    },
+    async (request) => {
+      const { voice, engine, all } = request.query
+      const hasFilter = (voice !== undefined && voice !== '') || (engine !== undefined && engine !== '')
+      if (all === true) {
+        if (hasFilter) throw httpError('TTS_ERR_BAD_REQUEST', 'all=true purges everything: do not combine it with voice or engine')
+        const removed = await store.removeAll()
+        request.log.warn({ removed }, 'purged the whole cache')
+        return { removed }
+      }
+      if (!hasFilter) {
+        throw httpError('TTS_ERR_BAD_REQUEST', 'give voice and/or engine to purge a selection, or all=true to purge everything')
+      }
+      const filter: EntryFilter = {
+        ...(voice !== undefined && voice !== '' ? { voice } : {}),
+        ...(engine !== undefined && engine !== '' ? { engine } : {}),
+      }
+      const removed = await store.removeWhere(filter)
+      request.log.info({ filter, removed }, 'purged cache entries')
+      return { removed }
+    },
+  )
+}

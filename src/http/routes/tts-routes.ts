@@ -1,0 +1,113 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { TtsError } from '../../core/errors.js'
+import type { PhraseInput } from '../../core/phrase.js'
+import type { TtsResult } from '../../core/tts-service.js'
+import { sendAudioFile, sendNotModified } from '../audio-response.js'
+import { ifNoneMatchMatches } from '../conditional-request.js'
+import { fromService } from '../http-errors.js'
+import { clientGoneSignal } from '../request-signal.js'
+import { audioUrl, requireToken, type RouteDeps } from '../route-deps.js'
+import {
+  errorResponses,
+  notModifiedResponse,
+  partialWavResponse,
+  phraseBodySchema,
+  phraseQuerySchema,
+  renderResultSchema,
+  wavResponse,
+  type PhraseBody,
+  type PhraseQuery,
+} from '../schemas.js'
+
+const refreshQuerySchema = {
+  type: 'object',
+  properties: { refresh: phraseQuerySchema.properties.refresh },
+} as const
+
+/** GET|HEAD /v1/tts (the WAV) and POST /v1/tts (where the WAV is). */
+export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+  const { service, store } = app.tts
+
+  /** service.get, repairing a stale index entry (file gone since the lookup) once. */
+  async function getAudio(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    input: PhraseInput,
+    refresh: boolean,
+    send: (result: TtsResult) => Promise<boolean>,
+  ): Promise<FastifyReply> {
+    const signal = clientGoneSignal(reply)
+    let result = await fromService(() => service.get(input, { source: 'http', refresh, signal }))
+    if (await send(result)) return reply
+    request.log.warn({ key: result.key }, 'cached file vanished after the lookup; rendering it again')
+    await store.remove(result.key)
+    result = await fromService(() => service.get(input, { source: 'http', signal }))
+    if (await send(result)) return reply
+    throw new TtsError('TTS_ERR_STORE_IO', { args: [`${result.key}.wav disappeared twice while being served`] })
+  }
+
+  app.route<{ Querystring: PhraseQuery }>({
+    method: ['GET', 'HEAD'],
+    url: '/v1/tts',
+    schema: {
+      summary: 'The WAV for a phrase (rendered once if needed)',
+      description:
+        'Memory lookup, then the file; on a miss the phrase is rendered once however many callers ask (X-TTS-Cache: hit | rendered | coalesced). ' +
+        'Supports HEAD, If-None-Match (304) and one Range (206). refresh=true re-renders and replaces the entry (bearer token required).',
+      tags: ['audio'],
+      querystring: phraseQuerySchema,
+      response: {
+        200: wavResponse,
+        206: partialWavResponse,
+        304: notModifiedResponse,
+        ...errorResponses(400, 401, 413, 416, 500, 502, 503, 504),
+      },
+    },
+    handler: async (request, reply) => {
+      const { text, voice, engine, rate } = request.query
+      const refresh = request.query.refresh === true
+      if (refresh) requireToken(deps, request)
+      const input: PhraseInput = { text, voice, engine, sampleRate: rate }
+      if (!refresh && request.headers['if-none-match'] !== undefined) {
+        // The key names the exact audio: a client holding it needs nothing, not even a render.
+        const { key } = service.resolve(input)
+        if (ifNoneMatchMatches(request.headers['if-none-match'], key)) return sendNotModified(reply, key)
+      }
+      return getAudio(request, reply, input, refresh, (result) =>
+        sendAudioFile(request, reply, result, { cacheStatus: result.status, conditional: !refresh }),
+      )
+    },
+  })
+
+  app.route<{ Body: PhraseBody; Querystring: { refresh?: boolean } }>({
+    method: 'POST',
+    url: '/v1/tts',
+    config: { accepts: ['application/json'] },
+    schema: {
+      summary: 'Cache a phrase and say where its WAV is',
+      description:
+        'Renders the phrase if needed and answers with its key, path and stable URL. refresh=true re-renders and replaces the entry (bearer token required).',
+      tags: ['audio'],
+      querystring: refreshQuerySchema,
+      body: phraseBodySchema,
+      response: { 200: renderResultSchema, ...errorResponses(400, 401, 413, 415, 500, 502, 503, 504) },
+    },
+    handler: async (request, reply) => {
+      const refresh = request.query.refresh === true
+      if (refresh) requireToken(deps, request)
+      const { text, voice, engine, rate } = request.body
+      const result = await fromService(() =>
+        service.get({ text, voice, engine, sampleRate: rate }, { source: 'http', refresh, signal: clientGoneSignal(reply) }),
+      )
+      reply.header('x-tts-cache', result.status)
+      return {
+        key: result.key,
+        path: result.path,
+        url: audioUrl(deps, request, result.key),
+        status: result.status,
+        bytes: result.bytes,
+        durationMs: result.durationMs,
+      }
+    },
+  })
+}

@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+import { auth, testApp } from './harness.js'
+
+async function put(t: Awaited<ReturnType<typeof testApp>>, text: string, voice?: string, engine?: string): Promise<string> {
+  const res = await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { text, voice, engine } })
+  expect(res.statusCode).toBe(200)
+  return res.json().key
+}
+
+describe('GET /v1/cache/:key', () => {
+  it('returns the sidecar metadata with the path and URL', async () => {
+    const t = await testApp()
+    const key = await put(t, 'Your call is important', 'en')
+    const res = await t.app.inject({ method: 'GET', url: `/v1/cache/${key}` })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({
+      key,
+      text: 'Your call is important',
+      voice: 'en',
+      engine: 'espeak-ng',
+      engineVersion: 'fake-1',
+      sampleRate: 8000,
+      format: 'wav-pcm16-mono',
+      bytes: expect.any(Number),
+      durationMs: expect.any(Number),
+      createdAt: expect.any(Number),
+      pinned: false,
+      path: t.store.pathFor(key),
+      url: `http://localhost:80/v1/audio/${key}.wav`,
+    })
+  })
+
+  it('answers 404 for an absent key and 400 for something that is not a key', async () => {
+    const t = await testApp()
+    expect((await t.app.inject({ method: 'GET', url: `/v1/cache/${'d'.repeat(64)}` })).json()).toMatchObject({ code: 'TTS_ERR_NOT_FOUND' })
+    const bad = await t.app.inject({ method: 'GET', url: '/v1/cache/..%2F..%2Fetc' })
+    expect(bad.statusCode).toBe(400)
+    expect(bad.json()).toMatchObject({ code: 'TTS_ERR_INVALID_KEY' })
+  })
+})
+
+describe('DELETE /v1/cache/:key', () => {
+  it('purges one entry (token required); a later request renders it again', async () => {
+    const t = await testApp()
+    const key = await put(t, 'Goodbye')
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/cache/${key}` })).statusCode).toBe(401)
+    expect(existsSync(t.store.pathFor(key))).toBe(true)
+    const res = await t.app.inject({ method: 'DELETE', url: `/v1/cache/${key}`, headers: auth })
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ removed: 1 })
+    expect(existsSync(t.store.pathFor(key))).toBe(false)
+    expect((await t.app.inject({ method: 'GET', url: `/v1/cache/${key}` })).statusCode).toBe(404)
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/cache/${key}`, headers: auth })).statusCode).toBe(404)
+    expect((await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { text: 'Goodbye' } })).json().status).toBe('rendered')
+  })
+
+  it('answers 400 for a bad key', async () => {
+    const t = await testApp()
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/cache/nope', headers: auth })).json()).toMatchObject({ code: 'TTS_ERR_INVALID_KEY' })
+  })
+})
+
+describe('DELETE /v1/cache', () => {
+  it('purges by voice, by engine, or by both', async () => {
+    const t = await testApp()
+    const enA = await put(t, 'a', 'en')
+    const frA = await put(t, 'a', 'fr')
+    const fliteA = await put(t, 'a', 'en', 'flite')
+    const res = await t.app.inject({ method: 'DELETE', url: '/v1/cache?voice=fr', headers: auth })
+    expect(res.json()).toEqual({ removed: 1 })
+    expect(t.store.peek(frA)).toBeUndefined()
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/cache?voice=en&engine=flite', headers: auth })).json()).toEqual({ removed: 1 })
+    expect(t.store.peek(fliteA)).toBeUndefined()
+    expect(t.store.peek(enA)).toBeDefined()
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/cache?engine=espeak-ng', headers: auth })).json()).toEqual({ removed: 1 })
+    expect(t.store.stats().entries).toBe(0)
+  })
+
+  it('refuses to purge everything without an explicit all=true', async () => {
+    const t = await testApp()
+    await put(t, 'a')
+    await put(t, 'b')
+    for (const url of ['/v1/cache', '/v1/cache?voice=', '/v1/cache?all=false']) {
+      const res = await t.app.inject({ method: 'DELETE', url, headers: auth })
+      expect(res.statusCode, url).toBe(400)
+      expect(res.json()).toMatchObject({ code: 'TTS_ERR_BAD_REQUEST', message: expect.stringContaining('all=true') })
+    }
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/cache?all=true&voice=en', headers: auth })).statusCode).toBe(400)
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/cache?all=yes', headers: auth })).statusCode).toBe(400)
+    expect(t.store.stats().entries).toBe(2)
+    expect((await t.app.inject({ method: 'DELETE', url: '/v1/cache?all=true', headers: auth })).json()).toEqual({ removed: 2 })
+    expect(t.store.stats().entries).toBe(0)
+  })
+
+  it('needs the token', async () => {
+    const t = await testApp()
+    await put(t, 'a')
+    const res = await t.app.inject({ method: 'DELETE', url: '/v1/cache?all=true' })
+    expect(res.statusCode).toBe(401)
+    expect(t.store.stats().entries).toBe(1)
+  })
+})

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest'
+import type { TestHttpApp } from '../support/http-app.js'
+import { auth, eventually, testApp } from './harness.js'
+
+async function finished(t: TestHttpApp, id: string): Promise<Record<string, unknown>> {
+  return eventually(async () => {
+    const body = (await t.app.inject({ method: 'GET', url: `/v1/prewarm/${id}` })).json()
+    return body.state === 'running' ? undefined : body
+  })
+}
+
+describe('POST /v1/prewarm', () => {
+  it('accepts JSON items, answers 202 {id, total, cached, queued, rejected} and renders in the background', async () => {
+    const t = await testApp()
+    await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { text: 'Welcome' } })
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/prewarm',
+      headers: auth,
+      payload: {
+        items: [
+          { text: 'Welcome' },
+          { text: 'Press one for sales', voice: 'en', rate: 16000, pin: true },
+          { text: '   ' },
+          { text: 'Press two', voice: '../../etc/passwd' },
+          { text: 'Press three', engine: 'nope' },
+          { text: 'Press four', voice: 'klingon' },
+        ],
+      },
+    })
+    expect(res.statusCode).toBe(202)
+    const body = res.json()
+    expect(body).toEqual({
+      id: expect.any(String),
+      total: 6,
+      cached: 1,
+      queued: 1,
+      rejected: [
+        { index: 2, code: 'TTS_ERR_TEXT_EMPTY', message: expect.any(String) },
+        { index: 3, code: 'TTS_ERR_INVALID_VOICE', message: expect.any(String) },
+        { index: 4, code: 'TTS_ERR_UNKNOWN_ENGINE', message: expect.any(String) },
+        { index: 5, code: 'TTS_ERR_UNKNOWN_VOICE', message: expect.any(String) },
+      ],
+    })
+    expect(res.headers.location).toBe(`/v1/prewarm/${body.id}`)
+    expect(await finished(t, body.id)).toMatchObject({ state: 'done', total: 6, done: 2, failed: 4, cached: 1, rendered: 1, finishedAt: expect.any(Number) })
+    const post = await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { text: 'Press one for sales', voice: 'en', rate: 16000 } })
+    expect(post.json().status).toBe('hit')
+    expect((await t.app.inject({ method: 'GET', url: `/v1/cache/${post.json().key}` })).json().pinned).toBe(true)
+    expect(t.renderer.started.every((j, i) => i === 0 || j.request.text === 'Press one for sales')).toBe(true)
+  })
+
+  it('accepts text/plain, one phrase per line, with voice/engine/rate/pin from the query', async () => {
+    const t = await testApp()
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/prewarm?voice=fr&rate=16000&pin=true',
+      headers: { ...auth, 'content-type': 'text/plain; charset=utf-8' },
+      payload: 'Bonjour\r\n\r\nAu revoir\n',
+    })
+    expect(res.statusCode).toBe(202)
+    expect(res.json()).toMatchObject({ total: 2, cached: 0, queued: 2, rejected: [] })
+    expect(await finished(t, res.json().id)).toMatchObject({ state: 'done', done: 2, failed: 0 })
+    expect(t.renderer.started.map((j) => [j.request.text, j.request.voice, j.request.sampleRate]).sort()).toEqual([
+      ['Au revoir', 'fr', 16000],
+      ['Bonjour', 'fr', 16000],
+    ])
+    expect([...t.store.entries()].every((e) => e.pinned)).toBe(true)
+  })
+
+  it('is idempotent: submitting the same batch again renders nothing', async () => {
+    const t = await testApp()
+    const payload = { items: [{ text: 'one' }, { text: 'two' }, { text: 'one' }] }
+    const first = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: auth, payload })
+    await finished(t, first.json().id)
+    expect(t.renderer.started).toHaveLength(2)
+    const second = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: auth, payload })
+    expect(second.json()).toMatchObject({ total: 3, cached: 3, queued: 0 })
+    expect(await finished(t, second.json().id)).toMatchObject({ state: 'done', done: 3 })
+    expect(t.renderer.started).toHaveLength(2)
+  })
+
+  it('refuses more than TTS_PREWARM_MAX_ITEMS items with 413, and an empty batch with 400', async () => {
+    const t = await testApp({ config: { prewarmMaxItems: 3 } })
+    const tooMany = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: auth, payload: { items: [{ text: 'a' }, { text: 'b' }, { text: 'c' }, { text: 'd' }] } })
+    expect(tooMany.statusCode).toBe(413)
+    expect(tooMany.json()).toEqual({ code: 'TTS_ERR_PAYLOAD_TOO_LARGE', message: expect.stringContaining('at most 3') })
+    const lines = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'a\nb\nc\nd' })
+    expect(lines.statusCode).toBe(413)
+    const empties: [string, string][] = [
+      ['application/json', '{"items":[]}'],
+      ['text/plain', '\n \n'],
+    ]
+    for (const [type, payload] of empties) {
+      const empty = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: { ...auth, 'content-type': type }, payload })
+      expect(empty.statusCode, type).toBe(400)
+      expect(empty.json()).toMatchObject({ code: 'TTS_ERR_BAD_REQUEST' })
+    }
+    expect(t.renderer.started).toHaveLength(0)
+  })
+
+  it('refuses a structurally invalid body with 400 naming the field', async () => {
+    const t = await testApp()
+    for (const payload of [{}, { items: 'x' }, { items: [{ voice: 'en' }] }, { items: [{ text: ['a', 'b'] }] }]) {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: auth, payload })
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400)
+      expect(res.json()).toEqual({ code: 'TTS_ERR_BAD_REQUEST', message: expect.stringMatching(/body/) })
+    }
+  })
+
+  it('refuses other content types with 415', async () => {
+    const t = await testApp()
+    const res = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, payload: 'text=a' })
+    expect(res.statusCode).toBe(415)
+    expect(res.json()).toMatchObject({ code: 'TTS_ERR_UNSUPPORTED_MEDIA_TYPE' })
+  })
+
+  it('needs the token, and says TTS_API_TOKEN is not set when no token is configured', async () => {
+    const t = await testApp()
+    const missing = await t.app.inject({ method: 'POST', url: '/v1/prewarm', payload: { items: [{ text: 'a' }] } })
+    expect(missing.statusCode).toBe(401)
+    const none = await testApp({ config: { apiToken: undefined } })
+    const refused = await none.app.inject({ method: 'POST', url: '/v1/prewarm', headers: auth, payload: { items: [{ text: 'a' }] } })
+    expect(refused.statusCode).toBe(401)
+    expect(refused.json()).toEqual({ code: 'TTS_ERR_UNAUTHORIZED', message: expect.stringContaining('TTS_API_TOKEN') })
+    expect(t.renderer.started).toHaveLength(0)
+    expect(none.renderer.started).toHaveLength(0)
+  })
+
+  it('runs below live calls: with a tiny queue full of pre-warm work, a live call is not refused', async () => {
+    // One worker, room for 4 waiting jobs. Pre-warm may only use half of the queue.
+    const t = await testApp({ config: { renderConcurrency: 1, queueLimit: 4 } })
+    t.renderer.hold()
+    const batch = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: auth, payload: { items: Array.from({ length: 40 }, (_, i) => ({ text: `prompt ${i}` })) } })
+    expect(batch.statusCode).toBe(202)
+    await t.renderer.waitForStarted(1)
+    expect(t.ctx.queue.stats().waiting).toBeLessThanOrEqual(2)
+    const live = [1, 2].map((i) => t.app.inject({ method: 'GET', url: `/v1/tts?text=live%20${i}` }))
+    await eventually(() => (t.ctx.queue.stats().waiting >= 2 ? true : undefined))
+    t.renderer.release()
+    const results = await Promise.all(live)
+    expect(results.map((r) => r.statusCode)).toEqual([200, 200])
+    expect(await finished(t, batch.json().id)).toMatchObject({ state: 'done', done: 40, failed: 0 })
+    // The live calls jumped ahead of the pre-warm work still waiting.
+    const order = t.renderer.started.map((j) => j.request.text)
+    expect(order.indexOf('live 1')).toBeGreaterThan(0)
+    expect(order.indexOf('live 1')).toBeLessThan(order.indexOf('prompt 39'))
+  })
+})
+
+describe('GET /v1/prewarm/:id', () => {
+  it('reports progress {total, done, failed, cached, state} while running and when done', async () => {
+    const t = await testApp({ config: { renderConcurrency: 1 } })
+    t.renderer.hold()
+    const res = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: auth, payload: { items: [{ text: 'a' }, { text: 'b' }] } })
+    await t.renderer.waitForStarted(1)
+    const running = (await t.app.inject({ method: 'GET', url: `/v1/prewarm/${res.json().id}` })).json()
+    expect(running).toMatchObject({ id: res.json().id, state: 'running', total: 2, done: 0, failed: 0, cached: 0, finishedAt: null })
+    t.renderer.release()
+    expect(await finished(t, res.json().id)).toMatchObject({ state: 'done', total: 2, done: 2, failed: 0, errors: [] })
+  })
+
+  it('answers 404 for an unknown batch', async () => {
+    const t = await testApp()
+    const res = await t.app.inject({ method: 'GET', url: '/v1/prewarm/no-such-batch' })
+    expect(res.statusCode).toBe(404)
+    expect(res.json()).toMatchObject({ code: 'TTS_ERR_NOT_FOUND' })
+  })
+})
