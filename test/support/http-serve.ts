@@ -1,6 +1,6 @@
 /**
  * A real HTTP server process for the shutdown test (test/http/shutdown.test.ts), run with
- *   node --import ./test/support/store-ts-hooks.mjs test/support/http-serve.ts
+ *   node --import ./test/support/ts-hooks.mjs test/support/http-serve.ts
  * It builds the real app (buildApp: espeak-ng, DiskStore, in-process pool) in a temp cache dir,
  * the HTTP server on it, listens on 127.0.0.1:0 and prints one JSON line per event on stdout:
  * `listening` (with the port), `request` (a request reached the server), `render` (a render

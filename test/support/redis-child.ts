@@ -23,7 +23,7 @@ export interface ClusterChild {
 
 /** Spawns `test/support/<script>` under Node with the TS hooks; argv is passed as is (no shell). */
 export function spawnClusterChild(script: 'redis-cluster-node.ts' | 'redis-cluster-worker.ts', args: readonly string[]): ClusterChild {
-  const child: ChildProcess = spawn(process.execPath, ['--import', path.join(here, 'redis-ts-hooks.mjs'), path.join(here, script), ...args], {
+  const child: ChildProcess = spawn(process.execPath, ['--import', path.join(here, 'ts-hooks.mjs'), path.join(here, script), ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env },
   })

@@ -20,7 +20,7 @@ export interface StoreChild {
 export function spawnStoreChild(mode: 'crash' | 'hold', cacheDir: string, key: string): StoreChild {
   const child = spawn(
     process.execPath,
-    ['--import', path.join(here, 'store-ts-hooks.mjs'), path.join(here, 'store-child.ts'), mode, cacheDir, key],
+    ['--import', path.join(here, 'ts-hooks.mjs'), path.join(here, 'store-child.ts'), mode, cacheDir, key],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   )
   if (child.pid === undefined) throw new Error('store child did not start')

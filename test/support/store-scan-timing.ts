@@ -1,8 +1,8 @@
 /**
  * Times the disk store's start-up scan (not a test; no assertions on time live in tests).
  *
- *   node --import ./test/support/store-ts-hooks.mjs test/support/store-scan-timing.ts generate <dir> <count>
- *   node --import ./test/support/store-ts-hooks.mjs test/support/store-scan-timing.ts scan <dir> [scanThreads]
+ *   node --import ./test/support/ts-hooks.mjs test/support/store-scan-timing.ts generate <dir> <count>
+ *   node --import ./test/support/ts-hooks.mjs test/support/store-scan-timing.ts scan <dir> [scanThreads]
  *
  * `scan` prints one JSON line: the scan report, wall time, and RSS / heap after indexing.
  */
