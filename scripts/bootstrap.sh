@@ -73,6 +73,15 @@ case "$mode" in
       export TTS_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tts-cache"   # /var/lib/tts-cache needs root
     fi
     exec node dist/cli/main.js serve "$@" ;;
-  test) exec npm test -- "$@" ;;
+  test)
+    mkdir -p .tmp
+    rm -f .tmp/vitest.json
+    status=0
+    npm test -- --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
+    # A plain closing line CI tools can read: "tests: N passed, N failed, N skipped".
+    if [ -f .tmp/vitest.json ]; then
+      node -e 'const r=require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$root/.tmp/vitest.json"
+    fi
+    exit "$status" ;;
   *) say "unknown mode '$mode' (serve | test | setup)"; exit 2 ;;
 esac
