@@ -106,26 +106,53 @@ function channelDataTemplate(): { lines: string[]; uuid: string } {
 }
 
 interface PreparedTemplate {
-  /** The captured block cut at every occurrence of its channel UUID. */
-  readonly parts: readonly string[]
+  /** The captured block cut at the channel UUID, the tts_text line and the Control line. */
+  readonly segments: readonly (string | typeof UUID_SLOT | typeof VARS_SLOT | typeof CONTROL_SLOT)[]
 }
 
-const VARS = '\u0000VARS\u0000'
-const CONTROL = '\u0000CONTROL\u0000'
+const UUID_SLOT = Symbol('uuid')
+const VARS_SLOT = Symbol('vars')
+const CONTROL_SLOT = Symbol('control')
 
-/** Cuts the template once, so building each call's CHANNEL_DATA is a join, not a re-parse. */
+/** Cuts the template once, so building each call's CHANNEL_DATA is a few concatenations. */
 function prepareTemplate(template: { lines: string[]; uuid: string }): PreparedTemplate {
-  const text = template.lines
-    .map((line) => (line.startsWith('variable_tts_text: ') ? VARS : line.startsWith('Control: ') ? CONTROL : line))
-    .join('\n')
-  return { parts: `${text}\n\n`.split(template.uuid) }
+  const segments: PreparedTemplate['segments'][number][] = []
+  for (const line of template.lines) {
+    if (line.startsWith('variable_tts_text: ')) segments.push(VARS_SLOT, '\n')
+    else if (line.startsWith('Control: ')) segments.push(CONTROL_SLOT, '\n')
+    else {
+      const pieces = line.split(template.uuid)
+      pieces.forEach((piece, i) => {
+        if (i > 0) segments.push(UUID_SLOT)
+        segments.push(piece)
+      })
+      segments.push('\n')
+    }
+  }
+  segments.push('\n')
+  return { segments }
 }
 
-function channelData(template: PreparedTemplate, uuid: string, vars: readonly [string, string][], full: boolean): string {
-  return template.parts
-    .join(uuid)
-    .replace(VARS, vars.map(([n, v]) => `variable_${n}: ${fsUrlEncode(v)}`).join('\n'))
-    .replace(CONTROL, `Control: ${full ? 'full' : 'single-channel'}`)
+function channelData(template: PreparedTemplate, uuid: string, vars: string, full: boolean): string {
+  let out = ''
+  for (const segment of template.segments) {
+    if (typeof segment === 'string') out += segment
+    else if (segment === UUID_SLOT) out += uuid
+    else if (segment === VARS_SLOT) out += vars
+    else out += full ? 'Control: full' : 'Control: single-channel'
+  }
+  return out
+}
+
+/** The channel's `variable_*` lines for a phrase, URL-encoded as FreeSWITCH sends them (cached per phrase). */
+function encodedVariables(cache: Map<string, string>, vars: readonly [string, string][]): string {
+  const key = vars.map(([n, v]) => `${n}\u0000${v}`).join('\u0001')
+  let lines = cache.get(key)
+  if (lines === undefined) {
+    lines = vars.map(([n, v]) => `variable_${n}: ${fsUrlEncode(v)}`).join('\n')
+    cache.set(key, lines)
+  }
+  return lines
 }
 
 /** mulberry32: a small seeded PRNG, so a run's phrase sequence is reproducible. */
@@ -172,6 +199,7 @@ interface CallOutcome {
 function simulateCall(
   options: EslLoadOptions,
   template: PreparedTemplate,
+  encoded: Map<string, string>,
   text: string,
 ): Promise<CallOutcome> {
   const started = performance.now()
@@ -194,41 +222,48 @@ function simulateCall(
     const timer = setTimeout(() => finish(false), options.callTimeoutMs ?? 30_000)
     const socket = connect({ port: options.port, host: options.host ?? '127.0.0.1' })
     socket.setNoDelay(true)
-    let pending = Buffer.alloc(0)
+    // Strings, not Buffers: the service only sends text frames without bodies, and a
+    // StringDecoder keeps a UTF-8 character split across reads intact.
+    socket.setEncoding('utf8')
+    let pending = ''
     let connected = false
     socket.on('error', () => finish(false))
     socket.on('close', () => finish(true))
     socket.on('end', () => {
       if (!socket.writableEnded) socket.end()
     })
-    socket.on('data', (chunk: Buffer) => {
-      pending = Buffer.concat([pending, chunk])
+    socket.on('data', (chunk: string) => {
+      pending = pending.length === 0 ? chunk : pending + chunk
       for (;;) {
         const end = pending.indexOf('\n\n')
         if (end < 0) return
-        const lines = pending.toString('utf8', 0, end).split('\n')
-        pending = pending.subarray(end + 2)
-        const line = lines[0] ?? ''
+        const block = pending.slice(0, end)
+        pending = pending.slice(end + 2)
+        const lineEnd = block.indexOf('\n')
+        const line = lineEnd < 0 ? block : block.slice(0, lineEnd)
+        // FreeSWITCH writes one reply per command, as it reads them (read_packet).
         if (!connected) {
           if (line !== 'connect') return finish(false)
           connected = true
-          socket.write(channelData(template, uuid, vars, full))
+          socket.write(channelData(template, uuid, encodedVariables(encoded, vars), full))
           continue
         }
-        const words = line.split(' ')
-        if (words[0] === 'api') {
+        if (line.startsWith('api ')) {
           if (!full) {
             socket.write('Content-Type: command/reply\nReply-Text: -ERR command not found\n\n')
             continue
           }
+          const words = line.split(' ')
           if (words[1] === 'uuid_setvar' && words[2] === uuid && words[3] !== undefined) variables.set(words[3], words.slice(4).join(' '))
           socket.write('Content-Type: api/response\nContent-Length: 4\n\n+OK\n')
-        } else if (words[0] === 'sendmsg') {
-          const arg = lines.find((l) => l.startsWith('execute-app-arg: '))?.slice('execute-app-arg: '.length) ?? ''
+        } else if (line === 'sendmsg' || line.startsWith('sendmsg ')) {
+          const at = block.indexOf('\nexecute-app-arg: ')
+          const argEnd = at < 0 ? -1 : block.indexOf('\n', at + 1)
+          const arg = at < 0 ? '' : block.slice(at + '\nexecute-app-arg: '.length, argEnd < 0 ? block.length : argEnd)
           const eq = arg.indexOf('=')
           if (eq > 0) variables.set(arg.slice(0, eq), arg.slice(eq + 1))
           socket.write('Content-Type: command/reply\nReply-Text: +OK\n\n')
-        } else if (words[0] === 'exit') {
+        } else if (line === 'exit') {
           exitAt = performance.now()
           socket.write(
             'Content-Type: command/reply\nReply-Text: +OK bye\n\n' +
@@ -258,6 +293,7 @@ function percentile(sorted: readonly number[], p: number): number {
 export async function runEslLoad(options: EslLoadOptions): Promise<EslLoadResult> {
   if (options.durationMs === undefined && options.calls === undefined) throw new Error('runEslLoad: give durationMs or calls')
   const template = prepareTemplate(channelDataTemplate())
+  const encoded = new Map<string, string>()
   const next = zipfSampler(options.phrases, options.zipfS, prng(options.seed ?? 42))
   const prefix = options.textPrefix ?? `run ${Date.now().toString(36)}`
   const started = performance.now()
@@ -269,7 +305,7 @@ export async function runEslLoad(options: EslLoadOptions): Promise<EslLoadResult
     while (more()) {
       issued++
       const rank = next()
-      outcomes.push(await simulateCall(options, template, phraseText(prefix, rank)))
+      outcomes.push(await simulateCall(options, template, encoded, phraseText(prefix, rank)))
     }
   }
   await Promise.all(Array.from({ length: options.channels }, () => channel()))

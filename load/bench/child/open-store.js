@@ -1,0 +1,72 @@
+// @ts-check
+/**
+ * Child process for the start-up benchmark: opens a DiskStore on a cache directory and prints
+ * one JSON line {openMs, entries, rssBytes, heapUsedBytes, ...}. Run in a fresh process so
+ * the RSS is the store's and nothing else's:
+ *
+ *   node --expose-gc load/bench/child/open-store.js <cacheDir> [ours|walk|empty]
+ *
+ * `walk` is the baseline: a bare readdir of every shard and leaf directory with the same
+ * concurrency (no file is opened) — the floor for any index built at start. `empty` opens
+ * nothing: the RSS of a Node process with the store's modules loaded and no index.
+ */
+import fs from 'node:fs/promises'
+import path from 'node:path'
+
+const [, , cacheDir = '', mode = 'ours', concurrencyArg = '32'] = process.argv
+const concurrency = Number(concurrencyArg)
+
+/** A Logger (src/core/ports.ts) that drops everything but counts warnings and errors. */
+const counts = { warn: 0, error: 0 }
+/** @type {any} */
+const logger = {
+  debug() {},
+  info() {},
+  warn() { counts.warn++ },
+  error() { counts.error++ },
+  child() { return logger },
+}
+
+/** @param {string[]} items @param {(item: string) => Promise<void>} fn */
+async function forEachLimit(items, fn) {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
+    while (next < items.length) await fn(/** @type {string} */ (items[next++]))
+  }))
+}
+
+async function walk() {
+  let files = 0
+  const tops = (await fs.readdir(cacheDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name)
+  /** @type {string[]} */
+  const leaves = []
+  await forEachLimit(tops, async (top) => {
+    for (const d of await fs.readdir(path.join(cacheDir, top), { withFileTypes: true })) if (d.isDirectory()) leaves.push(path.join(top, d.name))
+  })
+  await forEachLimit(leaves, async (leaf) => {
+    for (const name of await fs.readdir(path.join(cacheDir, leaf))) if (name.endsWith('.wav')) files++
+  })
+  return files
+}
+
+const { DiskStore } = await import('../../../dist/store/disk-store.js')
+/** @type {unknown} */
+let keep
+let entries = 0
+const started = performance.now()
+if (mode === 'ours') {
+  const store = await DiskStore.open({ cacheDir, logger, maxCacheBytes: 1024 ** 4, scanConcurrency: concurrency })
+  const stats = store.stats()
+  // stats().entries counts the LRU (unpinned) entries; pinned ones are counted apart.
+  entries = stats.entries // all entries (pinned ones included)
+  keep = store
+} else if (mode === 'walk') {
+  entries = await walk()
+}
+const openMs = performance.now() - started
+const gc = /** @type {undefined | (() => void)} */ (globalThis.gc)
+gc?.()
+gc?.()
+const mem = process.memoryUsage()
+process.stdout.write(`${JSON.stringify({ mode, openMs, entries, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, externalBytes: mem.external, warnings: counts.warn, errors: counts.error, kept: keep !== undefined })}\n`)
+process.exit(0)

@@ -1,0 +1,144 @@
+// @ts-check
+/**
+ * Child processes the benchmark listens to: our `serve` (the real CLI, as deployed), the
+ * @fastify/static baseline, redis-server. Every child is bounded: `stop()` sends SIGTERM,
+ * then SIGKILL after a grace, and resolves with how it ended.
+ */
+import { spawn } from 'node:child_process'
+import { createServer, connect } from 'node:net'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { REPO_ROOT } from './ours.js'
+
+/** A free TCP port on 127.0.0.1 (bound, then released). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => resolve(/** @type {number} */ (port)))
+    })
+  })
+}
+
+/** Children still running, so run-all can stop them all if a scenario is abandoned. */
+const live = new Set()
+
+/** Stops every child this module started that is still running (bounded). */
+export async function stopAllChildren(graceMs = 5000) {
+  await Promise.all([...live].map((/** @type {Child} */ c) => c.stop(graceMs)))
+}
+
+/**
+ * @typedef {object} Child
+ * @property {number} pid
+ * @property {() => string} output last few kB of stdout+stderr
+ * @property {Promise<{ code: number | null, signal: string | null }>} exited
+ * @property {(graceMs?: number) => Promise<{ code: number | null, signal: string | null }>} stop
+ */
+
+/**
+ * @param {string} file
+ * @param {string[]} args
+ * @param {{ env?: NodeJS.ProcessEnv, cwd?: string }} [options]
+ * @returns {Child}
+ */
+export function startChild(file, args, options = {}) {
+  const child = spawn(file, args, { cwd: options.cwd ?? REPO_ROOT, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  const keep = (/** @type {Buffer} */ chunk) => {
+    output = (output + chunk.toString('utf8')).slice(-8000)
+  }
+  child.stdout.on('data', keep)
+  child.stderr.on('data', keep)
+  /** @type {Promise<{ code: number | null, signal: string | null }>} */
+  const exited = new Promise((resolve) => {
+    child.once('exit', (code, signal) => {
+      live.delete(handle)
+      resolve({ code, signal })
+    })
+    child.once('error', (err) => {
+      keep(Buffer.from(`spawn error: ${err.message}\n`))
+      resolve({ code: -1, signal: null })
+    })
+  })
+  /** @type {Child} */
+  const handle = {
+    pid: child.pid ?? -1,
+    output: () => output,
+    exited,
+    async stop(graceMs = 10_000) {
+      if (child.exitCode !== null || child.signalCode !== null) return exited
+      child.kill('SIGTERM')
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
+      try {
+        return await exited
+      } finally {
+        clearTimeout(timer)
+      }
+    },
+  }
+  live.add(handle)
+  return handle
+}
+
+/**
+ * Polls until `url` answers 2xx, the child exits, or the time is up.
+ * @param {string} url
+ * @param {Child} child
+ * @param {number} timeoutMs
+ */
+export async function waitForHttp(url, child, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs
+  let exited = false
+  void child.exited.then(() => {
+    exited = true
+  })
+  while (Date.now() < deadline && !exited) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2000) })
+      await res.arrayBuffer()
+      if (res.ok) return
+    } catch {
+      // not listening yet
+    }
+    await sleep(100)
+  }
+  throw new Error(`${url} did not become ready within ${timeoutMs} ms${exited ? ' (the process exited)' : ''}:\n${child.output()}`)
+}
+
+/**
+ * Polls until a TCP connect to 127.0.0.1:port succeeds.
+ * @param {number} port
+ * @param {Child} child
+ * @param {number} timeoutMs
+ */
+export async function waitForTcp(port, child, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    const ok = await new Promise((resolve) => {
+      const socket = connect({ port, host: '127.0.0.1' })
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await sleep(100)
+  }
+  throw new Error(`port ${port} did not open within ${timeoutMs} ms:\n${child.output()}`)
+}
+
+/**
+ * `node dist/cli/main.js serve` with its configuration in the environment, as an operator
+ * runs it. `nodeArgs` (e.g. --cpu-prof) go before the script.
+ * @param {{ env: Record<string, string>, nodeArgs?: string[] }} options
+ */
+export function startServe(options) {
+  return startChild(process.execPath, [...(options.nodeArgs ?? []), path.join(REPO_ROOT, 'dist/cli/main.js'), 'serve'], {
+    env: { ...process.env, TTS_LOG_LEVEL: 'warn', ...options.env },
+  })
+}

@@ -1,0 +1,83 @@
+// @ts-check
+/**
+ * Latency statistics: nearest-rank percentiles over a list of samples (milliseconds).
+ * Nearest-rank (not interpolated) so a p99 is always a latency some request really saw.
+ */
+
+/**
+ * @typedef {object} Summary
+ * @property {number} n
+ * @property {number} min
+ * @property {number} p50
+ * @property {number} p90
+ * @property {number} p99
+ * @property {number} max
+ * @property {number} mean
+ */
+
+/**
+ * @param {readonly number[]} sorted ascending
+ * @param {number} p 0..100
+ */
+export function percentileOfSorted(sorted, p) {
+  if (sorted.length === 0) return Number.NaN
+  const rank = Math.max(1, Math.ceil((p / 100) * sorted.length))
+  return /** @type {number} */ (sorted[Math.min(rank, sorted.length) - 1])
+}
+
+/**
+ * @param {Iterable<number>} samples
+ * @returns {Summary}
+ */
+export function summarize(samples) {
+  const sorted = Float64Array.from(samples).sort()
+  const arr = Array.from(sorted)
+  let sum = 0
+  for (const v of arr) sum += v
+  return {
+    n: arr.length,
+    min: arr.length > 0 ? /** @type {number} */ (arr[0]) : Number.NaN,
+    p50: percentileOfSorted(arr, 50),
+    p90: percentileOfSorted(arr, 90),
+    p99: percentileOfSorted(arr, 99),
+    max: arr.length > 0 ? /** @type {number} */ (arr[arr.length - 1]) : Number.NaN,
+    mean: arr.length > 0 ? sum / arr.length : Number.NaN,
+  }
+}
+
+/**
+ * Formats milliseconds with a precision that suits their size (µs below 1 ms).
+ * @param {number} ms
+ */
+export function fmtMs(ms) {
+  if (!Number.isFinite(ms)) return 'n/a'
+  if (ms < 1) return `${(ms * 1000).toFixed(ms < 0.01 ? 2 : 1)} µs`
+  if (ms < 10) return `${ms.toFixed(2)} ms`
+  if (ms < 1000) return `${ms.toFixed(1)} ms`
+  return `${(ms / 1000).toFixed(2)} s`
+}
+
+/** @param {number} n */
+export function fmtInt(n) {
+  if (!Number.isFinite(n)) return 'n/a'
+  return Math.round(n).toLocaleString('en-US')
+}
+
+/**
+ * ours/baseline, formatted; `n/a` when either side is missing or the baseline is 0.
+ * @param {number | undefined} ours
+ * @param {number | undefined} baseline
+ */
+export function fmtRatio(ours, baseline) {
+  if (ours === undefined || baseline === undefined || !Number.isFinite(ours) || !Number.isFinite(baseline) || baseline === 0) return 'n/a'
+  const r = ours / baseline
+  return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`
+}
+
+/** @param {number} bytes */
+export function fmtBytes(bytes) {
+  if (!Number.isFinite(bytes)) return 'n/a'
+  if (Math.abs(bytes) < 1024) return `${Math.round(bytes)} B`
+  if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`
+  return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
+}

@@ -1,0 +1,187 @@
+// @ts-check
+/**
+ * Cold-miss overhead: our `get` on a new phrase vs the bare engine on the same text, one at
+ * a time on an idle service.
+ *
+ * What is fair? Ours always delivers PCM16 mono at the configured rate (8 kHz by default):
+ * espeak-ng writes 22,050 Hz, so every render is engine + sox. The fair baseline is the bare
+ * engine plus the same sox conversion (`espeak-ng -w tmp.wav "text"` then
+ * `sox tmp.wav -r 8000 -c 1 -b 16 out.wav`): the ratio is then the cache's own cost (key,
+ * lock, temp file, header checks, fsync, rename, sidecar, index). The bare engine at its
+ * native rate is shown too; against it the ratio also prices the conversion, which a
+ * deployment without it would pay in FreeSWITCH at every playback instead.
+ */
+import { execFile } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { loggedProblems } from '../lib/ours.js'
+import { promisify } from 'node:util'
+import { withCpuProfile } from '../lib/inprocess-profile.js'
+import { profileMarkdown } from '../lib/cpu-profile.js'
+import { fmtMs, fmtRatio, summarize } from '../lib/stats.js'
+import { newRunId, sentences } from '../lib/workload.js'
+
+const run = promisify(execFile)
+
+/** The goal: our cold miss at most this many times the bare engine + conversion. */
+export const COLD_MISS_GOAL_RATIO = 1.1
+
+/**
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @returns {Promise<import('../lib/report.js').Section>}
+ */
+export async function coldMiss(ctx) {
+  const n = ctx.quick ? 3 : 30
+  const texts = sentences(newRunId(), n)
+  const bareDir = path.join(ctx.workDir, 'bare')
+  mkdirSync(bareDir, { recursive: true })
+  const ours = await ctx.startOurs({ workDir: path.join(ctx.workDir, 'ours'), engine: 'espeak-ng' })
+  /** @type {number[]} */ const native = []
+  /** @type {number[]} */ const converted = []
+  /** @type {number[]} */ const oursMs = []
+  /** @type {number[]} */ const durable = []
+  /** @type {number[]} */ const inRenderer = []
+  /** @type {ReturnType<typeof summarize> | undefined} */
+  let profileRun
+  let profileIdlePct = Number.NaN
+  /** @type {string[]} */
+  const profiles = []
+  try {
+    // Warm the page cache and the JIT on a text that is not measured.
+    await ours.get(`${texts[0]} Warm up.`)
+    await run('espeak-ng', ['-w', path.join(bareDir, 'warm.wav'), 'Warm up.'])
+    for (let i = 0; i < n && !ctx.signal.aborted; i++) {
+      const text = /** @type {string} */ (texts[i])
+      const order = [0, 1, 2].map((k) => (k + i) % 3)
+      for (const which of order) {
+        const t = performance.now()
+        if (which === 0) {
+          await run('espeak-ng', ['-w', path.join(bareDir, `n${i}.wav`), text])
+          native.push(performance.now() - t)
+        } else if (which === 1) {
+          const tmp = path.join(bareDir, `c${i}.22k.wav`)
+          await run('espeak-ng', ['-w', tmp, text])
+          await run('sox', ['-t', 'wav', tmp, '-t', 'wav', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer', path.join(bareDir, `c${i}.wav`)])
+          converted.push(performance.now() - t)
+        } else {
+          const timed = ours.renderMs().length
+          const r = await ours.get(text)
+          oursMs.push(performance.now() - t)
+          if (r.status !== 'rendered') throw new Error(`expected a cold miss, got ${r.status}`)
+          inRenderer.push(ours.renderMs().slice(timed).reduce((a, b) => a + b, 0))
+        }
+      }
+      // What durability alone costs on this disk: write a WAV-sized file, fsync, rename, fsync the directory.
+      const t = performance.now()
+      const tmp = path.join(bareDir, `d${i}.tmp`)
+      const handle = await fs.open(tmp, 'w')
+      await handle.writeFile(Buffer.alloc(40_000))
+      await handle.sync()
+      await handle.close()
+      await fs.rename(tmp, path.join(bareDir, `d${i}.wav`))
+      const dir = await fs.open(bareDir, 'r')
+      await dir.sync()
+      await dir.close()
+      durable.push(performance.now() - t)
+    }
+    const pairedSoFar = summarize(oursMs.map((ms, i) => ms / (converted[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
+    if (pairedSoFar.p50 > COLD_MISS_GOAL_RATIO && !ctx.quick) {
+      ctx.progress('cold-miss goal missed: profiling 10 more cold misses')
+      const more = sentences(newRunId(), 10)
+      const { result, summary } = await withCpuProfile(async () => {
+        /** @type {number[]} */
+        const ms = []
+        for (const text of more) {
+          const t = performance.now()
+          await ours.get(text)
+          ms.push(performance.now() - t)
+        }
+        return summarize(ms)
+      })
+      profileRun = result
+      profileIdlePct = summary.idlePct
+      profiles.push(profileMarkdown(summary, `10 cold misses in process (p50 ${fmtMs(result.p50)})`))
+    }
+  } finally {
+    await ours.close()
+  }
+
+  // The CLI one-shot, for the record: a new process per phrase (Node start, config, engine probe, store open).
+  /** @type {number[]} */
+  const cli = []
+  if (!ctx.quick) {
+    const cliDir = path.join(ctx.workDir, 'cli-cache')
+    for (const text of sentences(newRunId(), 3)) {
+      const t = performance.now()
+      try {
+        await run(process.execPath, [path.join(ctx.repoRoot, 'dist/cli/main.js'), 'get', text], {
+          env: { ...process.env, TTS_CACHE_DIR: cliDir, TTS_LOG_LEVEL: 'error' },
+          timeout: 30_000,
+        })
+        cli.push(performance.now() - t)
+      } catch (err) {
+        writeFileSync(path.join(ctx.workDir, 'cli-error.txt'), String(err))
+        break
+      }
+    }
+  }
+
+  const sN = summarize(native)
+  const sC = summarize(converted)
+  const sO = summarize(oursMs)
+  const sD = summarize(durable)
+  const sCli = summarize(cli)
+  const sR = summarize(inRenderer)
+  // Paired: each sentence's ours / engine+sox, measured back to back — robust to drift in the
+  // machine's background load, which moves both alike.
+  const paired = summarize(oursMs.map((ms, i) => ms / (converted[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
+  const sOut = summarize(oursMs.map((ms, i) => ms - (inRenderer[i] ?? 0)))
+  const ratio = paired.p50
+  return {
+    id: 'cold-miss',
+    title: 'Cold-miss overhead: ours vs the bare engine',
+    description:
+      `${n} new sentences, one at a time, each rendered three ways in rotating order: the bare engine at its native rate ` +
+      `(\`espeak-ng -w out.wav "text"\`), the bare engine + the same sox conversion ours does (to 8 kHz PCM16 mono), and ` +
+      `our \`service.get\` (in process; the app built by buildApp, real espeak-ng). The goal compares ours with engine + ` +
+      `conversion (same output), as the median of the per-sentence ratios (each pair measured back to back, so drift in the ` +
+      `machine's load cancels out); the native ratio is shown for completeness.`,
+    tables: [
+      {
+        headers: ['path', 'p50', 'mean', 'p99', 'ours / this (p50)', 'ours / this (mean)'],
+        rows: [
+          ['ours: service.get, cold (engine + sox + cache)', fmtMs(sO.p50), fmtMs(sO.mean), fmtMs(sO.p99), '1.00×', '1.00×'],
+          ['  of which inside the renderer (engine, sox, header checks)', fmtMs(sR.p50), fmtMs(sR.mean), fmtMs(sR.p99), '', ''],
+          ['  of which outside it (key, claim + lock file, commit: fsync, rename, sidecar, index)', fmtMs(sOut.p50), fmtMs(sOut.mean), fmtMs(sOut.p99), '', ''],
+          ['bare espeak-ng + sox to 8 kHz (fair baseline)', fmtMs(sC.p50), fmtMs(sC.mean), fmtMs(sC.p99), fmtRatio(sO.p50, sC.p50), fmtRatio(sO.mean, sC.mean)],
+          ['  paired: median of each sentence\'s ours / (engine + sox)', '', '', '', `**${ratio.toFixed(2)}×** (p90 ${paired.p90.toFixed(2)}×)`, ''],
+          ['bare espeak-ng at its native 22,050 Hz', fmtMs(sN.p50), fmtMs(sN.mean), fmtMs(sN.p99), fmtRatio(sO.p50, sN.p50), fmtRatio(sO.mean, sN.mean)],
+          ['(for scale) write 40 kB + fsync + rename + fsync dir on this disk', fmtMs(sD.p50), fmtMs(sD.mean), fmtMs(sD.p99), '', ''],
+          ...(cli.length > 0
+            ? [['(for the record) `tts-cache get` CLI, a new process per phrase', fmtMs(sCli.p50), fmtMs(sCli.mean), fmtMs(sCli.max), fmtRatio(sCli.p50, sC.p50) + ' (CLI / fair)', '']]
+            : []),
+        ],
+      },
+    ],
+    goals: [
+      {
+        name: 'cold-miss overhead vs bare engine + conversion (median of paired ratios)',
+        target: `≤ ${COLD_MISS_GOAL_RATIO.toFixed(2)}×`,
+        value: `${ratio.toFixed(2)}× (p50 ÷ p50: ${fmtRatio(sO.p50, sC.p50)})`,
+        met: Number.isFinite(ratio) ? ratio <= COLD_MISS_GOAL_RATIO : undefined,
+        why:
+          `ours adds ${fmtMs(sO.p50 - sC.p50)} at p50 over the engine + sox. Inside the renderer the engine + sox take ${fmtMs(sR.p50)} ` +
+          `(vs ${fmtMs(sC.p50)} bare); outside it, claim and commit take ${fmtMs(sOut.p50)} at p50 — mostly waiting on the disk: one ` +
+          `durable publish (write, fsync, rename, fsync of the directory) alone costs ${fmtMs(sD.p50)} here, and the lock file and ` +
+          `the sidecar are more.` +
+          (profileRun === undefined
+            ? ''
+            : ` In the CPU profile of 10 more cold misses below the main thread is idle ${profileIdlePct.toFixed(0)}% of the time${profileIdlePct >= 50 ? ': the cost is waiting (engine, disk), not JavaScript' : ''}.`),
+      },
+    ],
+    notes: loggedProblems(ours),
+    profiles,
+    raw: { paired, native: sN, converted: sC, ours: sO, oursInRenderer: sR, oursOutsideRenderer: sOut, durable: sD, cli: sCli },
+  }
+}

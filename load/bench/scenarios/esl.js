@@ -1,0 +1,231 @@
+// @ts-check
+/**
+ * ESL hit path: load/esl-load.ts (`runEslLoad`, simulated FreeSWITCH channels speaking the
+ * captured outbound protocol) against load/esl-serve.ts (the built app's ESL hook wired as
+ * src/server.ts wires it, a child process driven over IPC), every phrase pre-warmed.
+ * Both are the ESL work's own tools; erasable TypeScript, so Node 24 runs them as they are.
+ *
+ * Two load shapes:
+ * - back to back at 1, 100 and 500 channels: each channel calls again as soon as its call ends —
+ *   the most lookups/s the hook sustains; client-side latency there is mostly queueing
+ *   (Little's law: N / throughput);
+ * - paced at 500 channels: calls arrive at a steady rate, as on a PBX with 500 calls in progress
+ *   each asking for a prompt every couple of seconds.
+ *
+ * Two views of the latency:
+ * - client side (runEslLoad): TCP connect → `exit` received, the moment FreeSWITCH could play
+ *   ${tts_file}; includes the generator and FreeSWITCH-side round trips;
+ * - service side (esl-serve's EslObserver.answered): from the `data` event that completed
+ *   CHANNEL_DATA to the write of the channel variables — what the service itself spends.
+ * With taskset available the server runs on CPU 0 and this process (the generator) on CPU 1,
+ * so neither steals the other's core; the bench's affinity is restored afterwards.
+ */
+import { execFileSync, fork } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { profileMarkdown, summarizeCpuProfile } from '../lib/cpu-profile.js'
+import { runPaced } from '../lib/paced-esl-load.js'
+import { fmtInt, fmtMs } from '../lib/stats.js'
+import { subDir } from './context.js'
+
+export const ESL_P99_GOAL_MS = 2
+export const ESL_RATE_GOAL = 3000
+
+/**
+ * @typedef {{ count: number, p50Ms: number, p90Ms: number, p99Ms: number, p999Ms: number, maxMs: number, meanMs: number, byStatus: Record<string, number> }} ServiceSummary
+ * @typedef {{ calls: number, completed: number, failed: number, byStatus: Record<string, number>, p50Ms: number, p99Ms: number, lookupsPerSecond: number }} ClientSummary
+ */
+
+/**
+ * Pins `pid` (all its threads) to the given CPUs; false when taskset is missing or refuses.
+ * @param {number} pid
+ * @param {string} cpus e.g. "0" or "0-1"
+ */
+function pin(pid, cpus) {
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore', timeout: 5000 })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @returns {Promise<import('../lib/report.js').Section>}
+ */
+export async function eslScenario(ctx) {
+  const loadSource = path.join(ctx.repoRoot, 'load/esl-load.ts')
+  const serveSource = path.join(ctx.repoRoot, 'load/esl-serve.ts')
+  const title = 'ESL hit path (outbound socket, every phrase cached)'
+  if (!existsSync(loadSource) || !existsSync(serveSource)) {
+    return { id: 'esl', title, tables: [], error: 'not wired: load/esl-load.ts or load/esl-serve.ts does not exist.' }
+  }
+  /** @type {{ runEslLoad: (o: Record<string, unknown>) => Promise<any> }} */
+  const { runEslLoad } = await import(pathToFileURL(loadSource).href)
+  const phrases = ctx.quick ? 20 : 200
+  const zipfS = 1.1
+  const levels = ctx.quick ? [{ channels: 1, calls: 50 }, { channels: 10, calls: 200 }] : [
+    { channels: 1, calls: 2000 },
+    { channels: 100, calls: 8000 },
+    { channels: 500, calls: 12_000 },
+  ]
+  const paced = ctx.quick ? { channels: 10, ratePerSecond: 20, calls: 20 } : { channels: 500, ratePerSecond: 250, calls: 2500 }
+  const prefix = `ESL bench ${Date.now().toString(36)}`
+  const workDir = subDir(ctx, 'esl-serve')
+
+  ctx.progress(`starting load/esl-serve.ts (pre-warms ${phrases} phrases with real renders)`)
+  const child = fork(
+    serveSource,
+    ['--dist', path.join(ctx.repoRoot, 'dist'), '--cache-dir', path.join(workDir, 'cache'), '--phrases', String(phrases), '--prefix', prefix, '--log', path.join(workDir, 'esl-serve.log'), '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, TTS_ESL_ENABLED: 'true' } },
+  )
+  let stderr = ''
+  child.stderr?.on('data', (/** @type {Buffer} */ c) => {
+    stderr = (stderr + c.toString('utf8')).slice(-4000)
+  })
+  /** @type {Promise<number | null>} */
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+
+  /**
+   * One IPC command and its answer (bounded).
+   * @template T
+   * @param {string} type
+   * @param {string} [answer]
+   * @returns {Promise<T>}
+   */
+  const ask = (type, answer = type) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`esl-serve did not answer '${type}' within 60 s`)), 60_000)
+      /** @param {any} message */
+      const onMessage = (message) => {
+        if (message?.type === answer) done(undefined, message)
+        else if (message?.type === 'error') done(new Error(String(message.message)))
+      }
+      const onExit = () => done(new Error(`esl-serve exited while '${type}' was pending:\n${stderr}`))
+      /** @param {Error | undefined} err @param {any} [value] */
+      function done(err, value) {
+        clearTimeout(timer)
+        child.off('message', onMessage)
+        child.off('exit', onExit)
+        if (err === undefined) resolve(value)
+        else reject(err)
+      }
+      child.on('message', onMessage)
+      child.once('exit', onExit)
+      if (type !== 'ready') child.send({ type })
+    })
+
+  /** @type {{ label: string, client: ClientSummary & { dropped?: number, peakInFlight?: number }, service: ServiceSummary }[]} */
+  const rows = []
+  const profiles = []
+  let pinned = false
+  /** @type {{ port: number, pid: number, warmRenders: number, warmMs: number } | undefined} */
+  let ready
+  try {
+    /** @type {{ port: number, pid: number, warmRenders: number, warmMs: number }} */
+    const server = await ask('ready')
+    ready = server
+    if (os.availableParallelism() >= 2 && !ctx.quick) pinned = pin(server.pid, '0') && pin(process.pid, '1')
+    const base = { port: server.port, phrases, zipfS, textPrefix: prefix }
+    ctx.progress('warm-up (not measured)')
+    await runEslLoad({ ...base, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
+    for (const level of levels) {
+      if (ctx.signal.aborted) break
+      ctx.progress(`${level.channels} channel(s) back to back, ${fmtInt(level.calls)} calls`)
+      await ask('reset')
+      const client = await runEslLoad({ ...base, channels: level.channels, calls: level.calls, seed: level.channels })
+      const { service } = /** @type {{ service: ServiceSummary }} */ (await ask('report'))
+      rows.push({ label: `${level.channels}, back to back`, client, service })
+    }
+    if (!ctx.signal.aborted) {
+      ctx.progress(`${paced.channels} channels paced: ${paced.ratePerSecond} calls/s, ${fmtInt(paced.calls)} calls`)
+      await ask('reset')
+      const client = await runPaced(runEslLoad, { ...base, prefix, ratePerSecond: paced.ratePerSecond, calls: paced.calls, maxInFlight: paced.channels, signal: ctx.signal })
+      const { service } = /** @type {{ service: ServiceSummary }} */ (await ask('report'))
+      rows.push({ label: `${paced.channels}, paced at ${paced.ratePerSecond} calls/s (peak ${client.peakInFlight} in flight${client.dropped > 0 ? `, ${client.dropped} dropped` : ''})`, client, service })
+    }
+
+    const top = rows.find((r) => r.label.startsWith(`${levels.at(-1)?.channels}, back`))
+    const missed = top !== undefined && (top.service.p99Ms > ESL_P99_GOAL_MS || top.client.lookupsPerSecond < ESL_RATE_GOAL)
+    if (missed && !ctx.quick && !ctx.signal.aborted && top !== undefined) {
+      ctx.progress(`ESL goal missed: profiling the server under ${levels.at(-1)?.channels} channels`)
+      await ask('profile-start')
+      await runEslLoad({ ...base, channels: levels.at(-1)?.channels ?? 500, calls: 5000, seed: 99 })
+      const { profile } = /** @type {{ profile: any }} */ (await ask('profile-stop'))
+      if (profile !== undefined) profiles.push(profileMarkdown(summarizeCpuProfile(profile, 20), `the ESL server (esl-serve) under ${levels.at(-1)?.channels} channels back to back`))
+    }
+    await ask('stop', 'stopped')
+  } finally {
+    if (pinned) pin(process.pid, `0-${os.availableParallelism() - 1}`)
+    if (child.exitCode === null && child.signalCode === null) {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+      child.kill('SIGTERM')
+      await exited
+      clearTimeout(timer)
+    }
+  }
+
+  const top = rows.find((r) => r.label.startsWith(`${levels.at(-1)?.channels}, back`))
+  const pacedRow = rows.find((r) => r.label.includes('paced'))
+  const statusOf = (/** @type {Record<string, number>} */ byStatus) =>
+    Object.entries(byStatus)
+      .map(([k, v]) => `${k} ${fmtInt(v)}`)
+      .join(', ')
+  const serviceP99 = top?.service.p99Ms ?? Number.NaN
+  const rate = top?.client.lookupsPerSecond ?? Number.NaN
+  return {
+    id: 'esl',
+    title,
+    description:
+      `runEslLoad (load/esl-load.ts) against load/esl-serve.ts (the built app's ESL hook, wired as \`serve\` wires it, in a child ` +
+      `process driven over IPC), phrases drawn from ${phrases} pre-warmed prompts with Zipf(${zipfS}). Each call: connect, ` +
+      `CHANNEL_DATA, the service's uuid_setvar/exit, disconnect. ${pinned ? 'The server is pinned to CPU 0 and the load generator (this process) to CPU 1 (taskset).' : 'Server and load generator share the cores (not pinned).'} ` +
+      'Client side: TCP connect → `exit` received (when FreeSWITCH could play ${tts_file}). Service side: from the `data` event that ' +
+      'completed CHANNEL_DATA to the write of the variables (EslObserver.answered). There is no baseline to run here (the Lua script ' +
+      'lives inside FreeSWITCH): the goals are the reference.',
+    tables: [
+      {
+        headers: ['channels, load shape', 'calls (status)', 'lookups/s', 'client p50', 'client p99', 'service p50', 'service p99', 'service p99.9', 'service max', 'failed'],
+        rows: rows.map((r) => [
+          r.label,
+          `${fmtInt(r.client.calls)} (${statusOf(r.client.byStatus)})`,
+          fmtInt(r.client.lookupsPerSecond),
+          fmtMs(r.client.p50Ms),
+          fmtMs(r.client.p99Ms),
+          fmtMs(r.service.p50Ms),
+          fmtMs(r.service.p99Ms),
+          fmtMs(r.service.p999Ms),
+          fmtMs(r.service.maxMs),
+          fmtInt(r.client.failed),
+        ]),
+      },
+    ],
+    goals: [
+      {
+        name: `ESL hit p99, service side, ${levels.at(-1)?.channels} channels back to back`,
+        target: `≤ ${ESL_P99_GOAL_MS} ms`,
+        value: top === undefined ? 'n/a' : `${fmtMs(serviceP99)} (paced: ${fmtMs(pacedRow?.service.p99Ms ?? Number.NaN)}; client side ${fmtMs(top.client.p99Ms)})`,
+        met: top === undefined ? undefined : serviceP99 <= ESL_P99_GOAL_MS,
+        why: `the service's own time per call reaches ${fmtMs(serviceP99)} at the 99th percentile; the profile below shows where the server's CPU goes.`,
+      },
+      {
+        name: `ESL lookups/s, ${levels.at(-1)?.channels} channels back to back`,
+        target: `≥ ${fmtInt(ESL_RATE_GOAL)}/s`,
+        value: top === undefined ? 'n/a' : `${fmtInt(rate)}/s`,
+        met: top === undefined ? undefined : rate >= ESL_RATE_GOAL,
+        why:
+          `each call is a new TCP connection and several ESL frames each way; ${pinned ? 'with the server on one core and the generator on the other, ' : ''}` +
+          'the server\'s core is the limit — see the profile.',
+      },
+    ],
+    notes: [
+      'Back to back, client-side latency is queueing: with N channels always waiting, each call waits for the N−1 others (about N / throughput), whatever the service time. The paced row is the one to hold against a latency budget.',
+      `Pre-warm by esl-serve: ${ready === undefined ? 'n/a' : `${phrases} phrases, ${ready.warmRenders} rendered in ${fmtMs(ready.warmMs)}`}.`,
+    ],
+    profiles,
+    raw: { rows, pinned, phrases, zipfS },
+  }
+}

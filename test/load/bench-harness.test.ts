@@ -1,0 +1,188 @@
+/**
+ * A fast smoke test of the pieces of `npm run bench` that can silently go wrong: the Lua
+ * baseline, the burst driver and its reader, the render count of our path, the cache-dir
+ * generator against the real DiskStore, and the small parsers the results depend on.
+ * No timing assertions (timing goals live in the bench). The bench imports the service from
+ * dist/, so this needs `npm run build` first (as `npm test` does).
+ */
+import { existsSync } from 'node:fs'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+const ROOT = new URL('../../', import.meta.url)
+const bench = (file: string): string => new URL(`load/bench/${file}`, ROOT).href
+
+// Computed specifiers: the bench is plain JavaScript (no .d.ts); each import gets the small
+// shape this test relies on.
+interface WorkloadResult {
+  requests: number
+  renders: number
+  invalidReads: number
+  errors: number
+  errorExamples: string[]
+  statuses: Record<string, number>
+}
+interface System {
+  name: string
+  get(text: string): Promise<{ path: string; status?: string; rendered?: boolean }>
+  renders(): number
+}
+interface Ours {
+  get(text: string): Promise<{ path: string; status: string }>
+  renders(): number
+  close(): Promise<void>
+}
+
+let dir: string
+beforeAll(async () => {
+  if (!existsSync(new URL('dist/app.js', ROOT))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
+  dir = await mkdtemp(join(tmpdir(), 'tts-bench-smoke-'))
+})
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true })
+})
+
+async function countLines(file: string): Promise<number> {
+  try {
+    return (await readFile(file, 'utf8')).split('\n').filter((l) => l !== '').length
+  } catch {
+    return 0
+  }
+}
+
+describe('the bench harness', () => {
+  it('shows the Lua baseline rendering once per caller, and ours once, for a burst of 5 on a counting engine', async () => {
+    const { LuaBaseline } = (await import(bench('lua-baseline.js'))) as {
+      LuaBaseline: new (o: { cacheDir: string; engineBin: string }) => { get(t: string): Promise<{ path: string; rendered: boolean }>; renders: number }
+    }
+    const { runOpenBurst } = (await import(bench('lib/workload-runner.js'))) as {
+      runOpenBurst(s: System, texts: string[], o: { arrivalWindowMs: number; engineProcNames: string[] }): Promise<WorkloadResult>
+    }
+    const { startOurs, COUNTING_ENGINE } = (await import(bench('lib/ours.js'))) as {
+      startOurs(o: { workDir: string; config: Record<string, unknown> }): Promise<Ours>
+      COUNTING_ENGINE: string
+    }
+    const { sentence } = (await import(bench('lib/workload.js'))) as { sentence(runId: string, i: number): string }
+    const text = sentence('smoke', 1)
+    const burst = Array<string>(5).fill(text)
+
+    // The counting fixture is the same executable on both sides: one line per engine run.
+    const luaCount = join(dir, 'lua.count')
+    const lua = new LuaBaseline({ cacheDir: join(dir, 'lua'), engineBin: `${COUNTING_ENGINE} --count-file ${luaCount}` })
+    const luaResult = await runOpenBurst({ name: 'lua', get: (t) => lua.get(t), renders: () => lua.renders }, burst, {
+      arrivalWindowMs: 0,
+      engineProcNames: ['slow-engine.sh'],
+    })
+    expect(await countLines(luaCount)).toBeGreaterThan(1)
+    expect(luaResult.renders).toBe(await countLines(luaCount))
+
+    const oursCount = join(dir, 'ours.count')
+    const ours = await startOurs({
+      workDir: join(dir, 'ours'),
+      config: { engine: 'command', command: [COUNTING_ENGINE, '--count-file', oursCount, '--rate', '{rate}', '--out', '{out}'] },
+    })
+    try {
+      const oursResult = await runOpenBurst({ name: 'ours', get: (t) => ours.get(t), renders: () => ours.renders() }, burst, {
+        arrivalWindowMs: 0,
+        engineProcNames: ['slow-engine.sh'],
+      })
+      expect(oursResult.errorExamples).toEqual([])
+      expect(await countLines(oursCount)).toBe(1)
+      expect(oursResult.renders).toBe(1)
+      expect(oursResult.invalidReads).toBe(0)
+      expect(oursResult.statuses).toEqual({ rendered: 1, coalesced: 4 })
+    } finally {
+      await ours.close()
+    }
+  })
+
+  it('has a reader that rejects a WAV still being written and accepts a finished one', async () => {
+    const { checkWavAt } = (await import(bench('lib/wav-check.js'))) as { checkWavAt(p: string): Promise<{ ok: boolean }> }
+    const { wavBytes } = (await import(new URL('load/gen-cache-dir.js', ROOT).href)) as { wavBytes(rate: number, ms: number): Buffer }
+    const whole = wavBytes(8000, 200)
+    await writeFile(join(dir, 'whole.wav'), whole)
+    // espeak-ng's header while it writes: a placeholder data size far beyond the file.
+    const partial = Buffer.from(whole.subarray(0, 1000))
+    partial.writeUInt32LE(0x7ffff000, 40)
+    await writeFile(join(dir, 'partial.wav'), partial)
+    await writeFile(join(dir, 'empty.wav'), '')
+    expect((await checkWavAt(join(dir, 'whole.wav'))).ok).toBe(true)
+    expect((await checkWavAt(join(dir, 'partial.wav'))).ok).toBe(false)
+    expect((await checkWavAt(join(dir, 'empty.wav'))).ok).toBe(false)
+    expect((await checkWavAt(join(dir, 'missing.wav'))).ok).toBe(false)
+  })
+
+  it('generates a cache directory the real DiskStore indexes entirely, and reuses it on a second run', async () => {
+    const { generateCacheDir } = (await import(new URL('load/gen-cache-dir.js', ROOT).href)) as {
+      generateCacheDir(o: { dir: string; entries: number; pinnedEvery?: number }): { reused: boolean; entries: number }
+    }
+    const { DiskStore } = (await import(new URL('dist/store/disk-store.js', ROOT).href)) as {
+      DiskStore: { open(o: Record<string, unknown>): Promise<{ entries(): Iterable<{ key: string; pinned: boolean }>; close(): Promise<void> }> }
+    }
+    const cacheDir = join(dir, 'generated')
+    expect(generateCacheDir({ dir: cacheDir, entries: 40, pinnedEvery: 10 }).reused).toBe(false)
+    expect(generateCacheDir({ dir: cacheDir, entries: 40, pinnedEvery: 10 }).reused).toBe(true)
+    const warnings: unknown[] = []
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (o: unknown) => warnings.push(o),
+      error: (o: unknown) => warnings.push(o),
+      child: () => logger,
+    }
+    const store = await DiskStore.open({ cacheDir, logger })
+    try {
+      const indexed = [...store.entries()]
+      expect(indexed).toHaveLength(40)
+      expect(indexed.filter((e) => e.pinned)).toHaveLength(4)
+      expect(warnings).toEqual([])
+    } finally {
+      await store.close()
+    }
+  })
+
+  it('counts engine processes that descend from the bench process', async () => {
+    const { startProcSampler } = (await import(bench('lib/proc-sampler.js'))) as {
+      startProcSampler(o: { names: string[] }): Promise<{ stop(): Promise<{ peak: number; distinct: number }> }>
+    }
+    const { spawn } = await import('node:child_process')
+    const sampler = await startProcSampler({ names: ['sleep'] })
+    const children = Array.from({ length: 3 }, () => spawn('sleep', ['0.5']))
+    await Promise.all(children.map((c) => new Promise((resolve) => c.once('exit', resolve))))
+    const seen = await sampler.stop()
+    expect(seen.peak).toBe(3)
+  })
+
+  it('parses what the result tables are computed from', async () => {
+    const { zipfSampler, seededRandom } = (await import(bench('lib/workload.js'))) as {
+      zipfSampler(n: number, s: number, r: () => number): () => number
+      seededRandom(seed: number): () => number
+    }
+    const draw = zipfSampler(100, 1, seededRandom(7))
+    const counts = new Array<number>(100).fill(0)
+    for (let i = 0; i < 10_000; i++) {
+      const rank = draw()
+      counts[rank] = (counts[rank] ?? 0) + 1
+    }
+    expect(counts[0]).toBeGreaterThan(counts[9] ?? 0)
+    expect(counts[9]).toBeGreaterThan(counts[99] ?? 0)
+
+    const { summarizeCpuProfile } = (await import(bench('lib/cpu-profile.js'))) as {
+      summarizeCpuProfile(p: unknown): { top: { name: string; selfMs: number }[] }
+    }
+    const profile = {
+      startTime: 0,
+      endTime: 3000,
+      nodes: [
+        { id: 1, callFrame: { functionName: '(root)', url: '', lineNumber: -1 } },
+        { id: 2, callFrame: { functionName: 'hot', url: 'file:///x/a.js', lineNumber: 9 } },
+        { id: 3, callFrame: { functionName: 'cold', url: 'file:///x/b.js', lineNumber: 0 } },
+      ],
+      samples: [2, 2, 3, 2],
+      timeDeltas: [0, 1000, 1000, 500],
+    }
+    expect(summarizeCpuProfile(profile).top[0]).toMatchObject({ name: 'hot', selfMs: 2 })
+  })
+})
