@@ -57,7 +57,6 @@ const started = performance.now()
 if (mode === 'ours') {
   const store = await DiskStore.open({ cacheDir, logger, maxCacheBytes: 1024 ** 4, scanConcurrency: concurrency })
   const stats = store.stats()
-  // stats().entries counts the LRU (unpinned) entries; pinned ones are counted apart.
   entries = stats.entries // all entries (pinned ones included)
   keep = store
 } else if (mode === 'walk') {
