@@ -11,7 +11,7 @@ Commands:
                               (text starting with "-": tts-cache get -- "-text")
   prewarm <file|->          render every phrase of a file (one per line, or JSON lines
                               {"text","voice","engine","rate","pin"}); - reads stdin
-                              --pin --voice V --engine E --rate HZ --concurrency N --json
+                              --pin --voice V --engine E --rate HZ --json
   stats                     cache entries, bytes, pinned, evictions   --json
   purge --key K | --all | --voice V [--engine E]
                             delete cache entries

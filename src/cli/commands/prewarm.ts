@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { text as readStream } from 'node:stream/consumers'
+import { setTimeout as sleep } from 'node:timers/promises'
 import cliProgress from 'cli-progress'
-import { toTtsError } from '../../core/errors.js'
+import { PrewarmBatches } from '../../core/prewarm-batches.js'
 import { parsePrewarmLines } from '../../core/prewarm-input.js'
-import type { ResultStatus } from '../../core/tts-service.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { withLocalApp } from '../local-app.js'
 import { err, EXIT, json, out, UsageError } from '../output.js'
@@ -14,18 +14,20 @@ interface Failure {
   readonly message: string
 }
 
+/**
+ * `tts-cache prewarm <file|->`: the same pre-warm batches as POST /v1/prewarm (bounded
+ * concurrency at pre-warm priority, idempotent, retries while the queue is full), on the
+ * cache directory directly. Exit 1 if any phrase failed.
+ */
 export async function prewarmCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
     pin: { type: 'boolean' },
     voice: { type: 'string' },
     engine: { type: 'string' },
     rate: { type: 'string' },
-    concurrency: { type: 'string' },
     json: { type: 'boolean' },
   })
   if (positionals.length !== 1) throw new UsageError('prewarm takes one file name, or - for stdin')
-  const concurrency = Number(values.concurrency ?? 8)
-  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) throw new UsageError('--concurrency must be 1..256')
   const source = positionals[0] ?? '-'
   const content = source === '-' ? await readStream(process.stdin) : await readFile(source, 'utf8')
   const { items, errors } = parsePrewarmLines(content, {
@@ -35,38 +37,48 @@ export async function prewarmCommand(argv: readonly string[], env: NodeJS.Proces
     ...(values.pin === true ? { pin: true } : {}),
   })
   const failures: Failure[] = errors.map((e) => ({ line: e.line, code: 'TTS_ERR_BAD_REQUEST', message: e.message }))
-  const counts: Record<ResultStatus, number> = { hit: 0, rendered: 0, coalesced: 0 }
 
   return withLocalApp(env, flagOverrides(values), values.config, async (app) => {
-    const bar = process.stderr.isTTY && values.json !== true
-      ? new cliProgress.SingleBar({ stream: process.stderr, format: 'prewarm [{bar}] {value}/{total} {eta_formatted} left' }, cliProgress.Presets.shades_classic)
-      : undefined
-    bar?.start(items.length, 0)
-    let next = 0
-    // Bounded concurrency: pre-warm must not fill the render queue that live calls need.
-    const worker = async (): Promise<void> => {
-      while (next < items.length) {
-        const { line, item } = items[next++] as (typeof items)[number]
-        try {
-          const result = await app.service.get(item, { priority: 'prewarm', pin: item.pin === true, source: 'cli' })
-          counts[result.status]++
-        } catch (error) {
-          const e = toTtsError(error)
-          failures.push({ line, code: e.code, message: e.message })
-        }
-        bar?.increment()
+    const batches = new PrewarmBatches(
+      { service: app.service, queue: app.queue, logger: app.logger, observer: app.metrics.tts },
+      { maxErrorsKept: Math.max(items.length, 1), maxPendingItems: Math.max(items.length, 1) },
+    )
+    try {
+      const accepted = batches.submit(items.map((i) => i.item))
+      const bar = process.stderr.isTTY && values.json !== true
+        ? new cliProgress.SingleBar({ stream: process.stderr, format: 'prewarm [{bar}] {value}/{total} {eta_formatted} left' }, cliProgress.Presets.shades_classic)
+        : undefined
+      bar?.start(accepted.total, 0)
+      let progress = batches.progress(accepted.id)
+      // A progress bar is a view: sampling the batch a few times a second is all it needs.
+      while (progress !== undefined && progress.state === 'running') {
+        bar?.update(progress.done + progress.failed)
+        await sleep(100)
+        progress = batches.progress(accepted.id)
       }
+      bar?.update(accepted.total)
+      bar?.stop()
+      for (const e of progress?.errors ?? []) failures.push({ line: items[e.index]?.line ?? 0, code: e.code, message: e.message })
+      failures.sort((a, b) => a.line - b.line)
+      const cached = progress?.cached ?? 0
+      const rendered = progress?.rendered ?? 0
+      const summary = {
+        total: items.length + errors.length,
+        cached,
+        rendered,
+        coalesced: (progress?.done ?? 0) - cached - rendered,
+        failed: failures.length,
+        failures,
+      }
+      if (values.json === true) {
+        json(summary)
+      } else {
+        out(`prewarm: ${summary.total} phrases: ${summary.cached} already cached, ${summary.rendered} rendered, ${summary.coalesced} joined or found cached, ${summary.failed} failed`)
+        for (const f of failures) err(`  line ${f.line}: ${f.code}: ${f.message}`)
+      }
+      return failures.length > 0 ? EXIT.failed : EXIT.ok
+    } finally {
+      await batches.close()
     }
-    await Promise.all(Array.from({ length: Math.min(concurrency, Math.max(items.length, 1)) }, worker))
-    bar?.stop()
-    failures.sort((a, b) => a.line - b.line)
-    const summary = { total: items.length + errors.length, cached: counts.hit, rendered: counts.rendered, coalesced: counts.coalesced, failed: failures.length, failures }
-    if (values.json === true) {
-      json(summary)
-    } else {
-      out(`prewarm: ${summary.total} phrases: ${summary.cached} already cached, ${summary.rendered} rendered, ${summary.coalesced} coalesced, ${summary.failed} failed`)
-      for (const f of failures) err(`  line ${f.line}: ${f.code}: ${f.message}`)
-    }
-    return failures.length > 0 ? EXIT.failed : EXIT.ok
   })
 }
