@@ -17,7 +17,7 @@ say() { printf '[bootstrap] %s\n' "$*" >&2; }
 
 # --- Debian packages -----------------------------------------------------------------------
 packages=(espeak-ng sox)
-[ "$mode" = test ] && packages+=(redis-server)
+[ "$mode" = test ] && packages+=(redis-server flite)   # flite: its adapter test runs for real
 missing=()
 for p in "${packages[@]}"; do
   bin="$p"; [ "$p" = redis-server ] && bin=redis-server
