@@ -1,4 +1,4 @@
-import { TtsError, toTtsError } from '../core/errors.js'
+import { TtsError } from '../core/errors.js'
 import type { PhraseInput } from '../core/phrase.js'
 import type { ChannelData } from './channel-data.js'
 
@@ -25,28 +25,4 @@ export function readInput(data: ChannelData): PhraseInput | TtsError {
   }
   const optional = (value: string | null | undefined): string | undefined => (value === null || value === '' ? undefined : value)
   return { text: text ?? '', voice: optional(fields.voice), engine: optional(fields.engine), sampleRate: optional(fields.sampleRate) }
-}
-
-/**
- * Settles with `promise`, or rejects with the signal's reason as soon as it aborts, whether or
- * not the service honours the signal (so the deadline holds whatever the service does).
- */
-export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  // The service's own rejection after an abort is expected and handled here.
-  promise.catch(() => undefined)
-  if (signal.aborted) return Promise.reject(toTtsError(signal.reason))
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(toTtsError(signal.reason))
-    signal.addEventListener('abort', onAbort, { once: true })
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(err)
-      },
-    )
-  })
 }

@@ -1,4 +1,4 @@
-import type { EslFrame } from './frame.js'
+import { headerQuery, type EslFrame } from './frame.js'
 import { isChannelUuid } from './command.js'
 import { percentDecode, percentDecodeStrict } from './percent-decode.js'
 
@@ -24,18 +24,21 @@ export interface ChannelData {
 
 export type ParsedChannelData = { readonly ok: true; readonly data: ChannelData } | { readonly ok: false; readonly reason: string }
 
+/** The variables the hook reads (call-input.ts), fetched with the headers in one pass. */
+const HOOK_VARIABLES = ['tts_text', 'tts_voice', 'tts_engine', 'tts_rate', 'tts_cache_deadline_ms'] as const
+const NAMES = headerQuery(['Reply-Text', 'Event-Name', 'Unique-ID', 'Control', 'Socket-Mode', ...HOOK_VARIABLES.map((v) => `variable_${v}`)])
+
 export function parseChannelData(frame: EslFrame): ParsedChannelData {
-  const reply = percentDecode(frame.header('Reply-Text') ?? '')
+  const [replyText, eventName, uniqueId, control, mode, ...hookValues] = frame.headersNamed(NAMES)
+  const reply = percentDecode(replyText ?? '')
   if (frame.contentType !== 'command/reply' || !reply.startsWith('+OK')) {
     return { ok: false, reason: `connect was not accepted (${JSON.stringify(reply.slice(0, 60))})` }
   }
-  const eventName = frame.header('Event-Name')
   if (eventName !== undefined && eventName !== 'CHANNEL_DATA') {
     return { ok: false, reason: `unexpected connect reply event ${JSON.stringify(eventName.slice(0, 40))}` }
   }
-  const rawUuid = percentDecode(frame.header('Unique-ID') ?? '')
-  const control = frame.header('Control')
-  const mode = frame.header('Socket-Mode')
+  const rawUuid = percentDecode(uniqueId ?? '')
+  const decode = (raw: string | undefined): string | undefined | null => (raw === undefined ? undefined : (percentDecodeStrict(raw) ?? null))
   return {
     ok: true,
     data: {
@@ -43,9 +46,8 @@ export function parseChannelData(frame: EslFrame): ParsedChannelData {
       control: control === 'full' || control === 'single-channel' ? control : undefined,
       socketMode: mode === 'static' || mode === 'async' ? mode : undefined,
       variable(name: string): string | undefined | null {
-        const raw = frame.header(`variable_${name}`)
-        if (raw === undefined) return undefined
-        return percentDecodeStrict(raw) ?? null
+        const known = HOOK_VARIABLES.indexOf(name as (typeof HOOK_VARIABLES)[number])
+        return decode(known >= 0 ? hookValues[known] : frame.header(`variable_${name}`))
       },
     },
   }

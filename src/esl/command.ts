@@ -2,11 +2,12 @@ import { TtsError } from '../core/errors.js'
 
 /**
  * One encoded command, ready for the socket. `name` is what logs and metrics may show: the
- * command word(s) only, never arguments (no channel text, no password).
+ * command word(s) only, never arguments (no channel text, no password). `text` is the exact
+ * wire form (written as UTF-8); only the encoder below makes one.
  */
 export interface EslCommand {
   readonly name: string
-  readonly bytes: Buffer
+  readonly text: string
 }
 
 // FreeSWITCH ends a header line at CR or LF and a C string at NUL: any of them in a value would
@@ -36,7 +37,7 @@ export function encodeCommand(name: string, line: string, headers: readonly (rea
     if (LINE_BREAKING.test(value)) refuse(name, `header ${header}`)
     text += `${header}: ${value}\n`
   }
-  return { name, bytes: Buffer.from(`${text}\n`, 'utf8') }
+  return Object.freeze({ name, text: `${text}\n` })
 }
 
 function refuse(name: string, what: string): never {
@@ -45,13 +46,16 @@ function refuse(name: string, what: string): never {
   })
 }
 
+const CONNECT = encodeCommand('connect', 'connect')
+const EXIT = encodeCommand('exit', 'exit')
+
 /** Outbound: the first thing we send; FreeSWITCH answers with the CHANNEL_DATA block. */
 export function connectCommand(): EslCommand {
-  return encodeCommand('connect', 'connect')
+  return CONNECT
 }
 
 export function exitCommand(): EslCommand {
-  return encodeCommand('exit', 'exit')
+  return EXIT
 }
 
 /** Inbound authentication. The password never appears in `name`. */

@@ -37,9 +37,9 @@ export type ReplyOutcome = { readonly ok: true; readonly frame: EslFrame } | { r
 
 interface Pending {
   readonly command: EslCommand
-  readonly resolve: (frame: EslFrame) => void
-  readonly reject: (error: TtsError) => void
-  cancelTimer: (() => void) | undefined
+  readonly timeoutMs: number
+  /** Called once, with the reply or the reason there is none. */
+  readonly settle: (outcome: ReplyOutcome) => void
 }
 
 /**
@@ -62,6 +62,16 @@ export class EslConnection {
   #resolveClosed!: (reason: TtsError | undefined) => void
   #open = true
   #closeReason: TtsError | undefined
+  /** scheduler.now() when the current `data` event started (before parsing). */
+  #chunkAt = 0
+  #replyAt = 0
+  /**
+   * One reply timer per connection, not one per command: it is armed when the queue stops being
+   * empty and cancelled when it empties again. When the head changes while it runs, only
+   * `#headDueAt` moves; the timer, when it fires early, re-arms itself for the rest.
+   */
+  #cancelTimer: (() => void) | undefined
+  #headDueAt = 0
 
   constructor(socket: Socket, options: EslConnectionOptions) {
     this.#socket = socket
@@ -88,30 +98,71 @@ export class EslConnection {
     return this.#closed
   }
 
+  /**
+   * scheduler.now() at the start of the `data` event that carried the last reply handed to a
+   * command (i.e. before the codec parsed it): where service-side time starts.
+   */
+  get lastReplyReceivedAt(): number {
+    return this.#replyAt
+  }
+
   /** Commands written and still waiting for their reply. */
   get pendingReplies(): number {
     return this.#queue.length
   }
 
-  /** Writes one command and resolves with its reply frame (which may be a `-ERR`). */
-  send(command: EslCommand): Promise<EslFrame> {
-    return this.#enqueue([command])[0] as Promise<EslFrame>
+  /**
+   * Writes one command and resolves with its reply frame (which may be a `-ERR`). `timeoutMs`
+   * overrides commandTimeoutMs for this reply (the outbound `connect` uses the connect timeout).
+   */
+  send(command: EslCommand, timeoutMs: number = this.#options.commandTimeoutMs): Promise<EslFrame> {
+    return new Promise<EslFrame>((resolve, reject) => {
+      if (!this.isOpen) {
+        this.#observeCommand(command, 'closed')
+        reject(this.#closedError())
+        return
+      }
+      this.#queue.push({ command, timeoutMs, settle: (outcome) => (outcome.ok ? resolve(outcome.frame) : reject(outcome.error)) })
+      if (this.#queue.length === 1) this.#armHeadTimer()
+      this.#socket.write(command.text)
+    })
   }
 
   /**
    * Writes several commands in ONE write and waits for all replies (FreeSWITCH reads a command
    * up to its blank line before reading the next, and answers in order). Never rejects: each
-   * command gets its own outcome.
+   * command gets its own outcome. One promise for the lot, not one per command.
    */
   sendAll(commands: readonly EslCommand[]): Promise<ReplyOutcome[]> {
-    return Promise.all(
-      this.#enqueue(commands).map((reply) =>
-        reply.then(
-          (frame): ReplyOutcome => ({ ok: true, frame }),
-          (err: unknown): ReplyOutcome => ({ ok: false, error: toTtsError(err) }),
-        ),
-      ),
-    )
+    return new Promise<ReplyOutcome[]>((resolve) => {
+      const outcomes: ReplyOutcome[] = new Array<ReplyOutcome>(commands.length)
+      if (!this.isOpen) {
+        const error = this.#closedError()
+        commands.forEach((command, i) => {
+          this.#observeCommand(command, 'closed')
+          outcomes[i] = { ok: false, error }
+        })
+        resolve(outcomes)
+        return
+      }
+      let waiting = commands.length
+      const timeoutMs = this.#options.commandTimeoutMs
+      commands.forEach((command, i) => {
+        this.#queue.push({
+          command,
+          timeoutMs,
+          settle: (outcome) => {
+            outcomes[i] = outcome
+            if (--waiting === 0) resolve(outcomes)
+          },
+        })
+      })
+      if (this.#queue.length === commands.length) this.#armHeadTimer()
+      // One write for all of them (a string: no intermediate Buffer).
+      let text = ''
+      for (const command of commands) text += command.text
+      this.#socket.write(text)
+    })
   }
 
   /** Closes the socket at once; pending commands are rejected. Idempotent. */
@@ -119,41 +170,44 @@ export class EslConnection {
     this.#shutdown(reason)
   }
 
-  #enqueue(commands: readonly EslCommand[]): Promise<EslFrame>[] {
-    if (!this.isOpen) {
-      const error = this.#closeReason ?? new TtsError('TTS_ERR_ESL_CLOSED', { args: ['socket already closed'] })
-      return commands.map((command) => {
-        this.#observeCommand(command, 'closed')
-        return Promise.reject(error)
-      })
-    }
-    const promises = commands.map(
-      (command) =>
-        new Promise<EslFrame>((resolve, reject) => {
-          this.#queue.push({ command, resolve, reject, cancelTimer: undefined })
-        }),
-    )
-    if (this.#queue.length === commands.length) this.#armHeadTimer()
-    this.#socket.write(Buffer.concat(commands.map((c) => c.bytes)))
-    return promises
+  #closedError(): TtsError {
+    return this.#closeReason ?? new TtsError('TTS_ERR_ESL_CLOSED', { args: ['socket already closed'] })
   }
 
+  /** The head of the queue changed (or became the first): its reply is due `timeoutMs` from now. */
   #armHeadTimer(): void {
     const head = this.#queue[0]
-    if (head === undefined || head.cancelTimer !== undefined) return
-    head.cancelTimer = this.#options.scheduler.schedule(this.#options.commandTimeoutMs, () => {
-      if (this.#queue[0] !== head) return
+    if (head === undefined) {
+      this.#cancelTimer?.()
+      this.#cancelTimer = undefined
+      return
+    }
+    this.#headDueAt = this.#options.scheduler.now() + head.timeoutMs
+    if (this.#cancelTimer === undefined) this.#startTimer(head.timeoutMs)
+  }
+
+  #startTimer(delayMs: number): void {
+    this.#cancelTimer = this.#options.scheduler.schedule(delayMs, () => {
+      this.#cancelTimer = undefined
+      const head = this.#queue[0]
+      if (head === undefined || !this.#open) return
+      const early = this.#headDueAt - this.#options.scheduler.now()
+      if (early > 0) {
+        this.#startTimer(early)
+        return
+      }
       this.#queue.shift()
       this.#observeCommand(head.command, 'timeout')
       const error = new TtsError('TTS_ERR_ESL_TIMEOUT', { args: [head.command.name] })
-      this.#options.logger.warn({ command: head.command.name, timeoutMs: this.#options.commandTimeoutMs }, 'event socket reply timed out; closing')
-      head.reject(error)
+      this.#options.logger.warn({ command: head.command.name, timeoutMs: head.timeoutMs }, 'event socket reply timed out; closing')
+      head.settle({ ok: false, error })
       // Replies are matched in order: a late reply would be taken for the next command's.
       this.#shutdown(error)
     })
   }
 
   #onData(chunk: Buffer): void {
+    this.#chunkAt = this.#options.scheduler.now()
     try {
       const { frames, error } = this.#parser.push(chunk)
       for (const frame of frames) {
@@ -204,9 +258,9 @@ export class EslConnection {
       this.#options.logger.warn({ contentType: frame.contentType }, 'event socket reply with no command waiting; ignored')
       return
     }
-    head.cancelTimer?.()
+    this.#replyAt = this.#chunkAt
     this.#observeCommand(head.command, isRefusal(frame) ? 'refused' : 'ok')
-    head.resolve(frame)
+    head.settle({ ok: true, frame })
     this.#armHeadTimer()
   }
 
@@ -218,14 +272,15 @@ export class EslConnection {
     if (!this.#open) return
     this.#open = false
     this.#closeReason = reason
+    this.#cancelTimer?.()
+    this.#cancelTimer = undefined
     const pending = this.#queue.splice(0)
     if (pending.length > 0) {
       const error = reason ?? new TtsError('TTS_ERR_ESL_CLOSED', { args: ['the peer closed the connection'] })
       const closed = error.code === 'TTS_ERR_ESL_CLOSED' ? error : new TtsError('TTS_ERR_ESL_CLOSED', { cause: error, args: [error.message] })
       for (const p of pending) {
-        p.cancelTimer?.()
         this.#observeCommand(p.command, 'closed')
-        p.reject(closed)
+        p.settle({ ok: false, error: closed })
       }
     }
     this.#socket.destroy()
@@ -240,7 +295,8 @@ export class EslConnection {
 
 /** A reply that says no: `-ERR…` in Reply-Text (command/reply) or in the api/response body. */
 export function isRefusal(frame: EslFrame): boolean {
-  if (frame.contentType === 'api/response') return frame.bodyText().startsWith('-')
+  // The first byte is enough ('-' is ASCII): no need to decode the body.
+  if (frame.contentType === 'api/response') return frame.body?.[0] === 0x2d
   return (frame.header('Reply-Text') ?? '').startsWith('-')
 }
 

@@ -24,6 +24,9 @@ export interface DeliverOptions {
  *
  * Resolves true when every variable was acknowledged with +OK. Never rejects, never writes to a
  * closed socket (the connection refuses), never writes CR/LF (the encoder refuses).
+ *
+ * The first write is handed to the socket synchronously, before this function returns its
+ * promise (the session measures service-side time right after the call; keep it that way).
  */
 export async function deliverVariables(
   connection: EslConnection,

@@ -1,5 +1,6 @@
 import { TtsError } from '../core/errors.js'
-import { EslFrame, type EslHeader } from './frame.js'
+import { EslFrame } from './frame.js'
+import { scanHeaderBlock, valueAt } from './header-block.js'
 
 export interface FrameLimits {
   /** Largest header block (bytes, up to the blank line) we buffer. */
@@ -15,6 +16,8 @@ export interface ParsedChunk {
 }
 
 const LF = 0x0a
+const BLANK_LINE = Buffer.from('\n\n')
+const BLANK_LINE_CR = Buffer.from('\n\r\n')
 const CONTENT_LENGTH = /^\d{1,10}$/
 
 /**
@@ -31,7 +34,7 @@ export class EslFrameParser {
   #buffer: Buffer = Buffer.alloc(0)
   /** Where the search for the end of the header block resumes. */
   #scanFrom = 0
-  #pending: { headers: readonly EslHeader[]; length: number } | undefined
+  #pending: { head: EslFrame; length: number } | undefined
   #error: TtsError | undefined
 
   constructor(limits: FrameLimits) {
@@ -65,64 +68,69 @@ export class EslFrameParser {
   #drain(frames: EslFrame[]): void {
     for (;;) {
       if (this.#pending !== undefined) {
-        const { headers, length } = this.#pending
+        const { head, length } = this.#pending
         if (this.#buffer.length < length) return
         const body = Buffer.from(this.#buffer.subarray(0, length))
         this.#consume(length)
         this.#pending = undefined
-        frames.push(new EslFrame(headers, body))
+        frames.push(head.withBody(body))
         continue
       }
       let start = 0
       while (start < this.#buffer.length && (this.#buffer[start] === LF || this.#buffer[start] === 0x0d)) start++
       if (start > 0) this.#consume(start)
       if (this.#buffer.length === 0) return
-      const end = this.#findBlankLine()
-      if (end < 0) {
+      const limit = this.#findBlankLine()
+      if (limit < 0) {
         if (this.#buffer.length > this.#limits.maxHeaderBytes) {
           this.#fail(new TtsError('TTS_ERR_ESL_PROTOCOL', { args: [`header block over ${this.#limits.maxHeaderBytes} bytes`] }))
         }
         return
       }
-      if (end > this.#limits.maxHeaderBytes) {
+      // No copy: a socket chunk is a fresh Buffer nobody writes to, sized to what was read, so a
+      // frame that outlives this read (CHANNEL_DATA lives as long as the call) pins only that.
+      const block = scanHeaderBlock(this.#buffer, limit)
+      if (block instanceof TtsError) {
+        this.#fail(block)
+        return
+      }
+      if (block.end > this.#limits.maxHeaderBytes) {
         this.#fail(new TtsError('TTS_ERR_ESL_PROTOCOL', { args: [`header block over ${this.#limits.maxHeaderBytes} bytes`] }))
         return
       }
-      const headers = parseHeaderBlock(this.#buffer.toString('utf8', 0, end))
-      if (headers instanceof TtsError) {
-        this.#fail(headers)
-        return
-      }
-      this.#consume(end + 2)
-      const lengthHeader = headers.find(([name]) => name.toLowerCase() === 'content-length')
-      if (lengthHeader === undefined) {
-        frames.push(new EslFrame(headers))
+      this.#consume(block.end + 2)
+      const head = new EslFrame(block)
+      if (block.contentLengthAt < 0) {
+        frames.push(head)
         continue
       }
-      const raw = lengthHeader[1].trim()
+      const lengthHeader = valueAt(block, block.contentLengthAt)
+      const raw = lengthHeader.trim()
       const length = CONTENT_LENGTH.test(raw) ? Number(raw) : Number.NaN
       if (!Number.isSafeInteger(length) || length > this.#limits.maxBodyBytes) {
         this.#fail(new TtsError('TTS_ERR_ESL_PROTOCOL', { args: [`bad Content-Length ${JSON.stringify(raw.slice(0, 20))}`] }))
         return
       }
-      this.#pending = { headers, length }
+      this.#pending = { head, length }
     }
   }
 
-  /** Index of the first LF of the first "\n\n" (CR before an LF is tolerated), or -1. */
+  /**
+   * Where the header block ends at the latest: the first LF of the first "\n\n" (native search),
+   * or of a "\n\r\n" when there is no "\n\n" yet; -1 when neither has arrived. A "\n\r\n"
+   * before the "\n\n" is found by scanHeaderBlock (a line holding only CR), so the common case
+   * costs one native search.
+   */
   #findBlankLine(): number {
     const buf = this.#buffer
-    let i = Math.max(0, this.#scanFrom)
-    for (; i < buf.length; i++) {
-      if (buf[i] !== LF) continue
-      let j = i + 1
-      if (buf[j] === 0x0d) j++
-      if (j < buf.length && buf[j] === LF) {
-        this.#scanFrom = 0
-        return i
-      }
+    const from = Math.max(0, this.#scanFrom)
+    let found = buf.indexOf(BLANK_LINE, from)
+    if (found < 0) found = buf.indexOf(BLANK_LINE_CR, from)
+    if (found >= 0) {
+      this.#scanFrom = 0
+      return found
     }
-    // Resume one byte back next time: the LF we stopped on may pair with the next chunk.
+    // Resume two bytes back next time: the LF (and CR) we stopped on may pair with the next chunk.
     this.#scanFrom = Math.max(0, buf.length - 2)
     return -1
   }
@@ -139,23 +147,4 @@ export class EslFrameParser {
   }
 }
 
-/**
- * Parses `Name: value` lines. The value is everything after the first `:` and one optional
- * space (FreeSWITCH writes exactly ": "); a trailing CR is dropped. A non-empty line with no
- * `:` or an empty name is an error.
- */
-export function parseHeaderBlock(text: string): EslHeader[] | TtsError {
-  const headers: EslHeader[] = []
-  for (const rawLine of text.split('\n')) {
-    const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine
-    if (line === '') continue
-    const colon = line.indexOf(':')
-    if (colon < 1) {
-      return new TtsError('TTS_ERR_ESL_PROTOCOL', { args: [`malformed header line ${JSON.stringify(line.slice(0, 40))}`] })
-    }
-    const name = line.slice(0, colon)
-    const value = line.charCodeAt(colon + 1) === 0x20 ? line.slice(colon + 2) : line.slice(colon + 1)
-    headers.push([name, value])
-  }
-  return headers
-}
+export { parseHeaderBlock } from './header-block.js'

@@ -3,7 +3,7 @@ import { TtsError } from '../core/errors.js'
 import type { Logger } from '../core/ports.js'
 import { ESL_DEFAULTS } from './defaults.js'
 import { observe } from './observe.js'
-import { OutboundSession, type SessionPhase } from './outbound-session.js'
+import { OutboundSession, type OutboundSessionConfig, type SessionPhase } from './outbound-session.js'
 import { ESL_CALL_STATUSES, type EslCallStatus, type EslObserver, type EslTtsService } from './ports.js'
 import { systemScheduler, type Scheduler } from './scheduler.js'
 
@@ -58,6 +58,8 @@ export class EslOutboundServer {
   readonly #options: EslOutboundServerOptions
   readonly #logger: Logger
   readonly #scheduler: Scheduler
+  /** The same for every call: built once, not per connection. */
+  readonly #sessionConfig: OutboundSessionConfig
   readonly #sessions = new Set<OutboundSession>()
   readonly #byStatus: Record<EslCallStatus, number> = { hit: 0, rendered: 0, coalesced: 0, timeout: 0, error: 0 }
   #server: Server | undefined
@@ -89,6 +91,22 @@ export class EslOutboundServer {
     this.#options = options
     this.#logger = options.logger.child({ component: 'esl', side: 'outbound' })
     this.#scheduler = options.scheduler ?? systemScheduler
+    this.#sessionConfig = Object.freeze({
+      service: options.service,
+      logger: this.#logger,
+      scheduler: this.#scheduler,
+      observer: options.observer,
+      limits: Object.freeze({
+        maxHeaderBytes: options.maxHeaderBytes ?? ESL_DEFAULTS.maxHeaderBytes,
+        maxBodyBytes: options.maxBodyBytes ?? ESL_DEFAULTS.maxBodyBytes,
+      }),
+      connectTimeoutMs: options.connectTimeoutMs ?? ESL_DEFAULTS.connectTimeoutMs,
+      commandTimeoutMs: options.commandTimeoutMs ?? ESL_DEFAULTS.commandTimeoutMs,
+      closeTimeoutMs: options.closeTimeoutMs ?? ESL_DEFAULTS.closeTimeoutMs,
+      defaultDeadlineMs: options.defaultDeadlineMs,
+      maxDeadlineMs: options.maxDeadlineMs,
+      pipeline: options.pipeline ?? ESL_DEFAULTS.pipeline,
+    })
   }
 
   /** Starts listening. Resolves with the bound port (useful with port 0). */
@@ -162,22 +180,7 @@ export class EslOutboundServer {
     }
     this.#accepted++
     observe(this.#options.observer, this.#logger, 'connectionOpened', 'outbound')
-    const session = new OutboundSession(socket, {
-      service: this.#options.service,
-      logger: this.#logger,
-      scheduler: this.#scheduler,
-      observer: this.#options.observer,
-      limits: {
-        maxHeaderBytes: this.#options.maxHeaderBytes ?? ESL_DEFAULTS.maxHeaderBytes,
-        maxBodyBytes: this.#options.maxBodyBytes ?? ESL_DEFAULTS.maxBodyBytes,
-      },
-      connectTimeoutMs: this.#options.connectTimeoutMs ?? ESL_DEFAULTS.connectTimeoutMs,
-      commandTimeoutMs: this.#options.commandTimeoutMs ?? ESL_DEFAULTS.commandTimeoutMs,
-      closeTimeoutMs: this.#options.closeTimeoutMs ?? ESL_DEFAULTS.closeTimeoutMs,
-      defaultDeadlineMs: this.#options.defaultDeadlineMs,
-      maxDeadlineMs: this.#options.maxDeadlineMs,
-      pipeline: this.#options.pipeline ?? ESL_DEFAULTS.pipeline,
-    })
+    const session = new OutboundSession(socket, this.#sessionConfig)
     this.#sessions.add(session)
     void session.done.then((outcome) => {
       this.#sessions.delete(session)

@@ -2,12 +2,15 @@ import type { Socket } from 'node:net'
 import { TtsError, toTtsError, type ErrorCode } from '../core/errors.js'
 import type { Logger } from '../core/ports.js'
 import type { PhraseInput } from '../core/phrase.js'
-import { deadlineFor, raceAbort, readInput } from './call-input.js'
+import type { TtsResult } from '../core/tts-service.js'
+import { deadlineFor, readInput } from './call-input.js'
 import { parseChannelData, type ChannelData } from './channel-data.js'
 import { connectCommand } from './command.js'
 import { EslConnection } from './connection.js'
+import { observe } from './observe.js'
 import { deliverVariables, type ChannelVariable } from './deliver-variables.js'
 import type { FrameLimits } from './frame-parser.js'
+import { LazyChildLogger } from './lazy-logger.js'
 import type { EslCallOutcome, EslCallStatus, EslObserver, EslTtsService } from './ports.js'
 import type { Scheduler } from './scheduler.js'
 
@@ -51,6 +54,8 @@ export class OutboundSession {
   #phase: SessionPhase = 'connecting'
   #hungUp = false
   #connectError: ErrorCode | undefined
+  /** When the CHANNEL_DATA bytes arrived (see EslObserver.answered). */
+  #channelDataAt = 0
   #abortWait: ((reason: TtsError) => void) | undefined
 
   constructor(socket: Socket, config: OutboundSessionConfig) {
@@ -67,7 +72,7 @@ export class OutboundSession {
       observer: config.observer,
       handlers: {
         // FreeSWITCH sends this at once when the caller hangs up (then FIN), and after our exit.
-        disconnectNotice: () => this.#onChannelGone(true),
+        disconnectNotice: () => this.#onDisconnectNotice(),
         // undefined / ESL_CLOSED: the peer went away; anything else: we closed (timeout, bad data).
         close: (reason) => this.#onChannelGone(reason === undefined || reason.code === 'TTS_ERR_ESL_CLOSED'),
       },
@@ -103,7 +108,8 @@ export class OutboundSession {
       const code = this.#hungUp ? 'TTS_ERR_ESL_CLOSED' : (this.#connectError ?? 'TTS_ERR_ESL_PROTOCOL')
       return this.#outcome(undefined, 'error', false, undefined, undefined, code)
     }
-    this.#log = this.#config.logger.child({ uuid: data.uuid })
+    // Created only if this call logs something (most log nothing at info level).
+    this.#log = new LazyChildLogger(this.#config.logger, { uuid: data.uuid })
     this.#phase = 'waiting'
     const answer = await this.#answer(data)
     if (this.#hungUp || !this.#connection.isOpen) {
@@ -118,30 +124,33 @@ export class OutboundSession {
     if (answer.path !== undefined) variables.push(['tts_file', answer.path])
     variables.push(['tts_cache_status', answer.status])
     if (answer.key !== undefined) variables.push(['tts_cache_key', answer.key])
-    const delivered = await deliverVariables(this.#connection, data, variables, {
+    // deliverVariables hands its first write to the socket before it returns the promise.
+    const delivering = deliverVariables(this.#connection, data, variables, {
       pipeline: this.#config.pipeline,
       logger: this.#log,
     })
+    const serviceSeconds = (this.#config.scheduler.now() - this.#channelDataAt) / 1000
+    observe(this.#config.observer, this.#log, 'answered', answer.status, serviceSeconds)
+    const delivered = await delivering
     this.#phase = 'closing'
     await this.#awaitClose()
     this.#phase = 'done'
     const outcome = this.#outcome(data.uuid, answer.status, delivered, answer.key, answer.path, answer.code)
-    const fields = { status: answer.status, key: answer.key, delivered, ms: Math.round(outcome.seconds * 1000) }
-    if (answer.status === 'error') this.#log.warn({ ...fields, code: answer.code }, 'tts_cache call answered with the fallback (error)')
-    else if (answer.status === 'timeout') this.#log.info(fields, 'tts_cache call answered with the fallback (deadline)')
-    else this.#log.debug(fields, 'tts_cache call answered')
+    // Per-call lines are debug only (metrics count every status); an error keeps its code at warn.
+    if (answer.status === 'error') {
+      this.#log.warn({ status: answer.status, key: answer.key, delivered, code: answer.code }, 'tts_cache call answered with the fallback (error)')
+    }
     return outcome
   }
 
-  /** Sends `connect` and waits (bounded) for CHANNEL_DATA. undefined: the session is over. */
+  /**
+   * Sends `connect` and waits for CHANNEL_DATA, at most connectTimeoutMs (the reply timeout of
+   * the `connect` command; it closes the socket). undefined: the session is over.
+   */
   async #connect(): Promise<ChannelData | undefined> {
-    const cancel = this.#config.scheduler.schedule(this.#config.connectTimeoutMs, () => {
-      this.#log.warn({ timeoutMs: this.#config.connectTimeoutMs }, 'no CHANNEL_DATA from FreeSWITCH in time; closing')
-      this.#connectError = 'TTS_ERR_ESL_TIMEOUT'
-      this.#connection.destroy(new TtsError('TTS_ERR_ESL_TIMEOUT', { args: ['connect'] }))
-    })
     try {
-      const reply = await this.#connection.send(connectCommand())
+      const reply = await this.#connection.send(connectCommand(), this.#config.connectTimeoutMs)
+      this.#channelDataAt = this.#connection.lastReplyReceivedAt
       const parsed = parseChannelData(reply)
       if (!parsed.ok) {
         this.#log.warn({ reason: parsed.reason }, 'malformed CHANNEL_DATA; closing')
@@ -150,10 +159,10 @@ export class OutboundSession {
       }
       return parsed.data
     } catch (err) {
-      this.#log.debug({ err }, 'outbound connection ended before CHANNEL_DATA')
+      const error = toTtsError(err)
+      if (error.code === 'TTS_ERR_ESL_TIMEOUT') this.#connectError = error.code
+      this.#log.debug({ err: error }, 'outbound connection ended before CHANNEL_DATA')
       return undefined
-    } finally {
-      cancel()
     }
   }
 
@@ -164,20 +173,23 @@ export class OutboundSession {
     if (deadline.invalid !== undefined) this.#log.warn({ value: deadline.invalid }, 'ignoring invalid tts_cache_deadline_ms')
     const deadlineMs = deadline.ms
     const controller = new AbortController()
-    const abort = (reason: TtsError): void => {
-      if (!controller.signal.aborted) controller.abort(reason)
-    }
-    this.#abortWait = abort
-    if (this.#hungUp) abort(new TtsError('TTS_ERR_ABORTED'))
-    const remainingMs = Math.max(0, this.#started + deadlineMs - this.#config.scheduler.now())
-    const cancelDeadline = this.#config.scheduler.schedule(remainingMs, () =>
-      abort(new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })),
-    )
+    let cancelDeadline: (() => void) | undefined
     try {
-      const result = await raceAbort(
-        this.#config.service.get(input, { signal: controller.signal, keepAlive: true, source: 'esl', priority: 'live' }),
-        controller.signal,
-      )
+      // Settles with the service's answer, or rejects at once when the wait is aborted (deadline,
+      // hangup, shutdown), whether or not the service honours the signal.
+      const result = await new Promise<TtsResult>((resolve, reject) => {
+        const abort = (reason: TtsError): void => {
+          if (controller.signal.aborted) return
+          controller.abort(reason)
+          reject(reason)
+        }
+        this.#abortWait = abort
+        if (this.#hungUp) abort(new TtsError('TTS_ERR_ABORTED'))
+        this.#config.service.get(input, { signal: controller.signal, keepAlive: true, source: 'esl', priority: 'live' }).then(resolve, reject)
+        if (controller.signal.aborted) return
+        const remainingMs = Math.max(0, this.#started + deadlineMs - this.#config.scheduler.now())
+        cancelDeadline = this.#config.scheduler.schedule(remainingMs, () => abort(new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })))
+      })
       if (!SAFE_PATH.test(result.path)) {
         this.#log.error({ key: result.key }, 'store returned a path that cannot be written to the channel')
         return { status: 'error', key: result.key, path: undefined, code: 'TTS_ERR_INTERNAL' }
@@ -188,7 +200,7 @@ export class OutboundSession {
       const status: EslCallStatus = error.code === 'TTS_ERR_DEADLINE_EXCEEDED' ? 'timeout' : 'error'
       return { status, key: this.#keyOf(input), path: undefined, code: error.code }
     } finally {
-      cancelDeadline()
+      cancelDeadline?.()
       this.#abortWait = undefined
     }
   }
@@ -204,6 +216,17 @@ export class OutboundSession {
       this.#log.debug({ code: toTtsError(err).code }, 'no cache key for an invalid request')
       return undefined
     }
+  }
+
+  /**
+   * FreeSWITCH's last message on this socket: the caller hung up, or (after our `exit`) it is
+   * about to close. Once our variables are written there is nothing left to hear, so we close at
+   * once instead of waiting for its FIN (every byte it sent has been read, so this is a clean
+   * close, never a reset).
+   */
+  #onDisconnectNotice(): void {
+    if (this.#phase === 'delivering' || this.#phase === 'closing') this.#connection.destroy()
+    else this.#onChannelGone(true)
   }
 
   /** The channel is gone (`byPeer`: FreeSWITCH said so or closed) or we closed the socket. */

@@ -1,4 +1,3 @@
-const HEX = /^[0-9A-Fa-f]{2}$/
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true })
 const lenientUtf8 = new TextDecoder('utf-8', { fatal: false })
 
@@ -25,19 +24,35 @@ export function percentDecodeStrict(value: string): string | undefined {
   }
 }
 
+/** Hex digit value by char code, -1 for anything else. */
+const HEX_VALUE = new Int8Array(128).fill(-1)
+for (let i = 0; i < 10; i++) HEX_VALUE[0x30 + i] = i
+for (let i = 0; i < 6; i++) {
+  HEX_VALUE[0x41 + i] = 10 + i
+  HEX_VALUE[0x61 + i] = 10 + i
+}
+
+function hexValue(code: number | undefined): number {
+  return code === undefined || code >= 128 ? -1 : (HEX_VALUE[code] as number)
+}
+
+/** `%XX` → byte; everything else (a bare `%` included) stays as its UTF-8 bytes. */
 function percentBytes(value: string): Uint8Array {
   const src = Buffer.from(value, 'utf8')
   const out = Buffer.allocUnsafe(src.length)
   let o = 0
   for (let i = 0; i < src.length; i++) {
     const byte = src[i] as number
-    const pair = byte === 0x25 && i + 2 < src.length ? String.fromCharCode(src[i + 1] as number, src[i + 2] as number) : ''
-    if (pair !== '' && HEX.test(pair)) {
-      out[o++] = Number.parseInt(pair, 16)
-      i += 2
-    } else {
-      out[o++] = byte
+    if (byte === 0x25 && i + 2 < src.length) {
+      const high = hexValue(src[i + 1])
+      const low = hexValue(src[i + 2])
+      if (high >= 0 && low >= 0) {
+        out[o++] = (high << 4) | low
+        i += 2
+        continue
+      }
     }
+    out[o++] = byte
   }
   return out.subarray(0, o)
 }

@@ -50,6 +50,16 @@ export interface EslObserver {
   inboundState?(state: EslInboundState): void
   /** `name` is the command word only (`api uuid_setvar`, `sendmsg`, `auth`…), never its arguments. */
   command?(side: EslSide, name: string, outcome: EslCommandOutcome): void
+  /**
+   * Service-side time of one outbound call, i.e. how long FreeSWITCH waited on us: from the
+   * `data` event that completed the CHANNEL_DATA reply (before our codec parsed it) to the
+   * moment our write of the channel variables (+ `exit` when pipelined) was handed to the
+   * socket. It covers parsing, the lookup (or the render and its queue wait), encoding and the
+   * write call; not FreeSWITCH's round trips, not the TCP accept, not event-loop lag before the
+   * `data` event (the load generator's time-to-tts_file shows those). Called once per call that
+   * got its variables written; not for hangups, connect failures or malformed data.
+   */
+  answered?(status: EslCallStatus, seconds: number): void
   /** One per outbound call, by the status written (or that would have been written). */
   callResult?(outcome: EslCallOutcome): void
   /** A pre-warm request from a CUSTOM event. */

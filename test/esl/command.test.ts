@@ -16,13 +16,13 @@ const UUID = '3f0e9d12-62f1-42b5-9928-8ea46ca6e6f2'
 describe('command encoder', () => {
   it('writes the exact bytes the captured peer wrote', () => {
     const full = peerWrites(OUTBOUND_TRANSCRIPT('q3-phrase-full-api_setvar'))
-    expect(connectCommand().bytes.toString()).toBe(full[0])
-    expect(uuidSetvarCommand(UUID, 'tts_file', '/tmp/x.wav').bytes.toString()).toBe(full[1])
-    expect(exitCommand().bytes.toString()).toBe(full[2])
+    expect(connectCommand().text).toBe(full[0])
+    expect(uuidSetvarCommand(UUID, 'tts_file', '/tmp/x.wav').text).toBe(full[1])
+    expect(exitCommand().text).toBe(full[2])
     const nofull = peerWrites(OUTBOUND_TRANSCRIPT('q3-phrase-nofull-sendmsg_set'))
-    expect(sendmsgSetCommand('tts_file', '/tmp/y.wav').bytes.toString()).toBe(nofull[1])
-    expect(eventPlainCommand(['HEARTBEAT']).bytes.toString()).toBe('event plain HEARTBEAT\n\n')
-    expect(authCommand('ClueCon').bytes.toString()).toBe('auth ClueCon\n\n')
+    expect(sendmsgSetCommand('tts_file', '/tmp/y.wav').text).toBe(nofull[1])
+    expect(eventPlainCommand(['HEARTBEAT']).text).toBe('event plain HEARTBEAT\n\n')
+    expect(authCommand('ClueCon').text).toBe('auth ClueCon\n\n')
   })
 
   it('names commands without their arguments (no password, no channel data in logs)', () => {
@@ -65,7 +65,7 @@ describe('command encoder', () => {
         ]) {
           let bytes: Buffer
           try {
-            bytes = build().bytes
+            bytes = Buffer.from(build().text)
           } catch (err) {
             expect(err).toMatchObject({ code: 'TTS_ERR_ESL_PROTOCOL' })
             continue

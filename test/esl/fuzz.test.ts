@@ -1,7 +1,8 @@
 /**
  * Property tests: whatever bytes FreeSWITCH (or anything pretending to be it) sends, the parser
  * never throws, chunking never changes the frames, and the live servers neither crash nor leave
- * an unhandled rejection (vitest fails the run on either).
+ * an unhandled rejection (vitest fails the run on either). The live tests run in front of the
+ * real app (TtsService, DiskStore, espeak-ng + sox, pool).
  */
 import { connect, type AddressInfo } from 'node:net'
 import fc from 'fast-check'
@@ -11,8 +12,7 @@ import { parseEventFrame } from '../../src/esl/event.js'
 import { EslFrameParser } from '../../src/esl/frame-parser.js'
 import { EslInboundClient } from '../../src/esl/inbound-client.js'
 import { captureBytes, OUTBOUND } from '../support/esl-captures.js'
-import { createTestService } from '../support/esl-fake-service.js'
-import { startHook } from '../support/esl-hook-harness.js'
+import { startHook, startRealApp } from '../support/esl-hook-harness.js'
 import { RecordingLogger } from '../support/esl-test-logger.js'
 import { waitFor } from '../support/esl-wait.js'
 import { createServer } from 'node:net'
@@ -103,6 +103,43 @@ describe('frame parser fuzzing', () => {
     )
   })
 
+  it('finds every header in place exactly as the full parse does (first match, ASCII case ignored)', () => {
+    const name = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_-]{0,12}$/)
+    const value = fc.string({ maxLength: 30, unit: 'grapheme' }).map((v) => v.replace(/[\r\n]/g, ' '))
+    const flipCase = (text: string, mask: readonly boolean[]): string =>
+      [...text].map((c, i) => (mask[i % Math.max(1, mask.length)] === true ? (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()) : c)).join('')
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(name, value, fc.boolean()), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.boolean(), { maxLength: 8 }),
+        fc.array(name, { maxLength: 4 }),
+        (lines, mask, absent) => {
+          const text = `${lines.map(([n, v, crlf]) => `${n}: ${v}${crlf ? '\r' : ''}\n`).join('')}\n`
+          const [frame] = new EslFrameParser({ maxHeaderBytes: 1 << 16, maxBodyBytes: 1 << 16 }).push(Buffer.from(text, 'utf8')).frames
+          if (frame === undefined) throw new Error('no frame')
+          const firstMatch = (wanted: string): string | undefined => frame.headers.find(([n]) => n.toLowerCase() === wanted.toLowerCase())?.[1]
+          expect(frame.headers.map(([n]) => n)).toEqual(lines.map(([n]) => n))
+          const names = [...lines.map(([n]) => n), ...lines.map(([n]) => flipCase(n, mask)), ...absent]
+          for (const wanted of names) expect(frame.header(wanted)).toBe(firstMatch(wanted))
+          expect(frame.headersNamed(names)).toEqual(names.map(firstMatch))
+        },
+      ),
+      { numRuns: 500 },
+    )
+  })
+
+  it('finds a blank line written as LF CR LF even when a read ends inside it', () => {
+    const bytes = Buffer.from('Content-Type: command/reply\r\nReply-Text: +OK\r\n\r\nContent-Type: auth/request\n\n')
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const parser = new EslFrameParser(LIMITS)
+      const frames = [...parser.push(bytes.subarray(0, cut)).frames, ...parser.push(bytes.subarray(cut)).frames]
+      expect(frames.map((f) => [f.contentType, f.header('Reply-Text')])).toEqual([
+        ['command/reply', '+OK'],
+        ['auth/request', undefined],
+      ])
+    }
+  })
+
   it('never throws on mutated captures (flipped, inserted, deleted bytes)', () => {
     const capture = captureBytes(OUTBOUND('out-full_walk-asyncfull'))
     const edit = fc.record({ at: fc.nat(), kind: fc.constantFrom('flip', 'insert', 'delete'), byte: fc.integer({ min: 0, max: 255 }) })
@@ -162,6 +199,7 @@ describe('live fuzzing', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())))
     const logger = new RecordingLogger()
+    const real = await startRealApp({}, cleanups)
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ maxLength: 1500 }), async (garbage) => {
         payload = Buffer.from(garbage)
@@ -170,7 +208,7 @@ describe('live fuzzing', () => {
           host: '127.0.0.1',
           port: (server.address() as AddressInfo).port,
           password: 'ClueCon',
-          service: createTestService(logger).service,
+          service: real.test.app.service,
           logger,
           commandTimeoutMs: 200,
           connectTimeoutMs: 200,

@@ -1,14 +1,15 @@
 /**
- * The inbound connection against the mod_event_socket double. Time is a manual clock: back-off
- * and the heartbeat watchdog are checked against their schedule, never against wall time.
+ * The inbound connection against the mod_event_socket double, in front of the real app (real
+ * TtsService, DiskStore, espeak-ng/flite + sox, pool): pre-warm events end as WAVs on disk. Time
+ * is a manual clock: back-off and the heartbeat watchdog are checked against their schedule,
+ * never against wall time.
  */
 import { createServer, Socket, type AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { backoffFloorMs, backoffOptions } from '../../src/esl/backoff.js'
 import { EslInboundClient, type EslInboundClientOptions } from '../../src/esl/inbound-client.js'
 import { FakeEventSocket } from '../support/esl-fake-event-socket.js'
-import { createTestService } from '../support/esl-fake-service.js'
-import { RecordingObserver } from '../support/esl-hook-harness.js'
+import { RecordingObserver, startRealApp } from '../support/esl-hook-harness.js'
 import { ManualScheduler } from '../support/esl-manual-scheduler.js'
 import { RecordingLogger } from '../support/esl-test-logger.js'
 import { settle, waitFor } from '../support/esl-wait.js'
@@ -28,12 +29,12 @@ async function setup(options: Partial<EslInboundClientOptions> = {}, fsPassword 
   const scheduler = new ManualScheduler()
   const logger = new RecordingLogger()
   const observer = new RecordingObserver()
-  const test = createTestService(logger)
+  const real = await startRealApp({}, cleanups)
   const client = new EslInboundClient({
     host: '127.0.0.1',
     port,
     password: 'ClueCon',
-    service: test.service,
+    service: real.test.app.service,
     logger,
     observer,
     scheduler,
@@ -49,7 +50,7 @@ async function setup(options: Partial<EslInboundClientOptions> = {}, fsPassword 
     await waitFor(() => client.state().state !== 'connecting', 'the attempt to settle')
     await settle()
   }
-  return { fs, port, scheduler, logger, observer, test, client, connected, idle }
+  return { fs, port, scheduler, logger, observer, real, client, connected, idle }
 }
 
 describe('inbound connection to mod_event_socket', () => {
@@ -65,12 +66,16 @@ describe('inbound connection to mod_event_socket', () => {
 
   it('turns tts_cache::prewarm events into pre-warm renders', async () => {
     const t = await setup()
+    const render = vi.spyOn(t.real.test.app.queue, 'render')
     t.client.start()
     await t.connected()
     const text = 'Grüße: 100% sicher, £42 & more'
-    expect(t.fs.fireCustom('tts_cache::prewarm', [['tts_text', text], ['tts_voice', 'en-gb+f3'], ['tts_engine', 'flite'], ['tts_rate', '16000']])).toBe(1)
-    await waitFor(() => t.test.store.lookup(t.test.expectedKey(text, { voice: 'en-gb+f3', engine: 'flite', sampleRate: 16000 })) !== undefined, 'the render')
-    expect(t.test.queue.jobs[0]).toMatchObject({ priority: 'prewarm', job: { request: { text, voice: 'en-gb+f3', engine: 'flite', sampleRate: 16000 } } })
+    const extra = { voice: 'slt', engine: 'flite', sampleRate: 16000 }
+    expect(t.fs.fireCustom('tts_cache::prewarm', [['tts_text', text], ['tts_voice', 'slt'], ['tts_engine', 'flite'], ['tts_rate', '16000']])).toBe(1)
+    await waitFor(() => t.real.test.app.store.lookup(t.real.expectedKey(text, extra)) !== undefined, 'the render')
+    expect(await t.real.isCached(text, extra)).toBe(true)
+    expect(t.real.gate.started[0]?.request).toMatchObject({ text, voice: 'slt', engine: 'flite', sampleRate: 16000 })
+    expect(render.mock.calls[0]?.[1]).toMatchObject({ priority: 'prewarm' })
     t.fs.fireCustom('tts_cache::prewarm', [['tts_voice', 'en']])
     await waitFor(() => t.client.state().prewarm.invalid === 1, 'the invalid event')
     expect(t.client.state().prewarm).toMatchObject({ accepted: 1, invalid: 1, dropped: 0 })
@@ -79,15 +84,18 @@ describe('inbound connection to mod_event_socket', () => {
 
   it('drops pre-warm events beyond maxPrewarmInFlight', async () => {
     const t = await setup({ maxPrewarmInFlight: 1 })
-    t.test.queue.hold = true
+    t.real.gate.hold()
     t.client.start()
     await t.connected()
     t.fs.fireCustom('tts_cache::prewarm', [['tts_text', 'one']])
     t.fs.fireCustom('tts_cache::prewarm', [['tts_text', 'two']])
     await waitFor(() => t.client.state().prewarm.dropped === 1, 'the drop')
-    expect(t.test.queue.renders).toBe(1)
-    t.test.queue.releaseAll()
+    await waitFor(() => t.real.gate.heldCount === 1, 'the render')
+    t.real.gate.release()
     await waitFor(() => t.client.state().prewarm.inFlight === 0, 'the render')
+    expect(t.real.renders()).toBe(1)
+    expect(await t.real.isCached('one')).toBe(true)
+    expect(await t.real.isCached('two')).toBe(false)
   })
 
   it('reconnects after a FreeSWITCH restart, once per back-off step, and works again', async () => {
@@ -116,7 +124,8 @@ describe('inbound connection to mod_event_socket', () => {
     expect(t.client.state()).toMatchObject({ attempts: 5, reconnects: 4 })
     expect(t.observer.reconnects).toBe(4)
     t.fs.fireCustom('tts_cache::prewarm', [['tts_text', 'after the restart']])
-    await waitFor(() => t.test.queue.renders === 1, 'the pre-warm after reconnecting')
+    await waitFor(() => t.real.test.app.store.lookup(t.real.expectedKey('after the restart')) !== undefined, 'the pre-warm after reconnecting')
+    expect(t.real.renders()).toBe(1)
   })
 
   it('keeps a wrong password visible as auth-failed, retries on the back-off schedule only, and never logs it', async () => {

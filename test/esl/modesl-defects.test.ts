@@ -14,7 +14,7 @@ import { EslFrameParser } from '../../src/esl/frame-parser.js'
 import { EslInboundClient } from '../../src/esl/inbound-client.js'
 import { captureBytes, OUTBOUND, referenceFrames } from '../support/esl-captures.js'
 import { FakeEventSocket } from '../support/esl-fake-event-socket.js'
-import { createTestService } from '../support/esl-fake-service.js'
+import { startRealApp } from '../support/esl-hook-harness.js'
 import { ManualScheduler } from '../support/esl-manual-scheduler.js'
 import { socketPair } from '../support/esl-socket-pair.js'
 import { RecordingLogger } from '../support/esl-test-logger.js'
@@ -175,11 +175,12 @@ describe('modesl defect 3: no reconnect; api() after a FreeSWITCH restart loses 
     cleanups.push(() => fs.stop())
     const scheduler = new ManualScheduler()
     const logger = new RecordingLogger()
+    const real = await startRealApp({}, cleanups)
     const client = new EslInboundClient({
       host: '127.0.0.1',
       port,
       password: 'ClueCon',
-      service: createTestService(logger).service,
+      service: real.test.app.service,
       logger,
       scheduler,
       random: () => 0,

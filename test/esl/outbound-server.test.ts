@@ -1,10 +1,14 @@
+/**
+ * The hook's contract on the real app: real TtsService, real DiskStore on a temp dir, real
+ * espeak-ng/flite + sox, real pool, real sockets. FreeSWITCH is the capture-checked double.
+ */
 import { Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { TtsError } from '../../src/core/errors.js'
 import type { EslTtsService } from '../../src/esl/ports.js'
 import { EslOutboundServer } from '../../src/esl/outbound-server.js'
+import { FIXTURES } from '../support/app.js'
 import { channelDataFrame } from '../support/esl-fs-frames.js'
-import { ALLOWED_COMMAND, commandLines, FALLBACK_WAV, startHook } from '../support/esl-hook-harness.js'
+import { ALLOWED_COMMAND, commandLines, FALLBACK_WAV, isWavFile, startHook } from '../support/esl-hook-harness.js'
 import { RecordingLogger } from '../support/esl-test-logger.js'
 import { waitFor } from '../support/esl-wait.js'
 
@@ -21,10 +25,10 @@ describe('tts_cache hook: the contract', () => {
     const hook = await startHook({}, cleanups)
     const result = await hook.call({ variables: [['tts_text', TEXT]] })
     expect(result.outcome).toBe('completed')
-    expect(result.variables.get('tts_file')).toBe(hook.test.expectedPath(TEXT))
+    expect(result.variables.get('tts_file')).toBe(hook.expectedPath(TEXT))
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
-    expect(result.variables.get('tts_cache_key')).toBe(hook.test.expectedKey(TEXT))
-    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.variables.get('tts_cache_key')).toBe(hook.expectedKey(TEXT))
+    expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(result.exitReceived).toBe(true)
     expect(commandLines(result).map((l) => l.split(' ').slice(0, 2).join(' '))).toEqual([
       'connect',
@@ -34,7 +38,11 @@ describe('tts_cache hook: the contract', () => {
       'exit',
     ])
     expect(result.unsupported).toEqual([])
-    expect(hook.test.queue.renders).toBe(1)
+    expect(hook.renders()).toBe(1)
+    // tts_file names a real WAV that the engine wrote into the cache dir.
+    expect(await isWavFile(result.played ?? '')).toBe(true)
+    expect(result.played?.startsWith(`${hook.test.cacheDir}/`)).toBe(true)
+    await waitFor(() => hook.server.stats().completed === 1, 'the session to end')
     expect(hook.server.stats()).toMatchObject({ completed: 1, byStatus: { rendered: 1 }, hangups: 0, undelivered: 0 })
   })
 
@@ -54,7 +62,7 @@ describe('tts_cache hook: the contract', () => {
       return original.apply(this, args)
     })
     const result = await hook.call({ ...callOptions, variables: [['tts_text', TEXT]] })
-    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(writes).toEqual(expected)
   })
 
@@ -63,39 +71,43 @@ describe('tts_cache hook: the contract', () => {
     await hook.call({ variables: [['tts_text', TEXT]] })
     const second = await hook.call({ variables: [['tts_text', `  ${TEXT.replace(/ /g, '   ')} `]] })
     expect(second.variables.get('tts_cache_status')).toBe('hit')
-    expect(second.played).toBe(hook.test.expectedPath(TEXT))
-    expect(hook.test.queue.renders).toBe(1)
+    expect(second.played).toBe(hook.expectedPath(TEXT))
+    expect(hook.renders()).toBe(1)
   })
 
   it('reports coalesced for a call that joined a render in progress', async () => {
     const hook = await startHook({}, cleanups)
-    hook.test.queue.hold = true
+    hook.gate.hold()
     const first = hook.start({ variables: [['tts_text', TEXT]] })
-    await waitFor(() => hook.test.queue.heldCount === 1, 'the render')
+    await waitFor(() => hook.gate.heldCount === 1, 'the render')
     const second = hook.start({ variables: [['tts_text', TEXT]] })
     await waitFor(() => hook.server.stats().waiting === 2, 'both calls waiting')
-    hook.test.queue.releaseAll()
-    const statuses = [(await first.result).variables.get('tts_cache_status'), (await second.result).variables.get('tts_cache_status')]
-    expect(statuses).toEqual(['rendered', 'coalesced'])
-    expect(hook.test.queue.renders).toBe(1)
+    hook.gate.release()
+    const results = [await first.result, await second.result]
+    expect(results.map((r) => r.variables.get('tts_cache_status'))).toEqual(['rendered', 'coalesced'])
+    expect(results.map((r) => r.played)).toEqual([hook.expectedPath(TEXT), hook.expectedPath(TEXT)])
+    expect(hook.renders()).toBe(1)
   })
 
-  it('passes tts_voice, tts_engine and tts_rate through to the key', async () => {
+  it('passes tts_voice, tts_engine and tts_rate through to the key and the engine', async () => {
     const hook = await startHook({}, cleanups)
+    const render = vi.spyOn(hook.test.app.queue, 'render')
     const result = await hook.call({
       variables: [
         ['tts_text', TEXT],
-        ['tts_voice', 'en-gb+f3'],
+        ['tts_voice', 'slt'],
         ['tts_engine', 'flite'],
         ['tts_rate', '16000'],
       ],
     })
-    const extra = { voice: 'en-gb+f3', engine: 'flite', sampleRate: 16000 }
-    expect(result.variables.get('tts_cache_key')).toBe(hook.test.expectedKey(TEXT, extra))
-    expect(result.variables.get('tts_cache_key')).not.toBe(hook.test.expectedKey(TEXT))
-    const job = hook.test.queue.jobs[0]?.job
-    expect(job?.request).toMatchObject({ voice: 'en-gb+f3', engine: 'flite', sampleRate: 16000, text: TEXT })
-    expect(hook.test.queue.jobs[0]?.priority).toBe('live')
+    const extra = { voice: 'slt', engine: 'flite', sampleRate: 16000 }
+    expect(result.variables.get('tts_cache_status')).toBe('rendered')
+    expect(result.variables.get('tts_cache_key')).toBe(hook.expectedKey(TEXT, extra))
+    expect(result.variables.get('tts_cache_key')).not.toBe(hook.expectedKey(TEXT))
+    expect(result.played).toBe(hook.expectedPath(TEXT, extra))
+    expect(await hook.isCached(TEXT, extra)).toBe(true)
+    expect(hook.gate.started[0]?.request).toMatchObject({ voice: 'slt', engine: 'flite', sampleRate: 16000, text: TEXT })
+    expect(render.mock.calls[0]?.[1]).toMatchObject({ priority: 'live' })
   })
 
   it('decodes UTF-8 and URL-encoded text exactly as FreeSWITCH sent it', async () => {
@@ -103,28 +115,29 @@ describe('tts_cache hook: the contract', () => {
     const text = 'Grüße: 100% = £42; ok? #1 & "quoted" 你好'
     const result = await hook.call({ variables: [['tts_text', text]] })
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
-    expect(hook.test.queue.jobs[0]?.job.request.text).toBe(text)
-    expect(result.played).toBe(hook.test.expectedPath(text))
+    expect(hook.gate.started[0]?.request.text).toBe(text)
+    expect(result.played).toBe(hook.expectedPath(text))
+    expect(await hook.isCached(text)).toBe(true)
   })
 
   it('works without full: sendmsg execute set, no api', async () => {
     const hook = await startHook({}, cleanups)
     const result = await hook.call({ full: false, variables: [['tts_text', TEXT]] })
-    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
-    expect(result.variables.get('tts_cache_key')).toBe(hook.test.expectedKey(TEXT))
+    expect(result.variables.get('tts_cache_key')).toBe(hook.expectedKey(TEXT))
     expect(commandLines(result)).toEqual(['connect', 'sendmsg', 'sendmsg', 'sendmsg', 'exit'])
     expect(result.commands[1]?.headers).toEqual([
       ['call-command', 'execute'],
       ['execute-app-name', 'set'],
-      ['execute-app-arg', `tts_file=${hook.test.expectedPath(TEXT)}`],
+      ['execute-app-arg', `tts_file=${hook.expectedPath(TEXT)}`],
     ])
   })
 
   it('falls back to sendmsg when api is refused with -ERR command not found (Control header absent)', async () => {
     const hook = await startHook({}, cleanups)
     const result = await hook.call({ full: false, omitControl: true, variables: [['tts_text', TEXT]] })
-    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
     expect(commandLines(result).map((l) => l.split(' ')[0])).toEqual(['connect', 'api', 'api', 'api', 'sendmsg', 'sendmsg', 'sendmsg', 'exit'])
     expect(hook.server.stats().undelivered).toBe(0)
@@ -133,7 +146,7 @@ describe('tts_cache hook: the contract', () => {
   it('probes with api and keeps it when the Control header is absent but api works', async () => {
     const hook = await startHook({}, cleanups)
     const result = await hook.call({ omitControl: true, variables: [['tts_text', TEXT]] })
-    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(commandLines(result).map((l) => l.split(' ')[0])).toEqual(['connect', 'api', 'api', 'api', 'exit'])
   })
 
@@ -145,7 +158,7 @@ describe('tts_cache hook: the contract', () => {
   ])('works in %s', async (_what, callOptions, serverOptions) => {
     const hook = await startHook(serverOptions, cleanups)
     const result = await hook.call({ ...callOptions, variables: [['tts_text', TEXT]] })
-    expect(result.played).toBe(hook.test.expectedPath(TEXT))
+    expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
     expect(result.exitReceived).toBe(true)
   })
@@ -164,23 +177,30 @@ describe('tts_cache hook: the contract', () => {
     expect(missingText.played).toBe(FALLBACK_WAV)
     const badRate = await hook.call({ variables: [['tts_text', TEXT], ['tts_rate', '12345']] })
     expect(badRate.variables.get('tts_cache_status')).toBe('error')
-    expect(hook.test.queue.renders).toBe(0)
+    expect(hook.renders()).toBe(0)
     expect(hook.server.stats().byStatus.error).toBe(3)
   })
 
   it('answers a failed render with status error and the key (the next caller may retry it)', async () => {
-    const hook = await startHook({}, cleanups)
-    hook.test.queue.failWith = new TtsError('TTS_ERR_RENDER_FAILED', { args: ['espeak-ng', 'exit 1'] })
+    // A real engine process that writes to stderr and exits 1 (test/fixtures/engines).
+    const env = { TTS_ENGINE: 'command', TTS_COMMAND: JSON.stringify([`${FIXTURES}/fail-with-stderr`, '{out}']) }
+    const hook = await startHook({}, cleanups, { env })
     const result = await hook.call({ variables: [['tts_text', TEXT]] })
     expect(result.variables.get('tts_cache_status')).toBe('error')
-    expect(result.variables.get('tts_cache_key')).toBe(hook.test.expectedKey(TEXT))
+    expect(result.variables.get('tts_cache_key')).toBe(hook.expectedKey(TEXT))
     expect(result.played).toBe(FALLBACK_WAV)
+    await waitFor(() => hook.observer.results.length === 1, 'the call result')
     expect(hook.observer.results[0]).toMatchObject({ status: 'error', errorCode: 'TTS_ERR_RENDER_FAILED', delivered: true })
+    expect(await hook.isCached(TEXT)).toBe(false)
+    const retry = await hook.call({ variables: [['tts_text', TEXT]] })
+    expect(retry.variables.get('tts_cache_status')).toBe('error')
+    expect(hook.renders()).toBe(2)
   })
 
   it('reports connections, commands and results to the observer', async () => {
     const hook = await startHook({}, cleanups)
     await hook.call({ variables: [['tts_text', TEXT]] })
+    await waitFor(() => hook.observer.closed.length === 1, 'the session to end')
     expect(hook.observer.opened).toEqual(['outbound'])
     expect(hook.observer.closed).toEqual(['outbound'])
     expect(hook.observer.commands).toEqual([
@@ -192,6 +212,7 @@ describe('tts_cache hook: the contract', () => {
     ])
     expect(hook.observer.results).toHaveLength(1)
     expect(hook.observer.results[0]).toMatchObject({ status: 'rendered', delivered: true, hungUp: false })
+    expect(hook.observer.answers).toEqual([{ status: 'rendered', seconds: expect.any(Number) }])
   })
 
   it('refuses bad options, reporting every problem at once', () => {
@@ -225,7 +246,7 @@ describe('tts_cache hook: untrusted caller text', () => {
       expect(sent).not.toContain('Secret')
       expect(sent).not.toContain('uuid_kill')
       expect(sent).not.toContain('passwd')
-      expect(result.played).toBe(hook.test.expectedPath(evil))
+      expect(result.played).toBe(hook.expectedPath(evil))
       for (const command of result.commands) {
         expect(command.line).toMatch(ALLOWED_COMMAND)
         for (const [name, value] of command.headers) {
@@ -238,12 +259,13 @@ describe('tts_cache hook: untrusted caller text', () => {
   })
 
   it('refuses to write a path with a line break (status error, no injection)', async () => {
+    // A stub service: the real DiskStore only hands out hash-derived paths, so it cannot produce this.
     const key = 'a'.repeat(64)
     const service: EslTtsService = {
       resolve: () => ({ key, request: {} as never, engineVersion: '1' }),
       get: () => Promise.resolve({ key, path: '/var/x.wav\n\nexit', status: 'hit', bytes: 1, durationMs: 1, entry: {} as never }),
     }
-    const hook = await startHook({ service }, cleanups)
+    const hook = await startHook({}, cleanups, { service })
     const result = await hook.call({ variables: [['tts_text', TEXT]] })
     expect(result.variables.get('tts_cache_status')).toBe('error')
     expect(result.played).toBe(FALLBACK_WAV)

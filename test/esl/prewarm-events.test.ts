@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest'
+/** The dispatcher in front of the real app (TtsService, DiskStore, espeak-ng + sox, pool). */
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { parseEventFrame, type EslEvent } from '../../src/esl/event.js'
 import { EslFrameParser } from '../../src/esl/frame-parser.js'
 import { PrewarmDispatcher } from '../../src/esl/prewarm-events.js'
-import { createTestService } from '../support/esl-fake-service.js'
+import { startRealApp } from '../support/esl-hook-harness.js'
 import { plainEvent } from '../support/esl-fs-frames.js'
 import { RecordingLogger } from '../support/esl-test-logger.js'
 import { waitFor } from '../support/esl-wait.js'
@@ -15,30 +16,38 @@ function event(headers: [string, string][]): EslEvent {
   return parsed.event
 }
 
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c()
+})
+
 describe('PrewarmDispatcher', () => {
   const logger = new RecordingLogger()
 
   it('acts on CUSTOM tts_cache::prewarm only (modesl would have needed the Unique-ID)', async () => {
-    const test = createTestService(logger)
-    const dispatcher = new PrewarmDispatcher({ service: test.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
+    const real = await startRealApp({}, cleanups)
+    const render = vi.spyOn(real.test.app.queue, 'render')
+    const dispatcher = new PrewarmDispatcher({ service: real.test.app.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
     expect(dispatcher.handle(event([['Event-Name', 'CUSTOM'], ['Event-Subclass', 'tts_cache::request'], ['tts_text', 'no']]))).toBe(false)
     expect(dispatcher.handle(event([['Event-Name', 'HEARTBEAT']]))).toBe(false)
     expect(dispatcher.handle(event([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM'], ['tts_text', 'Welcome'], ['tts_voice', '']]))).toBe(true)
     await waitFor(() => dispatcher.stats().inFlight === 0, 'the render')
-    expect(test.queue.jobs.map((j) => [j.job.request.text, j.job.request.voice, j.priority])).toEqual([['Welcome', '', 'prewarm']])
+    expect(render.mock.calls.map(([job, options]) => [job.request.text, job.request.voice, options.priority])).toEqual([['Welcome', real.test.app.config.voice, 'prewarm']])
+    expect(await real.isCached('Welcome')).toBe(true)
+    expect(await real.isCached('no')).toBe(false)
   })
 
   it('logs a failed pre-warm with its code instead of losing it', async () => {
-    const test = createTestService(logger)
-    const dispatcher = new PrewarmDispatcher({ service: test.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
+    const real = await startRealApp({}, cleanups)
+    const dispatcher = new PrewarmDispatcher({ service: real.test.app.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
     dispatcher.handle(event([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM'], ['tts_text', 'x'], ['tts_engine', 'nosuchengine']]))
     await waitFor(() => dispatcher.stats().inFlight === 0, 'the failure')
     expect(logger.at('warn').some((e) => (e.obj as { code?: string }).code === 'TTS_ERR_UNKNOWN_ENGINE')).toBe(true)
   })
 
-  it('refuses tts_text that is not valid UTF-8', () => {
-    const test = createTestService(logger)
-    const dispatcher = new PrewarmDispatcher({ service: test.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
+  it('refuses tts_text that is not valid UTF-8', async () => {
+    const real = await startRealApp({}, cleanups)
+    const dispatcher = new PrewarmDispatcher({ service: real.test.app.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
     const [frame] = new EslFrameParser({ maxHeaderBytes: 1 << 16, maxBodyBytes: 1 << 16 }).push(
       Buffer.from(plainEvent([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM']]).replace('Event-Name: CUSTOM\n', 'Event-Name: CUSTOM\ntts_text: caf%C3%28\n').replace(/Content-Length: \d+/, (m) => `Content-Length: ${Number(m.split(' ')[1]) + 'tts_text: caf%C3%28\n'.length}`)),
     ).frames
@@ -47,5 +56,6 @@ describe('PrewarmDispatcher', () => {
     if (!parsed.ok) throw new Error(parsed.reason)
     dispatcher.handle(parsed.event)
     expect(dispatcher.stats()).toMatchObject({ invalid: 1, accepted: 0 })
+    expect(real.renders()).toBe(0)
   })
 })
