@@ -71,6 +71,7 @@ export class EslConnection {
    * `#headDueAt` moves; the timer, when it fires early, re-arms itself for the rest.
    */
   #cancelTimer: (() => void) | undefined
+  #timerFiresAt = 0
   #headDueAt = 0
 
   constructor(socket: Socket, options: EslConnectionOptions) {
@@ -183,10 +184,14 @@ export class EslConnection {
       return
     }
     this.#headDueAt = this.#options.scheduler.now() + head.timeoutMs
-    if (this.#cancelTimer === undefined) this.#startTimer(head.timeoutMs)
+    if (this.#cancelTimer !== undefined && this.#timerFiresAt <= this.#headDueAt) return
+    // No timer, or one that would fire too late (a head with a shorter timeout): start afresh.
+    this.#cancelTimer?.()
+    this.#startTimer(head.timeoutMs)
   }
 
   #startTimer(delayMs: number): void {
+    this.#timerFiresAt = this.#options.scheduler.now() + delayMs
     this.#cancelTimer = this.#options.scheduler.schedule(delayMs, () => {
       this.#cancelTimer = undefined
       const head = this.#queue[0]

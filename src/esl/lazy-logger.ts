@@ -2,8 +2,10 @@ import type { Logger } from '../core/ports.js'
 
 /**
  * A child logger that is only created when something is logged through it. The hook handles
- * thousands of calls a second; creating a pino child per call (to carry the channel UUID) costs
- * more than the cache hit itself, and almost every call logs nothing at the configured level.
+ * thousands of calls a second and almost every call logs nothing at the configured level, so a
+ * pino child per call (an object plus serialised bindings, to carry the channel UUID) would be
+ * pure overhead. Note: `debug` on it creates the child even when debug is off; keep debug lines
+ * off the hit path.
  */
 export class LazyChildLogger implements Logger {
   readonly #parent: Logger

@@ -89,6 +89,44 @@ describe('EslConnection', () => {
     expect(outcomes).toEqual(['api status:timeout', 'exit:closed'])
   })
 
+  it('times each reply from when its command reaches the head of the queue, with one timer for all', async () => {
+    const t = await setup()
+    const batch = t.connection.sendAll([uuidSetvarCommand(UUID, 'tts_file', '/a.wav'), exitCommand()])
+    expect(t.scheduler.pending).toBe(1)
+    t.scheduler.advance(600)
+    t.theirs.write(OK)
+    await waitFor(() => t.connection.pendingReplies === 1, 'the first reply')
+    // The exit reply is due 1000 ms after the first reply arrived (at 1600), not at 1000.
+    expect(t.scheduler.pending).toBe(1)
+    t.scheduler.advance(999)
+    await settle()
+    expect(t.connection.isOpen).toBe(true)
+    t.scheduler.advance(1)
+    expect((await batch).map((r) => (r.ok ? 'ok' : r.error.code))).toEqual(['ok', 'TTS_ERR_ESL_TIMEOUT'])
+    expect(t.connection.isOpen).toBe(false)
+    expect(t.scheduler.pending).toBe(0)
+  })
+
+  it('holds a queued command with a shorter timeout to its own timeout, and cancels the timer when idle', async () => {
+    const t = await setup()
+    const slow = t.connection.send(encodeCommand('connect', 'connect'), 5000)
+    const next = t.connection.send(exitCommand()).catch((e: unknown) => e)
+    t.scheduler.advance(100)
+    t.theirs.write('Content-Type: command/reply\nReply-Text: +OK\n\n')
+    await slow
+    t.scheduler.advance(999)
+    await settle()
+    expect(t.connection.isOpen).toBe(true)
+    t.scheduler.advance(1)
+    expect(await next).toMatchObject({ code: 'TTS_ERR_ESL_TIMEOUT' })
+
+    const idle = await setup()
+    const reply = idle.connection.send(exitCommand())
+    idle.theirs.write('Content-Type: command/reply\nReply-Text: +OK bye\n\n')
+    await reply
+    expect(idle.scheduler.pending).toBe(0)
+  })
+
   it('rejects pending replies when the peer closes, and never writes afterwards', async () => {
     const t = await setup()
     const pending = t.connection.send(exitCommand()).catch((e: unknown) => e)
