@@ -21,28 +21,13 @@ import { buildHttpServer, type HttpAppContext, type HttpServerOptions } from '..
 import { Metrics } from '../../src/observability/metrics.js'
 import { InProcessRenderPool, type RenderFunction } from '../../src/queue/in-process-pool.js'
 import { DiskStore } from '../../src/store/disk-store.js'
+import { canonicalWav } from './store-fixtures.js'
 
 export const TEST_TOKEN = 'test-token-7f3a9c1e'
 
 /** A canonical PCM16 mono WAV with `samples` samples of a quiet ramp. */
 export function testWav(sampleRate: number, samples: number): Buffer {
-  const dataBytes = samples * 2
-  const buf = Buffer.alloc(44 + dataBytes)
-  buf.write('RIFF', 0, 'ascii')
-  buf.writeUInt32LE(36 + dataBytes, 4)
-  buf.write('WAVE', 8, 'ascii')
-  buf.write('fmt ', 12, 'ascii')
-  buf.writeUInt32LE(16, 16)
-  buf.writeUInt16LE(1, 20)
-  buf.writeUInt16LE(1, 22)
-  buf.writeUInt32LE(sampleRate, 24)
-  buf.writeUInt32LE(sampleRate * 2, 28)
-  buf.writeUInt16LE(2, 32)
-  buf.writeUInt16LE(16, 34)
-  buf.write('data', 36, 'ascii')
-  buf.writeUInt32LE(dataBytes, 40)
-  for (let i = 44; i + 1 < buf.length; i += 2) buf.writeInt16LE(((i * 37) % 2000) - 1000, i)
-  return buf
+  return canonicalWav({ sampleRate, samples })
 }
 
 /**

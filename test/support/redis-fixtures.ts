@@ -19,6 +19,7 @@ import { abortError } from '../../src/core/single-flight.js'
 import { TtsService } from '../../src/core/tts-service.js'
 import { InProcessRenderPool } from '../../src/queue/in-process-pool.js'
 import { DiskStore } from '../../src/store/disk-store.js'
+import { canonicalWav } from './store-fixtures.js'
 
 export const ENGINE_VERSION = 'fixture-1'
 export const SAMPLE_RATE = 8000
@@ -32,21 +33,7 @@ export function testLogger(): Logger {
 export function wavFor(text: string, sampleRate = SAMPLE_RATE): Buffer {
   const seed = createHash('sha256').update(text).digest()
   const samples = Math.round(sampleRate / 5) + (seed[0] ?? 0)
-  const dataBytes = samples * 2
-  const buf = Buffer.alloc(44 + dataBytes)
-  buf.write('RIFF', 0, 'ascii')
-  buf.writeUInt32LE(36 + dataBytes, 4)
-  buf.write('WAVE', 8, 'ascii')
-  buf.write('fmt ', 12, 'ascii')
-  buf.writeUInt32LE(16, 16)
-  buf.writeUInt16LE(1, 20)
-  buf.writeUInt16LE(1, 22)
-  buf.writeUInt32LE(sampleRate, 24)
-  buf.writeUInt32LE(sampleRate * 2, 28)
-  buf.writeUInt16LE(2, 32)
-  buf.writeUInt16LE(16, 34)
-  buf.write('data', 36, 'ascii')
-  buf.writeUInt32LE(dataBytes, 40)
+  const buf = canonicalWav({ sampleRate, samples })
   for (let i = 0; i < samples; i++) buf.writeInt16LE(Math.round(Math.sin(i / (3 + ((seed[1] ?? 0) % 7))) * 8000), 44 + i * 2)
   return buf
 }
