@@ -11,17 +11,7 @@ export interface StatsSource<S> {
  * when no store is watched or it fails: the metrics keep their last values).
  */
 export function registerStoreGauges(registers: Registry[], read: () => StoreStats | undefined): void {
-  const gauge = (name: string, help: string, pick: (s: StoreStats) => number): void => {
-    new Gauge({
-      name,
-      help,
-      registers,
-      collect(): void {
-        const stats = read()
-        if (stats !== undefined) this.set(pick(stats))
-      },
-    })
-  }
+  const gauge = scrapeGauge(registers, read)
   gauge('tts_cache_bytes', 'Bytes of WAV audio in the cache', (s) => s.bytes)
   gauge('tts_cache_entries', 'Entries (WAV files) in the cache', (s) => s.entries)
   gauge('tts_cache_pinned_entries', 'Pinned entries (never evicted)', (s) => s.pinnedEntries)
@@ -56,7 +46,15 @@ export function registerQueueGauges(registers: Registry[], read: () => QueueStat
       this.set({ state: 'active' }, stats.active)
     },
   })
-  const gauge = (name: string, help: string, pick: (s: QueueStats) => number): void => {
+  const gauge = scrapeGauge(registers, read)
+  gauge('tts_queue_concurrency', 'Renders that may run at once', (s) => s.concurrency)
+  gauge('tts_queue_limit', 'Waiting jobs allowed before new work is refused with TTS_ERR_OVERLOADED', (s) => s.limit)
+  gauge('tts_queue_drain_per_second', 'Recent render completions per second (basis of Retry-After)', (s) => s.drainPerSecond)
+}
+
+/** A factory of unlabelled gauges that read one field of `read()` at scrape time (kept as is when undefined). */
+function scrapeGauge<S>(registers: Registry[], read: () => S | undefined): (name: string, help: string, pick: (s: S) => number) => void {
+  return (name, help, pick) => {
     new Gauge({
       name,
       help,
@@ -67,7 +65,4 @@ export function registerQueueGauges(registers: Registry[], read: () => QueueStat
       },
     })
   }
-  gauge('tts_queue_concurrency', 'Renders that may run at once', (s) => s.concurrency)
-  gauge('tts_queue_limit', 'Waiting jobs allowed before new work is refused with TTS_ERR_OVERLOADED', (s) => s.limit)
-  gauge('tts_queue_drain_per_second', 'Recent render completions per second (basis of Retry-After)', (s) => s.drainPerSecond)
 }
