@@ -7,7 +7,7 @@ const ESPEAK_NG_RATE_HZ = 22_050
 /**
  * eSpeak NG (the default engine). Render argv: `--stdin -b 1 -w <out> [-v <voice>]`:
  * the whole text is read from stdin as UTF-8 (`-b 1`), never from argv, and no markup flag
- * (`-m` SSML) is given, so `<`, `-w` or `$(…)` in the text are only ever spoken.
+ * (`-m` SSML) is given, so `<`, `-w` or shell syntax in the text are only ever spoken.
  */
 export function createEspeakNgEngine(options: EngineBinaryOptions = {}): EngineAdapter {
   const id = 'espeak-ng'
