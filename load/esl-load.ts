@@ -205,7 +205,7 @@ function simulateCall(
   const started = performance.now()
   const uuid = randomUUID()
   const full = options.full ?? true
-  const vars: [string, string][] = [['tts_file', '/fallback.wav'], ['tts_text', text]]
+  const vars: [string, string][] = [['tts_file', '/fallback.wav'], ['tts_cache_text', text]]
   if (options.deadlineMs !== undefined) vars.push(['tts_cache_deadline_ms', String(options.deadlineMs)])
   const variables = new Map(vars)
   return new Promise((resolveCall) => {

@@ -23,7 +23,7 @@ export const DEFAULTS = Object.freeze({
   staleLockMs: 30_000,
   eslHost: '127.0.0.1',
   eslPort: 8040,
-  eslDeadlineMs: 3000,
+  eslDeadlineMs: 2500,
   httpHost: '127.0.0.1',
   httpPort: 8080,
   fsEslPort: 8021,

@@ -20,12 +20,14 @@ export interface ChannelData {
    * present but not valid UTF-8 after decoding (malformed channel data: refused, not guessed).
    */
   variable(name: string): string | undefined | null
+  /** The same variable as it came on the wire (URL-encoded), undefined when unset. */
+  rawVariable(name: string): string | undefined
 }
 
 export type ParsedChannelData = { readonly ok: true; readonly data: ChannelData } | { readonly ok: false; readonly reason: string }
 
 /** The variables the hook reads (call-input.ts), fetched with the headers in one pass. */
-const HOOK_VARIABLES = ['tts_text', 'tts_voice', 'tts_engine', 'tts_rate', 'tts_cache_deadline_ms'] as const
+const HOOK_VARIABLES = ['tts_cache_text', 'tts_cache_voice', 'tts_cache_engine', 'tts_cache_rate', 'tts_cache_deadline_ms'] as const
 const NAMES = headerQuery(['Reply-Text', 'Event-Name', 'Unique-ID', 'Control', 'Socket-Mode', ...HOOK_VARIABLES.map((v) => `variable_${v}`)])
 
 export function parseChannelData(frame: EslFrame): ParsedChannelData {
@@ -38,7 +40,11 @@ export function parseChannelData(frame: EslFrame): ParsedChannelData {
     return { ok: false, reason: `unexpected connect reply event ${JSON.stringify(eventName.slice(0, 40))}` }
   }
   const rawUuid = percentDecode(uniqueId ?? '')
-  const decode = (raw: string | undefined): string | undefined | null => (raw === undefined ? undefined : (percentDecodeStrict(raw) ?? null))
+  const raw = (name: string): string | undefined => {
+    const known = HOOK_VARIABLES.indexOf(name as (typeof HOOK_VARIABLES)[number])
+    return known >= 0 ? hookValues[known] : frame.header(`variable_${name}`)
+  }
+  const decode = (value: string | undefined): string | undefined | null => (value === undefined ? undefined : (percentDecodeStrict(value) ?? null))
   return {
     ok: true,
     data: {
@@ -46,9 +52,9 @@ export function parseChannelData(frame: EslFrame): ParsedChannelData {
       control: control === 'full' || control === 'single-channel' ? control : undefined,
       socketMode: mode === 'static' || mode === 'async' ? mode : undefined,
       variable(name: string): string | undefined | null {
-        const known = HOOK_VARIABLES.indexOf(name as (typeof HOOK_VARIABLES)[number])
-        return decode(known >= 0 ? hookValues[known] : frame.header(`variable_${name}`))
+        return decode(raw(name))
       },
+      rawVariable: raw,
     },
   }
 }

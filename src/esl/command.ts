@@ -85,6 +85,23 @@ export function uuidSetvarCommand(uuid: string, variable: string, value: string)
 }
 
 /**
+ * `api uuid_getvar <uuid> <name>` (full mode only): the value comes back verbatim as the
+ * api/response body (`_undef_` when unset), unlike CHANNEL_DATA, whose URL encoding FreeSWITCH
+ * does not make reversible (it leaves an existing `%XX` alone).
+ */
+export function uuidGetvarCommand(uuid: string, variable: string): EslCommand {
+  if (!isChannelUuid(uuid)) refuse('api uuid_getvar', 'channel uuid')
+  if (!VARIABLE_NAME.test(variable)) refuse('api uuid_getvar', 'variable name')
+  return encodeCommand('api uuid_getvar', `api uuid_getvar ${uuid} ${variable}`)
+}
+
+/** `getvar <name>` (outbound, with or without `full`): the value verbatim in Reply-Text. */
+export function getvarCommand(variable: string): EslCommand {
+  if (!VARIABLE_NAME.test(variable)) refuse('getvar', 'variable name')
+  return encodeCommand('getvar', `getvar ${variable}`)
+}
+
+/**
  * `sendmsg` + execute `set` for the controlled channel: works with and without `full`
  * (captured in out-full_walk-nofull and q3-*-sendmsg_set).
  */

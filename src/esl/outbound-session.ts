@@ -3,11 +3,12 @@ import { TtsError, toTtsError, type ErrorCode } from '../core/errors.js'
 import type { Logger } from '../core/ports.js'
 import type { PhraseInput } from '../core/phrase.js'
 import type { TtsResult } from '../core/tts-service.js'
-import { deadlineFor, readInput } from './call-input.js'
+import { deadlineFor, HOOK_VARIABLES, readInput, textNeedsVerbatimRead } from './call-input.js'
 import { parseChannelData, type ChannelData } from './channel-data.js'
-import { connectCommand } from './command.js'
+import { connectCommand, getvarCommand, uuidGetvarCommand } from './command.js'
 import { EslConnection } from './connection.js'
 import { observe } from './observe.js'
+import { decodeUtf8Strict } from './percent-decode.js'
 import { deliverVariables, type ChannelVariable } from './deliver-variables.js'
 import type { FrameLimits } from './frame-parser.js'
 import { LazyChildLogger } from './lazy-logger.js'
@@ -35,7 +36,8 @@ const SAFE_PATH = /^\/[^\u0000-\u001f\u007f]*$/
 /**
  * One call through the `tts_cache` hook: FreeSWITCH's `socket` app connected to us.
  *
- *   connect → CHANNEL_DATA (tts_text, tts_voice, tts_engine, tts_rate, tts_cache_deadline_ms)
+ *   connect → CHANNEL_DATA (tts_cache_text, tts_cache_voice, tts_cache_engine, tts_cache_rate,
+ *   tts_cache_deadline_ms) [→ getvar tts_cache_text when its URL encoding is ambiguous]
  *   → TtsService.get (keepAlive, aborted at the deadline or on hangup)
  *   → tts_file / tts_cache_status / tts_cache_key → exit → FreeSWITCH closes.
  *
@@ -167,11 +169,19 @@ export class OutboundSession {
   }
 
   async #answer(data: ChannelData): Promise<Answer> {
-    const input = readInput(data)
-    if (input instanceof TtsError) return { status: 'error', key: undefined, path: undefined, code: input.code }
     const deadline = deadlineFor(data, this.#config.defaultDeadlineMs, this.#config.maxDeadlineMs)
     if (deadline.invalid !== undefined) this.#log.warn({ value: deadline.invalid }, 'ignoring invalid tts_cache_deadline_ms')
     const deadlineMs = deadline.ms
+    let verbatim: string | undefined
+    if (textNeedsVerbatimRead(data)) {
+      const read = await this.#readVerbatimText(data, deadlineMs)
+      if (read instanceof TtsError) {
+        return { status: read.code === 'TTS_ERR_DEADLINE_EXCEEDED' ? 'timeout' : 'error', key: undefined, path: undefined, code: read.code }
+      }
+      verbatim = read
+    }
+    const input = readInput(data, verbatim)
+    if (input instanceof TtsError) return { status: 'error', key: undefined, path: undefined, code: input.code }
     const controller = new AbortController()
     let cancelDeadline: (() => void) | undefined
     try {
@@ -203,6 +213,33 @@ export class OutboundSession {
       cancelDeadline?.()
       this.#abortWait = undefined
     }
+  }
+
+  /**
+   * tts_cache_text exactly as the channel holds it: `api uuid_getvar` (body, any bytes) with
+   * `full`, else `getvar` (Reply-Text). One more round trip, taken only when the CHANNEL_DATA
+   * value has a `%` (see textNeedsVerbatimRead); bounded by what is left of the deadline.
+   */
+  async #readVerbatimText(data: ChannelData, deadlineMs: number): Promise<string | TtsError> {
+    const remainingMs = this.#started + deadlineMs - this.#config.scheduler.now()
+    if (remainingMs <= 0) return new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })
+    const viaApi = data.control === 'full' && data.uuid !== undefined
+    const command = viaApi ? uuidGetvarCommand(data.uuid as string, HOOK_VARIABLES.text) : getvarCommand(HOOK_VARIABLES.text)
+    let value: Buffer | string
+    try {
+      const reply = await this.#connection.send(command, Math.min(this.#config.commandTimeoutMs, remainingMs))
+      value = viaApi ? (reply.body ?? Buffer.alloc(0)) : (reply.header('Reply-Text') ?? '')
+    } catch (err) {
+      const error = toTtsError(err)
+      this.#log.debug({ err: error }, 'reading tts_cache_text verbatim failed')
+      return error
+    }
+    const text = typeof value === 'string' ? value : decodeUtf8Strict(value)
+    if (text === undefined) return new TtsError('TTS_ERR_BAD_REQUEST', { args: [`${HOOK_VARIABLES.text} is not valid UTF-8`] })
+    if (text === '_undef_' || /^-(ERR|USAGE)[ :]/.test(text)) {
+      return new TtsError('TTS_ERR_BAD_REQUEST', { args: [`${HOOK_VARIABLES.text} could not be read back (${JSON.stringify(text.slice(0, 40))})`] })
+    }
+    return text
   }
 
   /**

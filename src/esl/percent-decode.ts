@@ -16,8 +16,13 @@ export function percentDecode(value: string): string {
 /** Like {@link percentDecode}, but returns undefined when the bytes are not valid UTF-8. */
 export function percentDecodeStrict(value: string): string | undefined {
   if (!value.includes('%')) return value
+  return decodeUtf8Strict(percentBytes(value))
+}
+
+/** The bytes as UTF-8 text, or undefined when they are not valid UTF-8. */
+export function decodeUtf8Strict(bytes: Uint8Array): string | undefined {
   try {
-    return fatalUtf8.decode(percentBytes(value))
+    return fatalUtf8.decode(bytes)
   } catch {
     // Not valid UTF-8: the caller refuses the value (the reason is logged there).
     return undefined

@@ -1,4 +1,5 @@
 import { toTtsError } from '../core/errors.js'
+import { HOOK_VARIABLES } from './call-input.js'
 import type { Logger } from '../core/ports.js'
 import type { EslEvent } from './event.js'
 import { observe } from './observe.js'
@@ -23,7 +24,8 @@ export interface PrewarmDispatcherOptions {
 }
 
 /**
- * Turns CUSTOM `tts_cache::prewarm` events (headers tts_text, tts_voice, tts_engine, tts_rate)
+ * Turns CUSTOM `tts_cache::prewarm` events (headers tts_cache_text, tts_cache_voice,
+ * tts_cache_engine, tts_cache_rate: the channel variables' names, see call-input.ts)
  * into pre-warm renders: `service.get(…, {priority: 'prewarm', source: 'esl'})`, which queue
  * behind live calls and keep running with nobody waiting. Bounded in flight; every failure is
  * logged with its code. Other events are ignored.
@@ -52,14 +54,14 @@ export class PrewarmDispatcher {
       if (raw === undefined) return undefined
       return event.urlEncoded ? (percentDecodeStrict(raw) ?? null) : raw
     }
-    const text = read('tts_text')
-    const voice = read('tts_voice')
-    const engine = read('tts_engine')
-    const rate = read('tts_rate')
+    const text = read(HOOK_VARIABLES.text)
+    const voice = read(HOOK_VARIABLES.voice)
+    const engine = read(HOOK_VARIABLES.engine)
+    const rate = read(HOOK_VARIABLES.rate)
     if (text === undefined || text === null || voice === null || engine === null || rate === null) {
       this.#invalid++
       observe(observer, logger, 'prewarm', 'invalid')
-      logger.warn({ hasText: text !== undefined }, 'ignoring tts_cache::prewarm event without a valid UTF-8 tts_text')
+      logger.warn({ hasText: text !== undefined }, 'ignoring tts_cache::prewarm event without a valid UTF-8 tts_cache_text')
       return true
     }
     if (this.#inFlight >= this.#options.maxInFlight) {

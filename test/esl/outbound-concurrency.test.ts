@@ -24,7 +24,7 @@ describe('many channels at once', () => {
     hook.gate.hold()
     const calls = Array.from({ length: 500 }, (_, i) => {
       const text = sentence(i % 50)
-      return { text, call: hook.start({ variables: [['tts_text', text]], full: i % 3 !== 0, async: i % 5 === 0 }) }
+      return { text, call: hook.start({ variables: [['tts_cache_text', text]], full: i % 3 !== 0, async: i % 5 === 0 }) }
     })
     // Every channel is connected and waiting on one of 50 renders before any render may run.
     await waitFor(() => hook.server.stats().waiting === 500, 'all 500 channels waiting', 60_000)
@@ -57,14 +57,14 @@ describe('service restart while FreeSWITCH keeps calling', () => {
     const first = await startRealApp({}, cleanups)
     const firstHook = await startHook({}, cleanups, { app: first })
     const port = firstHook.port
-    const before = await runCall({ port, presetTtsFile: FALLBACK_WAV, variables: [['tts_text', sentence(1)]] })
+    const before = await runCall({ port, presetTtsFile: FALLBACK_WAV, variables: [['tts_cache_text', sentence(1)]] })
     expect(before.variables.get('tts_cache_status')).toBe('rendered')
     expect(before.played).toBe(first.expectedPath(sentence(1)))
 
     // A call is mid-render when the process is told to stop: it gets the fallback (status error),
     // and the render is finished within the grace period and committed.
     first.gate.hold()
-    const inFlight = firstHook.start({ variables: [['tts_text', sentence(2)]] })
+    const inFlight = firstHook.start({ variables: [['tts_cache_text', sentence(2)]] })
     await waitFor(() => first.gate.heldCount === 1 && firstHook.server.stats().waiting === 1, 'the render in flight')
     await firstHook.server.close(0)
     const cut = await inFlight.result
@@ -74,7 +74,7 @@ describe('service restart while FreeSWITCH keeps calling', () => {
     await first.test.app.close(10_000)
     expect(await isWavFile(first.expectedPath(sentence(2)))).toBe(true)
 
-    const down = await runCall({ port, presetTtsFile: FALLBACK_WAV, variables: [['tts_text', sentence(1)]] })
+    const down = await runCall({ port, presetTtsFile: FALLBACK_WAV, variables: [['tts_cache_text', sentence(1)]] })
     expect(down.outcome).toBe('refused')
     expect(down.played).toBe(FALLBACK_WAV)
 
@@ -91,7 +91,7 @@ describe('service restart while FreeSWITCH keeps calling', () => {
     await restarted.listen()
     cleanups.push(() => restarted.close(0))
     for (const text of [sentence(1), sentence(2)]) {
-      const after = await runCall({ port, presetTtsFile: FALLBACK_WAV, variables: [['tts_text', text]] })
+      const after = await runCall({ port, presetTtsFile: FALLBACK_WAV, variables: [['tts_cache_text', text]] })
       expect(after.outcome).toBe('completed')
       expect(after.variables.get('tts_cache_status')).toBe('hit')
       expect(after.played).toBe(first.expectedPath(text))

@@ -26,7 +26,7 @@ describe('deadline', () => {
   it('gives the fallback with status timeout at the deadline, and caches the render for the next caller', async () => {
     const hook = await hookWithClock({ defaultDeadlineMs: 3000 })
     hook.gate.hold()
-    const call = hook.start({ variables: [['tts_text', TEXT]] })
+    const call = hook.start({ variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.gate.heldCount === 1 && hook.server.stats().waiting === 1, 'the render')
     hook.scheduler.advance(2999)
     await settle()
@@ -46,7 +46,7 @@ describe('deadline', () => {
     hook.gate.release()
     await waitFor(() => hook.test.app.store.lookup(hook.expectedKey(TEXT)) !== undefined, 'the cached file')
     expect(await hook.isCached(TEXT)).toBe(true)
-    const next = await hook.call({ variables: [['tts_text', TEXT]] })
+    const next = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(next.variables.get('tts_cache_status')).toBe('hit')
     expect(next.played).toBe(hook.expectedPath(TEXT))
     expect(hook.renders()).toBe(1)
@@ -68,7 +68,7 @@ describe('deadline', () => {
   ])('%s', async (_what, value, effectiveMs) => {
     const hook = await hookWithClock({ defaultDeadlineMs: 3000, maxDeadlineMs: 5000 })
     hook.gate.hold()
-    const call = hook.start({ variables: [['tts_text', TEXT], ['tts_cache_deadline_ms', value]] })
+    const call = hook.start({ variables: [['tts_cache_text', TEXT], ['tts_cache_deadline_ms', value]] })
     await waitFor(() => hook.server.stats().waiting === 1, 'the render')
     hook.scheduler.advance(effectiveMs - 1)
     await settle()
@@ -81,7 +81,7 @@ describe('deadline', () => {
   it('with tts_cache_deadline_ms=0 plays only what is cached and warms the rest', async () => {
     const hook = await hookWithClock()
     hook.gate.hold()
-    const cold = hook.start({ variables: [['tts_text', TEXT], ['tts_cache_deadline_ms', '0']] })
+    const cold = hook.start({ variables: [['tts_cache_text', TEXT], ['tts_cache_deadline_ms', '0']] })
     await waitFor(() => hook.server.stats().waiting === 1, 'the render')
     hook.scheduler.advance(0)
     const coldResult = await cold.result
@@ -89,7 +89,7 @@ describe('deadline', () => {
     expect(coldResult.played).toBe(FALLBACK_WAV)
     hook.gate.release()
     await waitFor(() => hook.test.app.store.lookup(hook.expectedKey(TEXT)) !== undefined, 'the cached file')
-    const warm = await hook.call({ variables: [['tts_text', TEXT], ['tts_cache_deadline_ms', '0']] })
+    const warm = await hook.call({ variables: [['tts_cache_text', TEXT], ['tts_cache_deadline_ms', '0']] })
     expect(warm.variables.get('tts_cache_status')).toBe('hit')
     expect(warm.played).toBe(hook.expectedPath(TEXT))
     expect(await hook.isCached(TEXT)).toBe(true)
@@ -107,7 +107,7 @@ describe('deadline', () => {
         },
       },
     )
-    const call = hook.start({ variables: [['tts_text', TEXT]] })
+    const call = hook.start({ variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.server.stats().waiting === 1, 'the call')
     hook.scheduler.advance(3000)
     const result = await call.result
@@ -120,7 +120,7 @@ describe('caller hangs up mid-render', () => {
   it('writes nothing to the dead socket, does not crash, and still caches the render', async () => {
     const hook = await startHook({}, cleanups)
     hook.gate.hold()
-    const call = hook.start({ variables: [['tts_text', TEXT]] })
+    const call = hook.start({ variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.gate.heldCount === 1, 'the render')
     call.hangup()
     const result = await call.result
@@ -137,7 +137,7 @@ describe('caller hangs up mid-render', () => {
     hook.gate.release()
     await waitFor(() => hook.test.app.store.lookup(hook.expectedKey(TEXT)) !== undefined, 'the cached file')
     expect(await hook.isCached(TEXT)).toBe(true)
-    const next = await hook.call({ variables: [['tts_text', TEXT]] })
+    const next = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(next.variables.get('tts_cache_status')).toBe('hit')
     expect(next.played).toBe(hook.expectedPath(TEXT))
     expect(hook.renders()).toBe(1)
@@ -147,7 +147,7 @@ describe('caller hangs up mid-render', () => {
   it('treats a half-close right after CHANNEL_DATA as a hangup', async () => {
     const hook = await startHook({}, cleanups)
     hook.gate.hold()
-    const result = await hook.call({ halfCloseAfterConnect: true, variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ halfCloseAfterConnect: true, variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.server.stats().completed === 1, 'the session to end')
     expect(commandLines(result)).toEqual(['connect'])
     expect(hook.server.stats().hangups).toBe(1)
@@ -159,7 +159,7 @@ describe('caller hangs up mid-render', () => {
 describe('slow, silent and broken peers', () => {
   it('closes a peer that never answers connect (connect-phase timeout)', async () => {
     const hook = await hookWithClock({ connectTimeoutMs: 2000 })
-    const call = hook.start({ silentOnConnect: true, variables: [['tts_text', TEXT]] })
+    const call = hook.start({ silentOnConnect: true, variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => call.commandsSoFar.length === 1, 'connect')
     hook.scheduler.advance(1999)
     await settle()
@@ -174,7 +174,7 @@ describe('slow, silent and broken peers', () => {
 
   it('closes a peer that stops answering commands (per-reply timeout)', async () => {
     const hook = await hookWithClock({ commandTimeoutMs: 1500 })
-    const call = hook.start({ silentAfterConnect: true, variables: [['tts_text', TEXT]] })
+    const call = hook.start({ silentAfterConnect: true, variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => call.commandsSoFar.some((c) => c.line === 'exit'), 'the pipelined commands')
     hook.scheduler.advance(1500)
     const result = await call.result
@@ -190,7 +190,7 @@ describe('slow, silent and broken peers', () => {
     ['a bad Content-Length', Buffer.from('Content-Type: command/reply\nContent-Length: lots\n\n')],
   ])('closes the call on malformed channel data: %s', async (_what, bytes) => {
     const hook = await startHook({}, cleanups)
-    const result = await hook.call({ channelDataOverride: bytes, variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ channelDataOverride: bytes, variables: [['tts_cache_text', TEXT]] })
     expect(commandLines(result)).toEqual(['connect'])
     expect(result.played).toBe(FALLBACK_WAV)
     await waitFor(() => hook.server.stats().completed === 1, 'the session to end')
@@ -200,7 +200,7 @@ describe('slow, silent and broken peers', () => {
 
   it('closes the call when CHANNEL_DATA is larger than maxHeaderBytes', async () => {
     const hook = await startHook({ maxHeaderBytes: 1024 }, cleanups)
-    const result = await hook.call({ variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(commandLines(result)).toEqual(['connect'])
     await waitFor(() => hook.observer.protocolErrors === 1, 'the protocol error')
   })
@@ -208,9 +208,9 @@ describe('slow, silent and broken peers', () => {
   it('closes calls beyond maxConnections at once, so FreeSWITCH plays the fallback', async () => {
     const hook = await startHook({ maxConnections: 1 }, cleanups)
     hook.gate.hold()
-    const first = hook.start({ variables: [['tts_text', TEXT]] })
+    const first = hook.start({ variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.server.stats().waiting === 1, 'the first call')
-    const second = await hook.call({ variables: [['tts_text', TEXT]] })
+    const second = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(second.commands).toEqual([])
     expect(second.played).toBe(FALLBACK_WAV)
     expect(hook.server.stats().rejected).toBe(1)
@@ -223,7 +223,7 @@ describe('closing the server', () => {
   it('answers calls still waiting with status error and exit, then closes', async () => {
     const hook = await startHook({}, cleanups)
     hook.gate.hold()
-    const call = hook.start({ variables: [['tts_text', TEXT]] })
+    const call = hook.start({ variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.server.stats().waiting === 1, 'the call')
     await hook.server.close(0)
     const result = await call.result

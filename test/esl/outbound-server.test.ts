@@ -23,7 +23,7 @@ const TEXT = 'Your balance is forty two pounds'
 describe('tts_cache hook: the contract', () => {
   it('answers a full-mode call with tts_file, tts_cache_status and tts_cache_key, then exit', async () => {
     const hook = await startHook({}, cleanups)
-    const result = await hook.call({ variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(result.outcome).toBe('completed')
     expect(result.variables.get('tts_file')).toBe(hook.expectedPath(TEXT))
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
@@ -61,15 +61,15 @@ describe('tts_cache hook: the contract', () => {
       }
       return original.apply(this, args)
     })
-    const result = await hook.call({ ...callOptions, variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ ...callOptions, variables: [['tts_cache_text', TEXT]] })
     expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(writes).toEqual(expected)
   })
 
   it('serves the second identical call from cache without rendering (status hit)', async () => {
     const hook = await startHook({}, cleanups)
-    await hook.call({ variables: [['tts_text', TEXT]] })
-    const second = await hook.call({ variables: [['tts_text', `  ${TEXT.replace(/ /g, '   ')} `]] })
+    await hook.call({ variables: [['tts_cache_text', TEXT]] })
+    const second = await hook.call({ variables: [['tts_cache_text', `  ${TEXT.replace(/ /g, '   ')} `]] })
     expect(second.variables.get('tts_cache_status')).toBe('hit')
     expect(second.played).toBe(hook.expectedPath(TEXT))
     expect(hook.renders()).toBe(1)
@@ -78,9 +78,9 @@ describe('tts_cache hook: the contract', () => {
   it('reports coalesced for a call that joined a render in progress', async () => {
     const hook = await startHook({}, cleanups)
     hook.gate.hold()
-    const first = hook.start({ variables: [['tts_text', TEXT]] })
+    const first = hook.start({ variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.gate.heldCount === 1, 'the render')
-    const second = hook.start({ variables: [['tts_text', TEXT]] })
+    const second = hook.start({ variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.server.stats().waiting === 2, 'both calls waiting')
     hook.gate.release()
     const results = [await first.result, await second.result]
@@ -89,15 +89,15 @@ describe('tts_cache hook: the contract', () => {
     expect(hook.renders()).toBe(1)
   })
 
-  it('passes tts_voice, tts_engine and tts_rate through to the key and the engine', async () => {
+  it('passes tts_cache_voice, tts_cache_engine and tts_cache_rate through to the key and the engine', async () => {
     const hook = await startHook({}, cleanups)
     const render = vi.spyOn(hook.test.app.queue, 'render')
     const result = await hook.call({
       variables: [
-        ['tts_text', TEXT],
-        ['tts_voice', 'slt'],
-        ['tts_engine', 'flite'],
-        ['tts_rate', '16000'],
+        ['tts_cache_text', TEXT],
+        ['tts_cache_voice', 'slt'],
+        ['tts_cache_engine', 'flite'],
+        ['tts_cache_rate', '16000'],
       ],
     })
     const extra = { voice: 'slt', engine: 'flite', sampleRate: 16000 }
@@ -113,7 +113,7 @@ describe('tts_cache hook: the contract', () => {
   it('decodes UTF-8 and URL-encoded text exactly as FreeSWITCH sent it', async () => {
     const hook = await startHook({}, cleanups)
     const text = 'Grüße: 100% = £42; ok? #1 & "quoted" 你好'
-    const result = await hook.call({ variables: [['tts_text', text]] })
+    const result = await hook.call({ variables: [['tts_cache_text', text]] })
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
     expect(hook.gate.started[0]?.request.text).toBe(text)
     expect(result.played).toBe(hook.expectedPath(text))
@@ -122,7 +122,7 @@ describe('tts_cache hook: the contract', () => {
 
   it('works without full: sendmsg execute set, no api', async () => {
     const hook = await startHook({}, cleanups)
-    const result = await hook.call({ full: false, variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ full: false, variables: [['tts_cache_text', TEXT]] })
     expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
     expect(result.variables.get('tts_cache_key')).toBe(hook.expectedKey(TEXT))
@@ -136,7 +136,7 @@ describe('tts_cache hook: the contract', () => {
 
   it('falls back to sendmsg when api is refused with -ERR command not found (Control header absent)', async () => {
     const hook = await startHook({}, cleanups)
-    const result = await hook.call({ full: false, omitControl: true, variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ full: false, omitControl: true, variables: [['tts_cache_text', TEXT]] })
     expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
     expect(commandLines(result).map((l) => l.split(' ')[0])).toEqual(['connect', 'api', 'api', 'api', 'sendmsg', 'sendmsg', 'sendmsg', 'exit'])
@@ -145,7 +145,7 @@ describe('tts_cache hook: the contract', () => {
 
   it('probes with api and keeps it when the Control header is absent but api works', async () => {
     const hook = await startHook({}, cleanups)
-    const result = await hook.call({ omitControl: true, variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ omitControl: true, variables: [['tts_cache_text', TEXT]] })
     expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(commandLines(result).map((l) => l.split(' ')[0])).toEqual(['connect', 'api', 'api', 'api', 'exit'])
   })
@@ -157,7 +157,7 @@ describe('tts_cache hook: the contract', () => {
     ['replies written one byte at a time', { writeChunkBytes: 1 }, {}],
   ])('works in %s', async (_what, callOptions, serverOptions) => {
     const hook = await startHook(serverOptions, cleanups)
-    const result = await hook.call({ ...callOptions, variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ ...callOptions, variables: [['tts_cache_text', TEXT]] })
     expect(result.played).toBe(hook.expectedPath(TEXT))
     expect(result.variables.get('tts_cache_status')).toBe('rendered')
     expect(result.exitReceived).toBe(true)
@@ -165,7 +165,7 @@ describe('tts_cache hook: the contract', () => {
 
   it('answers an invalid request with status error and leaves the preset tts_file alone', async () => {
     const hook = await startHook({}, cleanups)
-    const unknownEngine = await hook.call({ variables: [['tts_text', TEXT], ['tts_engine', 'nosuchengine']] })
+    const unknownEngine = await hook.call({ variables: [['tts_cache_text', TEXT], ['tts_cache_engine', 'nosuchengine']] })
     expect(unknownEngine.variables.get('tts_cache_status')).toBe('error')
     expect(unknownEngine.variables.get('tts_file')).toBe(FALLBACK_WAV)
     expect(unknownEngine.variables.has('tts_cache_key')).toBe(false)
@@ -175,7 +175,7 @@ describe('tts_cache hook: the contract', () => {
     const missingText = await hook.call({ variables: [] })
     expect(missingText.variables.get('tts_cache_status')).toBe('error')
     expect(missingText.played).toBe(FALLBACK_WAV)
-    const badRate = await hook.call({ variables: [['tts_text', TEXT], ['tts_rate', '12345']] })
+    const badRate = await hook.call({ variables: [['tts_cache_text', TEXT], ['tts_cache_rate', '12345']] })
     expect(badRate.variables.get('tts_cache_status')).toBe('error')
     expect(hook.renders()).toBe(0)
     expect(hook.server.stats().byStatus.error).toBe(3)
@@ -185,21 +185,21 @@ describe('tts_cache hook: the contract', () => {
     // A real engine process that writes to stderr and exits 1 (test/fixtures/engines).
     const env = { TTS_ENGINE: 'command', TTS_COMMAND: JSON.stringify([`${FIXTURES}/fail-with-stderr`, '{out}']) }
     const hook = await startHook({}, cleanups, { env })
-    const result = await hook.call({ variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(result.variables.get('tts_cache_status')).toBe('error')
     expect(result.variables.get('tts_cache_key')).toBe(hook.expectedKey(TEXT))
     expect(result.played).toBe(FALLBACK_WAV)
     await waitFor(() => hook.observer.results.length === 1, 'the call result')
     expect(hook.observer.results[0]).toMatchObject({ status: 'error', errorCode: 'TTS_ERR_RENDER_FAILED', delivered: true })
     expect(await hook.isCached(TEXT)).toBe(false)
-    const retry = await hook.call({ variables: [['tts_text', TEXT]] })
+    const retry = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(retry.variables.get('tts_cache_status')).toBe('error')
     expect(hook.renders()).toBe(2)
   })
 
   it('reports connections, commands and results to the observer', async () => {
     const hook = await startHook({}, cleanups)
-    await hook.call({ variables: [['tts_text', TEXT]] })
+    await hook.call({ variables: [['tts_cache_text', TEXT]] })
     await waitFor(() => hook.observer.closed.length === 1, 'the session to end')
     expect(hook.observer.opened).toEqual(['outbound'])
     expect(hook.observer.closed).toEqual(['outbound'])
@@ -241,7 +241,7 @@ describe('tts_cache hook: untrusted caller text', () => {
     const hook = await startHook({}, cleanups)
     const evil = 'Secret phrase\r\n\r\napi uuid_kill all\n\nexit\n\n;tts_file=/etc/passwd'
     for (const options of [{}, { full: false }]) {
-      const result = await hook.call({ ...options, variables: [['tts_text', evil]] })
+      const result = await hook.call({ ...options, variables: [['tts_cache_text', evil]] })
       const sent = result.received.toString('utf8')
       expect(sent).not.toContain('Secret')
       expect(sent).not.toContain('uuid_kill')
@@ -266,29 +266,69 @@ describe('tts_cache hook: untrusted caller text', () => {
       get: () => Promise.resolve({ key, path: '/var/x.wav\n\nexit', status: 'hit', bytes: 1, durationMs: 1, entry: {} as never }),
     }
     const hook = await startHook({}, cleanups, { service })
-    const result = await hook.call({ variables: [['tts_text', TEXT]] })
+    const result = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(result.variables.get('tts_cache_status')).toBe('error')
     expect(result.played).toBe(FALLBACK_WAV)
     for (const command of result.commands) expect(command.line).toMatch(ALLOWED_COMMAND)
   })
 
-  it('handles a bare % in a channel header and malformed UTF-8 in tts_text', async () => {
+  it.each([
+    ['a percent before two hex digits (FreeSWITCH leaves %41 unencoded)', '50% or %41', true],
+    ['an encoded-looking space', 'Press %20 to continue', true],
+    ['unbalanced parentheses', 'Hello (world', false],
+    ['a closing parenthesis first', 'Press 1) for sales, 2) for support', false],
+    ['quotes, commas and non-ASCII', `"Quoted", 'single', Grüße, 你好`, false],
+  ])('keys the phrase macro text with %s exactly as HTTP would (%s)', async (_what, text, verbatim) => {
+    const hook = await startHook({}, cleanups)
+    const result = await hook.call({ variables: [['tts_cache_text', text]] })
+    expect(result.variables.get('tts_cache_status')).toBe('rendered')
+    expect(result.variables.get('tts_cache_key')).toBe(hook.expectedKey(text))
+    expect(hook.gate.started[0]?.request.text).toBe(text)
+    // Only a text with a % costs the extra round trip that reads it back verbatim.
+    expect(result.commands.some((c) => c.line.startsWith('api uuid_getvar'))).toBe(verbatim)
+  })
+
+  it('reads a directly set tts_cache_text with getvar when a % makes its encoding ambiguous (no full: plain getvar)', async () => {
+    const hook = await startHook({}, cleanups)
+    const text = 'Dial %41 now'
+    const full = await hook.call({ directText: true, variables: [['tts_cache_text', text]] })
+    expect(full.variables.get('tts_cache_key')).toBe(hook.expectedKey(text))
+    expect(full.commands.map((c) => c.line)).toContain(`api uuid_getvar ${full.uuid} tts_cache_text`)
+    const single = await hook.call({ full: false, directText: true, variables: [['tts_cache_text', text]] })
+    expect(single.variables.get('tts_cache_key')).toBe(hook.expectedKey(text))
+    expect(single.commands.map((c) => c.line)).toContain('getvar tts_cache_text')
+    const plain = await hook.call({ directText: true, variables: [['tts_cache_text', 'NoSpacesHere']] })
+    expect(plain.commands.map((c) => c.line)).not.toContain(`api uuid_getvar ${plain.uuid} tts_cache_text`)
+  })
+
+  it('refuses macro text that FreeSWITCH cut short (guard without end marker) with status error', async () => {
+    const hook = await startHook({}, cleanups)
+    const result = await hook.call({ directText: true, variables: [['tts_cache_text', `${'('.repeat(16)}Press 1`]] })
+    expect(result.variables.get('tts_cache_status')).toBe('error')
+    expect(result.played).toBe(FALLBACK_WAV)
+    expect(hook.renders()).toBe(0)
+  })
+
+  it('handles a bare % in a channel header and malformed UTF-8 in tts_cache_text', async () => {
     const hook = await startHook({}, cleanups)
     const uuid = '6a1d8a55-6a0e-4d4b-9d34-0f0d8a3a0c11'
     const withPercent = Buffer.from(
-      channelDataFrame({ uuid, variables: [['tts_text', TEXT]], control: 'full', socketMode: 'static' })
+      channelDataFrame({ uuid, variables: [['tts_cache_text', TEXT]], control: 'full', socketMode: 'static' })
         .toString()
-        .replace('variable_tts_text:', 'variable_discount: 50%\nvariable_tts_text:'),
+        .replace('variable_tts_cache_text:', 'variable_discount: 50%\nvariable_tts_cache_text:'),
     )
-    const ok = await hook.call({ uuid, channelDataOverride: withPercent, variables: [['tts_text', TEXT]] })
+    const ok = await hook.call({ uuid, channelDataOverride: withPercent, variables: [['tts_cache_text', TEXT]] })
     expect(ok.variables.get('tts_cache_status')).toBe('rendered')
 
-    const badUtf8 = Buffer.from(
-      channelDataFrame({ uuid, variables: [['tts_text', TEXT]], control: 'full', socketMode: 'static' })
-        .toString()
-        .replace(/variable_tts_text: .*/, 'variable_tts_text: caf%C3%28'),
-    )
-    const refused = await hook.call({ uuid, channelDataOverride: badUtf8, variables: [['tts_text', TEXT]] })
+    // The channel holds bytes that are not UTF-8: CHANNEL_DATA shows them URL-encoded, the
+    // verbatim read returns them as they are, and the call is refused with the fallback.
+    const refused = await hook.call({
+      uuid,
+      directText: true,
+      variables: [['tts_cache_text', 'caf\u00c3(']],
+      getvarBytes: new Map([['tts_cache_text', Buffer.from([0x63, 0x61, 0x66, 0xc3, 0x28])]]),
+    })
+    expect(refused.commands.map((c) => c.line)).toContain(`api uuid_getvar ${uuid} tts_cache_text`)
     expect(refused.variables.get('tts_cache_status')).toBe('error')
     expect(refused.played).toBe(FALLBACK_WAV)
   })

@@ -28,9 +28,9 @@ describe('PrewarmDispatcher', () => {
     const real = await startRealApp({}, cleanups)
     const render = vi.spyOn(real.test.app.queue, 'render')
     const dispatcher = new PrewarmDispatcher({ service: real.test.app.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
-    expect(dispatcher.handle(event([['Event-Name', 'CUSTOM'], ['Event-Subclass', 'tts_cache::request'], ['tts_text', 'no']]))).toBe(false)
+    expect(dispatcher.handle(event([['Event-Name', 'CUSTOM'], ['Event-Subclass', 'tts_cache::request'], ['tts_cache_text', 'no']]))).toBe(false)
     expect(dispatcher.handle(event([['Event-Name', 'HEARTBEAT']]))).toBe(false)
-    expect(dispatcher.handle(event([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM'], ['tts_text', 'Welcome'], ['tts_voice', '']]))).toBe(true)
+    expect(dispatcher.handle(event([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM'], ['tts_cache_text', 'Welcome'], ['tts_cache_voice', '']]))).toBe(true)
     await waitFor(() => dispatcher.stats().inFlight === 0, 'the render')
     expect(render.mock.calls.map(([job, options]) => [job.request.text, job.request.voice, options.priority])).toEqual([['Welcome', real.test.app.config.voice, 'prewarm']])
     expect(await real.isCached('Welcome')).toBe(true)
@@ -40,16 +40,16 @@ describe('PrewarmDispatcher', () => {
   it('logs a failed pre-warm with its code instead of losing it', async () => {
     const real = await startRealApp({}, cleanups)
     const dispatcher = new PrewarmDispatcher({ service: real.test.app.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
-    dispatcher.handle(event([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM'], ['tts_text', 'x'], ['tts_engine', 'nosuchengine']]))
+    dispatcher.handle(event([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM'], ['tts_cache_text', 'x'], ['tts_cache_engine', 'nosuchengine']]))
     await waitFor(() => dispatcher.stats().inFlight === 0, 'the failure')
     expect(logger.at('warn').some((e) => (e.obj as { code?: string }).code === 'TTS_ERR_UNKNOWN_ENGINE')).toBe(true)
   })
 
-  it('refuses tts_text that is not valid UTF-8', async () => {
+  it('refuses tts_cache_text that is not valid UTF-8', async () => {
     const real = await startRealApp({}, cleanups)
     const dispatcher = new PrewarmDispatcher({ service: real.test.app.service, logger, observer: undefined, subclass: 'tts_cache::prewarm', maxInFlight: 10 })
     const [frame] = new EslFrameParser({ maxHeaderBytes: 1 << 16, maxBodyBytes: 1 << 16 }).push(
-      Buffer.from(plainEvent([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM']]).replace('Event-Name: CUSTOM\n', 'Event-Name: CUSTOM\ntts_text: caf%C3%28\n').replace(/Content-Length: \d+/, (m) => `Content-Length: ${Number(m.split(' ')[1]) + 'tts_text: caf%C3%28\n'.length}`)),
+      Buffer.from(plainEvent([['Event-Subclass', 'tts_cache::prewarm'], ['Event-Name', 'CUSTOM']]).replace('Event-Name: CUSTOM\n', 'Event-Name: CUSTOM\ntts_cache_text: caf%C3%28\n').replace(/Content-Length: \d+/, (m) => `Content-Length: ${Number(m.split(' ')[1]) + 'tts_cache_text: caf%C3%28\n'.length}`)),
     ).frames
     if (frame === undefined) throw new Error('no frame')
     const parsed = parseEventFrame(frame)

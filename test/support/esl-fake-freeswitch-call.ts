@@ -1,8 +1,8 @@
 /**
  * A FreeSWITCH channel running the tts_cache phrase macro, as far as the Event Socket shows it:
  *
- *   execute set(tts_file=<fallback>)   (optional preset, as the shipped macro does)
- *   execute set(tts_text=$1)
+ *   execute set(tts_file=<fallback>)   (optional preset; the shipped macro now unsets the status)
+ *   execute set(tts_cache_text=<guard>$1<end>)   (wrapMacroText)
  *   execute socket(<host>:<port> [async] [full])   ← this double, byte for byte as captured
  *   play-file ${tts_file}              ← `played`, expanded after the socket step
  *
@@ -14,6 +14,7 @@
  */
 import { connect, type Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
+import { HOOK_VARIABLES, wrapMacroText } from '../../src/esl/call-input.js'
 import {
   apiResponse,
   channelDataFrame,
@@ -32,7 +33,10 @@ export interface FakeCallOptions {
   readonly async?: boolean
   /** Drop the Control header from CHANNEL_DATA (forces the service to probe the mode). */
   readonly omitControl?: boolean
-  /** Channel variables set before socket(), e.g. [['tts_text', 'Hello']]. */
+  /**
+   * Channel variables set before socket(), e.g. [['tts_cache_text', 'Hello']]. tts_cache_text is
+   * stored the way the shipped macro writes it (guard and end marker), unless `directText`.
+   */
   readonly variables?: readonly (readonly [string, string])[]
   /** tts_file preset by the macro before socket() (the fallback prompt). */
   readonly presetTtsFile?: string
@@ -51,6 +55,10 @@ export interface FakeCallOptions {
   readonly halfCloseAfterConnect?: boolean
   /** The socket app's argument as written in the dialplan (variable_current_application_data). */
   readonly applicationData?: string
+  /** tts_cache_text as set directly in a dialplan (no macro guard). Default false. */
+  readonly directText?: boolean
+  /** Raw bytes `api uuid_getvar` answers for a variable (e.g. a value that is not UTF-8). */
+  readonly getvarBytes?: ReadonlyMap<string, Buffer>
   /** FreeSWITCH waits ~25 s for `connect` (out-no-connect-cmd); shortened for tests. */
   readonly connectWaitMs?: number
 }
@@ -110,7 +118,9 @@ export class FakeFreeSwitchCall {
     this.#options = options
     this.uuid = options.uuid ?? randomUUID()
     if (options.presetTtsFile !== undefined) this.#variables.set('tts_file', options.presetTtsFile)
-    for (const [n, v] of options.variables ?? []) this.#variables.set(n, v)
+    for (const [n, v] of options.variables ?? []) {
+      this.#variables.set(n, n === HOOK_VARIABLES.text && options.directText !== true ? wrapMacroText(v) : v)
+    }
     this.answered = new Promise((resolve) => {
       this.#resolveAnswered = resolve
     })
@@ -263,7 +273,7 @@ export class FakeFreeSwitchCall {
   }
 
   /** The api commands in the captures: uuid_setvar, uuid_getvar, uuid_exists. */
-  #api(args: readonly string[]): string {
+  #api(args: readonly string[]): string | Buffer {
     const [name = '', uuid, variable, ...rest] = args
     if (name === 'uuid_setvar') {
       if (uuid === undefined || variable === undefined) return apiResponse('-USAGE: <uuid> <var> [value]\n')
@@ -275,6 +285,8 @@ export class FakeFreeSwitchCall {
     }
     if (name === 'uuid_getvar') {
       if (uuid !== this.uuid) return apiResponse('-ERR No such channel!\n')
+      const bytes = this.#options.getvarBytes?.get(variable ?? '')
+      if (bytes !== undefined) return Buffer.concat([Buffer.from(`Content-Type: api/response\nContent-Length: ${bytes.length}\n\n`), bytes])
       return apiResponse(this.#variables.get(variable ?? '') ?? '_undef_')
     }
     if (name === 'uuid_exists') return apiResponse(uuid === this.uuid ? 'true' : 'false')

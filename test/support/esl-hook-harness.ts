@@ -176,4 +176,4 @@ export function commandLines(result: FakeCallResult): string[] {
 
 /** Every command matches what the hook may send: nothing else ever reaches FreeSWITCH. */
 export const ALLOWED_COMMAND =
-  /^(connect|exit|sendmsg|api uuid_setvar [0-9a-f-]{36} (tts_file \/[^\s]+|tts_cache_status (hit|rendered|coalesced|timeout|error)|tts_cache_key [0-9a-f]{64}))$/
+  /^(connect|exit|sendmsg|getvar tts_cache_text|api uuid_getvar [0-9a-f-]{36} tts_cache_text|api uuid_setvar [0-9a-f-]{36} (tts_file \/[^\s]+|tts_cache_status (hit|rendered|coalesced|timeout|error)|tts_cache_key [0-9a-f]{64}))$/
