@@ -205,7 +205,9 @@ function simulateCall(
   const started = performance.now()
   const uuid = randomUUID()
   const full = options.full ?? true
-  const vars: [string, string][] = [['tts_file', '/fallback.wav'], ['tts_cache_text', text]]
+  // As the shipped macro writes it (src/esl/call-input.ts wrapMacroText): guard, text, end marker.
+  const marker = text.includes('%') ? '~tts_cache_getvar' : '~tts_cache_end'
+  const vars: [string, string][] = [['tts_file', '/fallback.wav'], ['tts_cache_text', `${'('.repeat(16)}${text}${marker}`]]
   if (options.deadlineMs !== undefined) vars.push(['tts_cache_deadline_ms', String(options.deadlineMs)])
   const variables = new Map(vars)
   return new Promise((resolveCall) => {

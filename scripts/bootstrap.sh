@@ -20,9 +20,17 @@ packages=(espeak-ng sox)
 [ "$mode" = test ] && packages+=(redis-server flite)   # flite: its adapter test runs for real
 missing=()
 for p in "${packages[@]}"; do
-  bin="$p"; [ "$p" = redis-server ] && bin=redis-server
-  command -v "$bin" >/dev/null 2>&1 || missing+=("$p")
+  command -v "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# The end-to-end suite runs a real FreeSWITCH 1.10.12 from ../shared/freeswitch (or
+# $FREESWITCH_TEST_DIR): the libraries its binaries link, as its own `fs.sh deps` lists them.
+fs_sh="${FREESWITCH_TEST_DIR:-$root/../shared/freeswitch}/fs.sh"
+if [ "$mode" = test ] && [ -x "$fs_sh" ] && ! "$fs_sh" deps --check >/dev/null 2>&1; then
+  read -r -a fs_packages <<<"$("$fs_sh" deps | sed -n 's/^apt-get install -y //p')"
+  for p in "${fs_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then sudo=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n)

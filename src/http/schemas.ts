@@ -47,6 +47,7 @@ export interface PhraseQuery {
   engine?: string
   rate?: number
   refresh?: boolean
+  ext?: '.wav'
 }
 
 export const phraseQuerySchema = {
@@ -59,6 +60,12 @@ export const phraseQuerySchema = {
     refresh: {
       type: 'boolean',
       description: 'Re-render even if cached, replacing the entry (needs the bearer token)',
+    },
+    ext: {
+      type: 'string',
+      enum: ['.wav'],
+      description:
+        "Ignored. Put it last so the URL ends in .wav: mod_http_cache takes the file format from the URL's last dot, which may otherwise fall inside the text",
     },
   },
   required: ['text'],

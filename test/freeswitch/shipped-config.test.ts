@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../src/core/defaults.js'
+import { HOOK_VARIABLES, MACRO_END_EXACT, MACRO_END_VERBATIM, MACRO_TEXT_GUARD, unwrapMacroText, wrapMacroText } from '../../src/esl/call-input.js'
 
 const read = (path: string) => readFileSync(new URL(`../../freeswitch/${path}`, import.meta.url), 'utf8')
+const XML_FILES = ['lang/en/ivr/tts_cache.xml', 'dialplan/tts_cache_examples.xml', 'autoload_configs/event_socket.conf.xml']
 
 /** Minimal well-formedness: comments removed, every element closed in order, no `--` in comments. */
 function assertWellFormed(xml: string): void {
@@ -18,50 +20,91 @@ function assertWellFormed(xml: string): void {
   expect(stack).toEqual([])
 }
 
-/** The actions of one macro, in order. */
-function macroActions(xml: string, name: string): { fn: string; data: string }[] {
-  const macro = new RegExp(`<macro name="${name}"[^>]*>([\\s\\S]*?)</macro>`).exec(xml)
+const attributes = (tag: string): Record<string, string> =>
+  Object.fromEntries([...tag.matchAll(/([\w-]+)="([^"]*)"/g)].map((m) => [m[1]!, m[2]!.replace(/&amp;/g, '&')]))
+
+/** The inputs of one macro: their attributes and their actions' attributes, in order. */
+function macroInputs(xml: string, name: string): { input: Record<string, string>; actions: Record<string, string>[] }[] {
+  const macro = new RegExp(`<macro name="${name}" pause="0">([\\s\\S]*?)</macro>`).exec(xml.replace(/<!--[\s\S]*?-->/g, ''))
   expect(macro, name).not.toBeNull()
-  return [...macro![1]!.matchAll(/<action function="([^"]+)" data="([^"]*)"\/>/g)].map((m) => ({ fn: m[1]!, data: m[2]! }))
+  return [...macro![1]!.matchAll(/<input([^>]*)>([\s\S]*?)<\/input>/g)].map((m) => ({
+    input: attributes(m[1]!),
+    actions: [...m[2]!.matchAll(/<action([^>]*)\/>/g)].map((a) => attributes(a[1]!)),
+  }))
 }
 
 describe('the shipped freeswitch/ files', () => {
-  it('are well-formed XML', () => {
-    for (const file of ['lang/en/ivr/tts_cache.xml', 'dialplan/tts_cache_examples.xml', 'autoload_configs/event_socket.conf.xml']) {
-      assertWellFormed(read(file))
+  it('are well-formed XML without a $${ anywhere (FreeSWITCH preprocesses comments too)', () => {
+    for (const file of XML_FILES) {
+      const xml = read(file)
+      assertWellFormed(xml)
+      expect(xml, file).not.toContain('$${')
     }
   })
 
-  it.each(['tts_cache', 'tts_cache_prompt'])('macro %s follows the captured pattern, with the fallback preset before socket()', (name) => {
-    const xml = read('lang/en/ivr/tts_cache.xml')
-    expect(xml).toMatch(new RegExp(`<macro name="${name}" pause="0">`))
-    const actions = macroActions(xml, name)
-    expect(actions.map((a) => a.fn)).toEqual(['execute', 'execute', 'execute', 'play-file'])
-    expect(actions[0]!.data).toBe('set(tts_text=$1)')
-    expect(actions[1]!.data).toMatch(/^set\(tts_file=.+\)$/)
-    // The service's default port, with `full` (the api path); play-file expands ${tts_file} after the socket step.
-    expect(actions[2]!.data).toBe(`socket(${DEFAULTS.eslHost}:${DEFAULTS.eslPort} full)`)
-    expect(actions[3]!.data).toBe('${tts_file}')
+  it.each([
+    ['tts_cache', 'tts_cache_play'],
+    ['tts_cache_prompt', 'tts_cache_play_prompt'],
+  ])('macro %s clears the status, wraps the text as the service unwraps it, calls the service, then %s', (name, player) => {
+    const inputs = macroInputs(read('lang/en/ivr/tts_cache.xml'), name)
+    expect(inputs.map((i) => i.input['pattern'])).toEqual(['^([^%]*)$', '^([\\s\\S]*)$'])
+    expect(inputs[0]!.input['break_on_match']).toBe('true')
+    const ends = [MACRO_END_EXACT, MACRO_END_VERBATIM]
+    inputs.forEach(({ actions }, i) => {
+      expect(actions).toEqual([
+        { function: 'execute', data: 'unset(tts_cache_status)' },
+        // No closing parenthesis: see MACRO_TEXT_GUARD.
+        { function: 'execute', data: `set(${HOOK_VARIABLES.text}=${MACRO_TEXT_GUARD}$1${ends[i]}` },
+        { function: 'execute', data: `socket(${DEFAULTS.eslHost}:${DEFAULTS.eslPort} full)` },
+        { function: 'phrase', phrase: player, data: '$1' },
+      ])
+    })
   })
 
-  it('uses the FreeSWITCH say:<engine>:<voice>:<text> form for the TTS fallback', () => {
-    const [, preset] = macroActions(read('lang/en/ivr/tts_cache.xml'), 'tts_cache')
-    expect(preset!.data).toMatch(/^set\(tts_file=say:[a-z_]+:[a-z0-9_]+:\$1\)$/)
+  it('wraps and unwraps texts the way the two macro inputs do (the exact marker only without %)', () => {
+    for (const text of ['Hello (world', 'Press 1) now', '50% or %41', '']) {
+      const wrapped = wrapMacroText(text)
+      expect(wrapped.endsWith(text.includes('%') ? MACRO_END_VERBATIM : MACRO_END_EXACT)).toBe(true)
+      expect(unwrapMacroText(wrapped)).toBe(text)
+    }
+    expect(unwrapMacroText('plain text set in a dialplan')).toBe('plain text set in a dialplan')
+    expect(unwrapMacroText(`${MACRO_TEXT_GUARD}Press 1`)).toMatchObject({ code: 'TTS_ERR_BAD_REQUEST' })
+  })
+
+  it('tts_cache_play plays the WAV only for a delivered status, else speaks with an engine named on the action', () => {
+    const [delivered, fallback] = macroInputs(read('lang/en/ivr/tts_cache.xml'), 'tts_cache_play')
+    expect(delivered!.input).toMatchObject({ field: '${tts_cache_status}', pattern: '^(hit|rendered|coalesced)$', break_on_match: 'true' })
+    expect(delivered!.actions).toEqual([{ function: 'play-file', data: '${tts_file}' }])
+    expect(fallback!.actions).toHaveLength(1)
+    expect(fallback!.actions[0]).toMatchObject({ function: 'speak-text', data: '$1' })
+    expect(fallback!.actions[0]!['tts-engine']).toMatch(/^[a-z_]+$/)
+    expect(fallback!.actions[0]!['tts-voice']).toMatch(/^[a-z0-9_]+$/)
+  })
+
+  it("never sets FreeSWITCH's own tts_engine / tts_voice, nor the old tts_text", () => {
+    for (const file of XML_FILES) {
+      const body = read(file).replace(/<!--[\s\S]*?-->/g, '')
+      expect(body, file).not.toMatch(/\b(tts_engine|tts_voice|tts_text|tts_rate)=/)
+    }
   })
 
   it('points every dialplan socket at the service default port and documents the variables it sets', () => {
     const xml = read('dialplan/tts_cache_examples.xml')
-    for (const m of xml.matchAll(/application="socket" data="([^"]+)"/g)) expect(m[1]).toBe(`${DEFAULTS.eslHost}:${DEFAULTS.eslPort} full`)
+    const sockets = [...xml.matchAll(/application="socket" data="([^"]+)"/g)]
+    expect(sockets.length).toBeGreaterThan(0)
+    for (const m of sockets) expect(m[1]).toBe(`${DEFAULTS.eslHost}:${DEFAULTS.eslPort} full`)
+    for (const m of xml.matchAll(/http:\/\/([\d.]+):(\d+)\//g)) expect(`${m[1]}:${m[2]}`).toBe(`${DEFAULTS.httpHost}:${DEFAULTS.httpPort}`)
     const readme = read('README.md')
-    for (const v of ['tts_text', 'tts_voice', 'tts_engine', 'tts_rate', 'tts_cache_deadline_ms', 'tts_file', 'tts_cache_status', 'tts_cache_key', 'pause="0"', 'full', 'fs_cli', '${']) {
+    for (const v of [...Object.values(HOOK_VARIABLES), 'tts_file', 'tts_cache_status', 'tts_cache_key', 'pause="0"', 'full', 'fs_cli', '${', '25 s']) {
       expect(readme).toContain(v)
     }
   })
 
-  it('ships an event_socket snippet bound to loopback with an ACL and no vanilla password', () => {
+  it("ships an event_socket snippet that matches the service's inbound defaults, loopback only", () => {
     const xml = read('autoload_configs/event_socket.conf.xml')
     expect(xml).toContain('<param name="listen-ip" value="127.0.0.1"/>')
-    expect(xml).toContain('<param name="apply-inbound-acl" value="tts_cache"/>')
-    expect(xml).not.toMatch(/name="password" value="ClueCon"/)
+    expect(xml).toContain(`<param name="listen-port" value="${DEFAULTS.fsEslPort}"/>`)
+    expect(xml).toContain(`<param name="password" value="${DEFAULTS.fsEslPassword}"/>`)
+    expect(xml).toContain('<param name="apply-inbound-acl" value="loopback.auto"/>')
   })
 })

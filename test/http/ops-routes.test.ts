@@ -132,7 +132,7 @@ describe('OpenAPI', () => {
       ['/healthz', '/metrics', '/readyz', '/v1/audio/{file}', '/v1/cache', '/v1/cache/{key}', '/v1/prewarm', '/v1/prewarm/{id}', '/v1/tts'].sort(),
     )
     expect(Object.keys(doc.paths['/v1/tts']).sort()).toEqual(['get', 'head', 'post'])
-    expect(doc.paths['/v1/tts'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['text', 'voice', 'engine', 'rate', 'refresh'])
+    expect(doc.paths['/v1/tts'].get.parameters.map((p: { name: string }) => p.name)).toEqual(['text', 'voice', 'engine', 'rate', 'refresh', 'ext'])
     expect(Object.keys(doc.paths['/v1/prewarm'].post.requestBody.content).sort()).toEqual(['application/json', 'text/plain'])
     expect(doc.paths['/v1/prewarm'].post.security).toEqual([{ bearerAuth: [] }])
     expect(doc.paths['/v1/tts'].get.security).toEqual([{}, { bearerAuth: [] }])

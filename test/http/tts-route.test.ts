@@ -30,6 +30,17 @@ describe('GET /v1/tts', () => {
     expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length)
   })
 
+  it('accepts a trailing ext=.wav (so a mod_http_cache URL ends in .wav) without changing the key, and refuses another ext', async () => {
+    const t = await testApp()
+    const plain = await t.app.inject({ method: 'GET', url: '/v1/tts?text=Hello.%20World' })
+    const withExt = await t.app.inject({ method: 'GET', url: '/v1/tts?text=Hello.%20World&ext=.wav' })
+    expect(withExt.statusCode).toBe(200)
+    expect(withExt.headers.etag).toBe(plain.headers.etag)
+    expect(withExt.headers['x-tts-cache']).toBe('hit')
+    const other = await t.app.inject({ method: 'GET', url: '/v1/tts?text=Hello&ext=.mp3' })
+    expect(other.statusCode).toBe(400)
+  })
+
   it('applies voice, engine and rate (a different rate is a different key and a WAV at that rate)', async () => {
     const t = await testApp()
     const a = await t.app.inject({ method: 'GET', url: `${hello}&voice=en&engine=espeak-ng&rate=16000` })

@@ -1,0 +1,20 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { runEslLoad } from '../../load/esl-load.js'
+import { startHook } from '../support/esl-hook-harness.js'
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+describe('load/esl-load.ts against the real hook', () => {
+  it('simulates the shipped macro closely enough that every call gets its file in one round trip', async () => {
+    const hook = await startHook({}, cleanups)
+    const result = await runEslLoad({ port: hook.port, channels: 4, phrases: 3, zipfS: 1, calls: 24, deadlineMs: 10_000, seed: 3 })
+    expect(result.failed).toBe(0)
+    expect(result.completed).toBe(24)
+    expect(result.withFile).toBe(24)
+    // The generator wraps texts as the macro does: no verbatim read, so no getvar reached it.
+    expect(hook.renders()).toBe(3)
+  })
+})
