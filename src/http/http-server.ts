@@ -73,6 +73,9 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
 
   const app = Fastify({
     loggerInstance: logger,
+    // Fastify's own two lines per request are at info: on the hit path that is most of the
+    // work. Every request is counted in the metrics; one line per request only at debug (onResponse).
+    disableRequestLogging: true,
     bodyLimit: config.bodyLimitBytes,
     http: { maxHeaderSize },
     routerOptions: { maxParamLength: 200, querystringParser: parseQueryString },
@@ -128,6 +131,9 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.http.requestFinished(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
+    if (request.log.isLevelEnabled('debug')) {
+      request.log.debug({ method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed')
+    }
   })
 
   app.setErrorHandler((err, request, reply) => {

@@ -21,6 +21,14 @@ describe('GET /v1/tts', () => {
     expect(first.rawPayload.subarray(0, 4).toString('ascii')).toBe('RIFF')
   })
 
+  it('writes no log line for a hit at info level (one per request only at debug)', async () => {
+    const t = await testApp({ config: { logLevel: 'info' } })
+    await t.app.inject({ method: 'GET', url: hello })
+    const before = t.logs.lines.length
+    for (let i = 0; i < 5; i++) expect((await t.app.inject({ method: 'GET', url: hello })).headers['x-tts-cache']).toBe('hit')
+    expect(t.logs.lines.slice(before)).toEqual([])
+  })
+
   it('sends ETag "<key>", an immutable Cache-Control, Accept-Ranges and Content-Length', async () => {
     const t = await testApp()
     const res = await t.app.inject({ method: 'GET', url: hello })
