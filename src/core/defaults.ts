@@ -30,6 +30,10 @@ export const DEFAULTS = Object.freeze({
   fsEslPassword: 'ClueCon',
   prewarmMaxItems: 10_000,
   bodyLimitBytes: 1024 * 1024,
+  /** Memory for HTTP's copies of hot WAVs (0: always stream from disk). */
+  httpHotBytes: 32 * 1024 ** 2,
+  /** Larger WAVs are always streamed from disk. */
+  httpHotFileMaxBytes: 1024 ** 2,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
 } as const)

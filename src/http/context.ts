@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { AppContext } from '../app-context.js'
+import type { HotAudio } from './hot-audio.js'
 import type { PrewarmBatches } from '../core/prewarm-batches.js'
 import type { Metrics } from '../observability/metrics.js'
 
@@ -20,6 +21,8 @@ declare module 'fastify' {
     readonly tts: HttpAppContext
     /** Pre-warm batch tracker (closed in onClose). */
     readonly prewarm: PrewarmBatches
+    /** In-memory copies of the hottest WAVs (TTS_HTTP_HOT_BYTES). */
+    readonly hotAudio: HotAudio
   }
   interface FastifyContextConfig {
     auth?: RouteAuth

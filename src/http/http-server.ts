@@ -1,6 +1,8 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { PrewarmBatches, type PrewarmBatchesOptions } from '../core/prewarm-batches.js'
+import { DEFAULTS } from '../core/defaults.js'
 import { REDACT_PATHS } from '../logger.js'
+import { HotAudio } from './hot-audio.js'
 import { BearerAuth } from './bearer-auth.js'
 import type { HttpAppContext } from './context.js'
 import { clientErrorHandler, httpError, isCountedByService, retryAfterSeconds, sendError, toHttpError } from './http-errors.js'
@@ -60,6 +62,9 @@ export const REDACTED_LOG_PATHS = Object.freeze([
  * at most `closeGraceMs`, and stops the pre-warm feeder. It does not close the context's
  * service, queue or store: the composition root does, after this.
  */
+/** Levels at which every request gets its own log line (skipped early: the hit path stays lean). */
+const VERBOSE_LEVELS = new Set(['debug', 'trace'])
+
 export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions = {}): FastifyInstance {
   const { config, metrics } = ctx
   const logger: FastifyBaseLogger = ctx.logger.child(
@@ -101,6 +106,7 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
     )
   app.decorate('tts', ctx)
   app.decorate('prewarm', prewarm)
+  app.decorate('hotAudio', new HotAudio({ maxBytes: config.httpHotBytes, maxFileBytes: DEFAULTS.httpHotFileMaxBytes }))
 
   let closing = false
   let forceCloseTimer: NodeJS.Timeout | undefined
@@ -131,7 +137,7 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.http.requestFinished(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
-    if (request.log.isLevelEnabled('debug')) {
+    if (VERBOSE_LEVELS.has(request.log.level)) {
       request.log.debug({ method: request.method, route: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime }, 'request completed')
     }
   })

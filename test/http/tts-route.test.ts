@@ -178,8 +178,8 @@ describe('GET /v1/tts', () => {
     expect((await t.app.inject({ method: 'GET', url: `${hello}&refresh=false` })).statusCode).toBe(200)
   })
 
-  it('renders again when the cached file vanished after the lookup', async () => {
-    const t = await testApp()
+  it('renders again when the cached file vanished after the lookup (streaming from disk)', async () => {
+    const t = await testApp({ config: { httpHotBytes: 0 } })
     const first = await t.app.inject({ method: 'GET', url: hello })
     const key = String(first.headers.etag).slice(1, -1)
     const { unlink } = await import('node:fs/promises')
@@ -188,6 +188,36 @@ describe('GET /v1/tts', () => {
     expect(again.statusCode).toBe(200)
     expect(again.rawPayload.equals(first.rawPayload)).toBe(true)
     expect(t.renderer.started).toHaveLength(2)
+  })
+
+  it('serves a hot file from memory, and never a stale copy after a refresh or a purge', async () => {
+    const t = await testApp()
+    const first = await t.app.inject({ method: 'GET', url: hello })
+    const key = String(first.headers.etag).slice(1, -1)
+    const { readFile, unlink } = await import('node:fs/promises')
+    // From memory: even a file removed behind the store's back is still the same audio.
+    await unlink(t.store.pathFor(key))
+    const hot = await t.app.inject({ method: 'GET', url: hello, headers: { range: 'bytes=0-3' } })
+    expect(hot.statusCode).toBe(206)
+    expect(hot.rawPayload.toString('latin1')).toBe('RIFF')
+    expect(t.renderer.started).toHaveLength(1)
+    // A refresh (POST: it serves no bytes) commits a new file under the same key. Mark that file
+    // (the store itself never rewrites in place) so old and new bytes differ: the next GET must
+    // read it, not the copy in memory from before the refresh.
+    expect((await t.app.inject({ method: 'POST', url: '/v1/tts?refresh=true', payload: { text: 'Hello caller' }, headers: auth })).statusCode).toBe(200)
+    const path = t.store.pathFor(key)
+    const marked = Buffer.from(await readFile(path))
+    marked[marked.length - 1] = (marked[marked.length - 1] ?? 0) ^ 0xff
+    const { writeFile } = await import('node:fs/promises')
+    await writeFile(path, marked)
+    const after = await t.app.inject({ method: 'GET', url: hello })
+    expect(after.rawPayload.equals(marked)).toBe(true)
+    expect(after.rawPayload.equals(first.rawPayload)).toBe(false)
+    expect(t.renderer.started).toHaveLength(2)
+    // A purge drops the entry: the next request renders again.
+    expect((await t.app.inject({ method: 'DELETE', url: `/v1/cache/${key}`, headers: auth })).statusCode).toBeLessThan(300)
+    expect((await t.app.inject({ method: 'GET', url: hello })).headers['x-tts-cache']).toBe('rendered')
+    expect(t.renderer.started).toHaveLength(3)
   })
 
   it('maps a render failure to its registry status and code', async () => {

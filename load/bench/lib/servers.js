@@ -1,10 +1,11 @@
 // @ts-check
 /**
  * Child processes the benchmark listens to: our `serve` (the real CLI, as deployed), the
- * @fastify/static baseline, redis-server. Every child is bounded: `stop()` sends SIGTERM,
+ * @fastify/static and nginx baselines, redis-server. Every child is bounded: `stop()` sends SIGTERM,
  * then SIGKILL after a grace, and resolves with how it ended.
  */
 import { spawn } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -141,4 +142,40 @@ export function startServe(options) {
   return startChild(process.execPath, [...(options.nodeArgs ?? []), path.join(REPO_ROOT, 'dist/cli/main.js'), 'serve'], {
     env: { ...process.env, TTS_LOG_LEVEL: 'warn', ...options.env },
   })
+}
+
+/** nginx's binary, when installed (Debian: nginx-light). */
+export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p))
+
+/**
+ * nginx serving `root` on 127.0.0.1:`port` the way a static file server is tuned: sendfile,
+ * no access log, keep-alive without a request cap, `workers` worker processes (1 = one event
+ * loop, like our `serve`). Its config, pid and logs live in `workDir`.
+ * @param {{ root: string, port: number, workDir: string, workers?: number }} options
+ * @returns {Child}
+ */
+export function startNginx(options) {
+  if (NGINX === undefined) throw new Error('nginx is not installed (apt-get install nginx-light)')
+  const conf = path.join(options.workDir, 'nginx.conf')
+  const running = typeof process.getuid === 'function' && process.getuid() === 0
+  writeFileSync(
+    conf,
+    [
+      running ? 'user root;' : '',
+      `worker_processes ${options.workers ?? 1};`,
+      'daemon off;',
+      `pid ${path.join(options.workDir, 'nginx.pid')};`,
+      `error_log ${path.join(options.workDir, 'error.log')} warn;`,
+      'events { worker_connections 4096; }',
+      'http {',
+      '  access_log off; sendfile on; tcp_nopush on; tcp_nodelay on;',
+      '  keepalive_requests 1000000; keepalive_timeout 60s;',
+      `  client_body_temp_path ${path.join(options.workDir, 'body')};`,
+      '  types { audio/wav wav; }',
+      `  server { listen 127.0.0.1:${options.port}; root ${options.root}; location / { } }`,
+      '}',
+      '',
+    ].join('\n'),
+  )
+  return startChild(NGINX, ['-c', conf, '-p', options.workDir])
 }

@@ -36,7 +36,7 @@ export const SCENARIOS = Object.freeze([
   { id: 'bursts-espeak', title: 'Cold bursts, espeak-ng: ours vs Lua', budgetS: 120, minBudgetS: 30, run: (ctx) => coldBursts(ctx, { engine: 'espeak-ng' }) },
   { id: 'bursts-slow', title: 'Cold bursts, slow engine: ours vs Lua', budgetS: 120, minBudgetS: 45, run: (ctx) => coldBursts(ctx, { engine: 'slow' }) },
   { id: 'zipf-mix', title: 'Zipf mix: ours vs Lua', budgetS: 120, minBudgetS: 30, run: zipfMix },
-  { id: 'http-hit', title: 'HTTP hit throughput vs @fastify/static', budgetS: 90, minBudgetS: 30, run: httpHit },
+  { id: 'http-hit', title: 'HTTP hit throughput vs nginx and @fastify/static', budgetS: 180, minBudgetS: 60, run: httpHit },
   { id: 'esl', title: 'ESL hit path', budgetS: 120, minBudgetS: 30, run: eslScenario },
   { id: 'cluster', title: 'Cluster dedupe and worker throughput', budgetS: 150, minBudgetS: 40, run: clusterScenario },
   {

@@ -41,7 +41,7 @@ export async function audioRoutes(app: FastifyInstance): Promise<void> {
       const entry = service.lookupKey(key)
       // Not in our index: another process on the same cache directory may have rendered it.
       const path = entry?.path ?? store.pathFor(key)
-      const sent = await sendAudioFile(request, reply, { key, path }, { conditional: true, cacheStatus: 'hit' })
+      const sent = await sendAudioFile(request, reply, { key, path, entry }, { conditional: true, cacheStatus: 'hit', hot: app.hotAudio })
       if (!sent) throw notFound()
       return reply
     },

@@ -74,7 +74,7 @@ export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
         if (ifNoneMatchMatches(request.headers['if-none-match'], key)) return sendNotModified(reply, key)
       }
       return getAudio(request, reply, input, refresh, (result) =>
-        sendAudioFile(request, reply, result, { cacheStatus: result.status, conditional: !refresh }),
+        sendAudioFile(request, reply, result, { cacheStatus: result.status, conditional: !refresh, hot: app.hotAudio }),
       )
     },
   })
