@@ -80,7 +80,9 @@ case "$mode" in
     if [ -z "${TTS_CACHE_DIR:-}" ] && [ "$(id -u)" != 0 ]; then
       export TTS_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tts-cache"   # /var/lib/tts-cache needs root
     fi
-    exec node dist/cli/main.js serve "$@" ;;
+    # A smaller young generation: the start-up scan otherwise grows it to its maximum for good
+    # (measured with 100,000 entries: RSS 276 -> 186 MiB, docs/operations.md).
+    exec node --max-semi-space-size=4 dist/cli/main.js serve "$@" ;;
   test)
     mkdir -p .tmp
     rm -f .tmp/vitest.json
