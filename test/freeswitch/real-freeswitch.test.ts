@@ -65,6 +65,7 @@ function testDialplan(): string {
     say('failing', `The engine fails, run ${RUN}.`),
     say('hung', `The engine hangs, run ${RUN}.`),
     say('frozen', `The service is frozen, run ${RUN}.`),
+    say('prompt', `No TTS module on this box, run ${RUN}.`).replace('tts_cache,', 'tts_cache_prompt,'),
     '</include>',
   ].join('\n')
 }
@@ -260,6 +261,20 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
     const heard = await speechIn(call.recording!)
     expect(heard.voicedMs).toBeGreaterThan(500)
     measured['service down: ms of silence before the fallback'] = heard.onsetMs
+  })
+
+  it('tts_cache_prompt (no TTS module): with the service down it plays tts_cache_fallback_file, else a tone', async () => {
+    expect(service).toBeUndefined()
+    const tone = await placeCall(control, 'tts_test_prompt')
+    expect(tone.variable('tts_cache_status')).toBeUndefined()
+    expect(tone.played).toEqual(['tone_stream://%(300,100,440);loops=2'])
+    expect(tone.playbackStatuses).toEqual(['done'])
+    const prompt = join(work, 'prompt.wav')
+    const { copyFile } = await import('node:fs/promises')
+    await copyFile(recordingPath('down'), prompt)
+    const file = await placeCall(control, 'tts_test_prompt', { vars: { tts_cache_fallback_file: prompt } })
+    expect(file.played).toEqual([prompt])
+    expect(file.playbackStatuses).toEqual(['done'])
   })
 
   it('service frozen (accepts, never answers): the fallback still speaks, after FreeSWITCH gives up', async () => {
