@@ -128,7 +128,8 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
   })
 
   it('7001 miss then hit: the cached WAV is what FreeSWITCH plays, in full, and the caller hears it', async () => {
-    const miss = await placeCall(control, '7001', { record: recordingPath('7001-miss') })
+    // A generous deadline for the one render here: a busy CI machine must not turn it into a timeout.
+    const miss = await placeCall(control, '7001', { record: recordingPath('7001-miss'), vars: { tts_cache_deadline_ms: '20000' } })
     const hit = await placeCall(control, '7001', { record: recordingPath('7001-hit') })
     expect(miss.variable('tts_cache_status')).toBe('rendered')
     expect(hit.variable('tts_cache_status')).toBe('hit')

@@ -278,11 +278,12 @@ export async function startService(env: Record<string, string>): Promise<Running
   for (let attempt = 0; ; attempt++) {
     if (child.exitCode !== null) throw new Error(`tts-cache serve exited with ${child.exitCode}: ${stderr}`)
     try {
-      if ((await http('/healthz')).ok) break
+      // /readyz: listeners up, and (FS_ESL_HOST set) the inbound connection to FreeSWITCH made.
+      if ((await http('/readyz')).ok) break
     } catch {
       // Not listening yet.
     }
-    if (attempt > 300) throw new Error(`tts-cache serve did not answer /healthz: ${stderr}`)
+    if (attempt > 300) throw new Error(`tts-cache serve was not ready: ${stderr}`)
     await new Promise((resolve) => setTimeout(resolve, 100))
   }
   return {
