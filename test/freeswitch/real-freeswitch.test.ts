@@ -99,6 +99,16 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
   /** The fallback (FreeSWITCH's own TTS via the tts_cache_play macro) spoke this text. */
   const fallbackSpoke = async (call: CallRecord, text: string): Promise<boolean> =>
     (await fs.log()).split('\n').some((line) => line.startsWith(call.bUuid) && line.includes(`Speaking text: ${text}`))
+  /** Calls tts_test_<name>, checks that the caller heard the fallback speak `text`, records the silence before it. */
+  const callHearingFallback = async (name: string, text: string, label: string): Promise<{ call: CallRecord; onsetMs: number | undefined }> => {
+    const call = await placeCall(control, `tts_test_${name}`, { record: recordingPath(name) })
+    expect(call.played).toEqual([])
+    expect(await fallbackSpoke(call, text)).toBe(true)
+    const heard = await speechIn(call.recording!)
+    expect(heard.voicedMs).toBeGreaterThan(500)
+    measured[label] = heard.onsetMs
+    return { call, onsetMs: heard.onsetMs }
+  }
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'tts-fs-e2e-'))
@@ -222,14 +232,8 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
 
   it('engine failing: status error, and the caller hears the fallback sentence', async () => {
     await serve({ TTS_ENGINE: 'command', TTS_COMMAND: JSON.stringify([join(FIXTURES, 'fail-with-stderr'), '{out}']) })
-    const text = `The engine fails, run ${RUN}.`
-    const call = await placeCall(control, 'tts_test_failing', { record: recordingPath('failing') })
+    const { call } = await callHearingFallback('failing', `The engine fails, run ${RUN}.`, 'engine failing: ms of silence before the fallback')
     expect(call.variable('tts_cache_status')).toBe('error')
-    expect(call.played).toEqual([])
-    expect(await fallbackSpoke(call, text)).toBe(true)
-    const heard = await speechIn(call.recording!)
-    expect(heard.voicedMs).toBeGreaterThan(500)
-    measured['engine failing: ms of silence before the fallback'] = heard.onsetMs
   })
 
   it('engine hung: status timeout at the deadline, and the fallback speaks (silence ≈ deadline)', async () => {
@@ -239,29 +243,19 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
       TTS_FIXTURE_SLEEP_S: '30',
       TTS_RENDER_TIMEOUT_MS: '60000',
     })
-    const text = `The engine hangs, run ${RUN}.`
-    const call = await placeCall(control, 'tts_test_hung', { record: recordingPath('hung') })
+    const { call, onsetMs } = await callHearingFallback('hung', `The engine hangs, run ${RUN}.`, 'engine hung: ms of silence before the fallback (deadline 2500)')
     expect(call.variable('tts_cache_status')).toBe('timeout')
     expect(call.variable('tts_cache_key')).toMatch(/^[0-9a-f]{64}$/)
-    expect(await fallbackSpoke(call, text)).toBe(true)
-    const heard = await speechIn(call.recording!)
-    expect(heard.voicedMs).toBeGreaterThan(500)
     // Not a speed goal: FreeSWITCH on its own gives up after 25 s. Silence well below that shows
     // the service's deadline (2.5 s by default) ended the wait, not FreeSWITCH's timeout.
-    expect(heard.onsetMs).toBeLessThan(20_000)
-    measured['engine hung: ms of silence before the fallback (deadline 2500)'] = heard.onsetMs
+    expect(onsetMs).toBeLessThan(20_000)
   })
 
   it('service down: socket() is refused at once and the caller hears the fallback', async () => {
     await service!.stop()
     service = undefined
-    const text = `The service is down, run ${RUN}.`
-    const call = await placeCall(control, 'tts_test_down', { record: recordingPath('down') })
+    const { call } = await callHearingFallback('down', `The service is down, run ${RUN}.`, 'service down: ms of silence before the fallback')
     expect(call.variable('tts_cache_status')).toBeUndefined()
-    expect(await fallbackSpoke(call, text)).toBe(true)
-    const heard = await speechIn(call.recording!)
-    expect(heard.voicedMs).toBeGreaterThan(500)
-    measured['service down: ms of silence before the fallback'] = heard.onsetMs
   })
 
   it('tts_cache_prompt (no TTS module): with the service down it plays tts_cache_fallback_file, else a tone', async () => {
@@ -282,13 +276,12 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
     const frozen = await serve()
     frozen.freeze()
     try {
-      const text = `The service is frozen, run ${RUN}.`
-      const call = await placeCall(control, 'tts_test_frozen', { record: recordingPath('frozen') })
+      const { call } = await callHearingFallback(
+        'frozen',
+        `The service is frozen, run ${RUN}.`,
+        'service frozen: ms of silence before the fallback (FreeSWITCH connect timeout)',
+      )
       expect(call.variable('tts_cache_status')).toBeUndefined()
-      expect(await fallbackSpoke(call, text)).toBe(true)
-      const heard = await speechIn(call.recording!)
-      expect(heard.voicedMs).toBeGreaterThan(500)
-      measured['service frozen: ms of silence before the fallback (FreeSWITCH connect timeout)'] = heard.onsetMs
     } finally {
       frozen.thaw()
     }
