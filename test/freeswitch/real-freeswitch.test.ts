@@ -46,6 +46,8 @@ const TABLE: readonly (readonly [name: string, text: string])[] = [
   ['expansion', 'Your number is ${caller_id_number}'],
 ]
 
+const NOFULL_TEXT = 'Dial %41 or 100% (not A), no full'
+
 /** Extensions of this test only (the shipped examples are included unchanged beside them). */
 function testDialplan(): string {
   const say = (name: string, text: string, extra = ''): string =>
@@ -66,6 +68,18 @@ function testDialplan(): string {
     say('hung', `The engine hangs, run ${RUN}.`),
     say('frozen', `The service is frozen, run ${RUN}.`),
     say('prompt', `No TTS module on this box, run ${RUN}.`).replace('tts_cache,', 'tts_cache_prompt,'),
+    // A directly set text with a % on a socket without `full`: the service must read it back with getvar.
+    `  <extension name="tts_test_nofull">
+    <condition field="destination_number" expression="^tts_test_nofull$">
+      <action application="answer"/>
+      <action application="sched_hangup" data="+2"/>
+      <action application="unset" data="tts_cache_status"/>
+      <action application="set" data="tts_cache_text=${xml(NOFULL_TEXT)}"/>
+      <action application="socket" data="127.0.0.1:8040"/>
+      <action application="phrase" data="tts_cache_play,\${tts_cache_text}"/>
+      <action application="hangup"/>
+    </condition>
+  </extension>`,
     '</include>',
   ].join('\n')
 }
@@ -209,6 +223,13 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
     const expanded = text.replace('${caller_id_number}', '0000000000')
     const { key } = await postTts({ text: expanded })
     const call = await placeCall(control, `tts_test_${name}`)
+    expect(call.variable('tts_cache_key')).toBe(key)
+    expect(call.variable('tts_cache_status')).toBe('hit')
+  })
+
+  it('a directly set text with %41 on a socket without full is read back with getvar, byte-exact', async () => {
+    const { key } = await postTts({ text: NOFULL_TEXT })
+    const call = await placeCall(control, 'tts_test_nofull')
     expect(call.variable('tts_cache_key')).toBe(key)
     expect(call.variable('tts_cache_status')).toBe('hit')
   })
