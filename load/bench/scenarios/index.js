@@ -13,6 +13,7 @@ import { coreHit } from './core-hit.js'
 import { dogpile } from './dogpile.js'
 import { eslScenario } from './esl.js'
 import { httpHit } from './http-hit.js'
+import { soak } from './soak.js'
 import { startup } from './startup.js'
 import { zipfMix } from './zipf-mix.js'
 
@@ -46,4 +47,5 @@ export const SCENARIOS = Object.freeze([
     minBudgetS: 60,
     run: (ctx) => startup(ctx, { cacheDir: ctx.quick ? path.join(ctx.workDir, 'cache-small') : BIG_CACHE_DIR }),
   },
+  { id: 'soak', title: 'Soak: RSS under 5 minutes of mixed load', budgetS: 400, minBudgetS: 60, run: soak },
 ])

@@ -1,0 +1,120 @@
+// @ts-check
+/**
+ * Soak: the real `serve` (as deployed, with the V8 flag bootstrap.sh uses) under steady mixed
+ * load — simulated FreeSWITCH channels on the ESL hook and HTTP hits, at the same time — for
+ * five minutes after a warm-up, its RSS sampled every few seconds. The goal: RSS flat (within
+ * ±10 % of the value right after the warm-up). The baseline is the process itself after warm-up.
+ */
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+// @ts-ignore autocannon ships no type declarations
+import autocannon from 'autocannon'
+import { freePort, startServe, waitForHttp } from '../lib/servers.js'
+import { fmtBytes, fmtInt } from '../lib/stats.js'
+import { subDir } from './context.js'
+
+export const SOAK_FLATNESS = 0.1
+const SERVE_NODE_ARGS = ['--max-semi-space-size=4']
+
+/** @param {number} pid */
+function rssOf(pid) {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return kb === undefined ? Number.NaN : Number(kb) * 1024
+}
+
+/**
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @returns {Promise<import('../lib/report.js').Section>}
+ */
+export async function soak(ctx) {
+  const warmupS = ctx.quick ? 2 : 30
+  const soakS = ctx.quick ? 4 : 300
+  const windowS = ctx.quick ? 1 : 5
+  const phrases = ctx.quick ? 5 : 50
+  /** @type {{ runEslLoad: (o: Record<string, unknown>) => Promise<any>, phraseText: (prefix: string, rank: number) => string }} */
+  const { runEslLoad, phraseText } = await import(pathToFileURL(path.join(ctx.repoRoot, 'load/esl-load.ts')).href)
+  const prefix = `soak ${Date.now().toString(36)}`
+  const httpPort = await freePort()
+  const eslPort = await freePort()
+  const child = startServe({
+    nodeArgs: SERVE_NODE_ARGS,
+    env: { TTS_CACHE_DIR: subDir(ctx, 'cache'), TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(httpPort), TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_LOG_LEVEL: 'info' },
+  })
+  /** @type {{ t: number, rss: number, calls: number, requests: number }[]} */
+  const samples = []
+  let calls = 0
+  let requests = 0
+  let failures = 0
+  try {
+    await waitForHttp(`http://127.0.0.1:${httpPort}/readyz`, child)
+    const urls = Array.from({ length: 5 }, (_, rank) => `http://127.0.0.1:${httpPort}/v1/tts?text=${encodeURIComponent(phraseText(prefix, rank))}`)
+    /** One window of mixed load: ESL channels and HTTP hits at once. */
+    const window = async (/** @type {number} */ seconds, /** @type {number} */ seed) => {
+      const [esl, http] = await Promise.all([
+        runEslLoad({ port: eslPort, channels: 50, phrases, zipfS: 1.1, durationMs: seconds * 1000, textPrefix: prefix, deadlineMs: 20_000, seed }),
+        autocannon({ url: urls[seed % urls.length], connections: 16, duration: seconds, pipelining: 1 }),
+      ])
+      calls += esl.completed
+      failures += esl.failed + http.non2xx + http.errors + http.timeouts
+      requests += http.requests.total
+    }
+    ctx.progress(`warm-up, ${warmupS} s (renders the ${phrases} phrases; not measured)`)
+    for (let s = 0; s < warmupS && !ctx.signal.aborted; s += windowS) await window(windowS, s)
+    const started = performance.now()
+    samples.push({ t: 0, rss: rssOf(child.pid), calls, requests })
+    while ((performance.now() - started) / 1000 < soakS && !ctx.signal.aborted) {
+      await window(windowS, samples.length)
+      samples.push({ t: (performance.now() - started) / 1000, rss: rssOf(child.pid), calls, requests })
+      if (samples.length % 6 === 0) ctx.progress(`${Math.round(samples.at(-1)?.t ?? 0)} s: RSS ${fmtBytes(samples.at(-1)?.rss ?? 0)}`)
+    }
+  } finally {
+    await child.stop()
+  }
+
+  const base = samples[0]?.rss ?? Number.NaN
+  const rss = samples.map((s) => s.rss)
+  const max = Math.max(...rss)
+  const min = Math.min(...rss)
+  const end = rss.at(-1) ?? Number.NaN
+  const deviation = Math.max(max / base - 1, 1 - min / base)
+  const seconds = samples.at(-1)?.t ?? 0
+  const measuredCalls = calls - (samples[0]?.calls ?? 0)
+  const measuredRequests = requests - (samples[0]?.requests ?? 0)
+  const every = Math.max(1, Math.floor(samples.length / 10))
+  return {
+    id: 'soak',
+    title: `Soak: RSS over ${Math.round(seconds)} s of mixed ESL and HTTP load`,
+    description:
+      `The real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level) with 50 simulated FreeSWITCH channels back to back on the ESL hook ` +
+      `(Zipf over ${phrases} phrases) and 16 HTTP connections of hits at the same time, in ${windowS} s windows; RSS read from /proc ` +
+      `after each window. Warm-up first (${warmupS} s: the phrases get rendered, JIT, heap sizing); the RSS right after it is the baseline.`,
+    tables: [
+      {
+        headers: ['metric', 'value'],
+        rows: [
+          ['RSS after warm-up (baseline)', fmtBytes(base)],
+          ['RSS min / max / at the end', `${fmtBytes(min)} / ${fmtBytes(max)} / ${fmtBytes(end)}`],
+          ['largest deviation from the baseline', `${(deviation * 100).toFixed(1)} %`],
+          ['ESL calls / HTTP requests during the soak', `${fmtInt(measuredCalls)} / ${fmtInt(measuredRequests)}`],
+          ['failed calls + non-2xx + errors (whole run)', fmtInt(failures)],
+        ],
+      },
+      {
+        caption: 'RSS over time',
+        headers: ['s', 'RSS'],
+        rows: samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((s) => [fmtInt(Math.round(s.t)), fmtBytes(s.rss)]),
+      },
+    ],
+    goals: [
+      {
+        name: `RSS flat over a ${Math.round(soakS / 60)}-minute ESL + HTTP soak`,
+        target: `within ±${SOAK_FLATNESS * 100} %`,
+        value: `${(deviation * 100).toFixed(1)} %`,
+        met: Number.isFinite(deviation) ? deviation <= SOAK_FLATNESS && !ctx.quick : undefined,
+        why: 'see the RSS over time: a steady climb is a leak; a step after warm-up is heap sizing.',
+      },
+    ],
+    raw: { samples, failures },
+  }
+}
