@@ -17,6 +17,18 @@ import { subDir } from './context.js'
 export const SOAK_FLATNESS = 0.1
 const SERVE_NODE_ARGS = ['--max-semi-space-size=4']
 
+/**
+ * The V8 heap (total, used) and external memory from the service's own /metrics (prom-client's
+ * process metrics): tells a heap that grew from memory outside it.
+ * @param {number} port
+ * @returns {Promise<{ heapTotal: number, heapUsed: number, external: number }>}
+ */
+async function heapOf(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  const value = (/** @type {string} */ name) => Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
+  return { heapTotal: value('nodejs_heap_size_total_bytes'), heapUsed: value('nodejs_heap_size_used_bytes'), external: value('nodejs_external_memory_bytes') }
+}
+
 /** @param {number} pid */
 function rssOf(pid) {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
@@ -41,7 +53,7 @@ export async function soak(ctx) {
     nodeArgs: SERVE_NODE_ARGS,
     env: { TTS_CACHE_DIR: subDir(ctx, 'cache'), TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(httpPort), TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_LOG_LEVEL: 'info' },
   })
-  /** @type {{ t: number, rss: number, calls: number, requests: number }[]} */
+  /** @type {{ t: number, rss: number, heapTotal: number, heapUsed: number, external: number, calls: number, requests: number }[]} */
   const samples = []
   let calls = 0
   let requests = 0
@@ -62,10 +74,10 @@ export async function soak(ctx) {
     ctx.progress(`warm-up, ${warmupS} s (renders the ${phrases} phrases; not measured)`)
     for (let s = 0; s < warmupS && !ctx.signal.aborted; s += windowS) await window(windowS, s)
     const started = performance.now()
-    samples.push({ t: 0, rss: rssOf(child.pid), calls, requests })
+    samples.push({ t: 0, rss: rssOf(child.pid), ...(await heapOf(httpPort)), calls, requests })
     while ((performance.now() - started) / 1000 < soakS && !ctx.signal.aborted) {
       await window(windowS, samples.length)
-      samples.push({ t: (performance.now() - started) / 1000, rss: rssOf(child.pid), calls, requests })
+      samples.push({ t: (performance.now() - started) / 1000, rss: rssOf(child.pid), ...(await heapOf(httpPort)), calls, requests })
       if (samples.length % 6 === 0) ctx.progress(`${Math.round(samples.at(-1)?.t ?? 0)} s: RSS ${fmtBytes(samples.at(-1)?.rss ?? 0)}`)
     }
   } finally {
@@ -102,8 +114,10 @@ export async function soak(ctx) {
       },
       {
         caption: 'RSS over time',
-        headers: ['s', 'RSS'],
-        rows: samples.filter((_, i) => i % every === 0 || i === samples.length - 1).map((s) => [fmtInt(Math.round(s.t)), fmtBytes(s.rss)]),
+        headers: ['s', 'RSS', 'V8 heap total', 'V8 heap used', 'external'],
+        rows: samples
+          .filter((_, i) => i % every === 0 || i === samples.length - 1)
+          .map((s) => [fmtInt(Math.round(s.t)), fmtBytes(s.rss), fmtBytes(s.heapTotal), fmtBytes(s.heapUsed), fmtBytes(s.external)]),
       },
     ],
     goals: [
