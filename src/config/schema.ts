@@ -72,7 +72,7 @@ export const configSchema = z
     eslHost: z.string().min(1).default(DEFAULTS.eslHost),
     eslPort: port.default(DEFAULTS.eslPort),
     eslDeadlineMs: int(50, 60_000).default(DEFAULTS.eslDeadlineMs),
-    eslMaxDeadlineMs: int(50, 120_000).default(20_000),
+    eslMaxDeadlineMs: int(50, 120_000).default(DEFAULTS.eslMaxDeadlineMs),
     fsEslHost: optionalString,
     fsEslPort: port.default(DEFAULTS.fsEslPort),
     fsEslPassword: z.string().default(DEFAULTS.fsEslPassword),

@@ -24,6 +24,8 @@ export const DEFAULTS = Object.freeze({
   eslHost: '127.0.0.1',
   eslPort: 8040,
   eslDeadlineMs: 2500,
+  /** Upper clamp for a call's own tts_cache_deadline_ms (FreeSWITCH gives up on a silent peer at ~25 s). */
+  eslMaxDeadlineMs: 20_000,
   httpHost: '127.0.0.1',
   httpPort: 8080,
   fsEslPort: 8021,

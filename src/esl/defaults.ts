@@ -10,7 +10,7 @@ export const ESL_DEFAULTS = Object.freeze({
   /** How long a call waits for its WAV before it gets the fallback (status `timeout`). */
   deadlineMs: DEFAULTS.eslDeadlineMs,
   /** Upper clamp for `tts_cache_deadline_ms` set per call. */
-  maxDeadlineMs: 10_000,
+  maxDeadlineMs: DEFAULTS.eslMaxDeadlineMs,
   /** From accepting FreeSWITCH's connection to receiving its CHANNEL_DATA reply. */
   connectTimeoutMs: 2_000,
   /** Per command: from the moment a command is at the head of the reply queue to its reply. */
