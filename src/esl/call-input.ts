@@ -1,21 +1,8 @@
 import { TtsError } from '../core/errors.js'
 import type { PhraseInput } from '../core/phrase.js'
-import type { ChannelData } from './channel-data.js'
+import { HOOK_VARIABLES, type ChannelData } from './channel-data.js'
 
 const DEADLINE_VALUE = /^\d{1,9}$/
-
-/**
- * The channel variables the hook reads. All are namespaced `tts_cache_*`: FreeSWITCH's own
- * `say:`/`speak` read `tts_engine` and `tts_voice`, so sharing those names would change which
- * engine FreeSWITCH speaks the fallback with (and which one the cache renders with).
- */
-export const HOOK_VARIABLES = Object.freeze({
-  text: 'tts_cache_text',
-  voice: 'tts_cache_voice',
-  engine: 'tts_cache_engine',
-  rate: 'tts_cache_rate',
-  deadline: 'tts_cache_deadline_ms',
-} as const)
 
 /**
  * How the shipped phrase macro wraps the text: `execute set(tts_cache_text=<guard>$1<end>` (no

@@ -26,9 +26,21 @@ export interface ChannelData {
 
 export type ParsedChannelData = { readonly ok: true; readonly data: ChannelData } | { readonly ok: false; readonly reason: string }
 
-/** The variables the hook reads (call-input.ts), fetched with the headers in one pass. */
-const HOOK_VARIABLES = ['tts_cache_text', 'tts_cache_voice', 'tts_cache_engine', 'tts_cache_rate', 'tts_cache_deadline_ms'] as const
-const NAMES = headerQuery(['Reply-Text', 'Event-Name', 'Unique-ID', 'Control', 'Socket-Mode', ...HOOK_VARIABLES.map((v) => `variable_${v}`)])
+/**
+ * The channel variables the hook reads (call-input.ts), fetched with the headers in one pass.
+ * All are namespaced `tts_cache_*`: FreeSWITCH's own `say:`/`speak` read `tts_engine` and
+ * `tts_voice`, so sharing those names would change which engine FreeSWITCH speaks the fallback
+ * with (and which one the cache renders with). The CUSTOM pre-warm event uses the same names.
+ */
+export const HOOK_VARIABLES = Object.freeze({
+  text: 'tts_cache_text',
+  voice: 'tts_cache_voice',
+  engine: 'tts_cache_engine',
+  rate: 'tts_cache_rate',
+  deadline: 'tts_cache_deadline_ms',
+} as const)
+const HOOK_NAMES: readonly string[] = Object.values(HOOK_VARIABLES)
+const NAMES = headerQuery(['Reply-Text', 'Event-Name', 'Unique-ID', 'Control', 'Socket-Mode', ...HOOK_NAMES.map((v) => `variable_${v}`)])
 
 export function parseChannelData(frame: EslFrame): ParsedChannelData {
   const [replyText, eventName, uniqueId, control, mode, ...hookValues] = frame.headersNamed(NAMES)
@@ -41,7 +53,7 @@ export function parseChannelData(frame: EslFrame): ParsedChannelData {
   }
   const rawUuid = percentDecode(uniqueId ?? '')
   const raw = (name: string): string | undefined => {
-    const known = HOOK_VARIABLES.indexOf(name as (typeof HOOK_VARIABLES)[number])
+    const known = HOOK_NAMES.indexOf(name)
     return known >= 0 ? hookValues[known] : frame.header(`variable_${name}`)
   }
   const decode = (value: string | undefined): string | undefined | null => (value === undefined ? undefined : (percentDecodeStrict(value) ?? null))

@@ -1,5 +1,5 @@
 import { toTtsError } from '../core/errors.js'
-import { HOOK_VARIABLES } from './call-input.js'
+import { HOOK_VARIABLES } from './channel-data.js'
 import type { Logger } from '../core/ports.js'
 import type { EslEvent } from './event.js'
 import { observe } from './observe.js'

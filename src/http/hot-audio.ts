@@ -56,9 +56,4 @@ export class HotAudio {
     if (bytes.length <= this.#maxFileBytes) this.#cache.set(entry.key, { entry, bytes })
     return bytes
   }
-
-  /** Bytes held now. */
-  get size(): number {
-    return this.#cache?.calculatedSize ?? 0
-  }
 }

@@ -14,7 +14,8 @@
  */
 import { connect, type Socket } from 'node:net'
 import { randomUUID } from 'node:crypto'
-import { HOOK_VARIABLES, wrapMacroText } from '../../src/esl/call-input.js'
+import { wrapMacroText } from '../../src/esl/call-input.js'
+import { HOOK_VARIABLES } from '../../src/esl/channel-data.js'
 import {
   apiResponse,
   channelDataFrame,

@@ -5,11 +5,23 @@
  * then SIGKILL after a grace, and resolves with how it ended.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, writeFileSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { REPO_ROOT } from './ours.js'
+
+/** The V8 flag `bootstrap.sh serve`, `npm start`, the Dockerfile and the systemd unit run `serve` with. */
+export const SERVE_NODE_ARGS = Object.freeze(['--max-semi-space-size=4'])
+
+/**
+ * Resident set size of a process, from /proc (Linux).
+ * @param {number} pid
+ */
+export function rssOf(pid) {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+  return kb === undefined ? Number.NaN : Number(kb) * 1024
+}
 
 /** A free TCP port on 127.0.0.1 (bound, then released). */
 export function freePort() {
@@ -136,7 +148,7 @@ export async function waitForTcp(port, child, timeoutMs = 30_000) {
 /**
  * `node dist/cli/main.js serve` with its configuration in the environment, as an operator
  * runs it. `nodeArgs` (e.g. --cpu-prof) go before the script.
- * @param {{ env: Record<string, string>, nodeArgs?: string[] }} options
+ * @param {{ env: Record<string, string>, nodeArgs?: readonly string[] }} options
  */
 export function startServe(options) {
   return startChild(process.execPath, [...(options.nodeArgs ?? []), path.join(REPO_ROOT, 'dist/cli/main.js'), 'serve'], {

@@ -5,17 +5,15 @@
  * five minutes after a warm-up, its RSS sampled every few seconds. The goal: RSS flat (within
  * ±10 % of the value right after the warm-up). The baseline is the process itself after warm-up.
  */
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 // @ts-ignore autocannon ships no type declarations
 import autocannon from 'autocannon'
-import { freePort, startServe, waitForHttp } from '../lib/servers.js'
+import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
 import { fmtBytes, fmtInt } from '../lib/stats.js'
 import { subDir } from './context.js'
 
 export const SOAK_FLATNESS = 0.1
-const SERVE_NODE_ARGS = ['--max-semi-space-size=4']
 
 /**
  * The V8 heap (total, used) and external memory from the service's own /metrics (prom-client's
@@ -27,12 +25,6 @@ async function heapOf(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
   const value = (/** @type {string} */ name) => Number(new RegExp(`^${name} ([\\d.e+]+)$`, 'm').exec(text)?.[1] ?? Number.NaN)
   return { heapTotal: value('nodejs_heap_size_total_bytes'), heapUsed: value('nodejs_heap_size_used_bytes'), external: value('nodejs_external_memory_bytes') }
-}
-
-/** @param {number} pid */
-function rssOf(pid) {
-  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
-  return kb === undefined ? Number.NaN : Number(kb) * 1024
 }
 
 /**

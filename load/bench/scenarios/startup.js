@@ -7,15 +7,13 @@
  * The cache directory is made by load/gen-cache-dir.js once and reused by later runs.
  */
 import { execFile } from 'node:child_process'
-import { readFileSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { generateCacheDir } from '../../gen-cache-dir.js'
 import { profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
-import { freePort, startServe, waitForHttp } from '../lib/servers.js'
+import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
 
 /** The V8 flag `bootstrap.sh serve`, `npm start`, the Dockerfile and the systemd unit run `serve` with. */
-const SERVE_NODE_ARGS = ['--max-semi-space-size=4']
 import { fmtBytes, fmtInt, fmtMs, fmtRatio } from '../lib/stats.js'
 import { subDir } from './context.js'
 
@@ -28,7 +26,7 @@ export const RSS_GOAL_BYTES = 150 * 1024 * 1024
  * @param {import('./context.js').ScenarioContext} ctx
  * @param {string} cacheDir
  * @param {'ours' | 'walk' | 'empty'} mode
- * @param {string[]} [nodeArgs]
+ * @param {readonly string[]} [nodeArgs]
  * @returns {Promise<{ openMs: number, entries: number, rssBytes: number, heapUsedBytes: number, warnings: number, errors: number }>}
  */
 async function openInChild(ctx, cacheDir, mode, nodeArgs = []) {
@@ -39,13 +37,6 @@ async function openInChild(ctx, cacheDir, mode, nodeArgs = []) {
   )
   const line = stdout.trim().split('\n').at(-1) ?? ''
   return JSON.parse(line)
-}
-
-/** @param {number} pid */
-function rssOf(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const kb = /VmRSS:\s+(\d+) kB/.exec(status)?.[1]
-  return kb === undefined ? Number.NaN : Number(kb) * 1024
 }
 
 /**
