@@ -1,36 +1,24 @@
 // @ts-check
 /**
- * mixed: the traffic of load/k6/mixed.ts and its thresholds, driven from Node — a stand-in for
+ * mixed: load/k6/mixed.ts's traffic and thresholds, driven from Node — a stand-in for
  * `k6 run load/k6/mixed.ts`, because no k6 binary can be installed here (npm's `k6` package is
  * a placeholder and Debian has none). Same phrases and sampler (load/k6/lib/phrases.ts, imported
- * as is), same defaults and thresholds (read from mixed.ts by k6-mixed-settings.js), same
- * setup (pre-warm the most popular phrases through POST /v1/prewarm, poll until done), the same
- * executor (lib/arrival-rate.js) and the same timing of a request (lib/timed-get.js).
+ * as is), same defaults and thresholds (read from mixed.ts by k6-mixed-settings.js), same setup
+ * and executor (k6-mixed-run.js). When a threshold is missed, a second, shorter run with the
+ * service under --cpu-prof shows where its main thread went.
  */
-import http from 'node:http'
 import os from 'node:os'
-import { phraseSet, seededRandom, ttsQuery, zipfSampler } from '../../k6/lib/phrases.ts'
-import { runConstantArrivalRate } from '../lib/arrival-rate.js'
-import { machineCpu, processCpu } from '../lib/cpu-time.js'
+import { profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
+import { runK6Mixed } from '../lib/k6-mixed-run.js'
 import { mixedSettings } from '../lib/k6-mixed-settings.js'
-import { freePort, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
+import { SERVE_NODE_ARGS } from '../lib/servers.js'
 import { fmtInt, fmtMs, percentileOfSorted } from '../lib/stats.js'
-import { timedGet } from '../lib/timed-get.js'
 import { subDir } from './context.js'
 
-const TOKEN = 'bench-token-not-secret'
-/** The k6 script draws with Math.random; a fixed seed makes two bench runs ask the same sequence. */
-const SAMPLER_SEED = 42
 /** Windows of the "over time" table. */
 const WINDOW_S = 10
-
-/**
- * @typedef {object} Sample
- * @property {number} atS seconds since the first arrival
- * @property {number} ms
- * @property {string} cache hit | rendered | coalesced | missing
- * @property {number} status
- */
+/** Length of the profiled run (after its own setup) when a threshold is missed. */
+const PROFILE_S = 30
 
 /** @param {readonly number[]} xs @param {number} p */
 function pct(xs, p) {
@@ -38,39 +26,21 @@ function pct(xs, p) {
 }
 
 /**
- * Sum of a Prometheus metric's samples whose line starts with `prefix` (all label sets).
- * @param {string} text @param {string} prefix
+ * Sum of a Prometheus metric's samples (every label set). 0 when absent.
+ * @param {string} text @param {string} name
  */
-function promSum(text, prefix) {
+function promSum(text, name) {
   return text
     .split('\n')
-    .filter((l) => l.startsWith(prefix) && (l[prefix.length] === '{' || l[prefix.length] === ' '))
+    .filter((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' '))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
 }
 
-/**
- * k6's setup(): POST /v1/prewarm with the top phrases, then GET /v1/prewarm/:id every second
- * until the batch leaves `running` (the API's only non-final state) or the timeout.
- * @param {string} base @param {{ text: string, voice?: string }[]} items @param {number} timeoutS
- * @param {(ok: boolean) => void} countRequest feeds http_req_failed, as k6 counts setup's requests
- */
-async function prewarm(base, items, timeoutS, countRequest) {
-  const headers = { authorization: `Bearer ${TOKEN}` }
-  const res = await fetch(`${base}/v1/prewarm`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify({ items }) })
-  const accepted = /** @type {{ id?: string }} */ (await res.json())
-  countRequest(res.status < 400)
-  if (res.status !== 202 || accepted.id === undefined) throw new Error(`POST /v1/prewarm: expected 202, got ${res.status}: ${JSON.stringify(accepted).slice(0, 300)}`)
-  const deadline = Date.now() + timeoutS * 1000
-  for (;;) {
-    const poll = await fetch(`${base}/v1/prewarm/${encodeURIComponent(accepted.id)}`, { headers })
-    const progress = /** @type {{ state: string, done: number, failed: number, rendered: number, errors: unknown[] }} */ (await poll.json())
-    countRequest(poll.status < 400)
-    if (poll.status !== 200) throw new Error(`GET /v1/prewarm/${accepted.id}: ${poll.status}`)
-    if (progress.state !== 'running') return { ...progress, finished: true }
-    if (Date.now() >= deadline) return { ...progress, finished: false }
-    await new Promise((resolve) => setTimeout(resolve, 1000))
-  }
-}
+/** @param {number} r */
+const fmtPct = (r) => `${(r * 100).toFixed(2)} %`
+
+/** @param {readonly number[]} xs p50 / p95 / p99 / max */
+const spread = (xs) => `${fmtMs(pct(xs, 50))} / ${fmtMs(pct(xs, 95))} / ${fmtMs(pct(xs, 99))} / ${fmtMs(xs.length === 0 ? Number.NaN : Math.max(...xs))}`
 
 /**
  * @param {import('./context.js').ScenarioContext} ctx
@@ -79,152 +49,124 @@ async function prewarm(base, items, timeoutS, countRequest) {
 export async function mixed(ctx) {
   const shipped = mixedSettings()
   const s = ctx.quick ? { ...shipped, rate: 20, durationS: 5, prewarmTop: 30 } : shipped
-  const phrases = phraseSet(s.phraseSet, s.phrases, s.voices)
-  const nextRank = zipfSampler(s.phrases, s.zipfS, seededRandom(SAMPLER_SEED))
-  const port = await freePort()
-  const base = `http://127.0.0.1:${port}`
-  const child = startServe({
-    nodeArgs: SERVE_NODE_ARGS,
-    // As deployed: the default (info) log level, the token k6 sends.
-    env: { TTS_CACHE_DIR: subDir(ctx, 'cache'), TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port), TTS_ESL_ENABLED: 'false', TTS_API_TOKEN: TOKEN, TTS_LOG_LEVEL: 'info' },
-  })
-  const agent = new http.Agent({ keepAlive: true, maxSockets: s.maxVus, maxFreeSockets: s.maxVus })
-  const load = { start: os.loadavg(), end: os.loadavg() }
-  let requests = 0
-  let failedRequests = 0
-  const countRequest = (/** @type {boolean} */ ok) => {
-    requests++
-    if (!ok) failedRequests++
-  }
-  let checks = 0
-  let checksPassed = 0
-  /** @type {Sample[]} */
-  const samples = []
-  /** @type {Map<string, number>} */
-  const errors = new Map()
-  let setup
-  let setupS = 0
-  let run
-  let cpu
-  let metrics = ''
-  try {
-    await waitForHttp(`${base}/readyz`, child)
-    ctx.progress(`setup: pre-warming the top ${s.prewarmTop} of ${s.phrases} phrases through POST /v1/prewarm`)
-    const setupStarted = performance.now()
-    const items = phrases.slice(0, s.prewarmTop).map((p) => (p.voice === '' ? { text: p.text } : { text: p.text, voice: p.voice }))
-    setup = await prewarm(base, items, s.prewarmTimeoutS, countRequest)
-    setupS = (performance.now() - setupStarted) / 1000
-    if (!setup.finished) throw new Error(`pre-warm did not finish within ${s.prewarmTimeoutS} s (k6 aborts the test here)`)
-    ctx.progress(`setup: ${setup.done} cached (${setup.rendered} rendered) in ${setupS.toFixed(1)} s; ${s.rate} req/s for ${s.durationS} s`)
-    const headers = { authorization: `Bearer ${TOKEN}` }
-    load.start = os.loadavg()
-    const before = { client: process.cpuUsage(), service: processCpu(child.pid), machine: machineCpu() }
-    const began = performance.now()
-    run = await runConstantArrivalRate({
-      rate: s.rate,
-      durationS: s.durationS,
-      maxVus: s.maxVus,
-      gracefulStopS: s.gracefulStopS,
-      signal: ctx.signal,
-      shouldAbort: () =>
-        (performance.now() - began) / 1000 >= s.abortDelayS && failedRequests / Math.max(1, requests) >= s.abortFailedRate
-          ? `http_req_failed ${((failedRequests * 100) / requests).toFixed(1)}% ≥ ${s.abortFailedRate * 100}% after ${s.abortDelayS} s`
-          : undefined,
-      iterate: async (_i, signal) => {
-        const phrase = phrases[nextRank()]
-        if (phrase === undefined) return
-        const res = await timedGet(agent, new URL(`${base}/v1/tts?${ttsQuery(phrase)}`), { headers, signal })
-        if (res.error !== undefined && signal.aborted) return // interrupted by the graceful stop: k6 records nothing
-        countRequest(res.status !== 0 && res.status < 400)
-        if (res.error !== undefined) errors.set(res.error, (errors.get(res.error) ?? 0) + 1)
-        else if (res.status !== 200) errors.set(`HTTP ${res.status}`, (errors.get(`HTTP ${res.status}`) ?? 0) + 1)
-        const header = String(res.headers['x-tts-cache'] ?? '').trim().toLowerCase()
-        const cache = header === 'hit' || header === 'rendered' || header === 'coalesced' ? header : 'missing'
-        checks += 2
-        checksPassed += (res.status === 200 ? 1 : 0) + (cache !== 'missing' ? 1 : 0)
-        if (res.status === 200) samples.push({ atS: (performance.now() - began) / 1000, ms: res.durationMs, cache, status: res.status })
-      },
-    })
-    const wallS = (performance.now() - began) / 1000
-    const client = process.cpuUsage(before.client)
-    const service = processCpu(child.pid)
-    const machine = machineCpu()
-    load.end = os.loadavg()
-    cpu = {
-      wallS,
-      clientCores: (client.user + client.system) / 1e6 / wallS,
-      serviceCores: (service.selfS - before.service.selfS) / wallS,
-      enginesCores: (service.childrenS - before.service.childrenS) / wallS,
-      machineCores: (machine.busyS - before.machine.busyS) / wallS,
-    }
-    metrics = await (await fetch(`${base}/metrics`)).text()
-  } finally {
-    agent.destroy()
-    await child.stop()
-  }
+  const r = await runK6Mixed(s, { cacheDir: subDir(ctx, 'cache'), signal: ctx.signal, progress: ctx.progress })
 
-  const of = (/** @type {string[]} */ kinds) => samples.filter((x) => kinds.includes(x.cache)).map((x) => x.ms)
+  const of = (/** @type {string[]} */ kinds) => r.samples.filter((x) => kinds.includes(x.cache)).map((x) => x.ms)
   const hitMs = of(['hit'])
   const missMs = of(['rendered', 'coalesced'])
-  const count = (/** @type {string} */ kind) => samples.filter((x) => x.cache === kind).length
-  const hitRate = hitMs.length / Math.max(1, samples.length)
-  const failedRate = failedRequests / Math.max(1, requests)
-  const checksRate = checksPassed / Math.max(1, checks)
+  const count = (/** @type {string} */ kind) => r.samples.filter((x) => x.cache === kind).length
+  const answered = r.samples.length
+  const hitRate = hitMs.length / Math.max(1, answered)
+  const failedRate = r.failedRequests / Math.max(1, r.requests)
+  const checksRate = r.checksPassed / Math.max(1, r.checks)
   const missing = count('missing')
-  const renders = promSum(metrics, 'tts_renders_total')
-  const renderS = promSum(metrics, 'tts_render_duration_seconds_sum') / Math.max(1, promSum(metrics, 'tts_render_duration_seconds_count'))
-  const lagSorted = [...(run?.lagMs ?? [])].sort((a, b) => a - b)
-  const pctCell = (/** @type {number[]} */ xs) => `${fmtMs(pct(xs, 50))} / ${fmtMs(pct(xs, 95))} / ${fmtMs(pct(xs, 99))} / ${fmtMs(Math.max(...xs))}`
-  const windows = Array.from({ length: Math.ceil((run?.wallMs ?? 0) / 1000 / WINDOW_S) }, (_, w) => {
-    const inWindow = samples.filter((x) => x.atS >= w * WINDOW_S && x.atS < (w + 1) * WINDOW_S)
+  const delta = (/** @type {string} */ name) => promSum(r.metricsAfter, name) - promSum(r.metricsBefore, name)
+  const renders = delta('tts_renders_total')
+  const meanMs = (/** @type {string} */ histogram) => {
+    const n = delta(`${histogram}_count`)
+    return n > 0 ? (delta(`${histogram}_sum`) * 1000) / n : Number.NaN
+  }
+  const engineMs = meanMs('tts_render_duration_seconds')
+  const queueMs = meanMs('tts_queue_wait_seconds')
+  const loopP99Ms = promSum(r.metricsAfter, 'nodejs_eventloop_lag_p99_seconds') * 1000
+  const loopMaxMs = promSum(r.metricsAfter, 'nodejs_eventloop_lag_max_seconds') * 1000
+  const lag = [...r.arrivals.lagMs].sort((a, b) => a - b)
+  const windows = Array.from({ length: Math.ceil(r.arrivals.wallMs / 1000 / WINDOW_S) }, (_, w) => {
+    const inWindow = r.samples.filter((x) => x.atS >= w * WINDOW_S && x.atS < (w + 1) * WINDOW_S)
     const hits = inWindow.filter((x) => x.cache === 'hit').map((x) => x.ms)
     const misses = inWindow.filter((x) => x.cache === 'rendered' || x.cache === 'coalesced').map((x) => x.ms)
     return [`${w * WINDOW_S}–${(w + 1) * WINDOW_S}`, fmtInt(inWindow.length), fmtInt(misses.length), fmtMs(pct(hits, 95)), fmtMs(pct(hits, 99)), fmtMs(pct(misses, 95))]
   })
-  const fmtPct = (/** @type {number} */ r) => `${(r * 100).toFixed(2)} %`
+  const blocked =
+    `the service's event loop was blocked up to ${fmtMs(loopMaxMs)} (event-loop delay p99 ${fmtMs(loopP99Ms)} during the run), and every render ` +
+    'starts two processes (the engine, then sox) from it; the CPU profile below shows where its main thread went.'
   /** @type {import('../lib/report.js').Goal[]} */
   const goals = [
-    { name: 'k6 mixed: http_req_failed', target: `< ${fmtPct(s.maxFailedRate)}`, value: fmtPct(failedRate), met: requests > 0 ? failedRate < s.maxFailedRate : undefined, why: `errors: ${JSON.stringify(Object.fromEntries(errors))}` },
-    { name: 'k6 mixed: checks (200 and X-TTS-Cache)', target: `> ${fmtPct(s.minChecksRate)}`, value: fmtPct(checksRate), met: checks > 0 ? checksRate > s.minChecksRate : undefined },
-    { name: 'k6 mixed: tts_hit_duration p95', target: `< ${s.hitP95Ms} ms`, value: fmtMs(pct(hitMs, 95)), met: hitMs.length > 0 ? pct(hitMs, 95) < s.hitP95Ms : undefined },
-    { name: 'k6 mixed: tts_hit_duration p99', target: `< ${s.hitP99Ms} ms`, value: fmtMs(pct(hitMs, 99)), met: hitMs.length > 0 ? pct(hitMs, 99) < s.hitP99Ms : undefined },
-    { name: 'k6 mixed: tts_miss_duration p95', target: `< ${fmtInt(s.missP95Ms)} ms`, value: fmtMs(pct(missMs, 95)), met: missMs.length > 0 ? pct(missMs, 95) < s.missP95Ms : undefined },
-    { name: 'k6 mixed: tts_miss_duration p99', target: `< ${fmtInt(s.missP99Ms)} ms`, value: fmtMs(pct(missMs, 99)), met: missMs.length > 0 ? pct(missMs, 99) < s.missP99Ms : undefined },
-    { name: 'k6 mixed: tts_cache_hit_rate', target: `> ${fmtPct(s.minHitRate)}`, value: fmtPct(hitRate), met: samples.length > 0 ? hitRate > s.minHitRate : undefined },
-    { name: 'k6 mixed: tts_cache_header_missing', target: '= 0', value: fmtInt(missing), met: samples.length > 0 ? missing === 0 : undefined },
+    { name: 'k6 mixed: http_req_failed', target: `< ${fmtPct(s.maxFailedRate)}`, value: fmtPct(failedRate), met: r.requests > 0 ? failedRate < s.maxFailedRate : undefined, why: `errors: ${JSON.stringify(Object.fromEntries(r.errors))}` },
+    { name: 'k6 mixed: checks (200 and X-TTS-Cache)', target: `> ${fmtPct(s.minChecksRate)}`, value: fmtPct(checksRate), met: r.checks > 0 ? checksRate > s.minChecksRate : undefined, why: 'see the errors row.' },
+    { name: 'k6 mixed: tts_hit_duration p95', target: `< ${s.hitP95Ms} ms`, value: fmtMs(pct(hitMs, 95)), met: hitMs.length > 0 ? pct(hitMs, 95) < s.hitP95Ms : undefined, why: `hits are slow while renders run (see "over time"): ${blocked}` },
+    { name: 'k6 mixed: tts_hit_duration p99', target: `< ${s.hitP99Ms} ms`, value: fmtMs(pct(hitMs, 99)), met: hitMs.length > 0 ? pct(hitMs, 99) < s.hitP99Ms : undefined, why: `hits are slow while renders run (see "over time"): ${blocked}` },
+    { name: 'k6 mixed: tts_miss_duration p95', target: `< ${fmtInt(s.missP95Ms)} ms`, value: fmtMs(pct(missMs, 95)), met: missMs.length > 0 ? pct(missMs, 95) < s.missP95Ms : undefined, why: `misses arrive faster than renders finish in the first part of the run, so they queue (mean queue wait ${fmtMs(queueMs)}, mean engine run ${fmtMs(engineMs)}); ${blocked}` },
+    { name: 'k6 mixed: tts_miss_duration p99', target: `< ${fmtInt(s.missP99Ms)} ms`, value: fmtMs(pct(missMs, 99)), met: missMs.length > 0 ? pct(missMs, 99) < s.missP99Ms : undefined, why: `renders queue: mean queue wait ${fmtMs(queueMs)}.` },
+    { name: 'k6 mixed: tts_cache_hit_rate', target: `> ${fmtPct(s.minHitRate)}`, value: fmtPct(hitRate), met: answered > 0 ? hitRate > s.minHitRate : undefined, why: 'each phrase past the pre-warmed top is a miss the first time it is asked.' },
+    { name: 'k6 mixed: tts_cache_header_missing', target: '= 0', value: fmtInt(missing), met: answered > 0 ? missing === 0 : undefined, why: 'a 200 without X-TTS-Cache.' },
   ]
-  const cores = (/** @type {number | undefined} */ c) => (c === undefined ? 'n/a' : c.toFixed(2))
+
+  /** @type {string[]} */
+  const profiles = []
+  /** @type {string[]} */
+  const notes = []
+  if (r.arrivals.abortedBecause !== undefined) notes.push(`⚠ aborted early, as k6 would (abortOnFail): ${r.arrivals.abortedBecause}`)
+  if (goals.some((g) => g.met === false) && !ctx.quick && !ctx.signal.aborted) {
+    ctx.progress(`a threshold was missed: the same traffic for ${PROFILE_S} s on a new cache, the service under --cpu-prof`)
+    const profDir = subDir(ctx, 'cpu-prof')
+    try {
+      const profiled = await runK6Mixed({ ...s, durationS: PROFILE_S }, { cacheDir: subDir(ctx, 'cache-profiled'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], signal: ctx.signal, progress: ctx.progress })
+      const summary = await summarizeNewestProfile(profDir, 15, profiled.window)
+      profiles.push(profileMarkdown(summary, `the service during the first ${PROFILE_S} s of the same traffic (after its pre-warm; setup left out)`))
+      const spawn = summary.top.find((f) => f.name === 'spawn')
+      if (spawn !== undefined) {
+        notes.push(
+          `${spawn.selfPct.toFixed(0)} % of the service's main thread went to \`spawn\` (${fmtMs(spawn.selfMs)} in ${PROFILE_S} s): on Linux, Node's child_process forks the whole ` +
+            'service synchronously, so each engine or sox start holds the event loop for a time that grows with its memory; hits wait behind it.',
+        )
+      }
+    } catch (err) {
+      profiles.push(`(no CPU profile: ${String(err)})`)
+    }
+  }
+
+  const cores = (/** @type {number} */ c) => c.toFixed(2)
   return {
     id: 'mixed',
     title: 'k6 mixed.ts thresholds (Node stand-in)',
     description:
-      `**A Node stand-in for \`k6 run load/k6/mixed.ts\`** against the real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level, real espeak-ng, an empty cache directory): ` +
-      'no k6 binary can be installed on this machine (npm\'s `k6` package is a placeholder; Debian has none), so the bench replays the script: ' +
+      `**A Node stand-in for \`k6 run load/k6/mixed.ts\`** against the real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level, real espeak-ng, an empty cache directory). ` +
+      "No k6 binary can be installed on this machine (npm's `k6` package is a placeholder; Debian has none), so the bench replays the script: " +
       `the same ${fmtInt(s.phrases)} phrases of the set \`${s.phraseSet}\` over ${s.voices.join(', ')} and the same Zipf(${s.zipfS}) sampler (load/k6/lib/phrases.ts, imported as is; seeded here so runs repeat), ` +
       `the same setup (the top ${s.prewarmTop} pre-warmed through POST /v1/prewarm, polled until done), then \`GET /v1/tts\` at a constant ${s.rate} arrivals/s for ${s.durationS} s ` +
-      `(an open model; at most ${s.maxVus} in flight, arrivals beyond that dropped as k6 drops them; ${s.gracefulStopS} s graceful stop), and the same thresholds, read from mixed.ts itself. ` +
+      `(an open model; at most ${s.maxVus} in flight, arrivals beyond that dropped as k6 drops them; ${s.gracefulStopS} s graceful stop), judged by the script's thresholds, read from mixed.ts itself. ` +
       'A request is timed as k6 times http_req_duration: from a connected socket to the last byte of the body. ' +
-      `**The client runs on the same ${os.availableParallelism()} cores as the service and its engines** (its own CPU share is in the table), so this is harsher than k6 on a separate load host.`,
+      `**The client runs on the same ${os.availableParallelism()} cores as the service and its engines** (its share is in the CPU row), where k6 would normally run on another host.`,
     tables: [
       {
         headers: ['metric', 'value'],
         rows: [
-          ['setup: pre-warmed (rendered now) / failed, wall time', setup === undefined ? 'n/a' : `${fmtInt(setup.done)} (${fmtInt(setup.rendered)}) / ${fmtInt(setup.failed)}, ${setupS.toFixed(1)} s`],
-          ['requests answered 200: hit / rendered / coalesced / no header', `${fmtInt(samples.length)}: ${fmtInt(hitMs.length)} / ${fmtInt(count('rendered'))} / ${fmtInt(count('coalesced'))} / ${fmtInt(missing)}`],
-          ['http requests (setup included) / failed', `${fmtInt(requests)} / ${fmtInt(failedRequests)}${errors.size > 0 ? ` (${[...errors].map(([e, n]) => `${e}: ${n}`).join('; ')})` : ''}`],
-          ['hit latency p50 / p95 / p99 / max', pctCell(hitMs)],
-          ['miss latency (rendered + coalesced) p50 / p95 / p99 / max', pctCell(missMs)],
-          ['renders during the run (tts_renders_total, setup included) / mean engine time', `${fmtInt(renders)} / ${fmtMs(renderS * 1000)}`],
-          ['dropped iterations / interrupted at the graceful stop / most in flight', run === undefined ? 'n/a' : `${fmtInt(run.dropped)} / ${fmtInt(run.interrupted)} / ${fmtInt(run.maxInFlight)}`],
-          ['client lateness starting an arrival p99 / max', `${fmtMs(percentileOfSorted(lagSorted, 99))} / ${fmtMs(lagSorted.at(-1) ?? Number.NaN)}`],
-          ['CPU cores busy: machine / service / its engines (espeak-ng, sox) / this client', `${cores(cpu?.machineCores)} / ${cores(cpu?.serviceCores)} / ${cores(cpu?.enginesCores)} / ${cores(cpu?.clientCores)}`],
-          ['load average (1 / 5 / 15 min) before → after the run', `${load.start.map((l) => l.toFixed(2)).join(' ')} → ${load.end.map((l) => l.toFixed(2)).join(' ')}`],
+          ['setup: pre-warmed (rendered now) / failed, wall time', `${fmtInt(r.setup.done)} (${fmtInt(r.setup.rendered)}) / ${fmtInt(r.setup.failed)}, ${r.setupS.toFixed(1)} s`],
+          ['answered 200: hit / rendered / coalesced / no header', `${fmtInt(answered)}: ${fmtInt(hitMs.length)} / ${fmtInt(count('rendered'))} / ${fmtInt(count('coalesced'))} / ${fmtInt(missing)}`],
+          ['HTTP requests (setup included) / failed', `${fmtInt(r.requests)} / ${fmtInt(r.failedRequests)}${r.errors.size > 0 ? ` (${[...r.errors].map(([e, n]) => `${e}: ${n}`).join('; ')})` : ''}`],
+          ['hit latency p50 / p95 / p99 / max', spread(hitMs)],
+          ['miss latency (rendered + coalesced) p50 / p95 / p99 / max', spread(missMs)],
+          ['renders during the load / mean engine run (espeak-ng + sox) / mean queue wait', `${fmtInt(renders)} / ${fmtMs(engineMs)} / ${fmtMs(queueMs)}`],
+          ["service's event-loop delay during the load p99 / max", `${fmtMs(loopP99Ms)} / ${fmtMs(loopMaxMs)}`],
+          ['dropped iterations / interrupted at the graceful stop / most in flight', `${fmtInt(r.arrivals.dropped)} / ${fmtInt(r.arrivals.interrupted)} / ${fmtInt(r.arrivals.maxInFlight)}`],
+          ['client lateness starting an arrival p99 / max', `${fmtMs(percentileOfSorted(lag, 99))} / ${fmtMs(lag.at(-1) ?? Number.NaN)}`],
+          ['CPU cores busy: whole machine / service / its engines (espeak-ng, sox) / this client', `${cores(r.cpu.machineCores)} / ${cores(r.cpu.serviceCores)} / ${cores(r.cpu.enginesCores)} / ${cores(r.cpu.clientCores)}`],
+          ['load average (1 / 5 / 15 min) before → after the load', `${r.load.start.map((l) => l.toFixed(2)).join(' ')} → ${r.load.end.map((l) => l.toFixed(2)).join(' ')}`],
         ],
       },
       { caption: `over time (${WINDOW_S} s windows)`, headers: ['s', 'answered', 'misses', 'hit p95', 'hit p99', 'miss p95'], rows: windows },
     ],
     goals,
-    notes: run?.abortedBecause === undefined ? [] : [`⚠ aborted early, as k6 would (abortOnFail): ${run.abortedBecause}`],
-    raw: { settings: s, setup, setupS, requests, failedRequests, checks, checksPassed, counts: { hit: hitMs.length, rendered: count('rendered'), coalesced: count('coalesced'), missing }, run: run === undefined ? undefined : { ...run, lagMs: undefined }, cpu, load, renders, renderS },
+    notes,
+    profiles,
+    raw: {
+      settings: s,
+      setup: r.setup,
+      setupS: r.setupS,
+      requests: r.requests,
+      failedRequests: r.failedRequests,
+      checks: r.checks,
+      checksPassed: r.checksPassed,
+      counts: { hit: hitMs.length, rendered: count('rendered'), coalesced: count('coalesced'), missing },
+      arrivals: { ...r.arrivals, lagMs: undefined },
+      cpu: r.cpu,
+      load: r.load,
+      renders,
+      engineMs,
+      queueMs,
+      loopP99Ms,
+      loopMaxMs,
+    },
   }
 }
