@@ -103,11 +103,11 @@ export async function mixed(ctx) {
     try {
       const profiled = await runK6Mixed({ ...s, durationS: PROFILE_S }, { cacheDir: subDir(ctx, 'cache-profiled'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], signal: ctx.signal, progress: ctx.progress })
       const summary = await summarizeNewestProfile(profDir, 15, profiled.window)
-      profiles.push(profileMarkdown(summary, `the service during the first ${PROFILE_S} s of the same traffic (after its pre-warm; setup left out)`))
+      profiles.push(profileMarkdown(summary, `the service during ${PROFILE_S} s of the same arrivals and the drain of what they left in flight (its pre-warm left out)`))
       const spawn = summary.top.find((f) => f.name === 'spawn')
       if (spawn !== undefined) {
         notes.push(
-          `${spawn.selfPct.toFixed(0)} % of the service's main thread went to \`spawn\` (${fmtMs(spawn.selfMs)} in ${PROFILE_S} s): on Linux, Node's child_process forks the whole ` +
+          `${spawn.selfPct.toFixed(0)} % of the service's main thread went to \`spawn\` (${fmtMs(spawn.selfMs)} of ${fmtMs(summary.totalMs)} profiled): on Linux, Node's child_process forks the whole ` +
             'service synchronously, so each engine or sox start holds the event loop for a time that grows with its memory; hits wait behind it.',
         )
       }
