@@ -14,8 +14,8 @@ export const STORE_DEFAULTS = Object.freeze({
   maxAgeMs: DEFAULTS.maxAgeMs,
   staleLockMs: DEFAULTS.staleLockMs,
   scanConcurrency: DEFAULTS.scanConcurrency,
-  /** Upper bound of the default scan thread count (which is min(this, CPUs)). */
-  maxScanThreads: 4,
+  /** Upper bound of the default scan process count (which is min(this, CPUs)). */
+  maxScanProcesses: 4,
   lockPollMs: 500,
 } as const)
 
@@ -37,13 +37,21 @@ export interface DiskStoreOptions {
   /** File operations at a time in bulk work: the scan's clean-up, removeWhere, removeAll. */
   readonly scanConcurrency?: number | undefined
   /**
-   * Worker threads reading the tree at start (sync I/O there: far cheaper per file than async
-   * calls). Default min(STORE_DEFAULTS.maxScanThreads, CPUs); 0 reads on the calling thread and
-   * blocks its event loop meanwhile.
+   * Child processes reading the tree at start (sync I/O there: far cheaper per file than async
+   * calls; processes, not threads, so their memory leaves with them). Default
+   * min(STORE_DEFAULTS.maxScanProcesses, CPUs); 0 reads on the calling thread and blocks its
+   * event loop meanwhile.
    */
-  readonly scanThreads?: number | undefined
+  readonly scanProcesses?: number | undefined
   /** Fallback re-check period of a waiting claim (see STORE_DEFAULTS). */
   readonly lockPollMs?: number | undefined
+  /**
+   * Let `open` return before the start-up scan ends (default false). Meanwhile a key the scan
+   * has not indexed yet is found on disk by `claim` (a hit, one sidecar and header read slower);
+   * keys the store claims, publishes, pins or removes during the scan are left to it;
+   * removeWhere/removeAll wait for the scan. `serve` uses this so it answers at once on a big cache.
+   */
+  readonly scanInBackground?: boolean | undefined
   /** Time source for entry ages (`createdAt`, expiry). Lock and temp-file ages use the wall clock. */
   readonly clock?: Clock | undefined
   readonly logger: Logger
@@ -57,8 +65,9 @@ export interface ResolvedStoreOptions {
   readonly maxAgeMs: number
   readonly staleLockMs: number
   readonly scanConcurrency: number
-  readonly scanThreads: number
+  readonly scanProcesses: number
   readonly lockPollMs: number
+  readonly scanInBackground: boolean
   readonly clock: Clock
   readonly logger: Logger
   readonly onEvict: ((entry: CacheEntry, reason: EvictReason) => void) | undefined
@@ -73,8 +82,9 @@ export function resolveStoreOptions(options: DiskStoreOptions): ResolvedStoreOpt
     maxAgeMs: options.maxAgeMs ?? STORE_DEFAULTS.maxAgeMs,
     staleLockMs: options.staleLockMs ?? STORE_DEFAULTS.staleLockMs,
     scanConcurrency: options.scanConcurrency ?? STORE_DEFAULTS.scanConcurrency,
-    scanThreads: options.scanThreads ?? Math.min(STORE_DEFAULTS.maxScanThreads, os.availableParallelism()),
+    scanProcesses: options.scanProcesses ?? Math.min(STORE_DEFAULTS.maxScanProcesses, os.availableParallelism()),
     lockPollMs: options.lockPollMs ?? STORE_DEFAULTS.lockPollMs,
+    scanInBackground: options.scanInBackground ?? false,
     clock: options.clock ?? systemClock,
     logger: options.logger,
     onEvict: options.onEvict,
@@ -85,7 +95,7 @@ export function resolveStoreOptions(options: DiskStoreOptions): ResolvedStoreOpt
   if (!Number.isSafeInteger(resolved.maxAgeMs) || resolved.maxAgeMs < 0) problems.push('maxAgeMs must be an integer >= 0')
   if (!Number.isSafeInteger(resolved.staleLockMs) || resolved.staleLockMs < 1) problems.push('staleLockMs must be a positive integer')
   if (!Number.isSafeInteger(resolved.scanConcurrency) || resolved.scanConcurrency < 1) problems.push('scanConcurrency must be a positive integer')
-  if (!Number.isSafeInteger(resolved.scanThreads) || resolved.scanThreads < 0) problems.push('scanThreads must be an integer >= 0')
+  if (!Number.isSafeInteger(resolved.scanProcesses) || resolved.scanProcesses < 0) problems.push('scanProcesses must be an integer >= 0')
   if (!Number.isSafeInteger(resolved.lockPollMs) || resolved.lockPollMs < 1) problems.push('lockPollMs must be a positive integer')
   if (problems.length > 0) throw new TtsError('TTS_ERR_CONFIG', { args: [`store: ${problems.join('; ')}`], details: { problems } })
   return Object.freeze(resolved)

@@ -1,17 +1,19 @@
 /**
- * The I/O half of the start-up scan, run in worker threads (or, with scanThreads 0, inline).
+ * The I/O half of the start-up scan, run in child processes (or, with scanProcesses 0, inline).
  * Synchronous calls on purpose: a scan is ~7 syscalls per entry, and an async call costs a
  * thread-pool round trip each (measured ~6× the CPU of the sync calls on a 2-core VM). In a
- * worker, sync I/O blocks no one, and two workers use both cores.
+ * child, sync I/O blocks no one, and two children use both cores. Processes, not worker
+ * threads: every worker thread left ~20 MiB in the service's RSS after it exited (V8/Node keep
+ * what its isolate touched; measured on Node 24, whatever the malloc settings); a child's
+ * memory goes back to the system when it exits.
  *
- * This file imports only Node built-ins, so Node can run it directly as a worker (from the
- * compiled .js, or from the .ts source by stripping types). It makes no decision: it reads a
- * leaf directory's names, and for every `<key>.wav` with a `<key>.json` beside it the sidecar
- * text and the WAV header; the main thread (scan.ts) validates and cleans up.
+ * This file imports only Node built-ins, so Node can run it directly (from the compiled .js, or
+ * from the .ts source by stripping types). It makes no decision: it reads a leaf directory's
+ * names, and for every `<key>.wav` with a `<key>.json` beside it the sidecar text and the WAV
+ * header; the parent (scan.ts) validates and cleans up.
  */
 import fs from 'node:fs'
 import path from 'node:path'
-import { isMainThread, parentPort, workerData } from 'node:worker_threads'
 
 /** A WAV and sidecar pair, read. `head` is the WAV header as latin1 (bytes up to the data chunk). */
 export interface RawPair {
@@ -34,11 +36,16 @@ export interface LeafReport {
 export interface ScanWorkerData {
   readonly kind: 'tts-cache-scan'
   readonly root: string
+  /** The top-level shards (`<xx>`) this runner reads. */
   readonly tops: readonly string[]
-  /** Int32 on a SharedArrayBuffer: index of the next top-level shard to take. */
-  readonly next: SharedArrayBuffer
   readonly headBytes: number
 }
+
+/** The argument a scan child is started with (and nothing else starts this file with). */
+export const SCAN_CHILD_FLAG = '--tts-cache-scan-child'
+
+/** What a scan child sends its parent: batches of leaves, then `done` once all were sent. */
+export type ScanChildMessage = { readonly batch: LeafReport[] } | { readonly done: true }
 
 const PAIR_WAV = /^[0-9a-f]{64}\.wav$/
 const SHARD = /^[0-9a-f]{2}$/
@@ -50,27 +57,22 @@ const SIDECAR_BUFFER_BYTES = 64 * 1024
  */
 const LEAVES_PER_BATCH = 32
 
-/**
- * Scans top-level shards taken one at a time from the shared counter (so threads share the
- * work evenly) and hands the leaf reports to `emit` in small batches.
- */
-export function scanShards(data: ScanWorkerData, emit: (batch: LeafReport[]) => void): void {
-  const next = new Int32Array(data.next)
+/** Reads the given top-level shards and yields the leaf reports in small batches. */
+export function* scanShards(data: ScanWorkerData): Generator<LeafReport[]> {
   const head = Buffer.allocUnsafe(data.headBytes)
   const sidecar = Buffer.allocUnsafe(SIDECAR_BUFFER_BYTES)
-  for (let i = Atomics.add(next, 0, 1); i < data.tops.length; i = Atomics.add(next, 0, 1)) {
-    const top = data.tops[i] ?? ''
+  for (const top of data.tops) {
     let batch: LeafReport[] = []
     const topErrors: LeafReport['errors'] = []
     for (const sub of listSubdirs(`${data.root}${path.sep}${top}`, topErrors)) {
       batch.push(scanLeaf(data.root, `${top}${path.sep}${sub}`, head, sidecar))
       if (batch.length >= LEAVES_PER_BATCH) {
-        emit(batch)
+        yield batch
         batch = []
       }
     }
     if (topErrors.length > 0) batch.push({ leaf: top, pairs: [], others: [], errors: topErrors })
-    if (batch.length > 0) emit(batch)
+    if (batch.length > 0) yield batch
   }
 }
 
@@ -166,7 +168,25 @@ function isScanWorkerData(value: unknown): value is ScanWorkerData {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'tts-cache-scan'
 }
 
-if (!isMainThread && parentPort !== null && isScanWorkerData(workerData)) {
-  const port = parentPort
-  scanShards(workerData, (batch) => port.postMessage(batch))
+/** The child's side: one data message in, batches out (each waits until sent: the pipe is the back-pressure), then `done`. */
+async function runScanChild(data: ScanWorkerData): Promise<void> {
+  const send = (message: ScanChildMessage): Promise<void> =>
+    new Promise((resolve, reject) => {
+      process.send?.(message, undefined, {}, (err) => (err === null ? resolve() : reject(err)))
+    })
+  for (const batch of scanShards(data)) await send({ batch })
+  await send({ done: true })
+  process.disconnect()
+}
+
+if (process.argv[2] === SCAN_CHILD_FLAG && process.send !== undefined) {
+  process.once('message', (data: unknown) => {
+    if (!isScanWorkerData(data)) throw new Error('scan child: unexpected first message')
+    runScanChild(data).catch((err: unknown) => {
+      // The parent sees the exit code and this line on stderr.
+      process.stderr.write(`scan child failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`)
+      process.exitCode = 1
+      process.disconnect()
+    })
+  })
 }

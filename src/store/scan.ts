@@ -1,5 +1,5 @@
 /**
- * Start-up scan: worker threads (scan-worker.ts) read each entry's sidecar and WAV header
+ * Start-up scan: child processes (scan-worker.ts) read each entry's sidecar and WAV header
  * (never the audio); this side validates, indexes, and cleans what a crash or a dead peer
  * left: temp files, stale locks, WAVs without sidecar, sidecars without WAV, entries that fail
  * validation or are expired. Files the store did not write are left alone, and so are the
@@ -14,7 +14,7 @@ import { entryFromFiles, removeEntryFiles, type EntryRead } from './entry-files.
 import { isProcessAlive, storeIoError, unlinkIfExists, errnoCode } from './fs-util.js'
 import { parseCacheFileName, SHARD_NAME, type CacheLayout } from './layout.js'
 import { readLock, removeLockIf, sameLock, staleReason } from './render-lock.js'
-import { runScanThreads } from './scan-threads.js'
+import { runScanProcesses } from './scan-processes.js'
 import type { LeafReport, RawPair } from './scan-worker.js'
 import type { StringPool } from './string-pool.js'
 
@@ -24,12 +24,20 @@ export interface ScanOptions {
   readonly staleLockMs: number
   /** Clean-up file operations at a time. */
   readonly concurrency: number
-  /** Worker threads reading the tree; 0 reads on this thread (blocking the event loop meanwhile). */
-  readonly threads: number
+  /** Child processes reading the tree; 0 reads on this thread (blocking the event loop meanwhile). */
+  readonly processes: number
   /** 0: nothing expires. */
   readonly maxAgeMs: number
   readonly clock: Clock
   readonly logger: Logger
+  /**
+   * Deletes a key's entry files (WAV, sidecar) found invalid, orphaned or expired; true when it
+   * did. Default: at once. A store scanning in the background passes its own, which runs in the
+   * key's deletion order and leaves alone a key claimed, published or removed since the scan began.
+   */
+  readonly removeEntry?: ((key: string) => Promise<boolean>) | undefined
+  /** Stops the scan: the promise rejects with the signal's reason and nothing is cleaned after. */
+  readonly signal?: AbortSignal | undefined
 }
 
 export interface ScanReport {
@@ -47,11 +55,12 @@ export interface ScanReport {
   readonly foreignFiles: number
   /** Files or keys that could not be scanned (logged one by one), left as they are. */
   readonly errors: number
-  readonly threads: number
+  /** Child processes that read the tree (0: read inline). */
+  readonly processes: number
   readonly durationMs: number
 }
 
-type Counters = { -readonly [K in Exclude<keyof ScanReport, 'durationMs' | 'threads'>]: number }
+type Counters = { -readonly [K in Exclude<keyof ScanReport, 'durationMs' | 'processes'>]: number }
 
 interface KeyFiles {
   wav: boolean
@@ -97,27 +106,31 @@ export async function scanCacheDir(options: ScanOptions): Promise<{ entries: Cac
     for (const [key, files] of groups) followUps.push({ key, files })
   }
   const tops = await shardDirs(layout.cacheDir)
-  const threads = await runScanThreads(
-    { kind: 'tts-cache-scan', root: layout.cacheDir, tops, next: new SharedArrayBuffer(4), headBytes: WAV_HEADER_PROBE_BYTES },
-    options.threads,
+  const processes = await runScanProcesses(
+    { kind: 'tts-cache-scan', root: layout.cacheDir, tops, headBytes: WAV_HEADER_PROBE_BYTES },
+    options.processes,
     (batch) => batch.forEach(onLeaf),
+    options.signal,
   )
   await forEachLimit(followUps, options.concurrency, async ({ key, files }) => {
+    options.signal?.throwIfAborted()
     try {
       const entry = await settleKey(options, key, files, counters)
       if (entry !== undefined) entries.push(entry)
     } catch (err) {
+      if (options.signal?.aborted === true) throw err
       counters.errors++
       logger.error({ err, key }, 'cannot clean up cache entry; left as it is')
     }
   })
+  options.signal?.throwIfAborted()
   for (const entry of entries) {
     counters.entries++
     counters.bytes += entry.bytes
     if (entry.pinned) counters.pinnedEntries++
   }
   entries.sort((a, b) => a.createdAt - b.createdAt)
-  return { entries, report: { ...counters, threads, durationMs: Math.round(performance.now() - started) } }
+  return { entries, report: { ...counters, processes, durationMs: Math.round(performance.now() - started) } }
 }
 
 function isExpired(options: ScanOptions, entry: CacheEntry): boolean {
@@ -176,19 +189,17 @@ async function settleKey(options: ScanOptions, key: string, files: KeyFiles, cou
     if ((await isDeadTemp(tempPath, pid.pid, options.staleLockMs)) && (await unlinkIfExists(tempPath))) counters.removedTemps++
   }
   if (lockLive) return undefined
+  const removeEntry = options.removeEntry ?? ((k: string) => removeEntryFiles(layout, k).then(() => true))
   if (files.pair !== undefined) {
     const read = parsePair(options, files.pair)
     if (read.status === 'ok' && !isExpired(options, read.entry)) return read.entry
-    if (read.status === 'ok') {
-      counters.removedExpired++
-    } else {
-      counters.removedInvalid++
-      logger.warn({ key, reason: read.status === 'invalid' ? read.reason : read.status }, 'removing invalid cache entry')
+    if (read.status !== 'ok') logger.warn({ key, reason: read.status === 'invalid' ? read.reason : read.status }, 'removing invalid cache entry')
+    if (await removeEntry(key)) {
+      if (read.status === 'ok') counters.removedExpired++
+      else counters.removedInvalid++
     }
-    await removeEntryFiles(layout, key)
-  } else if (files.wav || files.sidecar) {
+  } else if ((files.wav || files.sidecar) && (await removeEntry(key))) {
     counters.removedOrphans++
-    await removeEntryFiles(layout, key)
   }
   return undefined
 }

@@ -105,7 +105,7 @@ describe('DiskStore restart', () => {
 describe('DiskStore options', () => {
   it('reports bad options all at once as TTS_ERR_CONFIG', async () => {
     const { dir, logger } = await openTestStore()
-    const err = await expectTtsError(DiskStore.open({ cacheDir: dir, logger, maxCacheBytes: 0, staleLockMs: -1, scanThreads: 1.5 }), 'TTS_ERR_CONFIG')
+    const err = await expectTtsError(DiskStore.open({ cacheDir: dir, logger, maxCacheBytes: 0, staleLockMs: -1, scanProcesses: 1.5 }), 'TTS_ERR_CONFIG')
     expect(err.details['problems']).toHaveLength(3)
   })
 

@@ -50,26 +50,27 @@ async function deadPid(): Promise<number> {
   return child.pid ?? 0
 }
 
-async function open(dir: string, options: { maxAgeMs?: number; maxCacheBytes?: number; scanThreads?: number; clock?: FakeClock } = {}): Promise<DiskStore> {
+async function open(dir: string, options: { maxAgeMs?: number; maxCacheBytes?: number; scanProcesses?: number; clock?: FakeClock } = {}): Promise<DiskStore> {
   const store = await DiskStore.open({ cacheDir: dir, logger: new RecordingLogger(), clock: options.clock ?? new FakeClock(), ...options })
   await store.idle()
   return store
 }
 
 describe('start-up scan', () => {
-  it('indexes every valid entry, the same with worker threads or inline', async () => {
+  it('indexes every valid entry, the same with child processes or inline', async () => {
     const dir = await tempCacheDir()
     const { keys } = await writeCacheEntries(dir, 300, { pinnedEvery: 10 })
-    const threaded = await open(dir, { scanThreads: 2 })
-    const inline = await open(dir, { scanThreads: 0 })
-    expect(threaded.scanReport).toMatchObject({ entries: 300, pinnedEntries: 30, threads: 2, errors: 0, foreignFiles: 0 })
-    expect(inline.scanReport).toMatchObject({ entries: 300, pinnedEntries: 30, threads: 0 })
+    const forked = await open(dir, { scanProcesses: 2 })
+    const inline = await open(dir, { scanProcesses: 0 })
+    expect(forked.scanReport).toMatchObject({ entries: 300, pinnedEntries: 30, processes: 2, errors: 0, foreignFiles: 0 })
+    expect(inline.scanReport).toMatchObject({ entries: 300, pinnedEntries: 30, processes: 0 })
     const byKey = (store: DiskStore): string[] => [...store.entries()].map((e) => e.key).sort()
-    expect(byKey(threaded)).toEqual([...keys].sort())
-    expect(byKey(inline)).toEqual(byKey(threaded))
+    expect(byKey(forked)).toEqual([...keys].sort())
+    expect(byKey(inline)).toEqual(byKey(forked))
     const key = keys[7] ?? ''
-    expect(threaded.peek(key)).toEqual(inline.peek(key))
-    expect(threaded.peek(key)).toMatchObject({ key, text: 'Prompt number 7, please hold.', bytes: canonicalWav().length, durationMs: 100, path: threaded.pathFor(key) })
+    expect(forked.peek(key)).toEqual(inline.peek(key))
+    expect(forked.peek(key)).toMatchObject({ key, bytes: canonicalWav().length, durationMs: 100, path: forked.pathFor(key) })
+    expect(await forked.describe(key)).toMatchObject({ key, text: 'Prompt number 7, please hold.' })
   })
 
   it('inserts entries oldest first: over budget at start, the oldest are evicted and deleted', async () => {

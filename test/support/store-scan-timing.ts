@@ -2,7 +2,7 @@
  * Times the disk store's start-up scan (not a test; no assertions on time live in tests).
  *
  *   node --import ./test/support/ts-hooks.mjs test/support/store-scan-timing.ts generate <dir> <count>
- *   node --import ./test/support/ts-hooks.mjs test/support/store-scan-timing.ts scan <dir> [scanThreads]
+ *   node --import ./test/support/ts-hooks.mjs test/support/store-scan-timing.ts scan <dir> [scanProcesses]
  *
  * `scan` prints one JSON line: the scan report, wall time, and RSS / heap after indexing.
  */
@@ -22,7 +22,7 @@ const logger: Logger = {
 }
 
 async function main(): Promise<void> {
-  if (dir === undefined) throw new Error('usage: store-scan-timing generate|scan <dir> [count|scanThreads]')
+  if (dir === undefined) throw new Error('usage: store-scan-timing generate|scan <dir> [count|scanProcesses]')
   if (command === 'generate') {
     const count = Number(arg ?? 100_000)
     const started = performance.now()
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   }
   if (command !== 'scan') throw new Error(`unknown command ${String(command)}`)
   const started = performance.now()
-  const store = await DiskStore.open({ cacheDir: dir, logger, ...(arg === undefined ? {} : { scanThreads: Number(arg) }) })
+  const store = await DiskStore.open({ cacheDir: dir, logger, ...(arg === undefined ? {} : { scanProcesses: Number(arg) }) })
   const openMs = Math.round(performance.now() - started)
   const cpuMs = Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000)
   const afterOpen = process.memoryUsage()
