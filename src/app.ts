@@ -24,7 +24,10 @@ import type { ClusterQueue } from './cluster/index.js'
 export interface AppOverrides {
   readonly logger?: PinoLogger | undefined
   readonly clock?: Clock | undefined
-  /** Informational: whether the caller will start listeners (serve) or not (one-shot CLI). */
+  /**
+   * Whether the caller will start listeners (serve) or not (one-shot CLI). With listeners the
+   * store scans the cache directory in the background, so calls are answered during the scan.
+   */
   readonly listeners?: boolean | undefined
   /** Wrap or replace the engine renderer (tests count engine runs this way). */
   readonly wrapRenderer?: ((renderer: RenderFunction) => RenderFunction) | undefined
@@ -74,6 +77,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     maxCacheBytes: config.maxCacheBytes,
     maxAgeMs: config.maxAgeMs,
     staleLockMs: Math.max(DEFAULTS.staleLockMs, config.renderTimeoutMs * 2),
+    // A service answers at once, even on a big cache; a one-shot command wants the whole index.
+    scanInBackground: overrides.listeners === true,
     clock: overrides.clock,
     logger,
   })
@@ -126,6 +131,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     } catch (err) {
       return { ok: false, state: 'failed', detail: `${config.cacheDir} is not writable: ${(err as Error).message}` }
     }
+  })
+  probes.set('index', () => {
+    const { state, error } = store.indexing
+    const { entries } = store.stats()
+    if (state === 'failed') {
+      return { ok: true, state: 'degraded', detail: `scan failed (${error?.message ?? 'unknown'}); ${entries} entries indexed, the rest are read from disk when asked for` }
+    }
+    if (state === 'scanning') return { ok: true, state: 'ok', detail: `scanning the cache directory: ${entries} entries indexed so far, the rest are read from disk when asked for` }
+    return { ok: true, state: 'ok', detail: `${entries} entries` }
   })
   probes.set('engine', async () => {
     const status = engines.describe().engines.find((e) => e.isDefault)

@@ -37,9 +37,18 @@ export interface EntryMeta {
   readonly pinned: boolean
 }
 
-/** An entry the store can serve: its metadata plus the absolute WAV path. */
-export interface CacheEntry extends EntryMeta {
+/**
+ * An entry the store can serve: its metadata, without the text (kept in the sidecar only: an
+ * index of 100k entries would hold every sentence in memory; `AudioStore.describe` reads it),
+ * plus the absolute WAV path.
+ */
+export interface CacheEntry extends Omit<EntryMeta, 'text'> {
   readonly path: string
+}
+
+/** A cache entry with its text, read from its sidecar. */
+export interface DescribedEntry extends CacheEntry {
+  readonly text: string
 }
 
 /** What a finished render measured about the file it wrote. */
@@ -108,6 +117,11 @@ export interface AudioStore {
   lookup(key: string): CacheEntry | undefined
   /** Like lookup but does not refresh recency. */
   peek(key: string): CacheEntry | undefined
+  /**
+   * The entry with its text (read from disk), without refreshing recency; undefined when the
+   * key is not cached. Also finds an entry a background scan has not indexed yet.
+   */
+  describe(key: string): Promise<DescribedEntry | undefined>
   /**
    * Check the disk for the key, or take its render lock; waits (abortably) while another
    * process renders it. With `replace`, an existing WAV does not count: the caller gets the

@@ -5,12 +5,12 @@
  */
 import fs from 'node:fs/promises'
 import { TtsError } from '../core/errors.js'
-import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, EntryFilter, StoreStats } from '../core/ports.js'
+import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../core/ports.js'
 import { CacheIndex } from './cache-index.js'
 import { claimKey, type ClaimHost } from './claim.js'
 import { forEachLimit } from './concurrency.js'
 import { DirWatchers } from './dir-watcher.js'
-import { readEntry, removeEntryFiles } from './entry-files.js'
+import { cacheEntryOf, readEntry, readSidecar, removeEntryFiles } from './entry-files.js'
 import { fsyncDir, storeIoError, writeFileAtomic } from './fs-util.js'
 import { KeyDeletions } from './key-deletions.js'
 import { assertCacheKey, CacheLayout } from './layout.js'
@@ -30,10 +30,18 @@ export class DiskStore implements AudioStore {
   readonly #claimHost: ClaimHost
   readonly #slotHost: SlotHost
   #scanReport: ScanReport | undefined
+  /** The background scan, while it runs (settles, never rejects). */
+  #scanning: Promise<void> | undefined
+  readonly #scanAbort = new AbortController()
+  #scanError: Error | undefined
+  /** During a background scan: keys claimed, published, pinned or removed since it began (the scan leaves them alone). */
+  #touched: Set<string> | undefined
 
   /**
    * Creates `cacheDir` if needed, scans it (cleaning crash leftovers) and indexes what is valid.
    * Throws TTS_ERR_CONFIG for bad options, TTS_ERR_STORE_IO when the directory is unusable.
+   * With `scanInBackground` it returns once the directory exists and the scan goes on meanwhile
+   * (see `indexing`); a scan failure is then logged and reported by `indexing`, not thrown.
    */
   static async open(options: DiskStoreOptions): Promise<DiskStore> {
     const resolved = resolveStoreOptions(options)
@@ -43,7 +51,8 @@ export class DiskStore implements AudioStore {
       throw storeIoError(err, 'create cache directory', resolved.cacheDir)
     }
     const store = new DiskStore(resolved)
-    await store.#load()
+    if (resolved.scanInBackground) store.#scanInBackground()
+    else await store.#load()
     return store
   }
 
@@ -58,7 +67,11 @@ export class DiskStore implements AudioStore {
       clock: options.clock,
       onDropped: (entry, reason) => this.#dropped(entry, reason),
     })
-    const settleDeletions = (key: string): Promise<void> => this.#deletions.settled(key)
+    // Every claim and commit starts here: during a background scan that marks the key as the store's own.
+    const settleDeletions = (key: string): Promise<void> => {
+      this.#touched?.add(key)
+      return this.#deletions.settled(key)
+    }
     this.#claimHost = {
       layout: this.#layout,
       watchers: this.#watchers,
@@ -84,9 +97,25 @@ export class DiskStore implements AudioStore {
     }
   }
 
-  /** What the start-up scan found and cleaned (for the start log and benchmarks). */
+  /** What the start-up scan found and cleaned (for the start log and benchmarks); undefined until it ends. */
   get scanReport(): ScanReport | undefined {
     return this.#scanReport
+  }
+
+  /**
+   * The state of the start-up scan: 'scanning' while a background scan runs (lookups of keys it
+   * has not indexed yet miss, and claim finds their files on disk: still a hit, one sidecar and
+   * header read slower), 'failed' when it could not finish (what it did not index is still found
+   * by claim), 'done' otherwise.
+   */
+  get indexing(): { readonly state: 'scanning' | 'done' | 'failed'; readonly error?: Error } {
+    if (this.#scanError !== undefined) return { state: 'failed', error: this.#scanError }
+    return { state: this.#scanning === undefined ? 'done' : 'scanning' }
+  }
+
+  /** Resolves when the start-up scan has ended (at once unless it runs in the background); never rejects. */
+  async indexed(): Promise<void> {
+    await this.#scanning
   }
 
   get cacheDir(): string {
@@ -118,14 +147,21 @@ export class DiskStore implements AudioStore {
    */
   async pin(key: string): Promise<void> {
     assertCacheKey(key)
+    const notFound = (): TtsError => new TtsError('TTS_ERR_NOT_FOUND', { args: [`cache entry ${key}`] })
+    if (this.#index.peek(key) === undefined) throw notFound()
+    this.#touched?.add(key)
+    // The text lives in the sidecar only; the rest of the new sidecar comes from the index entry.
+    const meta = await readSidecar(this.#layout, key).catch((err: unknown) => {
+      throw storeIoError(err, 'read', this.#layout.sidecarPath(key))
+    })
     const entry = this.#index.peek(key)
-    if (entry === undefined) throw new TtsError('TTS_ERR_NOT_FOUND', { args: [`cache entry ${key}`] })
+    if (entry === undefined || meta === undefined) throw notFound()
     if (entry.pinned) return
-    const pinned: CacheEntry = Object.freeze({ ...entry, pinned: true })
+    const pinned = cacheEntryOf(this.#layout, { ...entry, pinned: true })
     // Move it out of the LRU first, so no eviction deletes its files while the sidecar is written.
     this.#index.add(pinned)
     try {
-      await writeFileAtomic(this.#layout.tempPath(key, 'json'), this.#layout.sidecarPath(key), encodeSidecar(pinned))
+      await writeFileAtomic(this.#layout.tempPath(key, 'json'), this.#layout.sidecarPath(key), encodeSidecar({ ...entry, text: meta.text, pinned: true }))
       await fsyncDir(this.#layout.dirOf(key))
     } catch (err) {
       if (this.#index.peek(key) === pinned) this.#index.add(entry)
@@ -133,9 +169,31 @@ export class DiskStore implements AudioStore {
     }
   }
 
+  /**
+   * The entry with its text from the sidecar; undefined when not cached. During a background
+   * scan a key not indexed yet is looked for on disk (and indexed when found).
+   */
+  async describe(key: string): Promise<DescribedEntry | undefined> {
+    assertCacheKey(key)
+    const indexed = this.#index.peek(key)
+    if (indexed === undefined && this.#scanning !== undefined) {
+      this.#touched?.add(key)
+      const read = await this.#claimHost.read(key)
+      if (read.status !== 'ok' || this.#index.isExpired(read.entry)) return undefined
+      return { ...this.#indexFound(read.entry), text: read.text }
+    }
+    if (indexed === undefined) return undefined
+    const meta = await readSidecar(this.#layout, key).catch((err: unknown) => {
+      throw storeIoError(err, 'read', this.#layout.sidecarPath(key))
+    })
+    // The text is part of the key: any valid sidecar of this key has the same one.
+    return meta === undefined ? undefined : { ...indexed, text: meta.text }
+  }
+
   /** Drops the entry from the index and deletes its files. True when there was something to remove. */
   async remove(key: string): Promise<boolean> {
     assertCacheKey(key)
+    this.#touched?.add(key)
     const entry = this.#index.delete(key)
     const hadWav = await this.#deleteFiles(key)
     return entry !== undefined || hadWav
@@ -143,6 +201,8 @@ export class DiskStore implements AudioStore {
 
   /** Removes every indexed entry (pinned ones included) matching all given fields; `{}` matches all. */
   async removeWhere(filter: EntryFilter): Promise<number> {
+    // What a running scan has not indexed yet would escape the filter: wait for it.
+    await this.indexed()
     const matches = (e: CacheEntry): boolean =>
       (filter.voice === undefined || e.voice === filter.voice) && (filter.engine === undefined || e.engine === filter.engine)
     return this.#removeKeys([...this.#index.all()].filter(matches).map((e) => e.key))
@@ -150,6 +210,7 @@ export class DiskStore implements AudioStore {
 
   /** Removes every indexed entry, pinned ones included. Locks and renders in progress are left alone. */
   async removeAll(): Promise<number> {
+    await this.indexed()
     return this.#removeKeys([...this.#index.all()].map((e) => e.key))
   }
 
@@ -176,14 +237,36 @@ export class DiskStore implements AudioStore {
     return this.#deletions.idle()
   }
 
-  /** Stops watching directories and waits for pending deletions. Claims still waiting fall back to polling. */
+  /**
+   * Stops a background scan still running (what it indexed so far stays), stops watching
+   * directories and waits for pending deletions. Claims still waiting fall back to polling.
+   */
   async close(): Promise<void> {
+    this.#scanAbort.abort(new Error('the store is closing'))
+    await this.indexed()
     this.#watchers.closeAll()
     await this.idle()
   }
 
+  #scanInBackground(): void {
+    this.#touched = new Set()
+    const log = this.#claimHost.logger
+    log.info({ cacheDir: this.#layout.cacheDir }, 'scanning the cache directory in the background; unindexed entries are read from disk meanwhile')
+    this.#scanning = this.#load()
+      .catch((err: unknown) => {
+        if (this.#scanAbort.signal.aborted) return
+        this.#scanError = err instanceof Error ? err : new Error(String(err))
+        log.error({ err }, 'cache directory scan failed; entries it did not index are still found on disk when asked for')
+      })
+      .finally(() => {
+        this.#touched = undefined
+        this.#scanning = undefined
+      })
+  }
+
   async #load(): Promise<void> {
     const options = this.#options
+    const touched = this.#touched
     let scanned: Awaited<ReturnType<typeof scanCacheDir>>
     try {
       scanned = await scanCacheDir({
@@ -191,17 +274,33 @@ export class DiskStore implements AudioStore {
         pool: this.#pool,
         staleLockMs: options.staleLockMs,
         concurrency: options.scanConcurrency,
-        threads: options.scanThreads,
+        processes: options.scanProcesses,
         maxAgeMs: options.maxAgeMs,
         clock: options.clock,
         logger: this.#claimHost.logger,
+        signal: this.#scanAbort.signal,
+        // In the key's deletion order, so a claim started before waits for it and one started after is seen.
+        removeEntry:
+          touched === undefined
+            ? undefined
+            : (key) =>
+                this.#deletions.run(key, async () => {
+                  if (touched.has(key)) return false
+                  await removeEntryFiles(this.#layout, key)
+                  return true
+                }),
       })
     } catch (err) {
       throw storeIoError(err, 'scan', options.cacheDir)
     }
     const { entries, report } = scanned
+    // Entries indexed while a background scan ran are newer than anything it read: set them
+    // aside, so the scan's entries do not push them to the cold end, and put them back on top.
+    const live = touched === undefined ? [] : [...this.#index.all()]
+    for (const entry of live) this.#index.delete(entry.key)
     // Oldest first: the newest end up most recently used; over budget, the oldest go (and their files).
-    for (const entry of entries) this.#index.add(entry)
+    for (const entry of entries) if (touched?.has(entry.key) !== true) this.#index.add(entry)
+    for (const entry of live.reverse()) this.#index.add(entry)
     this.#scanReport = report
     this.#claimHost.logger.info({ ...report, indexed: this.#index.stats() }, 'cache directory scanned')
   }

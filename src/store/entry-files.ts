@@ -4,14 +4,15 @@
  */
 import fs from 'node:fs'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
-import type { CacheEntry } from '../core/ports.js'
+import type { CacheEntry, EntryMeta } from '../core/ports.js'
 import { errnoCode, storeIoError, unlinkIfExists } from './fs-util.js'
 import type { CacheLayout } from './layout.js'
 import { parseSidecar } from './sidecar.js'
 import type { StringPool } from './string-pool.js'
 
 export type EntryRead =
-  | { readonly status: 'ok'; readonly entry: CacheEntry }
+  /** `text` is the sidecar's, for whoever wants it; the entry does not hold it (see CacheEntry). */
+  | { readonly status: 'ok'; readonly entry: CacheEntry; readonly text: string }
   | { readonly status: 'missing-wav' | 'missing-sidecar' }
   | { readonly status: 'invalid'; readonly reason: string }
 
@@ -39,22 +40,37 @@ export function entryFromFiles(layout: CacheLayout, key: string, json: string, h
   if (!wav.ok) return { status: 'invalid', reason: `wav: ${wav.reason}` }
   const meta = sidecar.meta
   if (!isCanonicalWav(wav.info, meta.sampleRate)) return { status: 'invalid', reason: `wav: not PCM16 mono at ${meta.sampleRate} Hz` }
-  const paths = layout.entryPaths(key)
-  const entry: CacheEntry = Object.freeze({
+  return { status: 'ok', entry: cacheEntryOf(layout, { ...meta, bytes: size, durationMs: wav.info.durationMs }, pool), text: meta.text }
+}
+
+/**
+ * The one way an index entry is made: frozen, without the text, the key a slice of the path
+ * (one string for both) and the repeated strings interned when a pool is given.
+ */
+export function cacheEntryOf(layout: CacheLayout, meta: Omit<EntryMeta, 'text'>, pool?: StringPool): CacheEntry {
+  const paths = layout.entryPaths(meta.key)
+  const intern = (value: string): string => pool?.intern(value) ?? value
+  return Object.freeze({
     key: paths.key,
-    text: meta.text,
-    voice: pool.intern(meta.voice),
-    engine: pool.intern(meta.engine),
-    engineVersion: pool.intern(meta.engineVersion),
+    voice: intern(meta.voice),
+    engine: intern(meta.engine),
+    engineVersion: intern(meta.engineVersion),
     sampleRate: meta.sampleRate,
-    format: pool.intern(meta.format),
-    bytes: size,
-    durationMs: wav.info.durationMs,
+    format: intern(meta.format),
+    bytes: meta.bytes,
+    durationMs: meta.durationMs,
     createdAt: meta.createdAt,
     pinned: meta.pinned,
     path: paths.path,
   })
-  return { status: 'ok', entry }
+}
+
+/** The key's sidecar, parsed; undefined when it is missing or not valid. */
+export async function readSidecar(layout: CacheLayout, key: string): Promise<EntryMeta | undefined> {
+  const json = await readText(layout.sidecarPath(key))
+  if (json === undefined) return undefined
+  const parsed = parseSidecar(json, key)
+  return parsed.ok ? parsed.meta : undefined
 }
 
 interface Head {

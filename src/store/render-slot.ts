@@ -7,6 +7,7 @@ import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES, type WavCheck }
 import { TtsError } from '../core/errors.js'
 import type { CacheEntry, Clock, EntryMeta, Logger, RenderedAudio, RenderSlot } from '../core/ports.js'
 import { errnoCode, fsyncDir, storeIoError, unlinkIfExists, usingFile, writeFileAtomic } from './fs-util.js'
+import { cacheEntryOf } from './entry-files.js'
 import type { CacheLayout } from './layout.js'
 import { ownedBy, removeLockIf, type LockOwner } from './render-lock.js'
 import { encodeSidecar } from './sidecar.js'
@@ -103,7 +104,7 @@ export class DiskRenderSlot implements RenderSlot {
       throw storeIoError(err, 'publish WAV', wavPath)
     }
     await fsyncDir(layout.dirOf(key))
-    const entry = this.#host.published(Object.freeze({ ...entryMeta, ...layout.entryPaths(key) }))
+    const entry = this.#host.published(cacheEntryOf(layout, entryMeta))
     // Published: a failure to unlock now is only a delay for waiters (stale-lock recovery), not a failed render.
     await this.#unlock().catch((err: unknown) => logger.error({ err, key }, 'cannot remove render lock after publishing'))
     return entry

@@ -65,7 +65,6 @@ function entry(key: string, pinned: boolean): CacheEntry {
   return {
     key,
     path: `/cache/${key}.wav`,
-    text: 't',
     voice: '',
     engine: 'espeak-ng',
     engineVersion: '1',

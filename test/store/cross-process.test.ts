@@ -81,8 +81,9 @@ describe('cross-process render lock', () => {
     expect(await peer.nextLine()).toBe('published')
     const result = await waiting
     expect(result.state).toBe('published-by-peer')
-    expect(result.state === 'published-by-peer' && result.entry.text).toBe('from the child')
-    expect(store.lookup(key)?.text).toBe('from the child')
+    expect(result.state === 'published-by-peer' && result.entry).toMatchObject({ key, createdAt: expect.any(Number) })
+    expect(store.lookup(key)).toBe(result.state === 'published-by-peer' ? result.entry : undefined)
+    expect((await store.describe(key))?.text).toBe('from the child')
   })
 
   it('takes the lock over when the holder releases it without publishing', async () => {

