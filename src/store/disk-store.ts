@@ -40,8 +40,9 @@ export class DiskStore implements AudioStore {
   /**
    * Creates `cacheDir` if needed, scans it (cleaning crash leftovers) and indexes what is valid.
    * Throws TTS_ERR_CONFIG for bad options, TTS_ERR_STORE_IO when the directory is unusable.
-   * With `scanInBackground` it returns once the directory exists and the scan goes on meanwhile
-   * (see `indexing`); a scan failure is then logged and reported by `indexing`, not thrown.
+   * With `scanInBackground` it returns once the directory exists without scanning: `startScan`
+   * runs the scan in the background (see `indexing`); a failure of that scan is logged and
+   * reported by `indexing`, not thrown.
    */
   static async open(options: DiskStoreOptions): Promise<DiskStore> {
     const resolved = resolveStoreOptions(options)
@@ -51,7 +52,7 @@ export class DiskStore implements AudioStore {
       throw storeIoError(err, 'create cache directory', resolved.cacheDir)
     }
     const store = new DiskStore(resolved)
-    if (resolved.scanInBackground) store.#scanInBackground()
+    if (resolved.scanInBackground) store.#touched = new Set()
     else await store.#load()
     return store
   }
@@ -103,19 +104,28 @@ export class DiskStore implements AudioStore {
   }
 
   /**
-   * The state of the start-up scan: 'scanning' while a background scan runs (lookups of keys it
+   * The state of the start-up scan: 'scanning' while a background scan waits for `startScan` or runs (lookups of keys it
    * has not indexed yet miss, and claim finds their files on disk: still a hit, one sidecar and
    * header read slower), 'failed' when it could not finish (what it did not index is still found
    * by claim), 'done' otherwise.
    */
   get indexing(): { readonly state: 'scanning' | 'done' | 'failed'; readonly error?: Error } {
     if (this.#scanError !== undefined) return { state: 'failed', error: this.#scanError }
-    return { state: this.#scanning === undefined ? 'done' : 'scanning' }
+    return { state: this.#touched === undefined ? 'done' : 'scanning' }
   }
 
   /** Resolves when the start-up scan has ended (at once unless it runs in the background); never rejects. */
   async indexed(): Promise<void> {
     await this.#scanning
+  }
+
+  /**
+   * With `scanInBackground`: starts the scan (idempotent; a no-op otherwise or once closed).
+   * `serve` calls it once its listeners are up, so the scan does not slow their start.
+   */
+  startScan(): void {
+    if (this.#touched === undefined || this.#scanning !== undefined || this.#scanAbort.signal.aborted) return
+    this.#scanning = this.#runBackgroundScan()
   }
 
   get cacheDir(): string {
@@ -176,18 +186,19 @@ export class DiskStore implements AudioStore {
   async describe(key: string): Promise<DescribedEntry | undefined> {
     assertCacheKey(key)
     const indexed = this.#index.peek(key)
-    if (indexed === undefined && this.#scanning !== undefined) {
+    if (indexed === undefined && this.#touched !== undefined) {
       this.#touched?.add(key)
       const read = await this.#claimHost.read(key)
       if (read.status !== 'ok' || this.#index.isExpired(read.entry)) return undefined
-      return { ...this.#indexFound(read.entry), text: read.text }
+      const found = this.#indexFound(read.entry)
+      return { ...found, path: found.path, text: read.text }
     }
     if (indexed === undefined) return undefined
     const meta = await readSidecar(this.#layout, key).catch((err: unknown) => {
       throw storeIoError(err, 'read', this.#layout.sidecarPath(key))
     })
     // The text is part of the key: any valid sidecar of this key has the same one.
-    return meta === undefined ? undefined : { ...indexed, text: meta.text }
+    return meta === undefined ? undefined : { ...indexed, path: indexed.path, text: meta.text }
   }
 
   /** Drops the entry from the index and deletes its files. True when there was something to remove. */
@@ -244,24 +255,25 @@ export class DiskStore implements AudioStore {
   async close(): Promise<void> {
     this.#scanAbort.abort(new Error('the store is closing'))
     await this.indexed()
+    this.#touched = undefined
     this.#watchers.closeAll()
     await this.idle()
   }
 
-  #scanInBackground(): void {
-    this.#touched = new Set()
+  async #runBackgroundScan(): Promise<void> {
     const log = this.#claimHost.logger
     log.info({ cacheDir: this.#layout.cacheDir }, 'scanning the cache directory in the background; unindexed entries are read from disk meanwhile')
-    this.#scanning = this.#load()
-      .catch((err: unknown) => {
-        if (this.#scanAbort.signal.aborted) return
+    try {
+      await this.#load()
+    } catch (err) {
+      if (!this.#scanAbort.signal.aborted) {
         this.#scanError = err instanceof Error ? err : new Error(String(err))
         log.error({ err }, 'cache directory scan failed; entries it did not index are still found on disk when asked for')
-      })
-      .finally(() => {
-        this.#touched = undefined
-        this.#scanning = undefined
-      })
+      }
+    } finally {
+      this.#touched = undefined
+      this.#scanning = undefined
+    }
   }
 
   async #load(): Promise<void> {

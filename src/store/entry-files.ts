@@ -43,15 +43,66 @@ export function entryFromFiles(layout: CacheLayout, key: string, json: string, h
   return { status: 'ok', entry: cacheEntryOf(layout, { ...meta, bytes: size, durationMs: wav.info.durationMs }, pool), text: meta.text }
 }
 
+/** Index entries of one cache directory: their class computes `path` from the key. */
+const ENTRY_CLASSES = new WeakMap<CacheLayout, new (fields: Omit<CacheEntry, 'path'>) => CacheEntry>()
+
+function entryClassOf(layout: CacheLayout): new (fields: Omit<CacheEntry, 'path'>) => CacheEntry {
+  let entryClass = ENTRY_CLASSES.get(layout)
+  if (entryClass === undefined) {
+    /**
+     * The WAV path is computed when asked for (once per hit: ~1 µs), not kept: 100k entries
+     * are indexed, and a path is ~130 bytes an entry. Own fields in a fixed order, so every
+     * entry shares one hidden class; `toJSON` puts the path back for logs and responses.
+     */
+    entryClass = class IndexedEntry implements CacheEntry {
+      readonly key: string
+      readonly voice: string
+      readonly engine: string
+      readonly engineVersion: string
+      readonly sampleRate: number
+      readonly format: string
+      readonly bytes: number
+      readonly durationMs: number
+      readonly createdAt: number
+      readonly pinned: boolean
+
+      constructor(fields: Omit<CacheEntry, 'path'>) {
+        this.key = fields.key
+        this.voice = fields.voice
+        this.engine = fields.engine
+        this.engineVersion = fields.engineVersion
+        this.sampleRate = fields.sampleRate
+        this.format = fields.format
+        this.bytes = fields.bytes
+        this.durationMs = fields.durationMs
+        this.createdAt = fields.createdAt
+        this.pinned = fields.pinned
+        Object.freeze(this)
+      }
+
+      get path(): string {
+        return layout.wavPath(this.key)
+      }
+
+      toJSON(): CacheEntry {
+        return { ...this, path: this.path }
+      }
+    }
+    ENTRY_CLASSES.set(layout, entryClass)
+  }
+  return entryClass
+}
+
 /**
- * The one way an index entry is made: frozen, without the text, the key a slice of the path
- * (one string for both) and the repeated strings interned when a pool is given.
+ * The one way an index entry is made: frozen, without the text, its path computed from the
+ * key, the repeated strings interned when a pool is given. Spread it with care: `{...entry}`
+ * has no `path` (it is a getter); `{...entry, path: entry.path}` does.
  */
 export function cacheEntryOf(layout: CacheLayout, meta: Omit<EntryMeta, 'text'>, pool?: StringPool): CacheEntry {
-  const paths = layout.entryPaths(meta.key)
   const intern = (value: string): string => pool?.intern(value) ?? value
-  return Object.freeze({
-    key: paths.key,
+  const IndexedEntry = entryClassOf(layout)
+  return new IndexedEntry({
+    key: meta.key,
     voice: intern(meta.voice),
     engine: intern(meta.engine),
     engineVersion: intern(meta.engineVersion),
@@ -61,7 +112,6 @@ export function cacheEntryOf(layout: CacheLayout, meta: Omit<EntryMeta, 'text'>,
     durationMs: meta.durationMs,
     createdAt: meta.createdAt,
     pinned: meta.pinned,
-    path: paths.path,
   })
 }
 

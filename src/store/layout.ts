@@ -28,16 +28,6 @@ export class CacheLayout {
     return path.join(this.dirOf(key), `${key}.wav`)
   }
 
-  /**
-   * The WAV path and the key for an entry that stays in memory, in the compact form: the
-   * path as one flat string (path.join leaves a tree of ~7 string pieces, ~300 bytes) and the
-   * key as a slice of it (no second copy). ~165 bytes instead of ~390; 100k entries are indexed.
-   */
-  entryPaths(key: string): { readonly key: string; readonly path: string } {
-    const flat = Buffer.from(this.wavPath(key), 'utf8').toString('utf8')
-    return { key: flat.slice(flat.length - 68, flat.length - 4), path: flat }
-  }
-
   sidecarPath(key: string): string {
     return path.join(this.dirOf(key), `${key}.json`)
   }

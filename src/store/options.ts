@@ -46,10 +46,11 @@ export interface DiskStoreOptions {
   /** Fallback re-check period of a waiting claim (see STORE_DEFAULTS). */
   readonly lockPollMs?: number | undefined
   /**
-   * Let `open` return before the start-up scan ends (default false). Meanwhile a key the scan
-   * has not indexed yet is found on disk by `claim` (a hit, one sidecar and header read slower);
-   * keys the store claims, publishes, pins or removes during the scan are left to it;
-   * removeWhere/removeAll wait for the scan. `serve` uses this so it answers at once on a big cache.
+   * Let `open` return without scanning (default false); `startScan()` then scans in the
+   * background. Until the scan ends, a key it has not indexed yet is found on disk by `claim`
+   * (a hit, one sidecar and header read slower); keys the store claims, publishes, pins or
+   * removes meanwhile are left to it; removeWhere/removeAll wait for it. `serve` uses this so
+   * it answers at once on a big cache, and starts the scan once it listens.
    */
   readonly scanInBackground?: boolean | undefined
   /** Time source for entry ages (`createdAt`, expiry). Lock and temp-file ages use the wall clock. */

@@ -1,5 +1,6 @@
 /** Runs scan-worker.ts in child processes (or inline) and feeds each batch to `onBatch` here. */
 import { fork, type ChildProcess } from 'node:child_process'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { SCAN_CHILD_FLAG, scanShards, type LeafReport, type ScanChildMessage, type ScanWorkerData } from './scan-worker.js'
@@ -59,12 +60,26 @@ export async function runScanProcesses(
   return count
 }
 
+/** Nice value of a scan child: background work, the service's own thread goes first. */
+const SCAN_CHILD_NICENESS = 10
+
+/** Best effort: a platform or sandbox that refuses leaves the child at normal priority. */
+function lowerPriority(child: ChildProcess): void {
+  if (child.pid === undefined) return
+  try {
+    os.setPriority(child.pid, SCAN_CHILD_NICENESS)
+  } catch {
+    // Not worth a log line: the scan is only slower to give way.
+  }
+}
+
 function runChild(data: ScanWorkerData, onBatch: (batch: LeafReport[]) => void, children: ChildProcess[]): Promise<void> {
   return new Promise((resolve, reject) => {
     // No inherited execArgv (a test runner's loaders, inspector ports); advanced serialization
     // sends the batches as structured clones, not JSON.
     const child = fork(CHILD_PATH, [SCAN_CHILD_FLAG], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] })
     children.push(child)
+    lowerPriority(child)
     let stderr = ''
     let done = false
     let failure: unknown

@@ -24,8 +24,8 @@ async function plantBroken(cacheDir: string, key: string): Promise<void> {
   await fs.writeFile(path.join(leaf, `${key}.json`), '{"not": "a sidecar"}')
 }
 
-/** A cache dir holding `count` valid entries, and a store opened on it with the scan in the background. */
-async function openScanning(count: number, options: { scanProcesses?: number; setUp?: (dir: string) => Promise<void>; logger?: Logger } = {}) {
+/** A cache dir holding `count` valid entries, and a store opened on it with the scan started in the background. */
+async function openScanning(count: number, options: { scanProcesses?: number; setUp?: (dir: string) => Promise<void>; logger?: Logger; start?: boolean } = {}) {
   const dir = await makeTempDir()
   cleanups.push(() => removeDir(dir))
   const { keys } = await writeCacheEntries(dir, count)
@@ -33,6 +33,7 @@ async function openScanning(count: number, options: { scanProcesses?: number; se
   const logger = options.logger ?? new RecordingLogger()
   const store = await DiskStore.open({ cacheDir: dir, logger, clock: new FakeClock(), scanInBackground: true, scanProcesses: options.scanProcesses ?? 2 })
   cleanups.push(() => store.close())
+  if (options.start !== false) store.startScan()
   return { dir, keys, store, logger }
 }
 
@@ -58,6 +59,29 @@ describe('DiskStore with the scan in the background', () => {
     expect(store.scanReport).toMatchObject({ entries: 200, errors: 0 })
     expect(store.stats().entries).toBe(200)
     for (const key of keys) expect(store.peek(key)?.key).toBe(key)
+  })
+
+  it('scans nothing until startScan; cached keys are found on disk meanwhile', async () => {
+    const { store, keys } = await openScanning(30, { start: false })
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(store.stats().entries).toBe(0)
+    expect(store.indexing.state).toBe('scanning')
+    expect((await store.claim(keys[3] ?? '')).state).toBe('exists')
+    expect(store.stats().entries).toBe(1)
+    store.startScan()
+    store.startScan()
+    await store.indexed()
+    expect(store.stats().entries).toBe(30)
+    expect(store.scanReport).toMatchObject({ entries: 30 })
+  })
+
+  it('startScan after close does nothing', async () => {
+    const { store } = await openScanning(10, { start: false })
+    await store.close()
+    store.startScan()
+    await store.indexed()
+    expect(store.stats().entries).toBe(0)
+    expect(store.indexing.state).toBe('done')
   })
 
   it('answers a cached key during the scan from disk: claim finds it (a hit), describe reads its text', async () => {

@@ -26,11 +26,6 @@ describe('cache layout', () => {
     expect(parseCacheFileName(path.basename(a))).toEqual({ kind: 'temp', key, pid: process.pid, ext: 'wav' })
   })
 
-  it('gives compact entry paths equal to the plain ones', () => {
-    const layout = new CacheLayout('/c')
-    expect(layout.entryPaths(key)).toEqual({ key, path: layout.wavPath(key) })
-  })
-
   it.each([
     [`${key}.wav`, { kind: 'wav', key }],
     [`${key}.json`, { kind: 'sidecar', key }],

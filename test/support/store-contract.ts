@@ -55,10 +55,12 @@ export function describeAudioStoreContract(name: string, open: () => Promise<Con
       expect(entry).toMatchObject({ key: keyOf('hello'), voice: 'en-gb', bytes: wav.length, durationMs: 200, pinned: false })
       // The index holds no text (memory per entry); describe reads it from the sidecar.
       expect(entry).not.toHaveProperty('text')
-      expect(await store.describe(entry.key)).toEqual({ ...entry, text: 'hello' })
+      expect(await store.describe(entry.key)).toEqual({ ...entry, path: entry.path, text: 'hello' })
       expect(store.lookup(entry.key)).toEqual(entry)
       expect(store.peek(entry.key)).toEqual(entry)
       expect(store.pathFor(entry.key)).toBe(entry.path)
+      // Logs and responses serialise entries: the path is part of them.
+      expect(JSON.parse(JSON.stringify(entry))).toEqual({ ...entry, path: entry.path })
       expect(await fs.readFile(entry.path)).toEqual(wav)
     })
 

@@ -22,6 +22,8 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     await app.close(0)
     throw error
   }
+  // Listening: now index the cache directory (hits are served from disk meanwhile).
+  app.store.startScan()
   return new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals): void => {
