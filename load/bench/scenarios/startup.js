@@ -1,15 +1,17 @@
 // @ts-check
 /**
  * Start-up and memory with a 100,000-entry cache: DiskStore.open time and RSS in a fresh
- * child process, and the whole `serve` process (time until /readyz answers, RSS then).
- * Baselines: a bare readdir walk of the same tree (the floor for any index built by a scan at
- * start), and the RSS of a Node process with the store's modules loaded and no index.
- * The cache directory is made by load/gen-cache-dir.js once and reused by later runs.
+ * child process, and the whole `serve` process: time from spawn to the first hit on a cached
+ * sentence (a real GET /v1/tts), time until its background scan has indexed everything, and
+ * RSS then. Baselines: a bare readdir walk of the same tree (the floor for any index built by
+ * a scan), and the RSS of a Node process with the store's modules loaded and no index.
+ * The cache directory is made by load/gen-cache-dir.js once and reused by later runs; its
+ * entries carry the installed espeak-ng's version, so they are hits for their texts.
  */
 import { execFile } from 'node:child_process'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { generateCacheDir } from '../../gen-cache-dir.js'
+import { entryText, generateCacheDir } from '../../gen-cache-dir.js'
 import { profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
 import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
 
@@ -19,8 +21,57 @@ import { subDir } from './context.js'
 
 const run = promisify(execFile)
 
-export const STARTUP_GOAL_MS = 3000
+/** Issue 11: hits served within 1 s of the start, whatever the cache size. */
+export const FIRST_HIT_GOAL_MS = 1000
 export const RSS_GOAL_BYTES = 150 * 1024 * 1024
+
+/**
+ * The installed espeak-ng's version as the service reads it (the generated keys must carry it to be hits).
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @returns {Promise<string>}
+ */
+async function espeakVersion(ctx) {
+  const { parseEspeakNgVersion } = await import(path.join(ctx.repoRoot, 'dist/engines/espeak-ng.js'))
+  const { stdout } = await run('espeak-ng', ['--version'])
+  return parseEspeakNgVersion(stdout)
+}
+
+/**
+ * Polls `GET url` until it answers 200 with `X-TTS-Cache: hit`; returns when that was.
+ * @param {string} url
+ * @param {import('../lib/servers.js').Child} child
+ */
+async function waitForHit(url, child) {
+  const deadline = Date.now() + 300_000
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) })
+      await res.arrayBuffer()
+      if (res.ok && res.headers.get('x-tts-cache') === 'hit') return performance.now()
+      if (res.ok) throw new Error(`GET ${url} answered ${res.headers.get('x-tts-cache')}, not a hit: the generated keys do not match this engine`)
+    } catch (err) {
+      if (err instanceof Error && err.message.includes('not a hit')) throw err
+    }
+    if (Date.now() > deadline) throw new Error(`no hit within 300 s:\n${child.output()}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+/**
+ * Polls /readyz until its `index` check no longer says it is scanning.
+ * @param {string} url
+ */
+async function waitForIndex(url) {
+  const deadline = Date.now() + 300_000
+  while (Date.now() < deadline) {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
+    const body = res === undefined ? undefined : await res.json().catch(() => undefined)
+    const detail = body?.checks?.index?.detail
+    if (typeof detail === 'string' && !detail.startsWith('scanning')) return { at: performance.now(), detail }
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error('the index did not finish within 300 s')
+}
 
 /**
  * @param {import('./context.js').ScenarioContext} ctx
@@ -47,7 +98,8 @@ async function openInChild(ctx, cacheDir, mode, nodeArgs = []) {
 export async function startup(ctx, options) {
   const entries = options.entries ?? (ctx.quick ? 500 : 100_000)
   ctx.progress(`cache directory of ${fmtInt(entries)} entries (generated once, then reused)`)
-  const gen = generateCacheDir({ dir: options.cacheDir, entries })
+  const engineVersion = await espeakVersion(ctx)
+  const gen = generateCacheDir({ dir: options.cacheDir, entries, engineVersion })
   /** @type {string[]} */
   const notes = [
     `${gen.reused ? 'Reused' : 'Generated'} ${fmtInt(entries)} entries with \`node load/gen-cache-dir.js --dir ${path.relative(ctx.repoRoot, gen.dir)} --entries ${entries}\`` +
@@ -70,22 +122,34 @@ export async function startup(ctx, options) {
   const [store, otherOpen] = firstOpen.openMs <= secondOpen.openMs ? [firstOpen, secondOpen] : [secondOpen, firstOpen]
   if (store.entries !== entries) notes.push(`DiskStore indexed ${fmtInt(store.entries)} of ${fmtInt(entries)} entries.`)
 
-  /** @type {{ readyMs: number, rssBytes: number } | undefined} */
+  /** @type {{ firstHitMs: number, readyMs: number, indexedMs: number, indexDetail: string, rssBytes: number, sentence: string } | undefined} */
   let serve
   if (!ctx.signal.aborted) {
-    ctx.progress('serve: time to /readyz and RSS')
+    ctx.progress('serve: time to the first hit, to a full index, and RSS')
     const port = await freePort()
+    // The newest generated sentence: the scan indexes in directory order, so any one is as far.
+    const sentence = entryText(entries - 1)
     const started = performance.now()
     const child = startServe({
       nodeArgs: SERVE_NODE_ARGS,
       env: { TTS_CACHE_DIR: gen.dir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port), TTS_ESL_ENABLED: 'false', TTS_CACHE_MAX_BYTES: String(1024 ** 4) },
     })
     try {
-      await waitForHttp(`http://127.0.0.1:${port}/readyz`, child, 300_000)
-      const readyMs = performance.now() - started
+      const base = `http://127.0.0.1:${port}`
+      const firstHit = await waitForHit(`${base}/v1/tts?${new URLSearchParams({ text: sentence })}`, child)
+      await waitForHttp(`${base}/readyz`, child, 300_000)
+      const readyAt = performance.now()
+      const indexed = await waitForIndex(`${base}/readyz`)
       // Let start-up garbage be collected before reading the RSS.
       await new Promise((r) => setTimeout(r, 2000))
-      serve = { readyMs, rssBytes: rssOf(child.pid) }
+      serve = {
+        firstHitMs: firstHit - started,
+        readyMs: readyAt - started,
+        indexedMs: indexed.at - started,
+        indexDetail: indexed.detail,
+        rssBytes: rssOf(child.pid),
+        sentence,
+      }
     } catch (err) {
       notes.push(`serve did not become ready: ${String(err).slice(0, 300)}`)
     } finally {
@@ -94,13 +158,13 @@ export async function startup(ctx, options) {
   }
 
   const profiles = []
-  if (store.openMs > STARTUP_GOAL_MS && !ctx.quick && !ctx.signal.aborted) {
-    ctx.progress('start-up goal missed: DiskStore.open again under --cpu-prof')
+  if (serve !== undefined && serve.firstHitMs > FIRST_HIT_GOAL_MS && !ctx.quick && !ctx.signal.aborted) {
+    ctx.progress('first-hit goal missed: DiskStore.open again under --cpu-prof')
     const profDir = subDir(ctx, 'cpu-prof')
     const profiled = await openInChild(ctx, gen.dir, 'ours', ['--cpu-prof', `--cpu-prof-dir=${profDir}`])
     profiles.push(profileMarkdown(await summarizeNewestProfile(profDir, 20), `DiskStore.open of ${fmtInt(entries)} entries, main thread (${fmtMs(profiled.openMs)} under the profiler)`))
     notes.push(
-      'Worker threads (if the scan uses them) write their own profiles; only the main thread is summarised. ' +
+      'The scan\'s child processes are not profiled; only the main thread (which validates and indexes) is summarised. ' +
         '`read`, `open`, `close`, `fstat`, `readdir` as self time are the fs bindings: time spent in system calls and in handing work to the libuv pool.',
     )
   }
@@ -111,8 +175,11 @@ export async function startup(ctx, options) {
     title: `Start-up and memory with ${fmtInt(entries)} cached entries`,
     description:
       `A fresh child process opens the store on a tree of ${fmtInt(entries)} entries (${fmtInt(entries * 2)} files in ` +
-      `\`<k[0..2]>/<k[2..4]>/\` shards): DiskStore.open reads every sidecar and every WAV header and builds the index. ` +
-      `RSS is read after a forced GC. Then the real \`serve\` (HTTP only) starts on the same tree. Both run with ` +
+      `\`<k[0..2]>/<k[2..4]>/\` shards): DiskStore.open reads every sidecar and every WAV header and builds the index ` +
+      `(what a one-shot command waits for). RSS is read after a forced GC. Then the real \`serve\` (HTTP only) starts on the ` +
+      `same tree: it listens at once and scans in the background (a key not indexed yet is found on disk: still a hit). ` +
+      `Measured from spawn: the first \`GET /v1/tts?text=…\` of a cached sentence answered \`X-TTS-Cache: hit\` (polled every 5 ms), ` +
+      `/readyz 200, and /readyz's \`index\` check no longer scanning; RSS 2 s after that. Both run with ` +
       `\`${SERVE_NODE_ARGS.join(' ')}\`, as \`bootstrap.sh serve\`, \`npm start\`, the Dockerfile and the systemd unit run it ` +
       `(without it the scan leaves V8's young generation at its maximum: ~90 MiB more RSS).`,
     tables: [
@@ -123,22 +190,23 @@ export async function startup(ctx, options) {
           ['RSS after DiskStore.open (store only)', fmtBytes(store.rssBytes), `${fmtBytes(empty.rssBytes)} (same modules, no index)`, fmtRatio(store.rssBytes, empty.rssBytes)],
           ['of which V8 heap in use', fmtBytes(store.heapUsedBytes), fmtBytes(empty.heapUsedBytes), ''],
           ['index cost per entry (RSS over the empty process)', fmtBytes((store.rssBytes - empty.rssBytes) / Math.max(1, store.entries)), '', ''],
-          ['`serve`: start to /readyz 200', serve === undefined ? 'n/a' : fmtMs(serve.readyMs), '', ''],
-          ['`serve`: RSS once ready', fmtBytes(serveRss), '', ''],
+          ['`serve`: spawn to the first hit (`GET /v1/tts`)', serve === undefined ? 'n/a' : fmtMs(serve.firstHitMs), '', ''],
+          ['`serve`: spawn to /readyz 200', serve === undefined ? 'n/a' : fmtMs(serve.readyMs), '', ''],
+          ['`serve`: spawn to the whole index (background scan done)', serve === undefined ? 'n/a' : `${fmtMs(serve.indexedMs)} (${serve.indexDetail})`, '', ''],
+          ['`serve`: RSS with the whole index', fmtBytes(serveRss), '', ''],
         ],
       },
     ],
     goals: [
       {
-        name: `start-up index of ${fmtInt(entries)} files (DiskStore.open)`,
-        target: `≤ ${fmtMs(STARTUP_GOAL_MS)}`,
-        value: fmtMs(store.openMs),
-        met: store.openMs <= STARTUP_GOAL_MS,
+        name: `${fmtInt(entries)} entries: first hit after the start (serve)`,
+        target: `≤ ${fmtMs(FIRST_HIT_GOAL_MS)}`,
+        value: serve === undefined ? 'n/a' : fmtMs(serve.firstHitMs),
+        met: serve === undefined ? undefined : serve.firstHitMs <= FIRST_HIT_GOAL_MS,
         why:
-          `a bare readdir of the ${fmtInt(entries)}-entry tree alone takes ${fmtMs(walk.openMs)} here; DiskStore.open also opens, ` +
-          `reads and closes two files per entry (${fmtInt(entries * 2)} files: about ${fmtInt(entries * 8)} system calls). ` +
-          `Meeting 3 s on this machine needs an index that does not touch every file at start (e.g. a journal/snapshot of the index, ` +
-          `or a lazy scan that serves misses from disk while it runs).`,
+          `\`serve\` listens before its index is built; the hit was served from disk while the background scan ran ` +
+          `(it took ${serve === undefined ? 'n/a' : fmtMs(serve.indexedMs)} from spawn, DiskStore.open alone ${fmtMs(store.openMs)}). ` +
+          `The time is Node's start, module loading and the engine probes.`,
       },
       {
         name: `RSS with a ${fmtInt(entries)}-entry index (serve)`,
@@ -148,8 +216,8 @@ export async function startup(ctx, options) {
         why:
           `after DiskStore.open and a forced GC the V8 heap holds ${fmtBytes(store.heapUsedBytes)} ` +
           `(${fmtBytes((store.heapUsedBytes - empty.heapUsedBytes) / Math.max(1, store.entries))} an entry); the other ` +
-          `${fmtBytes(store.rssBytes - store.heapUsedBytes)} of the store-only RSS is outside the V8 heap (code, thread stacks — ` +
-          `the scan's worker threads included — and memory the allocators have not handed back after the scan); \`serve\` adds ` +
+          `${fmtBytes(store.rssBytes - store.heapUsedBytes)} of the store-only RSS is outside the V8 heap (the node binary's code and ` +
+          `data, thread stacks, and memory the allocators have not handed back after the scan); \`serve\` adds ` +
           `${fmtBytes(serveRss - store.rssBytes)} for the listeners, metrics and engine probes.`,
       },
     ],
