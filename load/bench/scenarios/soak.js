@@ -4,6 +4,11 @@
  * load — simulated FreeSWITCH channels on the ESL hook and HTTP hits, at the same time — for
  * five minutes after a warm-up, its RSS sampled every few seconds. The goal: RSS flat (within
  * ±10 % of the value right after the warm-up). The baseline is the process itself after warm-up.
+ *
+ * The warm-up lasts at least 30 s and until V8 has run two full (mark-compact) collections under
+ * this load, at most 180 s: V8 sizes the old generation from what survives its full collections
+ * (the next limit is a multiple of the live size), so before the first two the heap — and with it
+ * the RSS, which keeps its high-water mark — has not reached the size it keeps under this load.
  */
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -28,11 +33,27 @@ async function heapOf(port) {
 }
 
 /**
+ * Full (mark-compact) collections so far, from prom-client's `nodejs_gc_duration_seconds` in /metrics.
+ * @param {number} port
+ * @returns {Promise<number>}
+ */
+async function majorGcsOf(port) {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
+  return Number(/^nodejs_gc_duration_seconds_count\{kind="major"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+}
+
+/** Warm-up bounds (s) and the full collections it waits for (see the file comment). */
+const WARMUP_MIN_S = 30
+const WARMUP_MAX_S = 180
+const WARMUP_MAJOR_GCS = 2
+
+/**
  * @param {import('./context.js').ScenarioContext} ctx
  * @returns {Promise<import('../lib/report.js').Section>}
  */
 export async function soak(ctx) {
-  const warmupS = ctx.quick ? 2 : 30
+  const warmupS = ctx.quick ? 2 : WARMUP_MIN_S
+  const warmupMaxS = ctx.quick ? 2 : WARMUP_MAX_S
   const soakS = ctx.quick ? 4 : 300
   const windowS = ctx.quick ? 1 : 5
   const phrases = ctx.quick ? 5 : 50
@@ -50,6 +71,8 @@ export async function soak(ctx) {
   let calls = 0
   let requests = 0
   let failures = 0
+  let warmedS = 0
+  let warmupGcs = 0
   try {
     await waitForHttp(`http://127.0.0.1:${httpPort}/readyz`, child)
     const urls = Array.from({ length: 5 }, (_, rank) => `http://127.0.0.1:${httpPort}/v1/tts?text=${encodeURIComponent(phraseText(prefix, rank))}`)
@@ -63,8 +86,12 @@ export async function soak(ctx) {
       failures += esl.failed + http.non2xx + http.errors + http.timeouts
       requests += http.requests.total
     }
-    ctx.progress(`warm-up, ${warmupS} s (renders the ${phrases} phrases; not measured)`)
-    for (let s = 0; s < warmupS && !ctx.signal.aborted; s += windowS) await window(windowS, s)
+    ctx.progress(`warm-up, ${warmupS}–${warmupMaxS} s: renders the ${phrases} phrases, until V8 has run ${WARMUP_MAJOR_GCS} full collections (not measured)`)
+    for (; warmedS < warmupMaxS && !ctx.signal.aborted; warmedS += windowS) {
+      if (warmedS >= warmupS && (ctx.quick || (await majorGcsOf(httpPort)) >= WARMUP_MAJOR_GCS)) break
+      await window(windowS, warmedS)
+    }
+    warmupGcs = await majorGcsOf(httpPort)
     const started = performance.now()
     samples.push({ t: 0, rss: rssOf(child.pid), ...(await heapOf(httpPort)), calls, requests })
     while ((performance.now() - started) / 1000 < soakS && !ctx.signal.aborted) {
@@ -92,11 +119,15 @@ export async function soak(ctx) {
     description:
       `The real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level) with 50 simulated FreeSWITCH channels back to back on the ESL hook ` +
       `(Zipf over ${phrases} phrases) and 16 HTTP connections of hits at the same time, in ${windowS} s windows; RSS read from /proc ` +
-      `after each window. Warm-up first (${warmupS} s: the phrases get rendered, JIT, heap sizing); the RSS right after it is the baseline.`,
+      `after each window. Warm-up first: the phrases get rendered and the JIT settles, for at least ${warmupS} s and until V8 has run ` +
+      `${WARMUP_MAJOR_GCS} full (mark-compact) collections under this load (at most ${warmupMaxS} s) — V8 sizes the old generation ` +
+      `from what survives them, and RSS keeps the heap's high-water mark, so before them the heap has not reached the size it keeps. ` +
+      `The RSS right after the warm-up is the baseline.`,
     tables: [
       {
         headers: ['metric', 'value'],
         rows: [
+          ['warm-up', `${warmedS} s (${warmupGcs} full collections by its end)`],
           ['RSS after warm-up (baseline)', fmtBytes(base)],
           ['RSS min / max / at the end', `${fmtBytes(min)} / ${fmtBytes(max)} / ${fmtBytes(end)}`],
           ['largest deviation from the baseline', `${(deviation * 100).toFixed(1)} %`],
@@ -121,6 +152,6 @@ export async function soak(ctx) {
         why: 'see the RSS over time: a steady climb is a leak; a step after warm-up is heap sizing.',
       },
     ],
-    raw: { samples, failures },
+    raw: { samples, failures, warmedS, warmupGcs },
   }
 }
