@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { PrewarmBatches, type PrewarmBatchesOptions } from '../core/prewarm-batches.js'
 import { DEFAULTS } from '../core/defaults.js'
 import { REDACT_PATHS } from '../logger.js'
@@ -80,7 +80,8 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
     loggerInstance: logger,
     // Fastify's own two lines per request are at info: on the hit path that is most of the
     // work. Every request is counted in the metrics; one line per request only at debug (onResponse).
-    disableRequestLogging: true,
+    // (LogController: the top-level disableRequestLogging is deprecated, FSTDEP023.)
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
     http: { maxHeaderSize },
     routerOptions: { maxParamLength: 200, querystringParser: parseQueryString },
