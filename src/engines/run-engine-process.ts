@@ -1,3 +1,4 @@
+import type { Readable, Writable } from 'node:stream'
 import { ExecaError, execa } from 'execa'
 import { TtsError } from '../core/errors.js'
 import type { Logger } from '../core/ports.js'
@@ -19,6 +20,13 @@ export interface RunEngineProcessOptions {
   readonly env?: Readonly<Record<string, string>> | undefined
   /** Keep stdout (probes such as `--version`); renders discard it. */
   readonly captureStdout?: boolean | undefined
+  /**
+   * stdout is a pipe the caller reads (`EngineProcess.stdout`): an engine writing its WAV into
+   * sox. The caller must consume it to the end, or the process blocks until its timeout.
+   */
+  readonly streamStdout?: boolean | undefined
+  /** stdin is a pipe the caller writes and ends (`EngineProcess.stdin`): sox reading `-`. Not with `input`. */
+  readonly streamStdin?: boolean | undefined
   /** Exit codes that count as success (default only 0): `flite --version` exits 1. */
   readonly successExitCodes?: readonly number[] | undefined
   readonly logger?: Logger | undefined
@@ -28,6 +36,16 @@ export interface EngineProcessResult {
   /** '' unless `captureStdout`. */
   readonly stdout: string
   readonly stderrTail: string
+}
+
+/** A started process (see `startEngineProcess`). */
+export interface EngineProcess {
+  /** Settles as `runEngineProcess` does: once the whole process group is gone. */
+  readonly done: Promise<EngineProcessResult>
+  /** With `streamStdout`: the process's stdout. */
+  readonly stdout: Readable | undefined
+  /** With `streamStdin`: the process's stdin. */
+  readonly stdin: Writable | undefined
 }
 
 type Settled = { readonly ok: true; readonly stdout: unknown } | { readonly ok: false; readonly error: unknown }
@@ -46,15 +64,39 @@ export async function runEngineProcess(
   args: readonly string[],
   options: RunEngineProcessOptions,
 ): Promise<EngineProcessResult> {
+  return startEngineProcess(file, args, options).done
+}
+
+/**
+ * `runEngineProcess` for processes whose stdin or stdout the caller streams (two processes
+ * joined by a pipe). Starts the process at once and returns; `done` carries the outcome, with
+ * the same guarantees. Throws (synchronously) only when `signal` is already aborted: nothing
+ * is started then.
+ */
+export function startEngineProcess(
+  file: string,
+  args: readonly string[],
+  options: RunEngineProcessOptions & { readonly streamStdout: true },
+): EngineProcess & { readonly stdout: Readable }
+export function startEngineProcess(
+  file: string,
+  args: readonly string[],
+  options: RunEngineProcessOptions & { readonly streamStdin: true },
+): EngineProcess & { readonly stdin: Writable }
+export function startEngineProcess(file: string, args: readonly string[], options: RunEngineProcessOptions): EngineProcess
+export function startEngineProcess(file: string, args: readonly string[], options: RunEngineProcessOptions): EngineProcess {
   const { signal, label } = options
   if (signal?.aborted === true) throw abortError(signal)
+  if (options.streamStdin === true && options.input !== undefined) {
+    throw new TtsError('TTS_ERR_INTERNAL', { args: [`${label}: stdin cannot be both streamed and given as input`] })
+  }
   const capture = options.captureStdout === true
   const stderr = new ByteTail(ENGINE_DEFAULTS.stderrTailBytes)
   const subprocess = execa(file, args, {
     // Own process group (setsid): pgid === pid, so `kill(-pid)` reaches every descendant.
     detached: true,
-    ...(options.input === undefined ? { stdin: 'ignore' as const } : { input: options.input }),
-    stdout: capture ? 'pipe' : 'ignore',
+    stdin: options.input !== undefined || options.streamStdin === true ? 'pipe' : 'ignore',
+    stdout: capture || options.streamStdout === true ? 'pipe' : 'ignore',
     stderr: 'pipe',
     buffer: { stdout: capture, stderr: false },
     maxBuffer: { stdout: ENGINE_DEFAULTS.probeStdoutMaxBytes },
@@ -65,6 +107,15 @@ export async function runEngineProcess(
     forceKillAfterDelay: false,
   })
   subprocess.stderr?.on('data', (chunk: Buffer | string) => stderr.push(chunk))
+  if (options.input !== undefined && subprocess.stdin !== null) {
+    // Written now, not on a later tick (as execa's `input` does): a pipe takes a text this short
+    // at once, so the engine starts while the caller goes on (forking sox takes milliseconds).
+    subprocess.stdin.on('error', (err: Error) => {
+      // EPIPE: the process exited without reading it all; its exit status tells the story.
+      options.logger?.debug({ err, engine: label }, 'engine did not read all of its stdin')
+    })
+    subprocess.stdin.end(options.input)
+  }
 
   const pid = subprocess.pid
   let killedFor: 'timeout' | 'abort' | undefined
@@ -79,36 +130,43 @@ export async function runEngineProcess(
   const onAbort = (): void => terminate('abort')
   signal?.addEventListener('abort', onAbort, { once: true })
 
-  const settled: Settled = await subprocess.then(
-    (result) => ({ ok: true, stdout: result.stdout }),
-    (error: unknown) => ({ ok: false, error }),
-  )
-  clearTimeout(timer)
-  clearTimeout(graceTimer)
-  signal?.removeEventListener('abort', onAbort)
-  if (pid !== undefined) {
-    // Whatever the leader left behind (a grandchild that ignored SIGTERM, or one that
-    // daemonised and closed its pipes) dies now; then wait until the group is really gone.
-    signalProcessGroup(pid, 'SIGKILL')
-    const gone = await waitForProcessGroupExit(pid, ENGINE_DEFAULTS.groupExitWaitMs, ENGINE_DEFAULTS.groupExitPollMs)
-    if (!gone) options.logger?.warn({ engine: label, pgid: pid }, 'engine process group still present after SIGKILL')
-  }
-  const stderrTail = stderr.text()
+  const settle = async (): Promise<EngineProcessResult> => {
+    const settled: Settled = await subprocess.then(
+      (result) => ({ ok: true, stdout: result.stdout }),
+      (error: unknown) => ({ ok: false, error }),
+    )
+    clearTimeout(timer)
+    clearTimeout(graceTimer)
+    signal?.removeEventListener('abort', onAbort)
+    if (pid !== undefined) {
+      // Whatever the leader left behind (a grandchild that ignored SIGTERM, or one that
+      // daemonised and closed its pipes) dies now; then wait until the group is really gone.
+      signalProcessGroup(pid, 'SIGKILL')
+      const gone = await waitForProcessGroupExit(pid, ENGINE_DEFAULTS.groupExitWaitMs, ENGINE_DEFAULTS.groupExitPollMs)
+      if (!gone) options.logger?.warn({ engine: label, pgid: pid }, 'engine process group still present after SIGKILL')
+    }
+    const stderrTail = stderr.text()
 
-  if (killedFor === 'abort' && signal !== undefined) throw abortError(signal)
-  if (killedFor === 'timeout') {
-    throw new TtsError('TTS_ERR_RENDER_TIMEOUT', {
-      args: [label, options.timeoutMs],
-      details: { timedOut: true, stderrTail },
-      ...(settled.ok ? {} : { cause: settled.error }),
-    })
+    if (killedFor === 'abort' && signal !== undefined) throw abortError(signal)
+    if (killedFor === 'timeout') {
+      throw new TtsError('TTS_ERR_RENDER_TIMEOUT', {
+        args: [label, options.timeoutMs],
+        details: { timedOut: true, stderrTail },
+        ...(settled.ok ? {} : { cause: settled.error }),
+      })
+    }
+    if (!settled.ok) {
+      const accepted = acceptedFailureStdout(settled.error, options.successExitCodes)
+      if (accepted === undefined) throw failureError(label, file, settled.error, stderrTail)
+      return { stdout: capture ? accepted : '', stderrTail }
+    }
+    return { stdout: capture && typeof settled.stdout === 'string' ? settled.stdout : '', stderrTail }
   }
-  if (!settled.ok) {
-    const accepted = acceptedFailureStdout(settled.error, options.successExitCodes)
-    if (accepted === undefined) throw failureError(label, file, settled.error, stderrTail)
-    return { stdout: capture ? accepted : '', stderrTail }
+  return {
+    done: settle(),
+    stdout: options.streamStdout === true ? (subprocess.stdout ?? undefined) : undefined,
+    stdin: options.streamStdin === true ? (subprocess.stdin ?? undefined) : undefined,
   }
-  return { stdout: capture && typeof settled.stdout === 'string' ? settled.stdout : '', stderrTail }
 }
 
 /** The stdout of a run that failed only by an exit code the caller accepts; else undefined. */
