@@ -14,6 +14,9 @@ export interface EngineRenderArgs {
   readonly sampleRate: number
 }
 
+/** `EngineRenderArgs` of a render whose WAV goes to stdout (see `EngineAdapter.stdoutArgv`). */
+export type StdoutRenderArgs = Omit<EngineRenderArgs, 'outPath'>
+
 /** What `detect()` learnt about an installed engine. */
 export interface EngineDetection {
   /** Goes into every cache key of this engine: a new version never reuses old audio. */
@@ -55,6 +58,14 @@ export interface EngineAdapter {
   detect(options: ProbeOptions): Promise<EngineDetection>
   /** The argv (without the binary) of one render. Never contains the text. */
   argv(args: EngineRenderArgs): readonly string[]
+  /**
+   * The argv of a render that writes its WAV to stdout, for engines that can (espeak-ng's
+   * `--stdout`). When the output needs converting, the pipeline then streams it into sox running
+   * at the same time, instead of converting a scratch file afterwards. A streamed header may carry
+   * placeholder sizes (the engine cannot seek back), so only its format is trusted. Absent: the
+   * engine writes a file (`argv`). Never contains the text.
+   */
+  stdoutArgv?(args: StdoutRenderArgs): readonly string[]
   /** The rate the engine will write, when known in advance (the pipeline still trusts the header). */
   nativeRate?(args: EngineRenderArgs): number | undefined
 }

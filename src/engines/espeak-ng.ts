@@ -5,9 +5,10 @@ import { firstLine, probeStdout, requireExecutable, requireVersion } from './eng
 const ESPEAK_NG_RATE_HZ = 22_050
 
 /**
- * eSpeak NG (the default engine). Render argv: `--stdin -b 1 -w <out> [-v <voice>]`:
- * the whole text is read from stdin as UTF-8 (`-b 1`), never from argv, and no markup flag
- * (`-m` SSML) is given, so `<`, `-w` or shell syntax in the text are only ever spoken.
+ * eSpeak NG (the default engine). Render argv: `--stdin -b 1 -w <out> [-v <voice>]`, or
+ * `--stdin -b 1 --stdout [-v <voice>]` when its WAV is streamed into sox: the whole text is read
+ * from stdin as UTF-8 (`-b 1`), never from argv, and no markup flag (`-m` SSML) is given, so `<`,
+ * `-w` or shell syntax in the text are only ever spoken.
  */
 export function createEspeakNgEngine(options: EngineBinaryOptions = {}): EngineAdapter {
   const id = 'espeak-ng'
@@ -30,10 +31,17 @@ export function createEspeakNgEngine(options: EngineBinaryOptions = {}): EngineA
       return { version, voices, hasVoice: (voice) => espeakNgHasVoice(voice, voices, variants) }
     },
     argv({ outPath, voice }) {
-      return ['--stdin', '-b', '1', '-w', outPath, ...(voice === '' ? [] : ['-v', voice])]
+      return ['--stdin', '-b', '1', '-w', outPath, ...voiceArgv(voice)]
+    },
+    stdoutArgv({ voice }) {
+      return ['--stdin', '-b', '1', '--stdout', ...voiceArgv(voice)]
     },
     nativeRate: () => ESPEAK_NG_RATE_HZ,
   }
+}
+
+function voiceArgv(voice: string): readonly string[] {
+  return voice === '' ? [] : ['-v', voice]
 }
 
 /** `eSpeak NG text-to-speech: 1.51  Data at: …` → `1.51`. */

@@ -1,12 +1,13 @@
 import { rename, rm } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { isCanonicalWav } from '../audio/wav.js'
+import { isCanonicalWav, parseWavHeader } from '../audio/wav.js'
 import { DEFAULTS } from '../core/defaults.js'
 import { TtsError } from '../core/errors.js'
 import type { Logger, RenderJob, RenderedAudio } from '../core/ports.js'
 import { abortError } from '../core/single-flight.js'
-import type { EngineAdapter } from './engine-adapter.js'
+import type { EngineAdapter, EngineRenderArgs } from './engine-adapter.js'
 import { ENGINE_DEFAULTS } from './engine-defaults.js'
+import { pipeEngineIntoSox } from './engine-sox-pipe.js'
 import { readWavFile } from './read-wav-file.js'
 import { runEngineProcess } from './run-engine-process.js'
 import { convertToCanonicalWav } from './sox-convert.js'
@@ -16,7 +17,7 @@ export interface RenderToFileOptions {
   readonly engine: EngineAdapter
   /** Aborts the render: kills the engine's (or sox's) process group. */
   readonly signal?: AbortSignal | undefined
-  /** Bound on each process (engine, then sox). Default DEFAULTS.renderTimeoutMs. */
+  /** Bound on each process (engine and sox). Default DEFAULTS.renderTimeoutMs. */
   readonly timeoutMs?: number | undefined
   /** SIGTERM → SIGKILL grace for a killed process group. Default DEFAULTS.killGraceMs. */
   readonly killGraceMs?: number | undefined
@@ -26,12 +27,17 @@ export interface RenderToFileOptions {
 }
 
 /**
- * Renders `job` into `job.outPath` as a canonical WAV (PCM16 mono at the requested rate):
- * the engine writes a scratch file beside it (`<outPath>.engine.wav`), which is renamed when
- * already canonical and converted by sox otherwise; the result is validated. An engine that
- * exits 0 with no, empty or garbage output fails with TTS_ERR_INVALID_AUDIO. On any failure or
- * abort nothing is left behind: neither the scratch file nor `outPath`. It neither fsyncs nor
- * publishes: `outPath` is the store's temp path, and committing it is the store's job.
+ * Renders `job` into `job.outPath` as a canonical WAV (PCM16 mono at the requested rate), in one
+ * of two ways:
+ * - piped, when the engine can write its WAV to stdout (`stdoutArgv`) and its output needs
+ *   converting: `engine | sox -t wav - …` as two processes running together (no shell), sox
+ *   writing `outPath`;
+ * - through a scratch file beside `outPath` (`<outPath>.engine.wav`) otherwise: the engine writes
+ *   it, then it is renamed when already canonical and converted by sox when not.
+ * Either way the result is validated. An engine that exits 0 with no, empty or garbage output
+ * fails with TTS_ERR_INVALID_AUDIO. On any failure or abort nothing is left behind: neither the
+ * scratch file nor `outPath`. It neither fsyncs nor publishes: `outPath` is the store's temp
+ * path, and committing it is the store's job.
  */
 export async function renderToFile(job: RenderJob, options: RenderToFileOptions): Promise<RenderedAudio> {
   const { engine, signal } = options
@@ -41,48 +47,26 @@ export async function renderToFile(job: RenderJob, options: RenderToFileOptions)
   }
   const outPath = resolve(job.outPath)
   const scratchPath = `${outPath}.engine.wav`
-  const timeoutMs = options.timeoutMs ?? DEFAULTS.renderTimeoutMs
-  const killGraceMs = options.killGraceMs ?? DEFAULTS.killGraceMs
   const log = options.logger?.child({ component: 'render', engine: engine.id, key: job.key })
-  const renderArgs = { outPath: scratchPath, voice: request.voice, sampleRate: request.sampleRate }
-  const textInArgv = engine.textInput === 'argv-after-dashes'
-  const argv = [...engine.argv(renderArgs), ...(textInArgv ? ['--', request.text] : [])]
+  const run: RenderRun = {
+    engine,
+    renderArgs: { outPath: scratchPath, voice: request.voice, sampleRate: request.sampleRate },
+    text: request.text,
+    outPath,
+    timeoutMs: options.timeoutMs ?? DEFAULTS.renderTimeoutMs,
+    killGraceMs: options.killGraceMs ?? DEFAULTS.killGraceMs,
+    soxPath: options.soxPath ?? ENGINE_DEFAULTS.soxPath,
+    signal,
+    log,
+  }
+  // Already canonical at the engine's rate: a scratch file renamed beats starting sox.
+  const piped = engine.stdoutArgv !== undefined && engine.nativeRate?.(run.renderArgs) !== request.sampleRate
 
   let rendered = false
   try {
-    await runEngineProcess(engine.binary, argv, {
-      label: engine.id,
-      input: textInArgv ? undefined : request.text,
-      timeoutMs,
-      killGraceMs,
-      signal,
-      env: engine.env,
-      logger: log,
-    })
+    if (piped) await renderPiped(run)
+    else await renderThroughScratchFile(run)
     if (signal?.aborted === true) throw abortError(signal)
-    const produced = await readWavFile(scratchPath)
-    if (!produced.check.ok) throw invalidAudio(engine.id, produced.check.reason)
-    const info = produced.check.info
-    if (info.dataBytes < 2 || info.durationMs <= 0) throw invalidAudio(engine.id, 'no audio samples')
-    if (isCanonicalWav(info, request.sampleRate)) {
-      await rename(scratchPath, outPath)
-    } else {
-      log?.debug(
-        {
-          from: { sampleRate: info.sampleRate, channels: info.channels, bits: info.bitsPerSample },
-          expectedRate: engine.nativeRate?.(renderArgs),
-          to: request.sampleRate,
-        },
-        'converting engine output',
-      )
-      await convertToCanonicalWav(scratchPath, outPath, request.sampleRate, {
-        soxPath: options.soxPath ?? ENGINE_DEFAULTS.soxPath,
-        timeoutMs,
-        killGraceMs,
-        signal,
-        logger: log,
-      })
-    }
     const final = await readWavFile(outPath)
     if (!final.check.ok) throw invalidAudio(engine.id, `converted file: ${final.check.reason}`)
     if (!isCanonicalWav(final.check.info, request.sampleRate)) {
@@ -91,9 +75,101 @@ export async function renderToFile(job: RenderJob, options: RenderToFileOptions)
     rendered = true
     return { bytes: final.bytes, durationMs: final.check.info.durationMs }
   } finally {
-    await removeQuietly(scratchPath, log)
+    if (!piped) await removeQuietly(scratchPath, log)
     if (!rendered) await removeQuietly(outPath, log)
   }
+}
+
+/** One render's settings, resolved. */
+interface RenderRun {
+  readonly engine: EngineAdapter
+  /** `outPath` here is the scratch file. */
+  readonly renderArgs: EngineRenderArgs
+  readonly text: string
+  /** The canonical WAV to produce. */
+  readonly outPath: string
+  readonly timeoutMs: number
+  readonly killGraceMs: number
+  readonly soxPath: string
+  readonly signal: AbortSignal | undefined
+  readonly log: Logger | undefined
+}
+
+/** The engine's argv with the text appended after `--` when it cannot read stdin, and its stdin. */
+function engineCommand(engine: EngineAdapter, argv: readonly string[], text: string): { args: string[]; input: string | undefined } {
+  const textInArgv = engine.textInput === 'argv-after-dashes'
+  return { args: [...argv, ...(textInArgv ? ['--', text] : [])], input: textInArgv ? undefined : text }
+}
+
+async function renderPiped(run: RenderRun): Promise<void> {
+  const { engine, renderArgs } = run
+  const { args, input } = engineCommand(engine, engine.stdoutArgv?.(renderArgs) ?? [], run.text)
+  run.log?.debug({ expectedRate: engine.nativeRate?.(renderArgs), to: renderArgs.sampleRate }, 'piping engine output into sox')
+  await pipeEngineIntoSox({
+    engine: { file: engine.binary, args, label: engine.id, input, env: engine.env },
+    soxPath: run.soxPath,
+    outPath: run.outPath,
+    sampleRate: renderArgs.sampleRate,
+    timeoutMs: run.timeoutMs,
+    killGraceMs: run.killGraceMs,
+    signal: run.signal,
+    logger: run.log,
+    checkEngineOutput: (head, bytes) => {
+      const problem = streamedWavProblem(head, bytes)
+      return problem === undefined ? undefined : invalidAudio(engine.id, problem)
+    },
+  })
+}
+
+async function renderThroughScratchFile(run: RenderRun): Promise<void> {
+  const { engine, renderArgs, signal, log } = run
+  const scratchPath = renderArgs.outPath
+  const { args, input } = engineCommand(engine, engine.argv(renderArgs), run.text)
+  await runEngineProcess(engine.binary, args, {
+    label: engine.id,
+    input,
+    timeoutMs: run.timeoutMs,
+    killGraceMs: run.killGraceMs,
+    signal,
+    env: engine.env,
+    logger: log,
+  })
+  if (signal?.aborted === true) throw abortError(signal)
+  const produced = await readWavFile(scratchPath)
+  if (!produced.check.ok) throw invalidAudio(engine.id, produced.check.reason)
+  const info = produced.check.info
+  if (info.dataBytes < 2 || info.durationMs <= 0) throw invalidAudio(engine.id, 'no audio samples')
+  if (isCanonicalWav(info, renderArgs.sampleRate)) {
+    await rename(scratchPath, run.outPath)
+    return
+  }
+  log?.debug(
+    {
+      from: { sampleRate: info.sampleRate, channels: info.channels, bits: info.bitsPerSample },
+      expectedRate: engine.nativeRate?.(renderArgs),
+      to: renderArgs.sampleRate,
+    },
+    'converting engine output',
+  )
+  await convertToCanonicalWav(scratchPath, run.outPath, renderArgs.sampleRate, {
+    soxPath: run.soxPath,
+    timeoutMs: run.timeoutMs,
+    killGraceMs: run.killGraceMs,
+    signal,
+    logger: log,
+  })
+}
+
+/**
+ * Why the WAV an engine streamed (its first bytes, its size) is unusable, or undefined. A stream
+ * cannot seek back to fill in its sizes (espeak-ng writes 0x7ffff000), so the data chunk is taken
+ * to run to the end of the output, as sox reads it.
+ */
+function streamedWavProblem(head: Buffer, bytes: number): string | undefined {
+  if (bytes === 0) return 'no output'
+  const check = parseWavHeader(head, Number.MAX_SAFE_INTEGER)
+  if (!check.ok) return check.reason
+  return bytes - check.info.dataOffset < 2 ? 'no audio samples' : undefined
 }
 
 function invalidAudio(engine: string, reason: string): TtsError {

@@ -11,9 +11,7 @@ export interface SoxConvertOptions {
 
 /**
  * Converts any WAV sox can read to the canonical format: PCM16 signed, mono, `sampleRate` Hz.
- * argv: `sox -t wav <in> -t wav -r <rate> -c 1 -b 16 -e signed-integer <out>` (types explicit,
- * so neither path's extension matters; both are absolute, so neither can look like an option).
- * Errors are typed as for engines, labelled `sox`.
+ * argv: `soxConvertArgv`. Errors are typed as for engines, labelled `sox`.
  */
 export async function convertToCanonicalWav(
   inPath: string,
@@ -30,6 +28,12 @@ export async function convertToCanonicalWav(
   })
 }
 
+/**
+ * `-t wav <in> -t wav -r <rate> -c 1 -b 16 -e signed-integer <out>`: types explicit, so neither
+ * path's extension matters. `inPath` is absolute, or `-` for stdin (a WAV streamed by the
+ * engine, whose header may carry placeholder sizes: sox then reads to the end of its input);
+ * `outPath` is absolute. So neither can look like an option.
+ */
 export function soxConvertArgv(inPath: string, outPath: string, sampleRate: number): string[] {
   return ['-t', 'wav', inPath, '-t', 'wav', '-r', String(sampleRate), '-c', '1', '-b', '16', '-e', 'signed-integer', outPath]
 }

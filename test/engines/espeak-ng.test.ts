@@ -93,6 +93,12 @@ describe('espeak-ng engine', () => {
     ])
   })
 
+  it('builds a piped argv with the text on stdin only: --stdin -b 1 --stdout [-v <voice>]', () => {
+    const engine = createEspeakNgEngine()
+    expect(engine.stdoutArgv?.({ voice: '', sampleRate: 8000 })).toEqual(['--stdin', '-b', '1', '--stdout'])
+    expect(engine.stdoutArgv?.({ voice: 'en-us+f3', sampleRate: 8000 })).toEqual(['--stdin', '-b', '1', '--stdout', '-v', 'en-us+f3'])
+  })
+
   it('detects the installed version and voice list', async () => {
     const detection = await createEspeakNgEngine().detect({ timeoutMs: 10_000, killGraceMs: 100 })
     const { stdout } = await execa('espeak-ng', ['--version'])
