@@ -1,4 +1,4 @@
-import { rename, rm } from 'node:fs/promises'
+import { rename, rm, stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { isCanonicalWav, parseWavHeader } from '../audio/wav.js'
 import { DEFAULTS } from '../core/defaults.js'
@@ -34,10 +34,14 @@ export interface RenderToFileOptions {
  *   writing `outPath`;
  * - through a scratch file beside `outPath` (`<outPath>.engine.wav`) otherwise: the engine writes
  *   it, then it is renamed when already canonical and converted by sox when not.
- * Either way the result is validated. An engine that exits 0 with no, empty or garbage output
- * fails with TTS_ERR_INVALID_AUDIO. On any failure or abort nothing is left behind: neither the
- * scratch file nor `outPath`. It neither fsyncs nor publishes: `outPath` is the store's temp
- * path, and committing it is the store's job.
+ * The engine's output is validated: an engine that exits 0 with no, empty or garbage output
+ * fails with TTS_ERR_INVALID_AUDIO. sox's output is not read back: sox exited 0 with the format
+ * it was asked for, and its header is validated again where it matters, before anything is
+ * published or shared (DiskRenderSlot.commit, the cluster worker). So `durationMs` is the
+ * engine's, which sox's rate change keeps (to the millisecond's rounding); `bytes` is the
+ * file's. On any failure or abort nothing is left behind: neither the scratch file nor
+ * `outPath`. It neither fsyncs nor publishes: `outPath` is the store's temp path, and
+ * committing it is the store's job.
  */
 export async function renderToFile(job: RenderJob, options: RenderToFileOptions): Promise<RenderedAudio> {
   const { engine, signal } = options
@@ -64,16 +68,11 @@ export async function renderToFile(job: RenderJob, options: RenderToFileOptions)
 
   let rendered = false
   try {
-    if (piped) await renderPiped(run)
-    else await renderThroughScratchFile(run)
+    const durationMs = piped ? await renderPiped(run) : await renderThroughScratchFile(run)
     if (signal?.aborted === true) throw abortError(signal)
-    const final = await readWavFile(outPath)
-    if (!final.check.ok) throw invalidAudio(engine.id, `converted file: ${final.check.reason}`)
-    if (!isCanonicalWav(final.check.info, request.sampleRate)) {
-      throw invalidAudio(engine.id, `converted file is not PCM16 mono at ${request.sampleRate} Hz`)
-    }
+    const bytes = await outputBytes(outPath, engine.id)
     rendered = true
-    return { bytes: final.bytes, durationMs: final.check.info.durationMs }
+    return { bytes, durationMs }
   } finally {
     if (!piped) await removeQuietly(scratchPath, log)
     if (!rendered) await removeQuietly(outPath, log)
@@ -101,10 +100,12 @@ function engineCommand(engine: EngineAdapter, argv: readonly string[], text: str
   return { args: [...argv, ...(textInArgv ? ['--', text] : [])], input: textInArgv ? undefined : text }
 }
 
-async function renderPiped(run: RenderRun): Promise<void> {
+/** Returns the duration the engine spoke (ms). */
+async function renderPiped(run: RenderRun): Promise<number> {
   const { engine, renderArgs } = run
   const { args, input } = engineCommand(engine, engine.stdoutArgv?.(renderArgs) ?? [], run.text)
   run.log?.debug({ expectedRate: engine.nativeRate?.(renderArgs), to: renderArgs.sampleRate }, 'piping engine output into sox')
+  let durationMs = 0
   await pipeEngineIntoSox({
     engine: { file: engine.binary, args, label: engine.id, input, env: engine.env },
     soxPath: run.soxPath,
@@ -115,13 +116,17 @@ async function renderPiped(run: RenderRun): Promise<void> {
     signal: run.signal,
     logger: run.log,
     checkEngineOutput: (head, bytes) => {
-      const problem = streamedWavProblem(head, bytes)
-      return problem === undefined ? undefined : invalidAudio(engine.id, problem)
+      const streamed = checkStreamedWav(head, bytes)
+      if (!streamed.ok) return invalidAudio(engine.id, streamed.reason)
+      durationMs = streamed.durationMs
+      return undefined
     },
   })
+  return durationMs
 }
 
-async function renderThroughScratchFile(run: RenderRun): Promise<void> {
+/** Returns the duration the engine spoke (ms). */
+async function renderThroughScratchFile(run: RenderRun): Promise<number> {
   const { engine, renderArgs, signal, log } = run
   const scratchPath = renderArgs.outPath
   const { args, input } = engineCommand(engine, engine.argv(renderArgs), run.text)
@@ -141,7 +146,7 @@ async function renderThroughScratchFile(run: RenderRun): Promise<void> {
   if (info.dataBytes < 2 || info.durationMs <= 0) throw invalidAudio(engine.id, 'no audio samples')
   if (isCanonicalWav(info, renderArgs.sampleRate)) {
     await rename(scratchPath, run.outPath)
-    return
+    return info.durationMs
   }
   log?.debug(
     {
@@ -158,18 +163,35 @@ async function renderThroughScratchFile(run: RenderRun): Promise<void> {
     signal,
     logger: log,
   })
+  return info.durationMs
 }
 
 /**
- * Why the WAV an engine streamed (its first bytes, its size) is unusable, or undefined. A stream
- * cannot seek back to fill in its sizes (espeak-ng writes 0x7ffff000), so the data chunk is taken
- * to run to the end of the output, as sox reads it.
+ * Checks the WAV an engine streamed (its first bytes, its size) and measures its duration. A
+ * stream cannot seek back to fill in its sizes (espeak-ng writes 0x7ffff000), so a data chunk
+ * claiming more than was written runs to the end of the output, as sox reads it.
  */
-function streamedWavProblem(head: Buffer, bytes: number): string | undefined {
-  if (bytes === 0) return 'no output'
+function checkStreamedWav(head: Buffer, bytes: number): { ok: true; durationMs: number } | { ok: false; reason: string } {
+  if (bytes === 0) return { ok: false, reason: 'no output' }
   const check = parseWavHeader(head, Number.MAX_SAFE_INTEGER)
-  if (!check.ok) return check.reason
-  return bytes - check.info.dataOffset < 2 ? 'no audio samples' : undefined
+  if (!check.ok) return check
+  const { dataOffset, sampleRate, channels, bitsPerSample } = check.info
+  const dataBytes = Math.min(check.info.dataBytes, bytes - dataOffset)
+  if (dataBytes < 2) return { ok: false, reason: 'no audio samples' }
+  return { ok: true, durationMs: Math.round((dataBytes / (sampleRate * channels * (bitsPerSample / 8))) * 1000) }
+}
+
+/** Size of the finished file; none or an empty one is as unusable as any other bad output. */
+async function outputBytes(outPath: string, engineId: string): Promise<number> {
+  const size = await stat(outPath).then(
+    (info) => info.size,
+    (err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0
+      throw err
+    },
+  )
+  if (size === 0) throw invalidAudio(engineId, 'no converted output')
+  return size
 }
 
 function invalidAudio(engine: string, reason: string): TtsError {
