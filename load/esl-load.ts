@@ -280,6 +280,15 @@ function simulateCall(
   })
 }
 
+/**
+ * One simulated call for `text` on the ESL hook at `port`: what FreeSWITCH's socket application
+ * would see (`tts_cache_status`, whether `tts_file` was set). Connection refused counts as not ok.
+ */
+export async function eslCall(port: number, text: string, options: { callTimeoutMs?: number } = {}): Promise<{ ok: boolean; status: string | undefined; file: boolean }> {
+  const outcome = await simulateCall({ port, channels: 1, phrases: 1, zipfS: 0, callTimeoutMs: options.callTimeoutMs ?? 5000 }, prepareTemplate(channelDataTemplate()), new Map(), text)
+  return { ok: outcome.ok, status: outcome.status, file: outcome.file }
+}
+
 /** The text of phrase `rank` in a run with `prefix` (exported so a runner can pre-warm exactly these). */
 export function phraseText(prefix: string, rank: number): string {
   return `${prefix}: prompt number ${rank}, please hold the line.`

@@ -10,6 +10,7 @@
  */
 import { execFile } from 'node:child_process'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 import { entryText, generateCacheDir } from '../../gen-cache-dir.js'
 import { profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
@@ -53,6 +54,23 @@ async function waitForHit(url, child) {
       if (err instanceof Error && err.message.includes('not a hit')) throw err
     }
     if (Date.now() > deadline) throw new Error(`no hit within 300 s:\n${child.output()}`)
+    await new Promise((r) => setTimeout(r, 5))
+  }
+}
+
+/**
+ * Calls the ESL hook with `text` until a call ends with `tts_cache_status` hit; returns when that was.
+ * @param {(port: number, text: string) => Promise<{ ok: boolean, status: string | undefined }>} eslCall
+ * @param {number} port
+ * @param {string} text
+ */
+async function waitForEslHit(eslCall, port, text) {
+  const deadline = Date.now() + 300_000
+  for (;;) {
+    const call = await eslCall(port, text)
+    if (call.ok && call.status === 'hit') return performance.now()
+    if (call.ok && call.status !== undefined && call.status !== 'hit') throw new Error(`ESL call answered ${call.status}, not a hit: the generated keys do not match this engine`)
+    if (Date.now() > deadline) throw new Error('no ESL hit within 300 s')
     await new Promise((r) => setTimeout(r, 5))
   }
 }
@@ -122,21 +140,31 @@ export async function startup(ctx, options) {
   const [store, otherOpen] = firstOpen.openMs <= secondOpen.openMs ? [firstOpen, secondOpen] : [secondOpen, firstOpen]
   if (store.entries !== entries) notes.push(`DiskStore indexed ${fmtInt(store.entries)} of ${fmtInt(entries)} entries.`)
 
-  /** @type {{ firstHitMs: number, readyMs: number, indexedMs: number, indexDetail: string, rssBytes: number, sentence: string } | undefined} */
+  /** @type {{ firstHitMs: number, firstEslHitMs: number, readyMs: number, indexedMs: number, indexDetail: string, rssBytes: number, sentence: string } | undefined} */
   let serve
   if (!ctx.signal.aborted) {
-    ctx.progress('serve: time to the first hit, to a full index, and RSS')
+    ctx.progress('serve: time to the first hit (HTTP and ESL), to a full index, and RSS')
+    /** @type {{ eslCall: (port: number, text: string) => Promise<{ ok: boolean, status: string | undefined }> }} */
+    const { eslCall } = await import(pathToFileURL(path.join(ctx.repoRoot, 'load/esl-load.ts')).href)
     const port = await freePort()
+    const eslPort = await freePort()
     // The newest generated sentence: the scan indexes in directory order, so any one is as far.
     const sentence = entryText(entries - 1)
     const started = performance.now()
     const child = startServe({
       nodeArgs: SERVE_NODE_ARGS,
-      env: { TTS_CACHE_DIR: gen.dir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port), TTS_ESL_ENABLED: 'false', TTS_CACHE_MAX_BYTES: String(1024 ** 4) },
+      env: {
+        TTS_CACHE_DIR: gen.dir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port),
+        TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_CACHE_MAX_BYTES: String(1024 ** 4),
+      },
     })
     try {
       const base = `http://127.0.0.1:${port}`
-      const firstHit = await waitForHit(`${base}/v1/tts?${new URLSearchParams({ text: sentence })}`, child)
+      // Both at once: FreeSWITCH asks on the ESL hook, mod_http_cache and operators over HTTP.
+      const [firstHit, firstEslHit] = await Promise.all([
+        waitForHit(`${base}/v1/tts?${new URLSearchParams({ text: sentence })}`, child),
+        waitForEslHit(eslCall, eslPort, entryText(entries - 2)),
+      ])
       await waitForHttp(`${base}/readyz`, child, 300_000)
       const readyAt = performance.now()
       const indexed = await waitForIndex(`${base}/readyz`)
@@ -144,6 +172,7 @@ export async function startup(ctx, options) {
       await new Promise((r) => setTimeout(r, 2000))
       serve = {
         firstHitMs: firstHit - started,
+        firstEslHitMs: firstEslHit - started,
         readyMs: readyAt - started,
         indexedMs: indexed.at - started,
         indexDetail: indexed.detail,
@@ -176,9 +205,10 @@ export async function startup(ctx, options) {
     description:
       `A fresh child process opens the store on a tree of ${fmtInt(entries)} entries (${fmtInt(entries * 2)} files in ` +
       `\`<k[0..2]>/<k[2..4]>/\` shards): DiskStore.open reads every sidecar and every WAV header and builds the index ` +
-      `(what a one-shot command waits for). RSS is read after a forced GC. Then the real \`serve\` (HTTP only) starts on the ` +
+      `(what a one-shot command waits for). RSS is read after a forced GC. Then the real \`serve\` (ESL hook and HTTP) starts on the ` +
       `same tree: it listens at once and scans in the background (a key not indexed yet is found on disk: still a hit). ` +
-      `Measured from spawn: the first \`GET /v1/tts?text=…\` of a cached sentence answered \`X-TTS-Cache: hit\` (polled every 5 ms), ` +
+      `Measured from spawn, polling every 5 ms: the first simulated FreeSWITCH call for a cached sentence that ends with ` +
+      `\`tts_cache_status=hit\`, the first \`GET /v1/tts?text=…\` of another one answered \`X-TTS-Cache: hit\`, ` +
       `/readyz 200, and /readyz's \`index\` check no longer scanning; RSS 2 s after that. Both run with ` +
       `\`${SERVE_NODE_ARGS.join(' ')}\`, as \`bootstrap.sh serve\`, \`npm start\`, the Dockerfile and the systemd unit run it ` +
       `(without it the scan leaves V8's young generation at its maximum: ~90 MiB more RSS).`,
@@ -190,7 +220,8 @@ export async function startup(ctx, options) {
           ['RSS after DiskStore.open (store only)', fmtBytes(store.rssBytes), `${fmtBytes(empty.rssBytes)} (same modules, no index)`, fmtRatio(store.rssBytes, empty.rssBytes)],
           ['of which V8 heap in use', fmtBytes(store.heapUsedBytes), fmtBytes(empty.heapUsedBytes), ''],
           ['index cost per entry (RSS over the empty process)', fmtBytes((store.rssBytes - empty.rssBytes) / Math.max(1, store.entries)), '', ''],
-          ['`serve`: spawn to the first hit (`GET /v1/tts`)', serve === undefined ? 'n/a' : fmtMs(serve.firstHitMs), '', ''],
+          ['`serve`: spawn to the first hit on the ESL hook (a simulated FreeSWITCH call)', serve === undefined ? 'n/a' : fmtMs(serve.firstEslHitMs), '', ''],
+          ['`serve`: spawn to the first hit over HTTP (`GET /v1/tts`)', serve === undefined ? 'n/a' : fmtMs(serve.firstHitMs), '', ''],
           ['`serve`: spawn to /readyz 200', serve === undefined ? 'n/a' : fmtMs(serve.readyMs), '', ''],
           ['`serve`: spawn to the whole index (background scan done)', serve === undefined ? 'n/a' : `${fmtMs(serve.indexedMs)} (${serve.indexDetail})`, '', ''],
           ['`serve`: RSS with the whole index', fmtBytes(serveRss), '', ''],
@@ -199,14 +230,14 @@ export async function startup(ctx, options) {
     ],
     goals: [
       {
-        name: `${fmtInt(entries)} entries: first hit after the start (serve)`,
+        name: `${fmtInt(entries)} entries: first hit after the start (serve; ESL / HTTP)`,
         target: `≤ ${fmtMs(FIRST_HIT_GOAL_MS)}`,
-        value: serve === undefined ? 'n/a' : fmtMs(serve.firstHitMs),
-        met: serve === undefined ? undefined : serve.firstHitMs <= FIRST_HIT_GOAL_MS,
+        value: serve === undefined ? 'n/a' : `${fmtMs(serve.firstEslHitMs)} / ${fmtMs(serve.firstHitMs)}`,
+        met: serve === undefined ? undefined : Math.max(serve.firstEslHitMs, serve.firstHitMs) <= FIRST_HIT_GOAL_MS,
         why:
-          `\`serve\` listens before its index is built; the hit was served from disk while the background scan ran ` +
+          `\`serve\` listens before its index is built; both hits were served from disk while the background scan ran ` +
           `(it took ${serve === undefined ? 'n/a' : fmtMs(serve.indexedMs)} from spawn, DiskStore.open alone ${fmtMs(store.openMs)}). ` +
-          `The time is Node's start, module loading and the engine probes.`,
+          `What remains is Node's start, loading the modules, the engine probes and Fastify's route compilation (HTTP only).`,
       },
       {
         name: `RSS with a ${fmtInt(entries)}-entry index (serve)`,

@@ -1,7 +1,7 @@
 import { buildApp } from '../../app.js'
 import { loadConfig } from '../../config/load-config.js'
 import { createLogger } from '../../logger.js'
-import { startServer } from '../../server.js'
+import type { RunningServer } from '../../server.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT } from '../output.js'
 
@@ -14,9 +14,14 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
   const { values } = parseCommandArgs(argv, {})
   const config = loadConfig({ env, file: values.config, overrides: flagOverrides(values) })
   const logger = createLogger({ level: config.logLevel })
+  // The listeners' modules (Fastify and its plugins: a third of the start-up) load while
+  // buildApp waits for the engine probes, instead of before it.
+  const serverModule = import('../../server.js')
+  serverModule.catch(() => undefined) // Awaited below; this only keeps an early failure from being "unhandled".
   const app = await buildApp(config, { logger, listeners: true })
-  let server: Awaited<ReturnType<typeof startServer>>
+  let server: RunningServer
   try {
+    const { startServer } = await serverModule
     server = await startServer(app)
   } catch (error) {
     await app.close(0)
