@@ -66,24 +66,50 @@ export async function fsyncDir(dir: string): Promise<void> {
  * a reader sees the old content or the new one, never a mix. The caller fsyncs the directory.
  */
 export async function writeFileAtomic(tempPath: string, finalPath: string, data: string): Promise<void> {
+  await writeFileSynced(tempPath, data, finalPath)
+  await renameOrRemove(tempPath, finalPath, 'write')
+}
+
+/**
+ * Writes `data` to `tempPath` (created exclusively) and fsyncs it: ready to be renamed over
+ * `finalPath` (`renameOrRemove`), which errors name. On failure the temp file is gone.
+ */
+export async function writeFileSynced(tempPath: string, data: string, finalPath: string): Promise<void> {
   try {
     const handle = await fs.open(tempPath, 'wx', 0o644)
     await usingFile(handle, async (h) => {
       await h.writeFile(data, 'utf8')
       await h.sync()
     })
+  } catch (err) {
+    await removeTempAfterFailure(err, tempPath, finalPath, 'write')
+    throw storeIoError(err, 'write', finalPath)
+  }
+}
+
+/** Renames `tempPath` over `finalPath`; on failure removes `tempPath`. `action` names it in errors. */
+export async function renameOrRemove(tempPath: string, finalPath: string, action: string): Promise<void> {
+  try {
     await fs.rename(tempPath, finalPath)
   } catch (err) {
-    try {
-      await unlinkIfExists(tempPath)
-    } catch (cleanupErr) {
-      throw new TtsError('TTS_ERR_STORE_IO', {
-        cause: new AggregateError([err, cleanupErr], 'write failed, then removing its temp file failed'),
-        args: [`write ${finalPath}`],
-        details: { path: finalPath, tempPath },
-      })
-    }
-    throw storeIoError(err, 'write', finalPath)
+    await removeTempAfterFailure(err, tempPath, finalPath, action)
+    throw storeIoError(err, action, finalPath)
+  }
+}
+
+/**
+ * Removes `tempPath` after `err` made it useless; returns so the caller can throw `err`. If the
+ * removal fails too, throws both in one TTS_ERR_STORE_IO (nothing is dropped).
+ */
+export async function removeTempAfterFailure(err: unknown, tempPath: string, finalPath: string, action: string): Promise<void> {
+  try {
+    await unlinkIfExists(tempPath)
+  } catch (cleanupErr) {
+    throw new TtsError('TTS_ERR_STORE_IO', {
+      cause: new AggregateError([err, cleanupErr], `${action} failed, then removing its temp file failed`),
+      args: [`${action} ${finalPath}`],
+      details: { path: finalPath, tempPath },
+    })
   }
 }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs/promises'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES, type WavCheck } from '../audio/wav.js'
 import { TtsError } from '../core/errors.js'
 import type { CacheEntry, Clock, EntryMeta, Logger, RenderedAudio, RenderSlot } from '../core/ports.js'
-import { errnoCode, fsyncDir, storeIoError, unlinkIfExists, usingFile, writeFileAtomic } from './fs-util.js'
+import { errnoCode, fsyncDir, removeTempAfterFailure, renameOrRemove, storeIoError, unlinkIfExists, usingFile, writeFileSynced } from './fs-util.js'
 import { cacheEntryOf } from './entry-files.js'
 import type { CacheLayout } from './layout.js'
 import { ownedBy, removeLockIf, type LockOwner } from './render-lock.js'
@@ -67,20 +67,64 @@ export class DiskRenderSlot implements RenderSlot {
 
   async #release(): Promise<void> {
     // A commit in progress finishes first; its own caller receives its outcome.
-    if (this.#commit !== undefined) await Promise.allSettled([this.#commit])
-    await unlinkIfExists(this.tempPath)
+    const committed = this.#commit !== undefined && (await this.#commit.then(() => true, () => false))
+    // A commit that succeeded renamed the temp file away: nothing is left to delete.
+    if (!committed) await unlinkIfExists(this.tempPath)
     await this.#unlock()
   }
 
   async #publish(meta: SlotMeta, audio: RenderedAudio): Promise<CacheEntry> {
-    const { layout, clock, logger } = this.#host
+    const { layout, logger } = this.#host
     const { key } = this
-    const { size, wav } = await this.#validateAndSync(meta.sampleRate)
-    if (!wav.ok || !isCanonicalWav(wav.info, meta.sampleRate)) {
-      const reason = wav.ok ? `not PCM16 mono at ${meta.sampleRate} Hz with audio in it` : wav.reason
-      throw new TtsError('TTS_ERR_INVALID_AUDIO', { args: [meta.engine, reason], details: { key, reason } })
+    const sidecarTemp = layout.tempPath(key, 'json')
+    const entryMeta = await this.#syncWithSidecar(meta, audio, sidecarTemp)
+    await this.#host.settleDeletions(key)
+    // Sidecar first: whoever sees the WAV can read its sidecar.
+    await renameOrRemove(sidecarTemp, layout.sidecarPath(key), 'publish sidecar')
+    const wavPath = layout.wavPath(key)
+    try {
+      await fs.rename(this.tempPath, wavPath)
+    } catch (err) {
+      throw storeIoError(err, 'publish WAV', wavPath)
     }
-    if (audio.bytes !== size) logger.debug({ key, reported: audio.bytes, onDisk: size }, 'renderer reported another size')
+    // Published. The directory fsync makes both renames durable; unlocking meanwhile is safe
+    // (the WAV is already visible), and a failure to unlock is only a delay for waiters
+    // (stale-lock recovery), not a failed render.
+    const unlocked = this.#unlock().catch((err: unknown) => logger.error({ err, key }, 'cannot remove render lock after publishing'))
+    const [dirSynced] = await Promise.allSettled([fsyncDir(layout.dirOf(key)), unlocked])
+    if (dirSynced.status === 'rejected') throw dirSynced.reason
+    return this.#host.published(cacheEntryOf(layout, entryMeta))
+  }
+
+  /**
+   * Validates the temp file's header, then fsyncs its data while its sidecar is written and
+   * fsynced at `sidecarTemp` (two fsyncs overlapping instead of adding up). Resolves once both
+   * are durable; on failure neither the sidecar's temp file nor an open handle is left. Fails
+   * with TTS_ERR_INVALID_AUDIO unless the temp file is a canonical WAV.
+   */
+  async #syncWithSidecar(meta: SlotMeta, audio: RenderedAudio, sidecarTemp: string): Promise<EntryMeta> {
+    const { key } = this
+    let handle: fs.FileHandle
+    try {
+      handle = await fs.open(this.tempPath, 'r')
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw storeIoError(err, 'open rendered WAV', this.tempPath)
+      throw invalidAudio(meta, key, 'no output file')
+    }
+    try {
+      return await usingFile(handle, (h) => this.#syncValidWav(h, meta, audio, sidecarTemp))
+    } catch (err) {
+      throw storeIoError(err, 'read rendered WAV', this.tempPath)
+    }
+  }
+
+  async #syncValidWav(h: fs.FileHandle, meta: SlotMeta, audio: RenderedAudio, sidecarTemp: string): Promise<EntryMeta> {
+    const { key } = this
+    const { size, wav } = await readHeader(h)
+    if (!wav.ok || !isCanonicalWav(wav.info, meta.sampleRate)) {
+      throw invalidAudio(meta, key, wav.ok ? `not PCM16 mono at ${meta.sampleRate} Hz with audio in it` : wav.reason)
+    }
+    if (audio.bytes !== size) this.#host.logger.debug({ key, reported: audio.bytes, onDisk: size }, 'renderer reported another size')
     const entryMeta: EntryMeta = {
       key,
       text: meta.text,
@@ -91,46 +135,22 @@ export class DiskRenderSlot implements RenderSlot {
       format: meta.format,
       bytes: size,
       durationMs: wav.info.durationMs,
-      createdAt: clock.now(),
+      createdAt: this.#host.clock.now(),
       pinned: meta.pinned || this.#host.isPinned(key),
     }
-    await this.#host.settleDeletions(key)
-    // Sidecar first: whoever sees the WAV can read its sidecar.
-    await writeFileAtomic(layout.tempPath(key, 'json'), layout.sidecarPath(key), encodeSidecar(entryMeta))
-    const wavPath = layout.wavPath(key)
-    try {
-      await fs.rename(this.tempPath, wavPath)
-    } catch (err) {
-      throw storeIoError(err, 'publish WAV', wavPath)
+    const [wavSynced, sidecarSynced] = await Promise.allSettled([
+      h.sync().catch((err: unknown) => {
+        throw storeIoError(err, 'fsync rendered WAV', this.tempPath)
+      }),
+      writeFileSynced(sidecarTemp, encodeSidecar(entryMeta), this.#host.layout.sidecarPath(key)),
+    ])
+    if (wavSynced.status === 'rejected') {
+      // writeFileSynced removes its temp file when it fails; when it succeeded, that is ours to do.
+      if (sidecarSynced.status === 'fulfilled') await removeTempAfterFailure(wavSynced.reason, sidecarTemp, sidecarTemp, 'fsync rendered WAV')
+      throw wavSynced.reason
     }
-    await fsyncDir(layout.dirOf(key))
-    const entry = this.#host.published(cacheEntryOf(layout, entryMeta))
-    // Published: a failure to unlock now is only a delay for waiters (stale-lock recovery), not a failed render.
-    await this.#unlock().catch((err: unknown) => logger.error({ err, key }, 'cannot remove render lock after publishing'))
-    return entry
-  }
-
-  /** Reads the header of the temp file, fsyncs it when it is valid. */
-  async #validateAndSync(sampleRate: number): Promise<{ size: number; wav: WavCheck }> {
-    let handle: fs.FileHandle
-    try {
-      handle = await fs.open(this.tempPath, 'r')
-    } catch (err) {
-      if (errnoCode(err) !== 'ENOENT') throw storeIoError(err, 'open rendered WAV', this.tempPath)
-      return { size: 0, wav: { ok: false, reason: 'no output file' } }
-    }
-    try {
-      return await usingFile(handle, async (h) => {
-        const { size } = await h.stat()
-        const head = Buffer.alloc(Math.min(size, WAV_HEADER_PROBE_BYTES))
-        const { bytesRead } = await h.read(head, 0, head.length, 0)
-        const wav = parseWavHeader(head.subarray(0, bytesRead), size)
-        if (wav.ok && isCanonicalWav(wav.info, sampleRate)) await h.sync()
-        return { size, wav }
-      })
-    } catch (err) {
-      throw storeIoError(err, 'read rendered WAV', this.tempPath)
-    }
+    if (sidecarSynced.status === 'rejected') throw sidecarSynced.reason
+    return entryMeta
   }
 
   async #unlock(): Promise<void> {
@@ -140,4 +160,16 @@ export class DiskRenderSlot implements RenderSlot {
     const outcome = await removeLockIf(layout.lockPath(this.key), layout.tempPath(this.key, 'lock'), ownedBy(this.#owner))
     if (outcome !== 'removed') logger.warn({ key: this.key, outcome }, 'render lock was no longer ours when releasing it')
   }
+}
+
+/** Size and parsed header of an open rendered WAV. */
+async function readHeader(handle: fs.FileHandle): Promise<{ size: number; wav: WavCheck }> {
+  const { size } = await handle.stat()
+  const head = Buffer.alloc(Math.min(size, WAV_HEADER_PROBE_BYTES))
+  const { bytesRead } = await handle.read(head, 0, head.length, 0)
+  return { size, wav: parseWavHeader(head.subarray(0, bytesRead), size) }
+}
+
+function invalidAudio(meta: SlotMeta, key: string, reason: string): TtsError {
+  return new TtsError('TTS_ERR_INVALID_AUDIO', { args: [meta.engine, reason], details: { key, reason } })
 }
