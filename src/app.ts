@@ -12,8 +12,9 @@ import { DEFAULTS } from './core/defaults.js'
 import { toTtsError } from './core/errors.js'
 import type { Clock, RenderQueue } from './core/ports.js'
 import { TtsService } from './core/tts-service.js'
-import { EngineCatalog } from './engines/catalog.js'
+import { EngineCatalog, type EngineAdapterOptions } from './engines/catalog.js'
 import { createEngineRenderer } from './engines/engine-renderer.js'
+import { RenderHost } from './engines/render-host.js'
 import { createLogger } from './logger.js'
 import { Metrics } from './observability/metrics.js'
 import { InProcessRenderPool, type RenderFunction } from './queue/in-process-pool.js'
@@ -29,6 +30,8 @@ export interface AppOverrides {
    * store scans the cache directory in the background, so calls are answered during the scan.
    */
   readonly listeners?: boolean | undefined
+  /** Render in a host process (render-host.ts). Default: with listeners (serve), not for one-shot commands. */
+  readonly renderHost?: boolean | undefined
   /** Wrap or replace the engine renderer (tests count engine runs this way). */
   readonly wrapRenderer?: ((renderer: RenderFunction) => RenderFunction) | undefined
   /** Skip prom-client's process metrics (several apps in one test process). */
@@ -60,18 +63,16 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await mkdir(config.cacheDir, { recursive: true }).catch((err: unknown) => {
     throw toTtsError(err, 'TTS_ERR_STORE_IO')
   })
-  const engines = await EngineCatalog.detect({
-    defaultEngine: config.engine,
+  const adapterOptions: EngineAdapterOptions = {
     commandTemplate: config.command,
-    soxPath: config.soxBin,
-    logger,
     engines: {
       'espeak-ng': { path: config.espeakNgBin },
       swift: { path: config.swiftBin },
       flite: { path: config.fliteBin },
       pico2wave: { path: config.pico2waveBin },
     },
-  })
+  }
+  const engines = await EngineCatalog.detect({ defaultEngine: config.engine, soxPath: config.soxBin, logger, ...adapterOptions })
   const store = await DiskStore.open({
     cacheDir: config.cacheDir,
     maxCacheBytes: config.maxCacheBytes,
@@ -82,11 +83,19 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     clock: overrides.clock,
     logger,
   })
-  const baseRenderer = createEngineRenderer(engines, {
-    timeoutMs: config.renderTimeoutMs,
-    soxPath: config.soxBin,
-    logger: logger.child({ component: 'render' }),
-  })
+  // A service renders in its host process (see render-host.ts: starting processes from the
+  // service's own would stall its event loop); a one-shot command renders in process.
+  const host =
+    (overrides.renderHost ?? overrides.listeners === true)
+      ? new RenderHost({ adapters: adapterOptions, enabled: engines.ids(), timeoutMs: config.renderTimeoutMs, killGraceMs: undefined, soxPath: config.soxBin, logger })
+      : undefined
+  const baseRenderer =
+    host?.render ??
+    createEngineRenderer(engines, {
+      timeoutMs: config.renderTimeoutMs,
+      soxPath: config.soxBin,
+      logger: logger.child({ component: 'render' }),
+    })
   const renderer = overrides.wrapRenderer?.(baseRenderer) ?? baseRenderer
   const concurrency = config.renderConcurrency === 0 ? availableParallelism() : config.renderConcurrency
   const pool = new InProcessRenderPool({
@@ -188,6 +197,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         await service.close(graceMs)
         await queue.close(graceMs)
         if (queue !== pool) await pool.close(graceMs)
+        await host?.close()
         await store.close()
       })()
       return closing

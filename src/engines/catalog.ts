@@ -160,7 +160,15 @@ export class EngineCatalog implements EngineCatalogPort {
 
 type DetectResult = { readonly ok: true; readonly detection: EngineDetection } | { readonly ok: false; readonly error: TtsError }
 
-function createAdapters(options: EngineCatalogOptions): EngineAdapter[] {
+/** What adapters are made from: plain data, so a render host process can make the same ones. */
+export type EngineAdapterOptions = Pick<EngineCatalogOptions, 'engines' | 'commandTemplate'>
+
+/** Every adapter the options describe (found or not: nothing is probed), by engine id. */
+export function adaptersById(options: EngineAdapterOptions): ReadonlyMap<string, EngineAdapter> {
+  return new Map(createAdapters(options).map((adapter) => [adapter.id, adapter]))
+}
+
+function createAdapters(options: EngineAdapterOptions): EngineAdapter[] {
   const engines = options.engines ?? {}
   const adapters = [
     createEspeakNgEngine(engines['espeak-ng']),
