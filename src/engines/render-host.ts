@@ -85,6 +85,8 @@ export class RenderHost {
     const child = this.#child
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+    // Keep this process up until the host is gone (the handle is unref'd while it idles).
+    child.ref()
     // Disconnecting tells the host to abort its renders (their process groups) and exit.
     if (child.connected) child.disconnect()
     await exited
