@@ -15,4 +15,10 @@ export const ENGINE_DEFAULTS = Object.freeze({
   groupExitPollMs: 10,
   /** The converter binary (name on PATH or path). */
   soxPath: 'sox',
+  /**
+   * Nice value of the render host, which its engine and sox processes inherit: a render is
+   * CPU-bound work no caller is listening to yet, while hits (the service's event loop) and
+   * FreeSWITCH's media are. 10: renders still get all the CPU nobody else wants.
+   */
+  renderNiceness: 10,
 } as const)

@@ -15,11 +15,13 @@
  * and settles once its processes are gone.
  */
 import { fork, type ChildProcess } from 'node:child_process'
+import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { TtsError } from '../core/errors.js'
 import type { Logger, RenderedAudio, RenderJob } from '../core/ports.js'
 import { abortError } from '../core/single-flight.js'
+import { ENGINE_DEFAULTS } from './engine-defaults.js'
 import { engineEnvironment } from './run-engine-process.js'
 import { RENDER_HOST_FLAG, reviveError, type HostInit, type HostReply, type HostRequest } from './render-host-protocol.js'
 
@@ -35,7 +37,11 @@ const TS_SOURCE_HOOK =
   "if(!/^\\.\\.?\\//.test(s)||!s.endsWith('.js')||e?.code!=='ERR_MODULE_NOT_FOUND')throw e;return n(s.slice(0,-3)+'.ts',c)}}})"
 const CHILD_EXEC_ARGV = EXT === '.ts' ? ['--import', `data:text/javascript,${encodeURIComponent(TS_SOURCE_HOOK)}`] : []
 
-export type RenderHostOptions = HostInit & { readonly logger: Logger }
+export type RenderHostOptions = HostInit & {
+  readonly logger: Logger
+  /** The host's nice value, inherited by the engines (ENGINE_DEFAULTS.renderNiceness); 0 leaves it alone. */
+  readonly niceness?: number | undefined
+}
 
 interface Pending {
   readonly resolve: (audio: RenderedAudio) => void
@@ -102,6 +108,7 @@ export class RenderHost {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     })
     this.#child = child
+    this.#lowerPriority(child)
     child.on('message', (message: HostReply) => this.#received(message))
     child.on('error', (err) => this.#log.error({ err }, 'render host process error'))
     child.on('exit', (code, signal) => this.#exited(child, code, signal))
@@ -110,6 +117,16 @@ export class RenderHost {
     child.channel?.unref()
     this.#send(child, this.#init())
     return child
+  }
+
+  #lowerPriority(child: ChildProcess): void {
+    const niceness = this.#options.niceness ?? ENGINE_DEFAULTS.renderNiceness
+    if (niceness === 0 || child.pid === undefined) return
+    try {
+      os.setPriority(child.pid, niceness)
+    } catch (err) {
+      this.#log.warn({ err, niceness }, 'cannot lower the render host priority; renders compete with hits for the CPU')
+    }
   }
 
   #init(): HostInit {

@@ -1,11 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { TtsError } from '../../src/core/errors.js'
 import type { Logger } from '../../src/core/ports.js'
 import { parseWavHeader } from '../../src/audio/wav.js'
 import { RenderHost } from '../../src/engines/render-host.js'
-import { fixture, isProcessAlive, makeTempDir, readPidFile, removeTempDirs, renderJob, waitForFile } from '../fixtures/engines/helpers.js'
+import { fixture, isProcessAlive, makeTempDir, readPidFile, removeTempDirs, renderJob, waitForFile, ttsErrorOf } from '../fixtures/engines/helpers.js'
 
 const hosts: RenderHost[] = []
 afterEach(async () => {
@@ -39,19 +38,19 @@ function startHost(template: string[], env: Record<string, string> = {}, lines: 
   return host
 }
 
-async function failure(promise: Promise<unknown>): Promise<TtsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof TtsError)) throw new Error(`expected a TtsError, got ${String(err)}`)
-  return err
+
+/** Fields of /proc/<pid>/stat after the command name: [0] state, [1] ppid, … [16] nice. */
+async function statOf(pid: number): Promise<string[]> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ')
 }
 
-/** The parent pid of a process, from /proc. */
 async function parentOf(pid: number): Promise<number> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+  return Number((await statOf(pid))[1])
+}
+
+async function niceOf(pid: number): Promise<number> {
+  return Number((await statOf(pid))[16])
 }
 
 describe('RenderHost: renders in a child process', () => {
@@ -72,8 +71,11 @@ describe('RenderHost: renders in a child process', () => {
     const { leader, grandchild } = await readPidFile(pidFile)
     expect(await parentOf(leader)).toBe(host.pid)
     expect(host.pid).not.toBe(process.pid)
+    // Renders give way to hits: the host and the engines it starts run at a lower priority.
+    expect(await niceOf(host.pid ?? 0)).toBe(10)
+    expect(await niceOf(leader)).toBe(10)
     controller.abort()
-    const err = await failure(hanging)
+    const err = await ttsErrorOf(hanging)
     expect(err.code).toBe('TTS_ERR_ABORTED')
     // Settled only once the group was killed, in the host.
     expect(await isProcessAlive(leader)).toBe(false)
@@ -83,13 +85,13 @@ describe('RenderHost: renders in a child process', () => {
   it('hands back the engine errors typed, with their details (exit code, stderr tail)', async () => {
     const dir = await makeTempDir()
     const host = startHost([fixture('fail-with-stderr'), '{out}'])
-    const err = await failure(host.render(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'command' }), new AbortController().signal))
+    const err = await ttsErrorOf(host.render(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'command' }), new AbortController().signal))
     expect(err.code).toBe('TTS_ERR_RENDER_FAILED')
     expect(err.message).toBe('engine command failed: exit code 1')
     expect(err.details).toMatchObject({ exitCode: 1, timedOut: false })
     expect(String(err.details['stderrTail'])).toContain('fixture: synthesis exploded (last words)')
     expect(await readdir(dir)).toEqual([])
-    const unknown = await failure(host.render(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'swift' }), new AbortController().signal))
+    const unknown = await ttsErrorOf(host.render(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'swift' }), new AbortController().signal))
     expect(unknown.code).toBe('TTS_ERR_UNKNOWN_ENGINE')
   })
 
@@ -112,7 +114,7 @@ describe('RenderHost: renders in a child process', () => {
     const { leader } = await readPidFile(pidFile)
     const first = host.pid
     process.kill(first ?? 0, 'SIGKILL')
-    const err = await failure(held)
+    const err = await ttsErrorOf(held)
     expect(err.code).toBe('TTS_ERR_RENDER_FAILED')
     expect(err.message).toBe('engine render host failed: exited with SIGKILL')
     expect(lines).toContainEqual(expect.objectContaining({ level: 'error', msg: 'render host exited; it is started again on the next render' }))
@@ -131,12 +133,12 @@ describe('RenderHost: renders in a child process', () => {
     await waitForFile(pidFile)
     const { leader, grandchild } = await readPidFile(pidFile)
     const pid = host.pid ?? 0
-    const heldFailure = failure(held)
+    const heldFailure = ttsErrorOf(held)
     await host.close()
     expect(await isProcessAlive(pid)).toBe(false)
     expect(await isProcessAlive(leader)).toBe(false)
     expect(await isProcessAlive(grandchild)).toBe(false)
     expect((await heldFailure).code).toBe('TTS_ERR_RENDER_FAILED')
-    expect((await failure(host.render(renderJob(join(dir, 'late.wav'), 'x'), new AbortController().signal))).code).toBe('TTS_ERR_SHUTTING_DOWN')
+    expect((await ttsErrorOf(host.render(renderJob(join(dir, 'late.wav'), 'x'), new AbortController().signal))).code).toBe('TTS_ERR_SHUTTING_DOWN')
   })
 })
