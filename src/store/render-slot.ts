@@ -125,14 +125,10 @@ export class DiskRenderSlot implements RenderSlot {
       throw invalidAudio(meta, key, wav.ok ? `not PCM16 mono at ${meta.sampleRate} Hz with audio in it` : wav.reason)
     }
     if (audio.bytes !== size) this.#host.logger.debug({ key, reported: audio.bytes, onDisk: size }, 'renderer reported another size')
+    // What the sidecar and the index entry are made of (both pick their fields by name).
     const entryMeta: EntryMeta = {
+      ...meta,
       key,
-      text: meta.text,
-      voice: meta.voice,
-      engine: meta.engine,
-      engineVersion: meta.engineVersion,
-      sampleRate: meta.sampleRate,
-      format: meta.format,
       bytes: size,
       durationMs: wav.info.durationMs,
       createdAt: this.#host.clock.now(),

@@ -4,7 +4,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
-import { TtsError } from '../../src/core/errors.js'
 import { createEspeakNgEngine } from '../../src/engines/espeak-ng.js'
 import { renderToFile } from '../../src/engines/render-audio.js'
 import {
@@ -17,6 +16,7 @@ import {
   renderJob,
   silentLogger,
   waitForFile,
+  ttsErrorOf,
 } from '../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
@@ -24,14 +24,6 @@ afterEach(removeTempDirs)
 // espeak-ng speaks at 22,050 Hz and these renders ask for 8 kHz: its WAV is piped into sox.
 // Fixture engines stand in for the espeak-ng binary (they ignore its `--stdout` argv).
 
-async function renderFailure(promise: Promise<unknown>): Promise<TtsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof TtsError)) throw new Error(`expected a TtsError, got ${String(err)}`)
-  return err
-}
 
 function fixtureEspeak(name: string, env?: Record<string, string>) {
   return createEspeakNgEngine({ path: fixture(name), env })
@@ -62,7 +54,7 @@ describe('piped render: engine stdout → sox stdin', () => {
 
   it('an engine that fails after sox converted its output → the engine error, not a success', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'Hello there'), { engine: fixtureEspeak('stdout-speak-then-fail') }),
     )
     expect(err.code).toBe('TTS_ERR_RENDER_FAILED')
@@ -73,7 +65,7 @@ describe('piped render: engine stdout → sox stdin', () => {
 
   it('an engine that fails without output → its own error and stderr tail, not the sox error that follows', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello'), { engine: fixtureEspeak('fail-with-stderr') }),
     )
     expect(err.code).toBe('TTS_ERR_RENDER_FAILED')
@@ -84,7 +76,7 @@ describe('piped render: engine stdout → sox stdin', () => {
 
   it('an engine that exits 0 with garbage on stdout → TTS_ERR_INVALID_AUDIO, nothing left', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello'), { engine: fixtureEspeak('stdout-garbage') }),
     )
     expect(err.code).toBe('TTS_ERR_INVALID_AUDIO')
@@ -94,7 +86,7 @@ describe('piped render: engine stdout → sox stdin', () => {
 
   it('an engine that exits 0 with nothing on stdout → TTS_ERR_INVALID_AUDIO, nothing left', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello'), { engine: fixtureEspeak('exit-0-no-output') }),
     )
     expect(err.code).toBe('TTS_ERR_INVALID_AUDIO')
@@ -106,7 +98,7 @@ describe('piped render: engine stdout → sox stdin', () => {
     const dir = await makeTempDir()
     // Long enough that the engine writes far more than a pipe holds after sox has gone.
     const text = 'This sentence is long enough to fill a pipe buffer several times over. '.repeat(8)
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), text), {
         engine: createEspeakNgEngine(),
         soxPath: fixture('sox-fails-early'),
@@ -143,7 +135,7 @@ describe('piped render: engine stdout → sox stdin', () => {
     }
 
     controller.abort()
-    const err = await renderFailure(rendering)
+    const err = await ttsErrorOf(rendering)
 
     expect(err.code).toBe('TTS_ERR_ABORTED')
     expect(await isProcessAlive(leader)).toBe(false)
@@ -157,7 +149,7 @@ describe('piped render: engine stdout → sox stdin', () => {
     const work = join(dir, 'work')
     await mkdir(work)
     const outPath = join(work, 'out.wav')
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(outPath, 'hello'), {
         engine: fixtureEspeak('hang-with-grandchild', { TTS_FIXTURE_PIDFILE: join(dir, 'pids') }),
         timeoutMs: 1500,

@@ -14,18 +14,11 @@ import {
   renderJob,
   silentLogger,
   waitForFile,
+  ttsErrorOf,
 } from '../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 
-async function renderFailure(promise: Promise<unknown>): Promise<TtsError> {
-  const err = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(err instanceof TtsError)) throw new Error(`expected a TtsError, got ${String(err)}`)
-  return err
-}
 
 function commandEngine(template: string[], env?: Record<string, string>) {
   return createCommandEngine({ template, env })
@@ -35,7 +28,7 @@ describe('render failures are typed and leave nothing behind', () => {
   it('an engine that exits 1 → TTS_ERR_RENDER_FAILED with exit code and the stderr tail', async () => {
     const dir = await makeTempDir()
     const outPath = join(dir, 'out.wav')
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(outPath, 'hello', { engine: 'command' }), {
         engine: commandEngine([fixture('fail-with-stderr'), '{out}']),
       }),
@@ -54,7 +47,7 @@ describe('render failures are typed and leave nothing behind', () => {
 
   it('an engine that exits 0 without writing anything → TTS_ERR_INVALID_AUDIO', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'command' }), {
         engine: commandEngine([fixture('exit-0-no-output'), '{out}']),
       }),
@@ -66,7 +59,7 @@ describe('render failures are typed and leave nothing behind', () => {
 
   it('an engine that exits 0 leaving an empty file → TTS_ERR_INVALID_AUDIO, file removed', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'command' }), {
         engine: commandEngine([fixture('exit-0-no-output'), '--touch', '{out}']),
       }),
@@ -78,7 +71,7 @@ describe('render failures are typed and leave nothing behind', () => {
 
   it('an engine that writes garbage → TTS_ERR_INVALID_AUDIO, file removed', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'command' }), {
         engine: commandEngine([fixture('write-garbage'), '{out}']),
       }),
@@ -90,7 +83,7 @@ describe('render failures are typed and leave nothing behind', () => {
 
   it('an engine that writes a WAV header without samples → TTS_ERR_INVALID_AUDIO', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'command' }), {
         engine: commandEngine([fixture('write-empty-wav'), '{out}']),
       }),
@@ -102,7 +95,7 @@ describe('render failures are typed and leave nothing behind', () => {
 
   it('a missing binary → TTS_ERR_ENGINE_UNAVAILABLE', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello'), {
         engine: createEspeakNgEngine({ path: join(dir, 'no-such-espeak') }),
       }),
@@ -114,7 +107,7 @@ describe('render failures are typed and leave nothing behind', () => {
 
   it('a missing sox (when conversion is needed) → TTS_ERR_ENGINE_UNAVAILABLE for sox, nothing left', async () => {
     const dir = await makeTempDir()
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello', { sampleRate: 8000 }), {
         engine: createEspeakNgEngine(),
         soxPath: join(dir, 'no-such-sox'),
@@ -132,7 +125,7 @@ describe('timeouts and aborts kill the whole engine process tree', () => {
     const work = join(dir, 'work')
     const pidFile = join(dir, 'pids')
     await mkdir(work)
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(work, 'out.wav'), 'hello', { engine: 'command' }), {
         engine: commandEngine([fixture('hang-with-grandchild'), '{out}'], { TTS_FIXTURE_PIDFILE: pidFile }),
         // Room for the fixture to start and write its pid file; the kill is what is tested.
@@ -169,7 +162,7 @@ describe('timeouts and aborts kill the whole engine process tree', () => {
     expect(await isProcessAlive(grandchild)).toBe(true)
 
     controller.abort()
-    const err = await renderFailure(rendering)
+    const err = await ttsErrorOf(rendering)
 
     expect(err.code).toBe('TTS_ERR_ABORTED')
     expect(await isProcessAlive(leader)).toBe(false)
@@ -189,7 +182,7 @@ describe('timeouts and aborts kill the whole engine process tree', () => {
     await waitForFile(pidFile)
     const reason = new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [3000] })
     controller.abort(reason)
-    expect(await renderFailure(rendering)).toBe(reason)
+    expect(await ttsErrorOf(rendering)).toBe(reason)
     const { grandchild } = await readPidFile(pidFile)
     expect(await isProcessAlive(grandchild)).toBe(false)
   })
@@ -197,7 +190,7 @@ describe('timeouts and aborts kill the whole engine process tree', () => {
   it('an already aborted signal never starts the engine', async () => {
     const dir = await makeTempDir()
     const pidFile = join(dir, 'pids')
-    const err = await renderFailure(
+    const err = await ttsErrorOf(
       renderToFile(renderJob(join(dir, 'out.wav'), 'hello', { engine: 'command' }), {
         engine: commandEngine([fixture('hang-with-grandchild'), '{out}'], { TTS_FIXTURE_PIDFILE: pidFile }),
         signal: AbortSignal.abort(),
