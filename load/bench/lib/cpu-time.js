@@ -26,6 +26,31 @@ export function processCpu(pid) {
   return { selfS: (utime + stime) / TICKS_PER_S, childrenS: (cutime + cstime) / TICKS_PER_S }
 }
 
+/**
+ * CPU seconds of `pid`'s live direct children (from /proc/<pid>/task/<pid>/children), each with
+ * what its own finished children used: the service's render host and the engines it ran. 0 where
+ * the kernel does not list children.
+ * @param {number} pid
+ */
+export function liveChildrenCpuS(pid) {
+  let listed = ''
+  try {
+    listed = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1')
+  } catch {
+    return 0
+  }
+  let total = 0
+  for (const child of listed.trim().split(/\s+/).filter(Boolean).map(Number)) {
+    try {
+      const cpu = processCpu(child)
+      total += cpu.selfS + cpu.childrenS
+    } catch {
+      // Exited between the listing and the read: its time is in the parent's children time now.
+    }
+  }
+  return total
+}
+
 /** Busy and total CPU seconds of the machine, all cores summed (/proc/stat). */
 export function machineCpu() {
   const line = readFileSync('/proc/stat', 'latin1').split('\n')[0] ?? ''

@@ -11,7 +11,7 @@ import os from 'node:os'
 import { phraseSet, seededRandom, ttsQuery, zipfSampler } from '../../k6/lib/phrases.ts'
 import { runConstantArrivalRate } from './arrival-rate.js'
 import { monotonicUs } from './cpu-profile.js'
-import { machineCpu, processCpu } from './cpu-time.js'
+import { liveChildrenCpuS, machineCpu, processCpu } from './cpu-time.js'
 import { freePort, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
 import { timedGet } from './timed-get.js'
 
@@ -110,7 +110,7 @@ export async function runK6Mixed(s, options) {
     // The scrape also resets the service's event-loop delay histogram: the next one covers the load alone.
     const metricsBefore = await (await fetch(`${base}/metrics`)).text()
     const load = { start: os.loadavg(), end: os.loadavg() }
-    const before = { client: process.cpuUsage(), service: processCpu(child.pid), machine: machineCpu() }
+    const before = { client: process.cpuUsage(), service: processCpu(child.pid), host: liveChildrenCpuS(child.pid), machine: machineCpu() }
     const window = { fromUs: monotonicUs(), toUs: 0 }
     const began = performance.now()
     const arrivals = await runConstantArrivalRate({
@@ -142,13 +142,15 @@ export async function runK6Mixed(s, options) {
     const wallS = (performance.now() - began) / 1000
     const client = process.cpuUsage(before.client)
     const service = processCpu(child.pid)
+    // serve renders in its render host (a child), which runs the engines: count the host and what it ran.
+    const host = liveChildrenCpuS(child.pid)
     const machine = machineCpu()
     load.end = os.loadavg()
     const cpu = {
       wallS,
       clientCores: (client.user + client.system) / 1e6 / wallS,
       serviceCores: (service.selfS - before.service.selfS) / wallS,
-      enginesCores: (service.childrenS - before.service.childrenS) / wallS,
+      enginesCores: (service.childrenS - before.service.childrenS + host - before.host) / wallS,
       machineCores: (machine.busyS - before.machine.busyS) / wallS,
     }
     const metricsAfter = await (await fetch(`${base}/metrics`)).text()

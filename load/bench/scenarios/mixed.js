@@ -78,8 +78,9 @@ export async function mixed(ctx) {
     return [`${w * WINDOW_S}–${(w + 1) * WINDOW_S}`, fmtInt(inWindow.length), fmtInt(misses.length), fmtMs(pct(hits, 95)), fmtMs(pct(hits, 99)), fmtMs(pct(misses, 95))]
   })
   const blocked =
-    `the service's event loop was blocked up to ${fmtMs(loopMaxMs)} (event-loop delay p99 ${fmtMs(loopP99Ms)} during the run), and every render ` +
-    'starts two processes (the engine, then sox) from it; the CPU profile below shows where its main thread went.'
+    `the service's event loop was blocked up to ${fmtMs(loopMaxMs)} (event-loop delay p99 ${fmtMs(loopP99Ms)} during the run); its renders run ` +
+    'in its render host (a niced child process that starts the engine and sox), which shares the 2 cores with it and with this client; ' +
+    'the CPU profile below shows where its main thread went.'
   /** @type {import('../lib/report.js').Goal[]} */
   const goals = [
     { name: 'k6 mixed: http_req_failed', target: `< ${fmtPct(s.maxFailedRate)}`, value: fmtPct(failedRate), met: r.requests > 0 ? failedRate < s.maxFailedRate : undefined, why: `errors: ${JSON.stringify(Object.fromEntries(r.errors))}` },
@@ -141,7 +142,7 @@ export async function mixed(ctx) {
           ["service's event-loop delay during the load p99 / max", `${fmtMs(loopP99Ms)} / ${fmtMs(loopMaxMs)}`],
           ['dropped iterations / interrupted at the graceful stop / most in flight', `${fmtInt(r.arrivals.dropped)} / ${fmtInt(r.arrivals.interrupted)} / ${fmtInt(r.arrivals.maxInFlight)}`],
           ['client lateness starting an arrival p99 / max', `${fmtMs(percentileOfSorted(lag, 99))} / ${fmtMs(lag.at(-1) ?? Number.NaN)}`],
-          ['CPU cores busy: whole machine / service / its engines (espeak-ng, sox) / this client', `${cores(r.cpu.machineCores)} / ${cores(r.cpu.serviceCores)} / ${cores(r.cpu.enginesCores)} / ${cores(r.cpu.clientCores)}`],
+          ['CPU cores busy: whole machine / service / its render host and engines (espeak-ng, sox) / this client', `${cores(r.cpu.machineCores)} / ${cores(r.cpu.serviceCores)} / ${cores(r.cpu.enginesCores)} / ${cores(r.cpu.clientCores)}`],
           ['load average (1 / 5 / 15 min) before → after the load', `${r.load.start.map((l) => l.toFixed(2)).join(' ')} → ${r.load.end.map((l) => l.toFixed(2)).join(' ')}`],
         ],
       },
