@@ -8,7 +8,7 @@ import { access, mkdir } from 'node:fs/promises'
 import type { Logger as PinoLogger } from 'pino'
 import type { AppContext, ReadinessCheck, ReadinessReport } from './app-context.js'
 import type { Config } from './config/schema.js'
-import { DEFAULTS } from './core/defaults.js'
+import { DEFAULTS, renderSlotsFor } from './core/defaults.js'
 import { toTtsError } from './core/errors.js'
 import type { Clock, RenderQueue } from './core/ports.js'
 import { TtsService } from './core/tts-service.js'
@@ -97,7 +97,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       logger: logger.child({ component: 'render' }),
     })
   const renderer = overrides.wrapRenderer?.(baseRenderer) ?? baseRenderer
-  const concurrency = config.renderConcurrency === 0 ? availableParallelism() : config.renderConcurrency
+  const concurrency = renderSlotsFor(config.renderConcurrency, availableParallelism())
   const pool = new InProcessRenderPool({
     renderer,
     concurrency,

@@ -4,6 +4,7 @@
  */
 import { availableParallelism } from 'node:os'
 import type { Config } from '../config/schema.js'
+import { renderSlotsFor } from '../core/defaults.js'
 import { TtsError } from '../core/errors.js'
 import type { AudioTransport } from '../queue/bullmq-job-codec.js'
 
@@ -40,13 +41,13 @@ export interface ClusterSettings {
 }
 
 /**
- * `workerConcurrency` 0 means "as `renderConcurrency`", and that 0 means one per CPU core.
+ * `workerConcurrency` 0 means "as `renderConcurrency`", and that 0 means two per CPU core.
  * Throws TTS_ERR_CONFIG when Redis is not configured (the caller should not be here then).
  */
 export function clusterSettingsFrom(config: ClusterConfig, transport: AudioTransport = 'redis'): ClusterSettings {
   const redisUrl = config.redisUrl
   if (redisUrl === undefined) throw new TtsError('TTS_ERR_CONFIG', { args: ['the cluster path needs REDIS_URL'] })
-  const concurrency = config.workerConcurrency > 0 ? config.workerConcurrency : config.renderConcurrency > 0 ? config.renderConcurrency : availableParallelism()
+  const concurrency = config.workerConcurrency > 0 ? config.workerConcurrency : renderSlotsFor(config.renderConcurrency, availableParallelism())
   return Object.freeze({
     redisUrl,
     audioRedisUrl: config.audioRedisUrl ?? redisUrl,

@@ -2,6 +2,17 @@
  * Every default of the service in one place, each with its unit in the name.
  * Config parsing (src/config) starts from these; nothing else hard-codes a default.
  */
+/**
+ * Renders at once for a configured `renderConcurrency` (0: two per core). Two per core, not one:
+ * a render's wall time is mostly waiting — starting two processes, the pipe, fsyncs — so one
+ * per core left the CPU idle while misses queued (load/RESULTS.md `mixed`: 0.6 of 2 cores busy,
+ * 0.8 s mean queue wait at 2 slots; 22 ms at 4). The engines run at a lower priority than the
+ * service (ENGINE_DEFAULTS.renderNiceness), so the extra renders do not slow hits.
+ */
+export function renderSlotsFor(configured: number, cores: number): number {
+  return configured > 0 ? configured : 2 * Math.max(1, cores)
+}
+
 export const DEFAULTS = Object.freeze({
   cacheDir: '/var/lib/tts-cache',
   maxCacheBytes: 1024 ** 3,
@@ -12,7 +23,7 @@ export const DEFAULTS = Object.freeze({
   voice: '',
   sampleRate: 8000,
   maxTextChars: 2000,
-  /** 0 means "one per CPU core" (resolved at start). */
+  /** 0 means "two per CPU core" (resolved at start by renderSlotsFor). */
   renderConcurrency: 0,
   queueLimit: 1000,
   renderTimeoutMs: 10_000,
