@@ -56,7 +56,6 @@ function start(init: HostInit): void {
     for (const { controller } of running.values()) controller.abort()
     void Promise.allSettled([...running.values()].map((r) => r.done)).then(() => process.exit(0))
   })
-  send({ t: 'ready' })
 }
 
 if (process.argv[2] === RENDER_HOST_FLAG && process.send !== undefined) {

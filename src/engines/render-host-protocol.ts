@@ -29,7 +29,6 @@ export interface SerializedError {
 }
 
 export type HostReply =
-  | { readonly t: 'ready' }
   | { readonly t: 'ok'; readonly id: number; readonly audio: RenderedAudio }
   | { readonly t: 'err'; readonly id: number; readonly error: SerializedError }
   | { readonly t: 'log'; readonly level: LogLevel; readonly obj: Record<string, unknown>; readonly msg: string | undefined }

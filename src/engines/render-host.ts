@@ -146,7 +146,6 @@ export class RenderHost {
       this.#log[message.level](message.obj, message.msg)
       return
     }
-    if (message.t === 'ready') return
     const pending = this.#pending.get(message.id)
     if (pending === undefined) return
     this.#settle(message.id, pending)
