@@ -81,6 +81,9 @@ for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) {
 /** @type {import('./lib/report.js').Section[]} */
 const sections = []
 let failed = 0
+// Every scenario must leave this process on the CPUs it started on: its children inherit them,
+// and a scenario that pinned it (esl does) and restored too few would run the rest on fewer cores.
+const cpusAtStart = os.availableParallelism()
 for (const scenario of selected) {
   if (interrupted) break
   const elapsed = performance.now() - runStarted
@@ -116,6 +119,13 @@ for (const scenario of selected) {
     process.stderr.write(`✖ ${scenario.id} failed: ${message}\n`)
     section = { id: scenario.id, title: scenario.title, tables: [], error: `failed: ${message.split('\n').slice(0, 6).join(' / ')}` }
     await stopAllChildren(2000)
+  }
+  if (os.availableParallelism() !== cpusAtStart) {
+    failed++
+    const message = `${scenario.id} left this process on ${os.availableParallelism()} of its ${cpusAtStart} CPUs; the run stops here (every later scenario would share fewer cores)`
+    process.stderr.write(`✖ ${message}\n`)
+    section.error = `failed: ${message}`
+    interrupted = true
   }
   // The registry's id names the scenario everywhere (--only, results.json, the goals table).
   section.id = scenario.id

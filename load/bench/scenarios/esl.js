@@ -39,6 +39,22 @@ export const ESL_RATE_GOAL = 3000
  */
 
 /**
+ * The CPU list `pid` may run on now ("0-1"), read before pinning so it can be restored: after
+ * the pin, os.availableParallelism() counts only the pinned CPU, so it cannot say what to restore
+ * (deriving "0-(n-1)" from it once left every later scenario of a run on CPU 0 alone).
+ * @param {number} pid
+ * @returns {string | undefined}
+ */
+function affinityOf(pid) {
+  try {
+    const out = execFileSync('taskset', ['-p', '-c', String(pid)], { encoding: 'utf8', timeout: 5000 })
+    return /:\s*([\d,-]+)\s*$/.exec(out)?.[1]
+  } catch {
+    return undefined
+  }
+}
+
+/**
  * Pins `pid` (all its threads) to the given CPUs; false when taskset is missing or refuses.
  * @param {number} pid
  * @param {string} cpus e.g. "0" or "0-1"
@@ -122,13 +138,18 @@ export async function eslScenario(ctx) {
   const rows = []
   const profiles = []
   let pinned = false
+  /** @type {string | undefined} this process's CPUs before the pin, restored after */
+  let ownCpus
   /** @type {{ port: number, pid: number, warmRenders: number, warmMs: number } | undefined} */
   let ready
   try {
     /** @type {{ port: number, pid: number, warmRenders: number, warmMs: number }} */
     const server = await ask('ready')
     ready = server
-    if (os.availableParallelism() >= 2 && !ctx.quick) pinned = pin(server.pid, '0') && pin(process.pid, '1')
+    if (os.availableParallelism() >= 2 && !ctx.quick) {
+      ownCpus = affinityOf(process.pid)
+      pinned = ownCpus !== undefined && pin(server.pid, '0') && pin(process.pid, '1')
+    }
     const base = { port: server.port, phrases, zipfS, textPrefix: prefix }
     ctx.progress('warm-up (not measured)')
     await runEslLoad({ ...base, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
@@ -159,7 +180,7 @@ export async function eslScenario(ctx) {
     }
     await ask('stop', 'stopped')
   } finally {
-    if (pinned) pin(process.pid, `0-${os.availableParallelism() - 1}`)
+    if (pinned && ownCpus !== undefined && !pin(process.pid, ownCpus)) throw new Error(`esl: could not restore this process's CPU affinity (${ownCpus})`)
     if (child.exitCode === null && child.signalCode === null) {
       const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
       child.kill('SIGTERM')

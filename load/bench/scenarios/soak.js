@@ -5,10 +5,13 @@
  * five minutes after a warm-up, its RSS sampled every few seconds. The goal: RSS flat (within
  * ±10 % of the value right after the warm-up). The baseline is the process itself after warm-up.
  *
- * The warm-up lasts at least 30 s and until V8 has run two full (mark-compact) collections under
- * this load, at most 180 s: V8 sizes the old generation from what survives its full collections
- * (the next limit is a multiple of the live size), so before the first two the heap — and with it
- * the RSS, which keeps its high-water mark — has not reached the size it keeps under this load.
+ * The warm-up lasts at least 30 s, until V8 has run two full (mark-compact) collections under
+ * this load and until the RSS has set no new high-water mark (more than 1 % above the last) for
+ * 30 s; at most 180 s. V8 sizes the old generation from what survives its full collections (the
+ * next limit is a multiple of the live size) and RSS keeps the heap's high-water mark, so the
+ * first minute of load steps the RSS up once (a run measured 153 → 203 MiB between 0 and 30 s,
+ * then flat to ±1 % for 270 s). Two collections alone were not always enough to see that step.
+ * A leak never plateaus: the warm-up then runs its 180 s and the soak shows the climb.
  */
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -46,6 +49,9 @@ async function majorGcsOf(port) {
 const WARMUP_MIN_S = 30
 const WARMUP_MAX_S = 180
 const WARMUP_MAJOR_GCS = 2
+/** The RSS has plateaued when no sample in this many seconds rose more than WARMUP_RSS_STEP above the high-water mark before it. */
+const WARMUP_PLATEAU_S = 30
+const WARMUP_RSS_STEP = 0.01
 
 /**
  * @param {import('./context.js').ScenarioContext} ctx
@@ -73,6 +79,8 @@ export async function soak(ctx) {
   let failures = 0
   let warmedS = 0
   let warmupGcs = 0
+  /** @type {{ t: number, rss: number }[]} RSS after each warm-up window, reported so the step it waits out is visible. */
+  const warmup = []
   try {
     await waitForHttp(`http://127.0.0.1:${httpPort}/readyz`, child)
     const urls = Array.from({ length: 5 }, (_, rank) => `http://127.0.0.1:${httpPort}/v1/tts?text=${encodeURIComponent(phraseText(prefix, rank))}`)
@@ -86,10 +94,18 @@ export async function soak(ctx) {
       failures += esl.failed + http.non2xx + http.errors + http.timeouts
       requests += http.requests.total
     }
-    ctx.progress(`warm-up, ${warmupS}–${warmupMaxS} s: renders the ${phrases} phrases, until V8 has run ${WARMUP_MAJOR_GCS} full collections (not measured)`)
+    ctx.progress(`warm-up, ${warmupS}–${warmupMaxS} s: renders the ${phrases} phrases, until V8 has run ${WARMUP_MAJOR_GCS} full collections and the RSS plateaus (not measured)`)
+    let peak = rssOf(child.pid)
+    let peakS = 0
+    const plateauS = ctx.quick ? 0 : WARMUP_PLATEAU_S
     for (; warmedS < warmupMaxS && !ctx.signal.aborted; warmedS += windowS) {
-      if (warmedS >= warmupS && (ctx.quick || (await majorGcsOf(httpPort)) >= WARMUP_MAJOR_GCS)) break
+      const settled = warmedS >= warmupS && warmedS - peakS >= plateauS
+      if (settled && (ctx.quick || (await majorGcsOf(httpPort)) >= WARMUP_MAJOR_GCS)) break
       await window(windowS, warmedS)
+      const rss = rssOf(child.pid)
+      warmup.push({ t: warmedS + windowS, rss })
+      if (rss > peak * (1 + WARMUP_RSS_STEP)) peakS = warmedS + windowS
+      peak = Math.max(peak, rss)
     }
     warmupGcs = await majorGcsOf(httpPort)
     const started = performance.now()
@@ -119,15 +135,18 @@ export async function soak(ctx) {
     description:
       `The real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level) with 50 simulated FreeSWITCH channels back to back on the ESL hook ` +
       `(Zipf over ${phrases} phrases) and 16 HTTP connections of hits at the same time, in ${windowS} s windows; RSS read from /proc ` +
-      `after each window. Warm-up first: the phrases get rendered and the JIT settles, for at least ${warmupS} s and until V8 has run ` +
-      `${WARMUP_MAJOR_GCS} full (mark-compact) collections under this load (at most ${warmupMaxS} s) — V8 sizes the old generation ` +
-      `from what survives them, and RSS keeps the heap's high-water mark, so before them the heap has not reached the size it keeps. ` +
+      `after each window. Warm-up first: the phrases get rendered and the JIT settles, for at least ${warmupS} s, until V8 has run ` +
+      `${WARMUP_MAJOR_GCS} full (mark-compact) collections under this load and until the RSS has set no new high-water mark ` +
+      `(over ${WARMUP_RSS_STEP * 100} % above the last) for ${WARMUP_PLATEAU_S} s, at most ${warmupMaxS} s — V8 sizes the old generation ` +
+      `from what survives its full collections, and RSS keeps the heap's high-water mark, so the first minute of load steps the RSS up ` +
+      `once. A leak never plateaus: the warm-up would run its ${warmupMaxS} s and the soak show the climb. ` +
       `The RSS right after the warm-up is the baseline.`,
     tables: [
       {
         headers: ['metric', 'value'],
         rows: [
           ['warm-up', `${warmedS} s (${warmupGcs} full collections by its end)`],
+          ['RSS during the warm-up (every 10 s)', warmup.filter((w) => w.t % 10 === 0).map((w) => fmtBytes(w.rss)).join(' → ') || 'n/a'],
           ['RSS after warm-up (baseline)', fmtBytes(base)],
           ['RSS min / max / at the end', `${fmtBytes(min)} / ${fmtBytes(max)} / ${fmtBytes(end)}`],
           ['largest deviation from the baseline', `${(deviation * 100).toFixed(1)} %`],
@@ -152,6 +171,6 @@ export async function soak(ctx) {
         why: 'see the RSS over time: a steady climb is a leak; a step after warm-up is heap sizing.',
       },
     ],
-    raw: { samples, failures, warmedS, warmupGcs },
+    raw: { samples, warmup, failures, warmedS, warmupGcs },
   }
 }
