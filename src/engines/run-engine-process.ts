@@ -1,11 +1,11 @@
 import type { Readable, Writable } from 'node:stream'
-import { ExecaError, execa } from 'execa'
 import { TtsError } from '../core/errors.js'
 import type { Logger } from '../core/ports.js'
 import { abortError } from '../core/single-flight.js'
 import { ByteTail } from './byte-tail.js'
 import { ENGINE_DEFAULTS } from './engine-defaults.js'
 import { signalProcessGroup, waitForProcessGroupExit } from './process-group.js'
+import { spawnChild, type ChildOutcome } from './spawn-child.js'
 
 export interface RunEngineProcessOptions {
   /** Names the program in errors and logs (`espeak-ng`, `sox`). */
@@ -48,7 +48,6 @@ export interface EngineProcess {
   readonly stdin: Writable | undefined
 }
 
-type Settled = { readonly ok: true; readonly stdout: unknown } | { readonly ok: false; readonly error: unknown }
 
 /**
  * Runs one engine (or sox) process: argv array, never a shell; the text on stdin; a timeout and
@@ -92,24 +91,31 @@ export function startEngineProcess(file: string, args: readonly string[], option
   }
   const capture = options.captureStdout === true
   const stderr = new ByteTail(ENGINE_DEFAULTS.stderrTailBytes)
-  const subprocess = execa(file, args, {
-    // Own process group (setsid): pgid === pid, so `kill(-pid)` reaches every descendant.
-    detached: true,
+  // Set right after the spawn; `terminate` runs only later (timers, abort, stdout events).
+  let pid: number | undefined
+  let killedFor: 'timeout' | 'abort' | 'maxBuffer' | undefined
+  let graceTimer: NodeJS.Timeout | undefined
+  const terminate = (why: 'timeout' | 'abort' | 'maxBuffer'): void => {
+    const leader = pid
+    if (killedFor !== undefined || leader === undefined) return
+    killedFor = why
+    signalProcessGroup(leader, 'SIGTERM')
+    graceTimer = setTimeout(() => signalProcessGroup(leader, 'SIGKILL'), options.killGraceMs)
+  }
+  const { child: subprocess, outcome } = spawnChild(file, args, {
     stdin: options.input !== undefined || options.streamStdin === true ? 'pipe' : 'ignore',
     stdout: capture || options.streamStdout === true ? 'pipe' : 'ignore',
-    stderr: 'pipe',
-    buffer: { stdout: capture, stderr: false },
-    maxBuffer: { stdout: ENGINE_DEFAULTS.probeStdoutMaxBytes },
+    captureStdout: capture,
+    maxStdoutBytes: ENGINE_DEFAULTS.probeStdoutMaxBytes,
     // Engines are third-party programs: they get the service's environment minus its secrets.
     env: { ...engineEnvironment(process.env), ...options.env },
-    extendEnv: false,
-    // We kill the group ourselves; execa's own kill only reaches the leader.
-    forceKillAfterDelay: false,
+    onStderr: (chunk) => stderr.push(chunk),
+    onMaxStdout: () => terminate('maxBuffer'),
   })
-  subprocess.stderr?.on('data', (chunk: Buffer | string) => stderr.push(chunk))
+  pid = subprocess.pid
   if (options.input !== undefined && subprocess.stdin !== null) {
-    // Written now, not on a later tick (as execa's `input` does): a pipe takes a text this short
-    // at once, so the engine starts while the caller goes on (forking sox takes milliseconds).
+    // Written now: a pipe takes a text this short at once, so the engine starts while the
+    // caller goes on (forking sox takes milliseconds).
     subprocess.stdin.on('error', (err: Error) => {
       // EPIPE: the process exited without reading it all; its exit status tells the story.
       options.logger?.debug({ err, engine: label }, 'engine did not read all of its stdin')
@@ -117,24 +123,12 @@ export function startEngineProcess(file: string, args: readonly string[], option
     subprocess.stdin.end(options.input)
   }
 
-  const pid = subprocess.pid
-  let killedFor: 'timeout' | 'abort' | undefined
-  let graceTimer: NodeJS.Timeout | undefined
-  const terminate = (why: 'timeout' | 'abort'): void => {
-    if (killedFor !== undefined || pid === undefined) return
-    killedFor = why
-    signalProcessGroup(pid, 'SIGTERM')
-    graceTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), options.killGraceMs)
-  }
   const timer = setTimeout(() => terminate('timeout'), options.timeoutMs)
   const onAbort = (): void => terminate('abort')
   signal?.addEventListener('abort', onAbort, { once: true })
 
   const settle = async (): Promise<EngineProcessResult> => {
-    const settled: Settled = await subprocess.then(
-      (result) => ({ ok: true, stdout: result.stdout }),
-      (error: unknown) => ({ ok: false, error }),
-    )
+    const ended = await outcome
     clearTimeout(timer)
     clearTimeout(graceTimer)
     signal?.removeEventListener('abort', onAbort)
@@ -152,15 +146,12 @@ export function startEngineProcess(file: string, args: readonly string[], option
       throw new TtsError('TTS_ERR_RENDER_TIMEOUT', {
         args: [label, options.timeoutMs],
         details: { timedOut: true, stderrTail },
-        ...(settled.ok ? {} : { cause: settled.error }),
+        ...(ended.exitCode === 0 ? {} : { cause: processError(file, args, ended) }),
       })
     }
-    if (!settled.ok) {
-      const accepted = acceptedFailureStdout(settled.error, options.successExitCodes)
-      if (accepted === undefined) throw failureError(label, file, settled.error, stderrTail)
-      return { stdout: capture ? accepted : '', stderrTail }
-    }
-    return { stdout: capture && typeof settled.stdout === 'string' ? settled.stdout : '', stderrTail }
+    const succeeded = ended.exitCode !== undefined && (ended.exitCode === 0 || options.successExitCodes?.includes(ended.exitCode) === true)
+    if (!succeeded || ended.maxBuffer) throw failureError(label, file, args, ended, stderrTail)
+    return { stdout: capture ? ended.stdout : '', stderrTail }
   }
   return {
     done: settle(),
@@ -169,36 +160,33 @@ export function startEngineProcess(file: string, args: readonly string[], option
   }
 }
 
-/** The stdout of a run that failed only by an exit code the caller accepts; else undefined. */
-function acceptedFailureStdout(error: unknown, successExitCodes: readonly number[] | undefined): string | undefined {
-  if (!(error instanceof ExecaError) || error.exitCode === undefined) return undefined
-  if (successExitCodes?.includes(error.exitCode) !== true) return undefined
-  return typeof error.stdout === 'string' ? error.stdout : ''
+/** The plain Error a failed run is wrapped around (`cause`): what ran and how it ended. */
+function processError(file: string, args: readonly string[], ended: ChildOutcome): Error {
+  if (ended.spawnError !== undefined) return ended.spawnError
+  const how = ended.maxBuffer ? 'wrote too much to stdout' : ended.signal !== undefined ? `was killed by ${ended.signal}` : `exited with code ${ended.exitCode}`
+  return new Error(`\`${[file, ...args].join(' ')}\` ${how}`)
 }
 
-function failureError(label: string, file: string, error: unknown, stderrTail: string): TtsError {
-  const errno = (error as { code?: unknown }).code
+function failureError(label: string, file: string, args: readonly string[], ended: ChildOutcome, stderrTail: string): TtsError {
+  const errno = ended.spawnError?.code
   if (errno === 'ENOENT' || errno === 'EACCES') {
     return new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', {
       args: [label, errno === 'ENOENT' ? `${file} not found` : `${file} is not executable`],
-      cause: error,
+      cause: ended.spawnError,
       details: { errno, stderrTail },
     })
   }
-  const exitCode = error instanceof ExecaError ? error.exitCode : undefined
-  const signal = error instanceof ExecaError ? error.signal : undefined
-  const what =
-    exitCode !== undefined
-      ? `exit code ${exitCode}`
-      : signal !== undefined
-        ? `killed by ${signal}`
-        : error instanceof ExecaError && error.isMaxBuffer
-          ? 'too much output'
-          : 'could not run'
+  const what = ended.maxBuffer
+    ? 'too much output'
+    : ended.exitCode !== undefined
+      ? `exit code ${ended.exitCode}`
+      : ended.signal !== undefined
+        ? `killed by ${ended.signal}`
+        : 'could not run'
   return new TtsError('TTS_ERR_RENDER_FAILED', {
     args: [label, what],
-    cause: error,
-    details: { exitCode: exitCode ?? null, signal: signal ?? null, timedOut: false, stderrTail },
+    cause: processError(file, args, ended),
+    details: { exitCode: ended.exitCode ?? null, signal: ended.signal ?? null, timedOut: false, stderrTail },
   })
 }
 
