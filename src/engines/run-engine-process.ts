@@ -91,17 +91,6 @@ export function startEngineProcess(file: string, args: readonly string[], option
   }
   const capture = options.captureStdout === true
   const stderr = new ByteTail(ENGINE_DEFAULTS.stderrTailBytes)
-  // Set right after the spawn; `terminate` runs only later (timers, abort, stdout events).
-  let pid: number | undefined
-  let killedFor: 'timeout' | 'abort' | 'maxBuffer' | undefined
-  let graceTimer: NodeJS.Timeout | undefined
-  const terminate = (why: 'timeout' | 'abort' | 'maxBuffer'): void => {
-    const leader = pid
-    if (killedFor !== undefined || leader === undefined) return
-    killedFor = why
-    signalProcessGroup(leader, 'SIGTERM')
-    graceTimer = setTimeout(() => signalProcessGroup(leader, 'SIGKILL'), options.killGraceMs)
-  }
   const { child: subprocess, outcome } = spawnChild(file, args, {
     stdin: options.input !== undefined || options.streamStdin === true ? 'pipe' : 'ignore',
     stdout: capture || options.streamStdout === true ? 'pipe' : 'ignore',
@@ -110,9 +99,18 @@ export function startEngineProcess(file: string, args: readonly string[], option
     // Engines are third-party programs: they get the service's environment minus its secrets.
     env: { ...engineEnvironment(process.env), ...options.env },
     onStderr: (chunk) => stderr.push(chunk),
+    // Called from a stdout event, so never before `terminate` below exists.
     onMaxStdout: () => terminate('maxBuffer'),
   })
-  pid = subprocess.pid
+  const pid = subprocess.pid
+  let killedFor: 'timeout' | 'abort' | 'maxBuffer' | undefined
+  let graceTimer: NodeJS.Timeout | undefined
+  const terminate = (why: 'timeout' | 'abort' | 'maxBuffer'): void => {
+    if (killedFor !== undefined || pid === undefined) return
+    killedFor = why
+    signalProcessGroup(pid, 'SIGTERM')
+    graceTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), options.killGraceMs)
+  }
   if (options.input !== undefined && subprocess.stdin !== null) {
     // Written now: a pipe takes a text this short at once, so the engine starts while the
     // caller goes on (forking sox takes milliseconds).
