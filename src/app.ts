@@ -5,6 +5,7 @@
  */
 import { constants as fsConstants } from 'node:fs'
 import { access, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Logger as PinoLogger } from 'pino'
 import type { AppContext, ReadinessCheck, ReadinessReport } from './app-context.js'
 import type { Config } from './config/schema.js'
@@ -13,6 +14,7 @@ import { toTtsError } from './core/errors.js'
 import type { Clock, RenderQueue } from './core/ports.js'
 import { TtsService } from './core/tts-service.js'
 import { EngineCatalog, type EngineAdapterOptions } from './engines/catalog.js'
+import { PROBE_MEMO_FILE, ProbeMemo } from './engines/probe-memo.js'
 import { createEngineRenderer } from './engines/engine-renderer.js'
 import { RenderHost } from './engines/render-host.js'
 import { createLogger } from './logger.js'
@@ -48,6 +50,12 @@ export interface App extends AppContext {
   readonly renderer: RenderFunction
   /** The cluster queue when REDIS_URL is set. */
   readonly cluster: ClusterQueue | undefined
+  /**
+   * After a start that replayed remembered engine probes: runs them again, adopts what changed
+   * (a new version means new cache keys from then on) and remembers the outputs for the next
+   * start. Never throws (a failure is logged and the remembered detection stays).
+   */
+  recheckEngines(): Promise<void>
   /** Listeners add their own readiness (e.g. the inbound ESL connection). */
   addReadinessCheck(name: string, probe: ReadinessProbe): void
   /** Refuse new renders, finish in-flight ones within `graceMs`, close queue and store. Idempotent. */
@@ -72,7 +80,15 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       pico2wave: { path: config.pico2waveBin },
     },
   }
-  const engines = await EngineCatalog.detect({ defaultEngine: config.engine, soxPath: config.soxBin, logger, ...adapterOptions })
+  const detectOptions = { defaultEngine: config.engine, soxPath: config.soxBin, logger, ...adapterOptions }
+  // A service starts from the probes it remembers and re-checks them once listening
+  // (recheckEngines); one-shot commands and `doctor` always probe.
+  const probeMemoFile = join(config.cacheDir, PROBE_MEMO_FILE)
+  const memo = overrides.listeners === true ? await ProbeMemo.load(probeMemoFile, logger) : undefined
+  const engines = await EngineCatalog.detect({ ...detectOptions, memo })
+  if (memo !== undefined && memo.counts.replayed > 0) {
+    logger.info({ file: probeMemoFile, ...memo.counts }, 'engine probes replayed from the last start; re-checked once listening')
+  }
   const store = await DiskStore.open({
     cacheDir: config.cacheDir,
     maxCacheBytes: config.maxCacheBytes,
@@ -166,6 +182,27 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     probes.set('redis', () => c.readiness())
   }
 
+  const recheck = async (): Promise<void> => {
+    if (memo === undefined) return
+    try {
+      if (memo.counts.replayed === 0) {
+        await memo.save()
+        return
+      }
+      const recorder = ProbeMemo.recorder(probeMemoFile)
+      const fresh = await EngineCatalog.detect({ ...detectOptions, memo: recorder, logFound: false })
+      if (!recorder.sameAs(memo)) {
+        const { changed, found, lost } = engines.adopt(fresh)
+        if (changed.length > 0) logger.warn({ engines: changed }, 'engines changed since their probes were remembered: now using what they report')
+        if (found.length + lost.length > 0) logger.warn({ found, lost }, 'engines found or lost since the start: restart the service to enable or disable them')
+      }
+      await recorder.save()
+    } catch (err) {
+      logger.warn({ err }, 'engine re-check failed: keeping the detection from the start')
+    }
+  }
+  let rechecking: Promise<void> | undefined
+
   let closing: Promise<void> | undefined
   const app: App = {
     config,
@@ -177,6 +214,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metrics,
     renderer,
     cluster,
+    recheckEngines() {
+      rechecking ??= recheck()
+      return rechecking
+    },
     addReadinessCheck(name, probe) {
       probes.set(name, probe)
     },
@@ -194,6 +235,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
+        await rechecking
         await service.close(graceMs)
         await queue.close(graceMs)
         if (queue !== pool) await pool.close(graceMs)

@@ -5,6 +5,7 @@ import { createCommandEngine } from './command.js'
 import type { EngineAdapter, EngineBinaryOptions, EngineDetection, ProbeOptions } from './engine-adapter.js'
 import { ENGINE_DEFAULTS } from './engine-defaults.js'
 import { firstLine, probeStdout } from './engine-probe.js'
+import type { ProbeMemo } from './probe-memo.js'
 import { createEspeakNgEngine } from './espeak-ng.js'
 import { createFliteEngine } from './flite.js'
 import { createPico2waveEngine } from './pico2wave.js'
@@ -37,6 +38,10 @@ export interface EngineCatalogOptions {
   /** Default DEFAULTS.killGraceMs. */
   readonly killGraceMs?: number | undefined
   readonly signal?: AbortSignal | undefined
+  /** Replays and records the probes' outputs (see probe-memo.ts). Default: every probe runs. */
+  readonly memo?: ProbeMemo | undefined
+  /** Log each engine found at info (default true; a re-check after a start says only what changed). */
+  readonly logFound?: boolean | undefined
 }
 
 /** One engine (or sox) as `doctor` shows it. */
@@ -73,10 +78,10 @@ interface Enabled {
  * found; `command` only when a template is configured.
  */
 export class EngineCatalog implements EngineCatalogPort {
-  readonly #enabled: ReadonlyMap<string, Enabled>
-  readonly #description: CatalogDescription
+  readonly #enabled: Map<string, Enabled>
+  #description: CatalogDescription
 
-  private constructor(enabled: ReadonlyMap<string, Enabled>, description: CatalogDescription) {
+  private constructor(enabled: Map<string, Enabled>, description: CatalogDescription) {
     this.#enabled = enabled
     this.#description = description
   }
@@ -89,6 +94,7 @@ export class EngineCatalog implements EngineCatalogPort {
       killGraceMs: options.killGraceMs ?? DEFAULTS.killGraceMs,
       signal: options.signal,
       searchPath,
+      memo: options.memo,
     }
     if (!(ENGINE_IDS as readonly string[]).includes(options.defaultEngine)) {
       throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [options.defaultEngine] })
@@ -112,7 +118,7 @@ export class EngineCatalog implements EngineCatalogPort {
       statuses.push(await statusOf(adapter.id, adapter.binary, isDefault, result, searchPath))
       if (result.ok) {
         enabled.set(adapter.id, { adapter, detection: result.detection })
-        log.info({ engine: adapter.id, version: result.detection.version, voices: result.detection.voices?.size }, 'engine found')
+        if (options.logFound !== false) log.info({ engine: adapter.id, version: result.detection.version, voices: result.detection.voices?.size }, 'engine found')
       } else if (isDefault) {
         // Its own error already says which engine and why (`… not found`, `--version failed …`).
         log.error({ engine: adapter.id, err: result.error }, 'the default engine is not available')
@@ -124,6 +130,28 @@ export class EngineCatalog implements EngineCatalogPort {
     const soxStatus = await statusOf('sox', soxBinary, false, sox, searchPath)
     if (!sox.ok) log.warn({ err: sox.error }, 'sox not found: renders whose engine output is not canonical will fail')
     return new EngineCatalog(enabled, Object.freeze({ engines: Object.freeze(statuses), sox: soxStatus }))
+  }
+
+  /**
+   * Takes the detections of a later `detect` (the probes run again after a start that replayed
+   * remembered ones: see probe-memo.ts) for every engine enabled in both, and its description.
+   * The set of engines stays as it was (the render host was started with it): an engine found or
+   * lost since is reported by the returned lists and needs a restart. Returns what changed.
+   */
+  adopt(fresh: EngineCatalog): { readonly changed: readonly string[]; readonly found: readonly string[]; readonly lost: readonly string[] } {
+    const changed: string[] = []
+    for (const [id, current] of this.#enabled) {
+      const next = fresh.#enabled.get(id)
+      if (next === undefined) continue
+      if (next.detection.version !== current.detection.version || !sameVoices(next.detection, current.detection)) changed.push(id)
+      this.#enabled.set(id, next)
+    }
+    this.#description = fresh.#description
+    return {
+      changed,
+      found: [...fresh.#enabled.keys()].filter((id) => !this.#enabled.has(id)),
+      lost: [...this.#enabled.keys()].filter((id) => !fresh.#enabled.has(id)),
+    }
   }
 
   versionOf(engine: string): string {
@@ -156,6 +184,11 @@ export class EngineCatalog implements EngineCatalogPort {
     if (found === undefined) throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [String(engine).slice(0, 40)] })
     return found
   }
+}
+
+function sameVoices(a: EngineDetection, b: EngineDetection): boolean {
+  if (a.voices === undefined || b.voices === undefined) return a.voices === b.voices
+  return a.voices.size === b.voices.size && [...a.voices].every((voice) => b.voices?.has(voice) === true)
 }
 
 type DetectResult = { readonly ok: true; readonly detection: EngineDetection } | { readonly ok: false; readonly error: TtsError }

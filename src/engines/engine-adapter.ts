@@ -3,6 +3,7 @@
  * and which argv to give it. Running it (timeout, group kill, stderr tail, typed errors) is
  * `runEngineProcess`; turning its output into a canonical WAV is `renderToFile`.
  */
+import type { ProbeMemo } from './probe-memo.js'
 
 /** What an adapter needs to build one render's argv. Never holds the text. */
 export interface EngineRenderArgs {
@@ -44,6 +45,8 @@ export interface ProbeOptions {
   readonly signal?: AbortSignal | undefined
   /** PATH to find binaries that are detected without being run (pinned versions, `command`). */
   readonly searchPath?: string | undefined
+  /** Replays and records probe outputs (`serve` starts without running them; see probe-memo.ts). */
+  readonly memo?: ProbeMemo | undefined
 }
 
 export interface EngineAdapter {

@@ -17,6 +17,18 @@ export async function probeStdout(
   env: Readonly<Record<string, string>> | undefined,
   successExitCodes: readonly number[] = [0],
 ): Promise<string> {
+  const run = (): Promise<string> => runProbe(id, binary, args, probe, env, successExitCodes)
+  return probe.memo === undefined ? run() : probe.memo.probe({ id, binary, args, env, searchPath: probe.searchPath }, run)
+}
+
+async function runProbe(
+  id: string,
+  binary: string,
+  args: readonly string[],
+  probe: ProbeOptions,
+  env: Readonly<Record<string, string>> | undefined,
+  successExitCodes: readonly number[],
+): Promise<string> {
   try {
     const { stdout } = await runEngineProcess(binary, args, {
       label: id,

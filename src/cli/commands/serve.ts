@@ -27,8 +27,10 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     await app.close(0)
     throw error
   }
-  // Listening: now index the cache directory (hits are served from disk meanwhile).
+  // Listening: now index the cache directory (hits are served from disk meanwhile) and re-check
+  // the engine probes the start replayed (never throws).
   app.store.startScan()
+  void app.recheckEngines()
   return new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals): void => {
