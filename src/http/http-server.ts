@@ -3,6 +3,7 @@ import { PrewarmBatches, type PrewarmBatchesOptions } from '../core/prewarm-batc
 import { DEFAULTS } from '../core/defaults.js'
 import { REDACT_PATHS } from '../logger.js'
 import { HotAudio } from './hot-audio.js'
+import { LazySchemaCompilers } from './lazy-schema-compilers.js'
 import { BearerAuth } from './bearer-auth.js'
 import type { HttpAppContext } from './context.js'
 import { clientErrorHandler, httpError, isCountedByService, retryAfterSeconds, sendError, toHttpError } from './http-errors.js'
@@ -76,8 +77,11 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
   const maxHeaderSize = Math.max(16 * 1024, config.maxTextChars * 12 + 4096)
   const closeGraceMs = options.closeGraceMs ?? config.shutdownGraceMs
 
+  const schemaCompilers = new LazySchemaCompilers()
   const app = Fastify({
     loggerInstance: logger,
+    // Each route's schemas compile on first use, the rest once listening (see LazySchemaCompilers).
+    schemaController: { compilersFactory: { buildValidator: schemaCompilers.buildValidator, buildSerializer: schemaCompilers.buildSerializer } },
     // Fastify's own two lines per request are at info: on the hit path that is most of the
     // work. Every request is counted in the metrics; one line per request only at debug (onResponse).
     // (LogController: the top-level disableRequestLogging is deprecated, FSTDEP023.)
@@ -105,6 +109,13 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
       { service: ctx.service, queue: ctx.queue, logger: ctx.logger.child({ component: 'prewarm' }), observer: metrics.tts },
       options.prewarmOptions,
     )
+  app.addHook('onListen', function compileSchemasOnceListening(done) {
+    // Not awaited: the server is already answering; this fills in what the first requests did not.
+    void schemaCompilers.compileAll().then((failures) => {
+      for (const err of failures) logger.error({ err }, 'a route schema does not compile: its requests answer 500')
+    })
+    done()
+  })
   app.decorate('tts', ctx)
   app.decorate('prewarm', prewarm)
   app.decorate('hotAudio', new HotAudio({ maxBytes: config.httpHotBytes, maxFileBytes: DEFAULTS.httpHotFileMaxBytes }))

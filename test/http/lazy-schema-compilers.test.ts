@@ -1,0 +1,81 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterEach, describe, expect, it } from 'vitest'
+import { LazySchemaCompilers } from '../../src/http/lazy-schema-compilers.js'
+
+const servers: FastifyInstance[] = []
+afterEach(async () => {
+  for (const server of servers.splice(0)) await server.close()
+})
+
+/** Two routes with request and response schemas, on Fastify with or without the lazy compilers. */
+async function serverWith(compilers: LazySchemaCompilers | undefined): Promise<FastifyInstance> {
+  const app = Fastify(
+    compilers === undefined
+      ? { exposeHeadRoutes: false }
+      : { exposeHeadRoutes: false, schemaController: { compilersFactory: { buildValidator: compilers.buildValidator, buildSerializer: compilers.buildSerializer } } },
+  )
+  servers.push(app)
+  app.get(
+    '/say',
+    {
+      schema: {
+        querystring: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1 }, rate: { type: 'integer', minimum: 8000, default: 8000 } }, additionalProperties: false },
+        response: { 200: { type: 'object', properties: { text: { type: 'string' }, rate: { type: 'integer' } } } },
+      },
+    },
+    async (request) => ({ ...(request.query as object), secret: 'not in the schema' }),
+  )
+  app.post(
+    '/batch',
+    { schema: { body: { type: 'object', required: ['items'], properties: { items: { type: 'array', maxItems: 2 } } } } },
+    async () => ({ ok: true }),
+  )
+  await app.ready()
+  return app
+}
+
+const requests = [
+  { method: 'GET', url: '/say?text=hello' },
+  { method: 'GET', url: '/say?text=hello&rate=16000' },
+  { method: 'GET', url: '/say?text=' },
+  { method: 'GET', url: '/say?rate=abc' },
+  { method: 'GET', url: '/say?text=a&extra=1' },
+  { method: 'POST', url: '/batch', payload: { items: [1, 2, 3] } },
+  { method: 'POST', url: '/batch', payload: { items: [1] } },
+] as const
+
+describe('LazySchemaCompilers', () => {
+  it('validates, coerces, fills defaults and serializes exactly as Fastify’s own compilers', async () => {
+    const eager = await serverWith(undefined)
+    const lazy = await serverWith(new LazySchemaCompilers())
+    for (const request of requests) {
+      const [a, b] = await Promise.all([eager.inject(request), lazy.inject(request)])
+      expect({ url: request.url, status: b.statusCode, body: b.body }).toEqual({ url: request.url, status: a.statusCode, body: a.body })
+    }
+  })
+
+  it('compiles nothing while getting ready, a route on its first request, and the rest in compileAll', async () => {
+    const compilers = new LazySchemaCompilers()
+    const app = await serverWith(compilers)
+    // /say: querystring validator + response serializer; /batch: body validator.
+    expect(compilers.pending).toBe(3)
+    expect((await app.inject({ method: 'GET', url: '/say?text=hi' })).statusCode).toBe(200)
+    expect(compilers.pending).toBe(1)
+    expect(await compilers.compileAll()).toEqual([])
+    expect(compilers.pending).toBe(0)
+  })
+
+  it('reports a schema that does not compile from compileAll; its route answers 500, the others work', async () => {
+    const compilers = new LazySchemaCompilers()
+    const app = Fastify({ exposeHeadRoutes: false, schemaController: { compilersFactory: { buildValidator: compilers.buildValidator, buildSerializer: compilers.buildSerializer } } })
+    servers.push(app)
+    app.get('/broken', { schema: { querystring: { type: 'object', properties: { n: { type: 'no-such-type' } } } } }, async () => 'x')
+    app.get('/fine', { schema: { querystring: { type: 'object', properties: { n: { type: 'integer' } } } } }, async () => 'y')
+    await app.ready()
+    const failures = await compilers.compileAll()
+    expect(failures).toHaveLength(1)
+    expect(failures[0]?.message).toMatch(/schema is invalid: data\/properties\/n/)
+    expect((await app.inject({ method: 'GET', url: '/broken?n=1' })).statusCode).toBe(500)
+    expect((await app.inject({ method: 'GET', url: '/fine?n=1' })).statusCode).toBe(200)
+  })
+})
