@@ -189,7 +189,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
         await memo.save()
         return
       }
-      const recorder = ProbeMemo.recorder(probeMemoFile)
+      // Probed in the render host when there is one (no process start here); replayed here.
+      const recorder = host === undefined ? ProbeMemo.recorder(probeMemoFile) : ProbeMemo.replaying(probeMemoFile, await host.probe(config.engine))
       const fresh = await EngineCatalog.detect({ ...detectOptions, memo: recorder, logFound: false })
       if (!recorder.sameAs(memo)) {
         const { changed, found, lost } = engines.adopt(fresh)

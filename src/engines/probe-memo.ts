@@ -71,6 +71,16 @@ export class ProbeMemo {
     return new ProbeMemo(file, new Map())
   }
 
+  /** A memo that replays `entries` (another process's `entries()`), to be saved to `file`. */
+  static replaying(file: string, entries: Iterable<readonly [string, string]>): ProbeMemo {
+    return new ProbeMemo(file, new Map(entries))
+  }
+
+  /** What this process's probes returned: each probe's key and stdout. */
+  entries(): [string, string][] {
+    return [...this.#seen]
+  }
+
   /** How many probes were answered from the file, and how many ran. */
   get counts(): { readonly replayed: number; readonly ran: number } {
     return { replayed: this.#replayed, ran: this.#ran }

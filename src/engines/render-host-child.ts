@@ -5,8 +5,9 @@
  */
 import { TtsError } from '../core/errors.js'
 import type { Logger, RenderedAudio, RenderJob } from '../core/ports.js'
-import { adaptersById } from './catalog.js'
+import { adaptersById, EngineCatalog } from './catalog.js'
 import { createEngineRenderer } from './engine-renderer.js'
+import { ProbeMemo } from './probe-memo.js'
 import { RENDER_HOST_FLAG, serializeError, type HostInit, type HostReply, type HostRequest, type LogLevel } from './render-host-protocol.js'
 
 function send(message: HostReply): void {
@@ -47,9 +48,18 @@ function start(init: HostInit): void {
     )
     running.set(id, { controller, done: done.finally(() => running.delete(id)) })
   }
+  // Probes run here for the same reason renders do: a process start from the service blocks its loop.
+  const probe = (id: number, defaultEngine: string): void => {
+    const recorder = ProbeMemo.recorder('')
+    EngineCatalog.detect({ ...init.adapters, defaultEngine, soxPath: init.soxPath, logger: ipcLogger({}), memo: recorder, logFound: false }).then(
+      () => send({ t: 'probed', id, entries: recorder.entries() }),
+      (err: unknown) => send({ t: 'err', id, error: serializeError(err) }),
+    )
+  }
   process.on('message', (message: HostRequest) => {
     if (message.t === 'render') run(message.id, message.job)
     else if (message.t === 'abort') running.get(message.id)?.controller.abort()
+    else if (message.t === 'probe') probe(message.id, message.defaultEngine)
   })
   // The service is gone (exit, crash, SIGKILL): kill what runs (their process groups) and leave.
   process.on('disconnect', () => {

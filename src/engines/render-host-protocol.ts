@@ -18,7 +18,14 @@ export interface HostInit {
   readonly soxPath: string | undefined
 }
 
-export type HostRequest = { readonly t: 'render'; readonly id: number; readonly job: RenderJob } | { readonly t: 'abort'; readonly id: number }
+export type HostRequest =
+  | { readonly t: 'render'; readonly id: number; readonly job: RenderJob }
+  | { readonly t: 'abort'; readonly id: number }
+  /** Run the engine probes (EngineCatalog.detect) and answer with what they printed (`probed`). */
+  | { readonly t: 'probe'; readonly id: number; readonly defaultEngine: string }
+
+/** Each probe's memo key and stdout (ProbeMemo.entries). */
+export type ProbeEntries = readonly (readonly [string, string])[]
 
 export interface SerializedError {
   readonly code: ErrorCode | undefined
@@ -30,6 +37,7 @@ export interface SerializedError {
 
 export type HostReply =
   | { readonly t: 'ok'; readonly id: number; readonly audio: RenderedAudio }
+  | { readonly t: 'probed'; readonly id: number; readonly entries: ProbeEntries }
   | { readonly t: 'err'; readonly id: number; readonly error: SerializedError }
   | { readonly t: 'log'; readonly level: LogLevel; readonly obj: Record<string, unknown>; readonly msg: string | undefined }
 

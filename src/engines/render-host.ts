@@ -23,7 +23,10 @@ import type { Logger, RenderedAudio, RenderJob } from '../core/ports.js'
 import { abortError } from '../core/single-flight.js'
 import { ENGINE_DEFAULTS } from './engine-defaults.js'
 import { engineEnvironment } from './run-engine-process.js'
-import { RENDER_HOST_FLAG, reviveError, type HostInit, type HostReply, type HostRequest } from './render-host-protocol.js'
+import { RENDER_HOST_FLAG, reviveError, type HostInit, type HostReply, type HostRequest, type ProbeEntries } from './render-host-protocol.js'
+
+/** The signal of a request that cannot be aborted (a probe). */
+const NEVER_ABORTED = new AbortController().signal
 
 const EXT = path.extname(fileURLToPath(import.meta.url))
 const CHILD_PATH = fileURLToPath(new URL(`./render-host-child${EXT}`, import.meta.url))
@@ -44,7 +47,7 @@ export type RenderHostOptions = HostInit & {
 }
 
 interface Pending {
-  readonly resolve: (audio: RenderedAudio) => void
+  readonly resolve: (value: never) => void
   readonly reject: (err: unknown) => void
   readonly signal: AbortSignal
   readonly onAbort: () => void
@@ -82,6 +85,22 @@ export class RenderHost {
       signal.addEventListener('abort', onAbort, { once: true })
       this.#pending.set(id, { resolve, reject, signal, onAbort, host })
       this.#send(host, { t: 'render', id, job })
+    })
+  }
+
+  /**
+   * Runs the engine probes in the host (`EngineCatalog.detect` with `defaultEngine`) and returns
+   * what each printed, for a ProbeMemo to replay here: the service gets a fresh detection
+   * without starting a process itself. Rejects with the detection's error (the default engine
+   * missing), or TTS_ERR_RENDER_FAILED when the host dies meanwhile.
+   */
+  probe(defaultEngine: string): Promise<ProbeEntries> {
+    if (this.#closed) return Promise.reject(new TtsError('TTS_ERR_SHUTTING_DOWN'))
+    const host = this.#host()
+    const id = this.#nextId++
+    return new Promise<ProbeEntries>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject, signal: NEVER_ABORTED, onAbort: () => undefined, host })
+      this.#send(host, { t: 'probe', id, defaultEngine })
     })
   }
 
@@ -149,7 +168,8 @@ export class RenderHost {
     const pending = this.#pending.get(message.id)
     if (pending === undefined) return
     this.#settle(message.id, pending)
-    if (message.t === 'ok') pending.resolve(message.audio)
+    if (message.t === 'ok') (pending.resolve as (audio: RenderedAudio) => void)(message.audio)
+    else if (message.t === 'probed') (pending.resolve as (entries: ProbeEntries) => void)(message.entries)
     else pending.reject(pending.signal.aborted ? abortError(pending.signal) : reviveError(message.error))
   }
 

@@ -142,3 +142,27 @@ describe('RenderHost: renders in a child process', () => {
     expect((await ttsErrorOf(host.render(renderJob(join(dir, 'late.wav'), 'x'), new AbortController().signal))).code).toBe('TTS_ERR_SHUTTING_DOWN')
   })
 })
+
+describe('RenderHost.probe', () => {
+  it('runs the engine probes in the host and returns what they printed, for a memo to replay without a process start', async () => {
+    const { EngineCatalog } = await import('../../src/engines/catalog.js')
+    const { ProbeMemo } = await import('../../src/engines/probe-memo.js')
+    const host = startHost(['true', '{out}'])
+    const entries = await host.probe('espeak-ng')
+    const versionProbe = entries.find(([key]) => key.includes('"--version"') && key.includes('espeak-ng'))
+    expect(versionProbe?.[1]).toMatch(/text-to-speech: \S+/)
+
+    const replay = ProbeMemo.replaying('', entries)
+    const silent: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent }
+    const catalog = await EngineCatalog.detect({ defaultEngine: 'espeak-ng', commandTemplate: ['true', '{out}'], logger: silent, memo: replay })
+    expect(replay.counts.ran).toBe(0)
+    expect(catalog.versionOf('espeak-ng')).toBe(/text-to-speech:\s*(\S+)/.exec(versionProbe?.[1] ?? '')?.[1])
+  })
+
+  it('rejects with the detection error when the default engine cannot run there', async () => {
+    const host = new RenderHost({ adapters: { engines: { 'espeak-ng': { path: '/nonexistent/espeak-ng' } } }, enabled: ['espeak-ng'], timeoutMs: 20_000, killGraceMs: 50, soxPath: undefined, logger: recordingLogger([]) })
+    hosts.push(host)
+    const err = await ttsErrorOf(host.probe('espeak-ng'))
+    expect(err.code).toBe('TTS_ERR_ENGINE_UNAVAILABLE')
+  })
+})
