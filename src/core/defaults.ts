@@ -47,6 +47,8 @@ export const DEFAULTS = Object.freeze({
   httpHotBytes: 32 * 1024 ** 2,
   /** Larger WAVs are always streamed from disk. */
   httpHotFileMaxBytes: 1024 ** 2,
+  /** After the HTTP API listens, wait this long before compiling the route schemas no request compiled yet (ms). */
+  httpSchemaCompileDelayMs: 1000,
   shutdownGraceMs: 10_000,
   logLevel: 'info',
 } as const)
