@@ -79,3 +79,39 @@ describe('LazySchemaCompilers', () => {
     expect((await app.inject({ method: 'GET', url: '/fine?n=1' })).statusCode).toBe(200)
   })
 })
+
+describe('validators generated at build time', () => {
+  it('are used instead of compiling, and answer exactly as the compiled ones', async () => {
+    const { mkdir, mkdtemp, rm, writeFile } = await import('node:fs/promises')
+    const { createRequire } = await import('node:module')
+    const { join } = await import('node:path')
+    const { recordingValidatorBuilder, validatorModuleSource } = await import('../../src/http/precompile-validators.js')
+    const recorder = recordingValidatorBuilder()
+    const generating = Fastify({ exposeHeadRoutes: false, schemaController: { compilersFactory: { buildValidator: recorder.buildValidator } } })
+    servers.push(generating)
+    // The same routes as serverWith's, so the schemas (and their keys) are the same.
+    generating.get('/say', { schema: { querystring: { type: 'object', required: ['text'], properties: { text: { type: 'string', minLength: 1 }, rate: { type: 'integer', minimum: 8000, default: 8000 } }, additionalProperties: false } } }, async () => 'x')
+    generating.post('/batch', { schema: { body: { type: 'object', required: ['items'], properties: { items: { type: 'array', maxItems: 2 } } } } }, async () => 'x')
+    await generating.ready()
+    expect(recorder.generated()).toHaveLength(2)
+
+    // Inside the project, as dist/http is: the module resolves @fastify/ajv-compiler from there.
+    await mkdir(join(process.cwd(), 'node_modules', '.cache'), { recursive: true })
+    const dir = await mkdtemp(join(process.cwd(), 'node_modules', '.cache', 'tts-validators-'))
+    try {
+      const file = join(dir, 'precompiled-validators.cjs')
+      await writeFile(file, validatorModuleSource(recorder.generated()))
+      const precompiled = createRequire(import.meta.url)(file) as import('../../src/http/lazy-schema-compilers.js').PrecompiledValidators
+      const compilers = new LazySchemaCompilers(precompiled)
+      const eager = await serverWith(undefined)
+      const generated = await serverWith(compilers)
+      for (const request of requests) {
+        const [a, b] = await Promise.all([eager.inject(request), generated.inject(request)])
+        expect({ url: request.url, status: b.statusCode, body: b.body }).toEqual({ url: request.url, status: a.statusCode, body: a.body })
+      }
+      expect(compilers.generatedUsed).toBe(2)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
