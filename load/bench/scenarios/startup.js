@@ -9,6 +9,8 @@
  * entries carry the installed espeak-ng's version, so they are hits for their texts.
  */
 import { execFile } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
@@ -109,6 +111,73 @@ async function openInChild(ctx, cacheDir, mode, nodeArgs = []) {
 }
 
 /**
+ * Where `serve` remembers its engine probes in the cache directory (src/engines/probe-memo.ts).
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @returns {Promise<string>}
+ */
+async function probeMemoFile(ctx) {
+  return (await import(path.join(ctx.repoRoot, 'dist/engines/probe-memo.js'))).PROBE_MEMO_FILE
+}
+
+/**
+ * @typedef {{ firstHitMs: number, firstEslHitMs: number, readyMs: number, indexedMs: number, indexDetail: string, rssBytes: number, sentence: string, probesReplayed: boolean }} ServeStart
+ */
+
+/**
+ * Starts the real `serve` on the tree and measures, from spawn: the first ESL and HTTP hits
+ * (polled every 5 ms, at once), /readyz, the end of the background scan; RSS 2 s after that.
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @param {string} cacheDir
+ * @param {number} entries
+ * @param {(port: number, text: string) => Promise<{ ok: boolean, status: string | undefined }>} eslCall
+ * @param {string[]} notes
+ * @returns {Promise<ServeStart | undefined>}
+ */
+async function measureServe(ctx, cacheDir, entries, eslCall, notes) {
+  const probesReplayed = existsSync(path.join(cacheDir, await probeMemoFile(ctx)))
+  const port = await freePort()
+  const eslPort = await freePort()
+  // The newest generated sentence: the scan indexes in directory order, so any one is as far.
+  const sentence = entryText(entries - 1)
+  const started = performance.now()
+  const child = startServe({
+    nodeArgs: SERVE_NODE_ARGS,
+    env: {
+      TTS_CACHE_DIR: cacheDir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port),
+      TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_CACHE_MAX_BYTES: String(1024 ** 4),
+    },
+  })
+  try {
+    const base = `http://127.0.0.1:${port}`
+    // Both at once: FreeSWITCH asks on the ESL hook, mod_http_cache and operators over HTTP.
+    const [firstHit, firstEslHit] = await Promise.all([
+      waitForHit(`${base}/v1/tts?${new URLSearchParams({ text: sentence })}`, child),
+      waitForEslHit(eslCall, eslPort, entryText(entries - 2)),
+    ])
+    await waitForHttp(`${base}/readyz`, child, 300_000)
+    const readyAt = performance.now()
+    const indexed = await waitForIndex(`${base}/readyz`)
+    // Let start-up garbage be collected before reading the RSS.
+    await new Promise((r) => setTimeout(r, 2000))
+    return {
+      firstHitMs: firstHit - started,
+      firstEslHitMs: firstEslHit - started,
+      readyMs: readyAt - started,
+      indexedMs: indexed.at - started,
+      indexDetail: indexed.detail,
+      rssBytes: rssOf(child.pid),
+      sentence,
+      probesReplayed,
+    }
+  } catch (err) {
+    notes.push(`serve did not become ready: ${String(err).slice(0, 300)}`)
+    return undefined
+  } finally {
+    await child.stop()
+  }
+}
+
+/**
  * @param {import('./context.js').ScenarioContext} ctx
  * @param {{ cacheDir: string, entries?: number }} options cacheDir: where the generated tree lives (reused across runs)
  * @returns {Promise<import('../lib/report.js').Section>}
@@ -140,54 +209,26 @@ export async function startup(ctx, options) {
   const [store, otherOpen] = firstOpen.openMs <= secondOpen.openMs ? [firstOpen, secondOpen] : [secondOpen, firstOpen]
   if (store.entries !== entries) notes.push(`DiskStore indexed ${fmtInt(store.entries)} of ${fmtInt(entries)} entries.`)
 
-  /** @type {{ firstHitMs: number, firstEslHitMs: number, readyMs: number, indexedMs: number, indexDetail: string, rssBytes: number, sentence: string } | undefined} */
+  /** @type {ServeStart | undefined} */
+  let firstStart
+  /** @type {ServeStart | undefined} */
   let serve
   if (!ctx.signal.aborted) {
-    ctx.progress('serve: time to the first hit (HTTP and ESL), to a full index, and RSS')
     /** @type {{ eslCall: (port: number, text: string) => Promise<{ ok: boolean, status: string | undefined }> }} */
     const { eslCall } = await import(pathToFileURL(path.join(ctx.repoRoot, 'load/esl-load.ts')).href)
-    const port = await freePort()
-    const eslPort = await freePort()
-    // The newest generated sentence: the scan indexes in directory order, so any one is as far.
-    const sentence = entryText(entries - 1)
-    const started = performance.now()
-    const child = startServe({
-      nodeArgs: SERVE_NODE_ARGS,
-      env: {
-        TTS_CACHE_DIR: gen.dir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port),
-        TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_CACHE_MAX_BYTES: String(1024 ** 4),
-      },
-    })
-    try {
-      const base = `http://127.0.0.1:${port}`
-      // Both at once: FreeSWITCH asks on the ESL hook, mod_http_cache and operators over HTTP.
-      const [firstHit, firstEslHit] = await Promise.all([
-        waitForHit(`${base}/v1/tts?${new URLSearchParams({ text: sentence })}`, child),
-        waitForEslHit(eslCall, eslPort, entryText(entries - 2)),
-      ])
-      await waitForHttp(`${base}/readyz`, child, 300_000)
-      const readyAt = performance.now()
-      const indexed = await waitForIndex(`${base}/readyz`)
-      // Let start-up garbage be collected before reading the RSS.
-      await new Promise((r) => setTimeout(r, 2000))
-      serve = {
-        firstHitMs: firstHit - started,
-        firstEslHitMs: firstEslHit - started,
-        readyMs: readyAt - started,
-        indexedMs: indexed.at - started,
-        indexDetail: indexed.detail,
-        rssBytes: rssOf(child.pid),
-        sentence,
-      }
-    } catch (err) {
-      notes.push(`serve did not become ready: ${String(err).slice(0, 300)}`)
-    } finally {
-      await child.stop()
+    // A first start (no remembered engine probes: they run) and a restart (they are replayed).
+    await rm(path.join(gen.dir, await probeMemoFile(ctx)), { force: true })
+    ctx.progress('serve, first start (engine probes run): time to the first hits, to a full index, and RSS')
+    firstStart = await measureServe(ctx, gen.dir, entries, eslCall, notes)
+    if (!ctx.signal.aborted) {
+      ctx.progress('serve, restart (engine probes replayed): the same')
+      serve = await measureServe(ctx, gen.dir, entries, eslCall, notes)
     }
   }
+  const worstFirstHitMs = Math.max(...[firstStart, serve].flatMap((s) => (s === undefined ? [] : [s.firstEslHitMs, s.firstHitMs])))
 
   const profiles = []
-  if (serve !== undefined && serve.firstHitMs > FIRST_HIT_GOAL_MS && !ctx.quick && !ctx.signal.aborted) {
+  if (worstFirstHitMs > FIRST_HIT_GOAL_MS && !ctx.quick && !ctx.signal.aborted) {
     ctx.progress('first-hit goal missed: DiskStore.open again under --cpu-prof')
     const profDir = subDir(ctx, 'cpu-prof')
     const profiled = await openInChild(ctx, gen.dir, 'ours', ['--cpu-prof', `--cpu-prof-dir=${profDir}`])
@@ -198,7 +239,8 @@ export async function startup(ctx, options) {
     )
   }
 
-  const serveRss = serve?.rssBytes ?? Number.NaN
+  // The higher of the two starts' RSS.
+  const serveRss = Math.max(firstStart?.rssBytes ?? Number.NaN, serve?.rssBytes ?? Number.NaN)
   return {
     id: 'startup',
     title: `Start-up and memory with ${fmtInt(entries)} cached entries`,
@@ -206,7 +248,8 @@ export async function startup(ctx, options) {
       `A fresh child process opens the store on a tree of ${fmtInt(entries)} entries (${fmtInt(entries * 2)} files in ` +
       `\`<k[0..2]>/<k[2..4]>/\` shards): DiskStore.open reads every sidecar and every WAV header and builds the index ` +
       `(what a one-shot command waits for). RSS is read after a forced GC. Then the real \`serve\` (ESL hook and HTTP) starts on the ` +
-      `same tree: it listens at once and scans in the background (a key not indexed yet is found on disk: still a hit). ` +
+      `same tree, twice: a first start (no remembered engine probes: they run) and a restart (they are replayed from the ` +
+      `cache directory's \`.engine-probes.json\`); it listens at once and scans in the background (a key not indexed yet is found on disk: still a hit). ` +
       `Measured from spawn, polling every 5 ms: the first simulated FreeSWITCH call for a cached sentence that ends with ` +
       `\`tts_cache_status=hit\`, the first \`GET /v1/tts?text=…\` of another one answered \`X-TTS-Cache: hit\`, ` +
       `/readyz 200, and /readyz's \`index\` check no longer scanning; RSS 2 s after that. Both run with ` +
@@ -220,11 +263,20 @@ export async function startup(ctx, options) {
           ['RSS after DiskStore.open (store only)', fmtBytes(store.rssBytes), `${fmtBytes(empty.rssBytes)} (same modules, no index)`, fmtRatio(store.rssBytes, empty.rssBytes)],
           ['of which V8 heap in use', fmtBytes(store.heapUsedBytes), fmtBytes(empty.heapUsedBytes), ''],
           ['index cost per entry (RSS over the empty process)', fmtBytes((store.rssBytes - empty.rssBytes) / Math.max(1, store.entries)), '', ''],
-          ['`serve`: spawn to the first hit on the ESL hook (a simulated FreeSWITCH call)', serve === undefined ? 'n/a' : fmtMs(serve.firstEslHitMs), '', ''],
-          ['`serve`: spawn to the first hit over HTTP (`GET /v1/tts`)', serve === undefined ? 'n/a' : fmtMs(serve.firstHitMs), '', ''],
-          ['`serve`: spawn to /readyz 200', serve === undefined ? 'n/a' : fmtMs(serve.readyMs), '', ''],
-          ['`serve`: spawn to the whole index (background scan done)', serve === undefined ? 'n/a' : `${fmtMs(serve.indexedMs)} (${serve.indexDetail})`, '', ''],
-          ['`serve`: RSS with the whole index', fmtBytes(serveRss), '', ''],
+          ...[
+            ['first start', firstStart],
+            ['restart', serve],
+          ].flatMap(([label, start]) => {
+            const s = /** @type {ServeStart | undefined} */ (start)
+            const probes = s === undefined ? '' : s.probesReplayed ? 'engine probes replayed' : 'engine probes run'
+            return [
+              [`\`serve\`, ${label} (${probes}): spawn to the first hit on the ESL hook (a simulated FreeSWITCH call)`, s === undefined ? 'n/a' : fmtMs(s.firstEslHitMs), '', ''],
+              [`\`serve\`, ${label}: spawn to the first hit over HTTP (\`GET /v1/tts\`)`, s === undefined ? 'n/a' : fmtMs(s.firstHitMs), '', ''],
+              [`\`serve\`, ${label}: spawn to /readyz 200`, s === undefined ? 'n/a' : fmtMs(s.readyMs), '', ''],
+              [`\`serve\`, ${label}: spawn to the whole index (background scan done)`, s === undefined ? 'n/a' : `${fmtMs(s.indexedMs)} (${s.indexDetail})`, '', ''],
+              [`\`serve\`, ${label}: RSS with the whole index`, fmtBytes(s?.rssBytes ?? Number.NaN), '', ''],
+            ]
+          }),
         ],
       },
     ],
@@ -232,12 +284,15 @@ export async function startup(ctx, options) {
       {
         name: `${fmtInt(entries)} entries: first hit after the start (serve; ESL / HTTP)`,
         target: `≤ ${fmtMs(FIRST_HIT_GOAL_MS)}`,
-        value: serve === undefined ? 'n/a' : `${fmtMs(serve.firstEslHitMs)} / ${fmtMs(serve.firstHitMs)}`,
-        met: serve === undefined ? undefined : Math.max(serve.firstEslHitMs, serve.firstHitMs) <= FIRST_HIT_GOAL_MS,
+        value:
+          [firstStart, serve].some((s) => s === undefined)
+            ? 'n/a'
+            : [firstStart, serve].map((s) => `${fmtMs(s?.firstEslHitMs ?? Number.NaN)} / ${fmtMs(s?.firstHitMs ?? Number.NaN)}`).join(' (first start); ') + ' (restart)',
+        met: firstStart === undefined || serve === undefined ? undefined : worstFirstHitMs <= FIRST_HIT_GOAL_MS,
         why:
           `\`serve\` listens before its index is built; both hits were served from disk while the background scan ran ` +
           `(it took ${serve === undefined ? 'n/a' : fmtMs(serve.indexedMs)} from spawn, DiskStore.open alone ${fmtMs(store.openMs)}). ` +
-          `What remains is Node's start, loading the modules, the engine probes and Fastify's route compilation (HTTP only).`,
+          `What remains is Node's start, loading the modules, the engine probes (replayed on a restart) and building the HTTP API.`,
       },
       {
         name: `RSS with a ${fmtInt(entries)}-entry index (serve)`,
@@ -254,6 +309,6 @@ export async function startup(ctx, options) {
     ],
     notes,
     profiles,
-    raw: { entries, gen, empty, walk, store, otherOpen, serve },
+    raw: { entries, gen, empty, walk, store, otherOpen, firstStart, serve },
   }
 }
