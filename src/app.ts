@@ -81,170 +81,181 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     },
   }
   const detectOptions = { defaultEngine: config.engine, soxPath: config.soxBin, logger, ...adapterOptions }
-  // A service starts from the probes it remembers and re-checks them once listening
-  // (recheckEngines); one-shot commands and `doctor` always probe.
-  const probeMemoFile = join(config.cacheDir, PROBE_MEMO_FILE)
-  const memo = overrides.listeners === true ? await ProbeMemo.load(probeMemoFile, logger) : undefined
-  const engines = await EngineCatalog.detect({ ...detectOptions, memo })
-  if (memo !== undefined && memo.counts.replayed > 0) {
-    logger.info({ file: probeMemoFile, ...memo.counts }, 'engine probes replayed from the last start; re-checked once listening')
-  }
-  const store = await DiskStore.open({
-    cacheDir: config.cacheDir,
-    maxCacheBytes: config.maxCacheBytes,
-    maxAgeMs: config.maxAgeMs,
-    staleLockMs: Math.max(DEFAULTS.staleLockMs, config.renderTimeoutMs * 2),
-    // A service answers at once, even on a big cache; a one-shot command wants the whole index.
-    scanInBackground: overrides.listeners === true,
-    clock: overrides.clock,
-    logger,
-  })
   // A service renders in its host process (see render-host.ts: starting processes from the
-  // service's own would stall its event loop); a one-shot command renders in process.
+  // service's own would stall its event loop); a one-shot command renders in process. Forked
+  // first, so it boots while this process detects the engines and opens the store.
   const host =
     (overrides.renderHost ?? overrides.listeners === true)
-      ? new RenderHost({ adapters: adapterOptions, enabled: engines.ids(), timeoutMs: config.renderTimeoutMs, killGraceMs: undefined, soxPath: config.soxBin, logger })
+      ? new RenderHost({ adapters: adapterOptions, enabled: [], timeoutMs: config.renderTimeoutMs, killGraceMs: undefined, soxPath: config.soxBin, logger })
       : undefined
-  const baseRenderer =
-    host?.render ??
-    createEngineRenderer(engines, {
-      timeoutMs: config.renderTimeoutMs,
-      soxPath: config.soxBin,
-      logger: logger.child({ component: 'render' }),
+  let built = false
+  try {
+    // A service starts from the probes it remembers and re-checks them once listening
+    // (recheckEngines); one-shot commands and `doctor` always probe. (Probing in the host on a
+    // first start, when nothing is remembered, measured no faster: the niced host boots while
+    // this process has nothing else to do.)
+    const probeMemoFile = join(config.cacheDir, PROBE_MEMO_FILE)
+    const memo = overrides.listeners === true ? await ProbeMemo.load(probeMemoFile, logger) : undefined
+    const engines = await EngineCatalog.detect({ ...detectOptions, memo })
+    host?.enable(engines.ids())
+    if (memo !== undefined && memo.counts.replayed > 0) {
+      logger.info({ file: probeMemoFile, ...memo.counts }, 'engine probes replayed from the last start; re-checked once listening')
+    }
+    const store = await DiskStore.open({
+      cacheDir: config.cacheDir,
+      maxCacheBytes: config.maxCacheBytes,
+      maxAgeMs: config.maxAgeMs,
+      staleLockMs: Math.max(DEFAULTS.staleLockMs, config.renderTimeoutMs * 2),
+      // A service answers at once, even on a big cache; a one-shot command wants the whole index.
+      scanInBackground: overrides.listeners === true,
+      clock: overrides.clock,
+      logger,
     })
-  const renderer = overrides.wrapRenderer?.(baseRenderer) ?? baseRenderer
-  const concurrency = renderSlotsFor(config.renderConcurrency, availableParallelism())
-  const pool = new InProcessRenderPool({
-    renderer,
-    concurrency,
-    queueLimit: config.queueLimit,
-    clock: overrides.clock,
-    logger: logger.child({ component: 'pool' }),
-    observer: metrics.renderPool,
-  })
-  let cluster: ClusterQueue | undefined
-  let queue: RenderQueue = pool
-  if (config.redisUrl !== undefined) {
-    // Loaded only when configured: BullMQ and ioredis cost start-up time the embedded default does not need.
-    const { createClusterQueue } = await import('./cluster/index.js')
-    cluster = await createClusterQueue({
-      config,
-      logger: logger.child({ component: 'cluster' }),
-      local: pool,
+    const baseRenderer =
+      host?.render ??
+      createEngineRenderer(engines, {
+        timeoutMs: config.renderTimeoutMs,
+        soxPath: config.soxBin,
+        logger: logger.child({ component: 'render' }),
+      })
+    const renderer = overrides.wrapRenderer?.(baseRenderer) ?? baseRenderer
+    const concurrency = renderSlotsFor(config.renderConcurrency, availableParallelism())
+    const pool = new InProcessRenderPool({
       renderer,
-      engines,
-      transport: config.clusterAudio,
+      concurrency,
+      queueLimit: config.queueLimit,
+      clock: overrides.clock,
+      logger: logger.child({ component: 'pool' }),
+      observer: metrics.renderPool,
     })
-    queue = cluster
-  }
-  const service = new TtsService({
-    store,
-    queue,
-    engines,
-    defaults: { engine: config.engine, voice: config.voice, sampleRate: config.sampleRate, maxTextChars: config.maxTextChars },
-    logger: logger.child({ component: 'service' }),
-    observer: metrics.tts,
-  })
-  metrics.watchStore(store)
-  metrics.watchQueue(queue)
+    let cluster: ClusterQueue | undefined
+    let queue: RenderQueue = pool
+    if (config.redisUrl !== undefined) {
+      // Loaded only when configured: BullMQ and ioredis cost start-up time the embedded default does not need.
+      const { createClusterQueue } = await import('./cluster/index.js')
+      cluster = await createClusterQueue({
+        config,
+        logger: logger.child({ component: 'cluster' }),
+        local: pool,
+        renderer,
+        engines,
+        transport: config.clusterAudio,
+      })
+      queue = cluster
+    }
+    const service = new TtsService({
+      store,
+      queue,
+      engines,
+      defaults: { engine: config.engine, voice: config.voice, sampleRate: config.sampleRate, maxTextChars: config.maxTextChars },
+      logger: logger.child({ component: 'service' }),
+      observer: metrics.tts,
+    })
+    metrics.watchStore(store)
+    metrics.watchQueue(queue)
 
-  const probes = new Map<string, ReadinessProbe>()
-  probes.set('cacheDir', async () => {
-    try {
-      await access(config.cacheDir, fsConstants.W_OK)
-      return { ok: true, state: 'ok', detail: config.cacheDir }
-    } catch (err) {
-      return { ok: false, state: 'failed', detail: `${config.cacheDir} is not writable: ${(err as Error).message}` }
-    }
-  })
-  probes.set('index', () => {
-    const { state, error } = store.indexing
-    const { entries } = store.stats()
-    if (state === 'failed') {
-      return { ok: true, state: 'degraded', detail: `scan failed (${error?.message ?? 'unknown'}); ${entries} entries indexed, the rest are read from disk when asked for` }
-    }
-    if (state === 'scanning') return { ok: true, state: 'ok', detail: `scanning the cache directory: ${entries} entries indexed so far, the rest are read from disk when asked for` }
-    return { ok: true, state: 'ok', detail: `${entries} entries` }
-  })
-  probes.set('engine', async () => {
-    const status = engines.describe().engines.find((e) => e.isDefault)
-    const path = status?.path
-    if (path === undefined) return { ok: false, state: 'failed', detail: `${config.engine} not found` }
-    try {
-      await access(path, fsConstants.X_OK)
-      return { ok: true, state: 'ok', detail: `${config.engine} ${status?.version ?? ''}`.trim() }
-    } catch {
-      return { ok: false, state: 'failed', detail: `${config.engine} at ${path} is no longer executable` }
-    }
-  })
-  if (cluster !== undefined) {
-    const c = cluster
-    probes.set('redis', () => c.readiness())
-  }
-
-  const recheck = async (): Promise<void> => {
-    if (memo === undefined) return
-    try {
-      if (memo.counts.replayed === 0) {
-        await memo.save()
-        return
+    const probes = new Map<string, ReadinessProbe>()
+    probes.set('cacheDir', async () => {
+      try {
+        await access(config.cacheDir, fsConstants.W_OK)
+        return { ok: true, state: 'ok', detail: config.cacheDir }
+      } catch (err) {
+        return { ok: false, state: 'failed', detail: `${config.cacheDir} is not writable: ${(err as Error).message}` }
       }
-      // Probed in the render host when there is one (no process start here); replayed here.
-      const recorder = host === undefined ? ProbeMemo.recorder(probeMemoFile) : ProbeMemo.replaying(probeMemoFile, await host.probe(config.engine))
-      const fresh = await EngineCatalog.detect({ ...detectOptions, memo: recorder, logFound: false })
-      if (!recorder.sameAs(memo)) {
-        const { changed, found, lost } = engines.adopt(fresh)
-        if (changed.length > 0) logger.warn({ engines: changed }, 'engines changed since their probes were remembered: now using what they report')
-        if (found.length + lost.length > 0) logger.warn({ found, lost }, 'engines found or lost since the start: restart the service to enable or disable them')
+    })
+    probes.set('index', () => {
+      const { state, error } = store.indexing
+      const { entries } = store.stats()
+      if (state === 'failed') {
+        return { ok: true, state: 'degraded', detail: `scan failed (${error?.message ?? 'unknown'}); ${entries} entries indexed, the rest are read from disk when asked for` }
       }
-      await recorder.save()
-    } catch (err) {
-      logger.warn({ err }, 'engine re-check failed: keeping the detection from the start')
+      if (state === 'scanning') return { ok: true, state: 'ok', detail: `scanning the cache directory: ${entries} entries indexed so far, the rest are read from disk when asked for` }
+      return { ok: true, state: 'ok', detail: `${entries} entries` }
+    })
+    probes.set('engine', async () => {
+      const status = engines.describe().engines.find((e) => e.isDefault)
+      const path = status?.path
+      if (path === undefined) return { ok: false, state: 'failed', detail: `${config.engine} not found` }
+      try {
+        await access(path, fsConstants.X_OK)
+        return { ok: true, state: 'ok', detail: `${config.engine} ${status?.version ?? ''}`.trim() }
+      } catch {
+        return { ok: false, state: 'failed', detail: `${config.engine} at ${path} is no longer executable` }
+      }
+    })
+    if (cluster !== undefined) {
+      const c = cluster
+      probes.set('redis', () => c.readiness())
     }
-  }
-  let rechecking: Promise<void> | undefined
 
-  let closing: Promise<void> | undefined
-  const app: App = {
-    config,
-    logger,
-    service,
-    store,
-    queue,
-    engines,
-    metrics,
-    renderer,
-    cluster,
-    recheckEngines() {
-      rechecking ??= recheck()
-      return rechecking
-    },
-    addReadinessCheck(name, probe) {
-      probes.set(name, probe)
-    },
-    async readiness(): Promise<ReadinessReport> {
-      const entries = await Promise.all(
-        [...probes].map(async ([name, probe]): Promise<[string, ReadinessCheck]> => {
-          try {
-            return [name, await probe()]
-          } catch (err) {
-            return [name, { ok: false, state: 'failed', detail: toTtsError(err).message }]
-          }
-        }),
-      )
-      return { ok: entries.every(([, check]) => check.ok), checks: Object.fromEntries(entries) }
-    },
-    close(graceMs = config.shutdownGraceMs) {
-      closing ??= (async () => {
-        await rechecking
-        await service.close(graceMs)
-        await queue.close(graceMs)
-        if (queue !== pool) await pool.close(graceMs)
-        await host?.close()
-        await store.close()
-      })()
-      return closing
-    },
+    const recheck = async (): Promise<void> => {
+      if (memo === undefined) return
+      try {
+        if (memo.counts.replayed === 0) {
+          await memo.save()
+          return
+        }
+        // Probed in the render host when there is one (no process start here); replayed here.
+        const recorder = host === undefined ? ProbeMemo.recorder(probeMemoFile) : ProbeMemo.replaying(probeMemoFile, await host.probe(config.engine))
+        const fresh = await EngineCatalog.detect({ ...detectOptions, memo: recorder, logFound: false })
+        if (!recorder.sameAs(memo)) {
+          const { changed, found, lost } = engines.adopt(fresh)
+          if (changed.length > 0) logger.warn({ engines: changed }, 'engines changed since their probes were remembered: now using what they report')
+          if (found.length + lost.length > 0) logger.warn({ found, lost }, 'engines found or lost since the start: restart the service to enable or disable them')
+        }
+        await recorder.save()
+      } catch (err) {
+        logger.warn({ err }, 'engine re-check failed: keeping the detection from the start')
+      }
+    }
+    let rechecking: Promise<void> | undefined
+
+    let closing: Promise<void> | undefined
+    const app: App = {
+      config,
+      logger,
+      service,
+      store,
+      queue,
+      engines,
+      metrics,
+      renderer,
+      cluster,
+      recheckEngines() {
+        rechecking ??= recheck()
+        return rechecking
+      },
+      addReadinessCheck(name, probe) {
+        probes.set(name, probe)
+      },
+      async readiness(): Promise<ReadinessReport> {
+        const entries = await Promise.all(
+          [...probes].map(async ([name, probe]): Promise<[string, ReadinessCheck]> => {
+            try {
+              return [name, await probe()]
+            } catch (err) {
+              return [name, { ok: false, state: 'failed', detail: toTtsError(err).message }]
+            }
+          }),
+        )
+        return { ok: entries.every(([, check]) => check.ok), checks: Object.fromEntries(entries) }
+      },
+      close(graceMs = config.shutdownGraceMs) {
+        closing ??= (async () => {
+          await rechecking
+          await service.close(graceMs)
+          await queue.close(graceMs)
+          if (queue !== pool) await pool.close(graceMs)
+          await host?.close()
+          await store.close()
+        })()
+        return closing
+      },
+    }
+    built = true
+    return app
+  } finally {
+    // A failed build leaves no host process behind.
+    if (!built) await host?.close()
   }
-  return app
 }

@@ -28,10 +28,11 @@ function ipcLogger(bindings: Record<string, unknown>): Logger {
 
 function start(init: HostInit): void {
   const adapters = adaptersById(init.adapters)
+  let enabled = init.enabled
   const render = createEngineRenderer(
     {
       adapter(id) {
-        const adapter = init.enabled.includes(id) ? adapters.get(id) : undefined
+        const adapter = enabled.includes(id) ? adapters.get(id) : undefined
         if (adapter === undefined) throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [String(id).slice(0, 40)] })
         return adapter
       },
@@ -60,6 +61,7 @@ function start(init: HostInit): void {
     if (message.t === 'render') run(message.id, message.job)
     else if (message.t === 'abort') running.get(message.id)?.controller.abort()
     else if (message.t === 'probe') probe(message.id, message.defaultEngine)
+    else if (message.t === 'enable') enabled = message.ids
   })
   // The service is gone (exit, crash, SIGKILL): kill what runs (their process groups) and leave.
   process.on('disconnect', () => {

@@ -23,6 +23,8 @@ export type HostRequest =
   | { readonly t: 'abort'; readonly id: number }
   /** Run the engine probes (EngineCatalog.detect) and answer with what they printed (`probed`). */
   | { readonly t: 'probe'; readonly id: number; readonly defaultEngine: string }
+  /** The engines the service's catalog enabled, once detected (replaces `HostInit.enabled`). */
+  | { readonly t: 'enable'; readonly ids: readonly string[] }
 
 /** Each probe's memo key and stdout (ProbeMemo.entries). */
 export type ProbeEntries = readonly (readonly [string, string])[]

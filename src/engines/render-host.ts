@@ -59,12 +59,14 @@ export class RenderHost {
   readonly #log: Logger
   readonly #pending = new Map<number, Pending>()
   #child: ChildProcess | undefined
+  #enabled: readonly string[]
   #nextId = 1
   #closed = false
 
   /** Starts the host process at once (it boots while the service does); renders may be sent before it is up. */
   constructor(options: RenderHostOptions) {
     this.#options = options
+    this.#enabled = options.enabled
     this.#log = options.logger.child({ component: 'render-host' })
     this.#host()
   }
@@ -98,10 +100,23 @@ export class RenderHost {
     if (this.#closed) return Promise.reject(new TtsError('TTS_ERR_SHUTTING_DOWN'))
     const host = this.#host()
     const id = this.#nextId++
-    return new Promise<ProbeEntries>((resolve, reject) => {
+    // Nothing else may keep this process alive meanwhile (at start, nothing listens yet), and the
+    // host's channel is unref'd while it idles: hold it until the answer.
+    host.channel?.ref()
+    const answered = new Promise<ProbeEntries>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, signal: NEVER_ABORTED, onAbort: () => undefined, host })
       this.#send(host, { t: 'probe', id, defaultEngine })
     })
+    return answered.finally(() => host.channel?.unref())
+  }
+
+  /**
+   * The engines the host may render with (the catalog's, once detected: a host started before
+   * the detection, to run its probes, begins with none). A host forked again gets them too.
+   */
+  enable(ids: readonly string[]): void {
+    this.#enabled = [...ids]
+    if (this.#child !== undefined) this.#send(this.#child, { t: 'enable', ids: this.#enabled })
   }
 
   /** Stops the host: renders still in it are aborted there; their promises reject. */
@@ -149,8 +164,8 @@ export class RenderHost {
   }
 
   #init(): HostInit {
-    const { adapters, enabled, timeoutMs, killGraceMs, soxPath } = this.#options
-    return { adapters, enabled, timeoutMs, killGraceMs, soxPath }
+    const { adapters, timeoutMs, killGraceMs, soxPath } = this.#options
+    return { adapters, enabled: this.#enabled, timeoutMs, killGraceMs, soxPath }
   }
 
   #send(child: ChildProcess, message: HostInit | HostRequest): void {

@@ -141,3 +141,49 @@ describe('tts-cache prewarm, stats, purge, doctor', () => {
     expect(bad.stdout).toMatch(/FAIL\s+engine swift \(default\)/)
   })
 })
+
+describe('tts-cache serve', () => {
+  /** Starts the built `serve` on ports chosen by the system; resolves once the HTTP API listens. */
+  async function startServe(): Promise<{ base: string; stop: () => Promise<number | null> }> {
+    const { spawn } = await import('node:child_process')
+    const { ROOT } = await import('../support/app.js')
+    const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: '0', TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+    let output = ''
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+        output += chunk
+        const match = /"port":(\d+),[^\n]*"msg":"HTTP API listening"/.exec(output)
+        if (match !== null) resolve(Number(match[1]))
+      })
+      void exited.then((code) => reject(new Error(`serve exited (${code}) before listening:\n${output}`)))
+    })
+    return {
+      base: `http://127.0.0.1:${port}`,
+      stop: async () => {
+        child.kill('SIGTERM')
+        return exited
+      },
+    }
+  }
+
+  it('starts on an empty cache directory, serves, remembers its engine probes and replays them on a restart', async () => {
+    const text = 'Thank you for calling.'
+    const first = await startServe()
+    const rendered = await fetch(`${first.base}/v1/tts?text=${encodeURIComponent(text)}`)
+    expect(rendered.status).toBe(200)
+    expect(rendered.headers.get('x-tts-cache')).toBe('rendered')
+    await rendered.arrayBuffer()
+    expect(await first.stop()).toBe(0)
+    expect(await readFile(join(dir, 'cache', '.engine-probes.json'), 'utf8')).toContain('--version')
+
+    const restarted = await startServe()
+    const hit = await fetch(`${restarted.base}/v1/tts?text=${encodeURIComponent(text)}`)
+    expect(hit.headers.get('x-tts-cache')).toBe('hit')
+    await hit.arrayBuffer()
+    expect(await restarted.stop()).toBe(0)
+  })
+})

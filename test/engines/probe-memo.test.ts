@@ -6,7 +6,8 @@ import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { EngineCatalog } from '../../src/engines/catalog.js'
 import { PROBE_MEMO_FILE, ProbeMemo } from '../../src/engines/probe-memo.js'
-import { makeTempDir, removeTempDirs, ttsErrorOf } from '../fixtures/engines/helpers.js'
+import { livingPidsWithArgument, makeTempDir, removeTempDirs, ttsErrorOf } from '../fixtures/engines/helpers.js'
+import { RENDER_HOST_FLAG } from '../../src/engines/render-host-protocol.js'
 
 afterEach(removeTempDirs)
 
@@ -73,6 +74,24 @@ describe('ProbeMemo: engine probes remembered across starts', () => {
     expect(catalog.versionOf('espeak-ng')).toBe('1.52.new')
   })
 
+  it('keeps the entries of another machine sharing the cache directory when it saves its own', async () => {
+    const dir = await makeTempDir()
+    const { bin } = await wrappedEspeak(dir, '1.51.test')
+    const file = join(dir, PROBE_MEMO_FILE)
+    const foreign = { key: JSON.stringify(['/usr/bin/espeak-ng', 99, 12345, 1, 2, 3, ['--version'], null]), stdout: 'eSpeak NG text-to-speech: 1.50  Data at: /elsewhere\n' }
+    await writeFile(file, JSON.stringify({ format: 1, probes: [foreign] }))
+    const memo = await ProbeMemo.load(file)
+    await detect(bin, memo)
+    await memo.save()
+    const saved = JSON.parse(await readFile(file, 'utf8')) as { probes: { key: string; stdout: string }[] }
+    expect(saved.probes).toContainEqual(foreign)
+    expect(saved.probes.length).toBe(memo.counts.ran + 1)
+    // And this machine's entries replay on its next start.
+    const next = await ProbeMemo.load(file)
+    await detect(bin, next)
+    expect(next.counts.ran).toBe(0)
+  })
+
   it('treats a corrupt or foreign memo file as empty, and never remembers a failed probe', async () => {
     const dir = await makeTempDir()
     const { bin } = await wrappedEspeak(dir, '1.51.test')
@@ -89,6 +108,27 @@ describe('ProbeMemo: engine probes remembered across starts', () => {
     const saved = await readFile(file, 'utf8')
     expect(saved).toContain('sox')
     expect(saved).not.toContain('no-such-engine')
+  })
+})
+
+describe('serve with an engine that cannot run', () => {
+  const apps: App[] = []
+  afterEach(async () => {
+    for (const app of apps.splice(0)) await app.close(5000)
+  })
+
+  it('a default engine that cannot run still fails the build with its own error, and leaves no host behind', async () => {
+    const dir = await makeTempDir()
+    const config = loadConfig({ env: { TTS_CACHE_DIR: join(dir, 'cache'), TTS_LOG_LEVEL: 'silent', TTS_ESPEAK_NG_BIN: join(dir, 'missing') } })
+    const err = await ttsErrorOf(buildApp(config, { logger: silent, defaultMetrics: false, listeners: true }))
+    expect(err.code).toBe('TTS_ERR_ENGINE_UNAVAILABLE')
+    expect(err.message).toContain('missing')
+    const hostsOfThisProcess = []
+    for (const pid of await livingPidsWithArgument(RENDER_HOST_FLAG)) {
+      const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) hostsOfThisProcess.push(pid)
+    }
+    expect(hostsOfThisProcess).toEqual([])
   })
 })
 
