@@ -20,6 +20,9 @@ interface StoredProbe {
 
 const FORMAT = 1
 
+/** Entries a memo file keeps (a machine's engines take ~6; several machines may share the file). */
+const MAX_STORED_PROBES = 64
+
 /** The memo's name in the cache directory (the store's scan reads only the shard directories). */
 export const PROBE_MEMO_FILE = '.engine-probes.json'
 
@@ -115,12 +118,15 @@ export class ProbeMemo {
   }
 
   /**
-   * Writes what this process's probes returned, replacing the file (temp file + rename: a
-   * reader sees the old memo or the new one). Entries of binaries no longer probed are dropped.
+   * Writes what this process's probes returned, and keeps what the file holds for other
+   * binaries (another machine sharing the cache directory: its keys differ by device and
+   * inode), newest first, at most MAX_STORED_PROBES entries in all: an old binary's entries age
+   * out. Temp file + rename: a reader sees the old memo or the new one.
    */
   async save(): Promise<void> {
     const temp = `${this.#file}.${randomBytes(6).toString('hex')}.tmp`
-    const probes: StoredProbe[] = [...this.#seen].map(([key, stdout]) => ({ key, stdout }))
+    const others = [...(await ProbeMemo.load(this.#file)).#replay].filter(([key]) => !this.#seen.has(key))
+    const probes: StoredProbe[] = [...this.#seen, ...others].slice(0, MAX_STORED_PROBES).map(([key, stdout]) => ({ key, stdout }))
     try {
       await writeFile(temp, `${JSON.stringify({ format: FORMAT, probes })}\n`, { mode: 0o644, flag: 'wx' })
       await rename(temp, this.#file)
