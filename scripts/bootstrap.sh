@@ -88,9 +88,15 @@ case "$mode" in
     rm -f .tmp/vitest.json
     status=0
     npm test -- --reporter=default --reporter=json --outputFile.json=.tmp/vitest.json "$@" || status=$?
-    # A plain closing line CI tools can read: "tests: N passed, N failed, N skipped".
+    # A plain closing line CI tools can read: "tests: N passed, N failed, N skipped". In CI
+    # (CI set, or TTS_TEST_STRICT=1) a skipped test, or a real-FreeSWITCH / redis-server suite
+    # that ran nothing, fails the run: there every part is installed above, so a skip is a bug.
+    strict=()
+    if [ -n "${CI:-}" ] && [ "${CI:-}" != false ] || [ "${TTS_TEST_STRICT:-}" = 1 ]; then strict=(--strict); fi
     if [ -f .tmp/vitest.json ]; then
-      node -e 'const r=require(process.argv[1]); console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$root/.tmp/vitest.json"
+      node scripts/check-test-report.mjs .tmp/vitest.json "${strict[@]}" || { [ "$status" -ne 0 ] || status=1; }
+    elif [ "$status" -eq 0 ]; then
+      say "no test report was written (.tmp/vitest.json)"; status=1
     fi
     exit "$status" ;;
   *) say "unknown mode '$mode' (serve | test | setup)"; exit 2 ;;
