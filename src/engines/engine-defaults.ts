@@ -13,6 +13,11 @@ export const ENGINE_DEFAULTS = Object.freeze({
   groupExitWaitMs: 1000,
   /** How often to check whether a killed process group is gone. */
   groupExitPollMs: 10,
+  /**
+   * After a process exited and the rest of its group was killed, how long its pipes may stay
+   * open (held by a process that left the group with setsid) before we close them ourselves.
+   */
+  pipesCloseAfterExitMs: 1000,
   /** The converter binary (name on PATH or path). */
   soxPath: 'sox',
   /**

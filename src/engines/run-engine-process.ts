@@ -52,8 +52,10 @@ export interface EngineProcess {
 /**
  * Runs one engine (or sox) process: argv array, never a shell; the text on stdin; a timeout and
  * the caller's signal both kill the WHOLE process tree (the child is spawned detached, so it
- * leads its own process group: SIGTERM to the group, SIGKILL after `killGraceMs`). Settles only
- * once the group is gone, so no engine outlives its render. Failures are typed TtsErrors:
+ * leads its own process group: SIGTERM to the group, SIGKILL after `killGraceMs`). When the
+ * process exits, the rest of its group is killed at once: a child that inherited stdout/stderr
+ * cannot hold a finished run open until its timeout. Settles only once the group is gone, so no
+ * engine outlives its render. Failures are typed TtsErrors:
  * TTS_ERR_RENDER_TIMEOUT, TTS_ERR_ABORTED (or the signal's own TtsError reason),
  * TTS_ERR_ENGINE_UNAVAILABLE (binary missing or not executable) and TTS_ERR_RENDER_FAILED;
  * each keeps the last ~2 KB of stderr in `details.stderrTail`.
@@ -125,14 +127,34 @@ export function startEngineProcess(file: string, args: readonly string[], option
   const onAbort = (): void => terminate('abort')
   signal?.addEventListener('abort', onAbort, { once: true })
 
+  // The process ended: its work is done (or failed) and its timeout no longer applies. A child it
+  // left behind may still hold its stdout/stderr (a helper daemon, a stray grandchild): waiting
+  // for those pipes to close would turn a finished render into a timeout (issue 17). So the rest
+  // of the group is killed now, and pipes still open a moment later (held by a process that
+  // left the group) are closed from our side.
+  let pipesTimer: NodeJS.Timeout | undefined
+  subprocess.once('exit', () => {
+    clearTimeout(timer)
+    if (pid === undefined) return
+    signalProcessGroup(pid, 'SIGKILL')
+    pipesTimer = setTimeout(() => {
+      const open = [subprocess.stdin, subprocess.stdout, subprocess.stderr].filter((s) => s !== null && !s.destroyed)
+      if (open.length === 0) return
+      options.logger?.warn({ engine: label, pgid: pid }, 'engine exited but a process outside its group holds its pipes: closing them')
+      for (const stream of open) stream?.destroy()
+    }, ENGINE_DEFAULTS.pipesCloseAfterExitMs)
+  })
+
   const settle = async (): Promise<EngineProcessResult> => {
     const ended = await outcome
     clearTimeout(timer)
     clearTimeout(graceTimer)
+    clearTimeout(pipesTimer)
     signal?.removeEventListener('abort', onAbort)
     if (pid !== undefined) {
       // Whatever the leader left behind (a grandchild that ignored SIGTERM, or one that
-      // daemonised and closed its pipes) dies now; then wait until the group is really gone.
+      // daemonised and closed its pipes) dies now (again: the exit handler did it once); then
+      // wait until the group is really gone.
       signalProcessGroup(pid, 'SIGKILL')
       const gone = await waitForProcessGroupExit(pid, ENGINE_DEFAULTS.groupExitWaitMs, ENGINE_DEFAULTS.groupExitPollMs)
       if (!gone) options.logger?.warn({ engine: label, pgid: pid }, 'engine process group still present after SIGKILL')
