@@ -1,7 +1,11 @@
 import { AUDIO_FORMAT, SAMPLE_RATES, type AudioFormat } from './defaults.js'
 import { TtsError } from './errors.js'
 
-/** What a caller asks for, before defaults and validation. */
+/**
+ * What a caller asks for, before defaults and validation. Fields that arrive as text (query
+ * strings, channel variables, CLI flags) stay text here: the core parses them
+ * ({@link validateSampleRate}), so every transport accepts exactly the same strings.
+ */
 export interface PhraseInput {
   text: string
   voice?: string | undefined
@@ -75,22 +79,61 @@ export function validateVoice(voice: unknown): string {
   return voice
 }
 
+/**
+ * A whole number written as text — a query-string value, a channel variable, a CLI flag, a
+ * phrase-list field: ASCII decimal digits in canonical form, at most 9 of them. No sign, no
+ * leading zero (except "0" itself), no fraction (`8000.0`), exponent (`8e3`), hex, separators
+ * (`8_000`), non-ASCII digits or surrounding spaces. HTTP and ESL read every numeric field of a
+ * phrase request through this one function, so both accept exactly the same strings.
+ * undefined when the text is not such a number.
+ */
+export function parseDecimalInteger(text: string): number | undefined {
+  return DECIMAL_INTEGER.test(text) ? Number(text) : undefined
+}
+const DECIMAL_INTEGER = /^(?:0|[1-9][0-9]{0,8})$/
+
+/**
+ * The sample rate: a number (a JSON integer) or its text ({@link parseDecimalInteger}), one of
+ * SAMPLE_RATES. Anything else — `"8000.0"`, `true`, `[8000]` — is TTS_ERR_INVALID_RATE.
+ */
 export function validateSampleRate(rate: unknown): number {
-  const n = typeof rate === 'string' && /^\d{4,5}$/.test(rate) ? Number(rate) : rate
+  const n = typeof rate === 'string' ? parseDecimalInteger(rate) : rate
   if (typeof n !== 'number' || !(SAMPLE_RATES as readonly number[]).includes(n)) {
-    throw new TtsError('TTS_ERR_INVALID_RATE', { args: [String(rate).slice(0, 20)] })
+    throw new TtsError('TTS_ERR_INVALID_RATE', { args: [shown(rate)] })
   }
   return n
+}
+
+/** A rejected value for a message: text as it is (cut), anything else as JSON (`[8000]`, `true`). */
+function shown(value: unknown): string {
+  return (typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))).slice(0, 24)
+}
+
+/** Engine ids: lower-case letters, digits and `-`, 1–32 characters (whether it is enabled is the catalog's question). */
+const ENGINE_ID = /^[a-z0-9][a-z0-9-]{0,31}$/
+
+export function validateEngineId(engine: unknown): string {
+  if (typeof engine !== 'string' || !ENGINE_ID.test(engine)) {
+    throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [typeof engine === 'string' ? engine.slice(0, 40) : shown(engine)] })
+  }
+  return engine
+}
+
+/**
+ * A per-call deadline given as text (ESL `tts_cache_deadline_ms`): {@link parseDecimalInteger},
+ * clamped to `maxMs`. `0` is a valid deadline (answer from the cache, do not wait for a render).
+ * undefined when the text is not such a number (the caller applies its default and says so).
+ */
+export function parseDeadlineMs(text: string, maxMs: number): number | undefined {
+  const ms = parseDecimalInteger(text)
+  return ms === undefined ? undefined : Math.min(ms, maxMs)
 }
 
 /** Applies defaults and validates every field. Throws TtsError with a stable code. */
 export function toPhraseRequest(input: PhraseInput, defaults: PhraseDefaults): PhraseRequest {
   const text = normaliseText(input.text, defaults.maxTextChars)
-  const engine = input.engine === undefined || input.engine === '' ? defaults.engine : input.engine
-  if (typeof engine !== 'string' || !/^[a-z0-9][a-z0-9-]{0,31}$/.test(engine)) {
-    throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [String(engine).slice(0, 40)] })
-  }
+  const engine = validateEngineId(input.engine === undefined || input.engine === '' ? defaults.engine : input.engine)
   const voice = validateVoice(input.voice === undefined || input.voice === '' ? defaults.voice : input.voice)
-  const sampleRate = validateSampleRate(input.sampleRate ?? defaults.sampleRate)
+  const sampleRate = validateSampleRate(input.sampleRate === undefined || input.sampleRate === '' ? defaults.sampleRate : input.sampleRate)
   return Object.freeze({ text, voice, engine, sampleRate, format: AUDIO_FORMAT })
 }

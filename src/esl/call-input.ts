@@ -1,8 +1,6 @@
 import { TtsError } from '../core/errors.js'
-import type { PhraseInput } from '../core/phrase.js'
+import { parseDeadlineMs, type PhraseInput } from '../core/phrase.js'
 import { HOOK_VARIABLES, type ChannelData } from './channel-data.js'
-
-const DEADLINE_VALUE = /^\d{1,9}$/
 
 /**
  * How the shipped phrase macro wraps the text: `execute set(tts_cache_text=<guard>$1<end>` (no
@@ -24,14 +22,16 @@ export const MACRO_END_EXACT = '~tts_cache_end'
 export const MACRO_END_VERBATIM = '~tts_cache_getvar'
 
 /**
- * The call's deadline: tts_cache_deadline_ms when it is a whole number (clamped to `maxMs`),
+ * The call's deadline: tts_cache_deadline_ms when it is a whole number of ms in the core's one
+ * syntax (parseDeadlineMs: canonical decimal digits, as HTTP reads numbers), clamped to `maxMs`;
  * else `defaultMs`. `invalid` carries a rejected value (truncated) for the log.
  */
 export function deadlineFor(data: ChannelData, defaultMs: number, maxMs: number): { ms: number; invalid: string | null | undefined } {
   const raw = data.variable(HOOK_VARIABLES.deadline)
   if (raw === undefined || raw === '') return { ms: defaultMs, invalid: undefined }
-  if (raw === null || !DEADLINE_VALUE.test(raw)) return { ms: defaultMs, invalid: raw === null ? null : raw.slice(0, 20) }
-  return { ms: Math.min(Number(raw), maxMs), invalid: undefined }
+  const ms = raw === null ? undefined : parseDeadlineMs(raw, maxMs)
+  if (ms === undefined) return { ms: defaultMs, invalid: raw === null ? null : raw.slice(0, 20) }
+  return { ms, invalid: undefined }
 }
 
 /**

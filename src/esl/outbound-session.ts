@@ -221,7 +221,9 @@ export class OutboundSession {
    * value has a `%` (see textNeedsVerbatimRead); bounded by what is left of the deadline.
    */
   async #readVerbatimText(data: ChannelData, deadlineMs: number): Promise<string | TtsError> {
-    const remainingMs = this.#started + deadlineMs - this.#config.scheduler.now()
+    // Deadline 0 means "do not wait for a render", not "do not look": the text must be known to
+    // look it up, set tts_cache_key and warm the cache, so the read gets its own command timeout.
+    const remainingMs = deadlineMs === 0 ? this.#config.commandTimeoutMs : this.#started + deadlineMs - this.#config.scheduler.now()
     if (remainingMs <= 0) return new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })
     const viaApi = data.control === 'full' && data.uuid !== undefined
     const command = viaApi ? uuidGetvarCommand(data.uuid as string, HOOK_VARIABLES.text) : getvarCommand(HOOK_VARIABLES.text)

@@ -13,8 +13,16 @@ export function percentDecode(value: string): string {
   return lenientUtf8.decode(percentBytes(value))
 }
 
-/** Like {@link percentDecode}, but returns undefined when the bytes are not valid UTF-8. */
+/**
+ * Like {@link percentDecode}, but returns undefined when the bytes are not valid UTF-8: either
+ * the `%XX` bytes, or the raw bytes of the value itself. The frame parser decodes a header value
+ * leniently, so raw bytes that were not UTF-8 reach here as U+FFFD; FreeSWITCH URL-encodes every
+ * byte above 0x7E (switch_url_encode), so a raw (not `%XX`-encoded) U+FFFD in a URL-encoded value
+ * can only be bytes that were not UTF-8 on the wire, and the value is refused. A U+FFFD the
+ * channel really holds arrives encoded (`%EF%BF%BD`) and is kept.
+ */
 export function percentDecodeStrict(value: string): string | undefined {
+  if (value.includes('\uFFFD')) return undefined
   if (!value.includes('%')) return value
   return decodeUtf8Strict(percentBytes(value))
 }

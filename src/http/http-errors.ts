@@ -42,6 +42,13 @@ function isFastifyError(err: unknown): err is FastifyError {
   return err instanceof Error && typeof (err as Partial<FastifyError>).code === 'string'
 }
 
+/** Fastify's validation message, naming the property Ajv's message leaves out (an unknown one). */
+function validationMessage(err: FastifyError): string {
+  const first = err.validation?.[0]
+  const unknown = first?.keyword === 'additionalProperties' ? (first.params as { additionalProperty?: unknown }).additionalProperty : undefined
+  return typeof unknown === 'string' ? `${err.message} (${JSON.stringify(unknown.slice(0, 60))})` : err.message
+}
+
 /**
  * Maps anything a route, hook or Fastify itself throws to a TtsError of the registry:
  * validation → TTS_ERR_BAD_REQUEST, body too large → TTS_ERR_PAYLOAD_TOO_LARGE, unknown content
@@ -51,7 +58,7 @@ function isFastifyError(err: unknown): err is FastifyError {
 export function toHttpError(err: unknown, request?: FastifyRequest): TtsError {
   if (err instanceof TtsError) return err
   if (isFastifyError(err)) {
-    if (err.validation !== undefined) return httpError('TTS_ERR_BAD_REQUEST', err.message, { cause: err })
+    if (err.validation !== undefined) return httpError('TTS_ERR_BAD_REQUEST', validationMessage(err), { cause: err })
     switch (err.code) {
       case 'FST_ERR_CTP_BODY_TOO_LARGE':
         return httpError('TTS_ERR_PAYLOAD_TOO_LARGE', 'request body is larger than the limit (TTS_BODY_LIMIT_BYTES)', { cause: err })

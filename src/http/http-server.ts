@@ -3,15 +3,18 @@ import { PrewarmBatches, type PrewarmBatchesOptions } from '../core/prewarm-batc
 import { DEFAULTS } from '../core/defaults.js'
 import { REDACT_PATHS } from '../logger.js'
 import { HotAudio } from './hot-audio.js'
-import { LazySchemaCompilers, loadPrecompiledValidators } from './lazy-schema-compilers.js'
+import { LazySchemaCompilers, loadPrecompiledValidators, VALIDATION_OPTIONS } from './lazy-schema-compilers.js'
 import type { recordingValidatorBuilder } from './precompile-validators.js'
 import { BearerAuth } from './bearer-auth.js'
 import type { HttpAppContext } from './context.js'
 import { clientErrorHandler, httpError, isCountedByService, retryAfterSeconds, sendError, toHttpError } from './http-errors.js'
 import { registerLoadShedding, type PressureOptions } from './load-shedding.js'
 import { registerOpenApi } from './openapi.js'
+import { registerStrictBodyParsers } from './body-parsers.js'
+import { publicBaseUrl } from './public-url.js'
 import { parseQueryString } from './query-string.js'
 import { requestGuard } from './request-guards.js'
+import { requestIdGenerator } from './request-id.js'
 import type { RouteDeps } from './route-deps.js'
 import { audioRoutes } from './routes/audio-routes.js'
 import { cacheRoutes } from './routes/cache-routes.js'
@@ -91,6 +94,8 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
     schemaController: {
       compilersFactory: { buildValidator: options.buildValidator ?? schemaCompilers.buildValidator, buildSerializer: schemaCompilers.buildSerializer },
     },
+    // No type coercion, no silently dropped properties: the same for generated validators.
+    ajv: { customOptions: { ...VALIDATION_OPTIONS } },
     // Fastify's own two lines per request are at info: on the hit path that is most of the
     // work. Every request is counted in the metrics; one line per request only at debug (onResponse).
     // (LogController: the top-level disableRequestLogging is deprecated, FSTDEP023.)
@@ -101,7 +106,9 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
     exposeHeadRoutes: false,
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-    requestIdHeader: 'x-request-id',
+    // X-Request-Id is taken only when well-formed (request-id.ts), never echoed unchecked.
+    requestIdHeader: false,
+    genReqId: requestIdGenerator(),
     trustProxy: options.trustProxy ?? false,
     clientErrorHandler,
     frameworkErrors: (error, request, reply) => {
@@ -130,6 +137,7 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
     timer.unref()
     done()
   })
+  registerStrictBodyParsers(app)
   app.decorate('tts', ctx)
   app.decorate('prewarm', prewarm)
   app.decorate('hotAudio', new HotAudio({ maxBytes: config.httpHotBytes, maxFileBytes: DEFAULTS.httpHotFileMaxBytes }))
@@ -188,7 +196,7 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
 
   const deps: RouteDeps = {
     auth,
-    baseUrl: (request) => config.publicUrl?.replace(/\/+$/, '') ?? `${request.protocol}://${request.host}`,
+    baseUrl: (request) => publicBaseUrl(config.publicUrl, request),
   }
   app.register(ttsRoutes, deps)
   app.register(audioRoutes)

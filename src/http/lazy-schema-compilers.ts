@@ -17,9 +17,40 @@ export type PrecompiledValidators = Readonly<Record<string, () => Validate>>
 /** The name of the generated module, next to this one in dist/http/. */
 export const PRECOMPILED_VALIDATORS_FILE = 'precompiled-validators.cjs'
 
-/** Identifies a route schema by its content (the Ajv options are Fastify's defaults, fixed here). */
-export function schemaKey(schema: unknown): string {
-  return createHash('sha256').update(JSON.stringify(schema)).digest('hex').slice(0, 32)
+/**
+ * The Ajv options of every route validator (Fastify's `ajv.customOptions`, merged over its
+ * defaults): no type coercion — `{"text":42}` is not the text "42", `"rate":"8000"` and
+ * `[8000]` are not 8000 — and unknown properties refused, not silently dropped (a JSON body's
+ * schema says `additionalProperties: false`). Query-string values are strings by nature: their
+ * schemas say so (`rate` is text the core parses, src/core/phrase.ts), and a boolean parameter
+ * is exactly `true` or `false` ({@link strictQueryBooleans}).
+ */
+export const VALIDATION_OPTIONS = Object.freeze({ coerceTypes: false, removeAdditional: false } as const)
+
+/**
+ * Identifies a route validator by its schema and the Ajv options it is compiled with (without
+ * Ajv's `code` option, which only says how the build generates it): a validator generated with
+ * other options — coercion on, say — is never looked up for these.
+ */
+export function schemaKey(schema: unknown, ajvOptions: unknown = VALIDATION_OPTIONS): string {
+  const { code: _code, ...options } = (ajvOptions ?? {}) as Record<string, unknown>
+  return createHash('sha256').update(JSON.stringify([schema, options])).digest('hex').slice(0, 32)
+}
+
+interface RouteSchema {
+  readonly schema: unknown
+  readonly httpPart?: string | undefined
+}
+
+/**
+ * For a query-string validator: the names of its boolean parameters. The validator turns exactly
+ * `true` / `false` into booleans before Ajv runs (no coercion: `1`, `yes` or a repeated parameter
+ * stay what they are and fail as "must be boolean").
+ */
+export function strictQueryBooleans(route: RouteSchema): readonly string[] {
+  if (route.httpPart !== 'querystring') return []
+  const properties = (route.schema as { properties?: Record<string, { type?: unknown }> } | undefined)?.properties ?? {}
+  return Object.keys(properties).filter((name) => properties[name]?.type === 'boolean')
 }
 
 /** The build's generated validators; undefined when there are none (running from the sources, or a build without them). */
@@ -40,7 +71,8 @@ export function loadPrecompiledValidators(): PrecompiledValidators | undefined {
  * server listens, `compileAll()` compiles what is left a route at a time between other work,
  * so the first requests rarely pay for it and a broken schema is still reported at start (a
  * schema that fails on first use answers 500, as Fastify does for a validator that throws).
- * Same compilers and options as Fastify's defaults: validation behaves exactly as before.
+ * Same compilers as Fastify's defaults, with {@link VALIDATION_OPTIONS} (no coercion), whether
+ * a validator comes generated or is compiled here.
  *
  * A validator the build generated for the very same schema (Ajv's standalone code, by
  * `schemaKey`: see scripts/precompile-validators.js) is used instead of compiling it: the first
@@ -63,7 +95,7 @@ export class LazySchemaCompilers {
   readonly buildValidator: ValidatorBuilder = (externalSchemas, options) => {
     let compiler: ReturnType<ValidatorBuilder> | undefined
     const compile = (route: Parameters<ReturnType<ValidatorBuilder>>[0]): unknown => {
-      const generated = Object.keys(externalSchemas).length === 0 ? this.#precompiled?.[schemaKey(route.schema)] : undefined
+      const generated = Object.keys(externalSchemas).length === 0 ? this.#precompiled?.[schemaKey(route.schema, options?.customOptions)] : undefined
       if (generated !== undefined) {
         this.#generatedUsed++
         return generated()
@@ -72,7 +104,7 @@ export class LazySchemaCompilers {
       compiler ??= this.#validators(externalSchemas, options)
       return compiler(route)
     }
-    return ((route) => this.#lazyValidator(() => compile(route) as Validate)) as ReturnType<ValidatorBuilder>
+    return ((route) => this.#lazyValidator(() => compile(route) as Validate, strictQueryBooleans(route))) as ReturnType<ValidatorBuilder>
   }
 
   /** For Fastify's `schemaController.compilersFactory.buildSerializer`. */
@@ -120,7 +152,7 @@ export class LazySchemaCompilers {
     return failures
   }
 
-  #lazyValidator(compile: () => Validate): Validate {
+  #lazyValidator(compile: () => Validate, queryBooleans: readonly string[]): Validate {
     let fn: Validate | undefined
     const build = (): Validate => {
       fn ??= compile()
@@ -131,6 +163,14 @@ export class LazySchemaCompilers {
     // Fastify reads `.errors` off the function it called after a failed validation.
     const validate: Validate = function (this: unknown, ...args: unknown[]) {
       const compiled = build()
+      const data = args[0] as Record<string, unknown> | undefined
+      if (queryBooleans.length > 0 && typeof data === 'object' && data !== null) {
+        for (const name of queryBooleans) {
+          const value = data[name]
+          if (value === 'true') data[name] = true
+          else if (value === 'false') data[name] = false
+        }
+      }
       const result = compiled.apply(this, args)
       validate.errors = compiled.errors
       return result

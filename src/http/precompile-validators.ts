@@ -21,20 +21,32 @@ export interface GeneratedValidator {
 
 /**
  * A validator builder for Fastify's `compilersFactory.buildValidator` that compiles every route
- * schema as Fastify's default one does (same Ajv, same options, ajv-formats) and keeps the
+ * schema as Fastify's default one does (same Ajv, the server's options, ajv-formats) and keeps the
  * standalone code of each (the run time looks them up only for routes without shared
  * `addSchema` references; this service has none).
  */
 export function recordingValidatorBuilder(): { readonly buildValidator: ValidatorBuilder; generated(): GeneratedValidator[] } {
   const generated = new Map<string, string>()
   const { StandaloneValidator } = require('@fastify/ajv-compiler') as typeof AjvCompiler
+  // The options of the compile in progress (storeFunction runs inside it, synchronously).
+  let compiling: unknown
   const standalone = StandaloneValidator({
     readMode: false,
     storeFunction: (route, code) => {
-      generated.set(schemaKey(route.schema), code)
+      generated.set(schemaKey(route.schema, compiling), code)
     },
   })
-  return { buildValidator: standalone, generated: () => [...generated].map(([key, code]) => ({ key, code })) }
+  // Keyed by the options Fastify compiles with (its `ajv.customOptions`), as the run time looks
+  // them up: a build with other options never serves a validator the server would not compile.
+  const buildValidator = ((externalSchemas, options) => {
+    const ajvOptions = { ...options?.customOptions }
+    const compile = standalone(externalSchemas, options)
+    return (route: Parameters<typeof compile>[0]) => {
+      compiling = ajvOptions
+      return compile(route)
+    }
+  }) as ValidatorBuilder
+  return { buildValidator, generated: () => [...generated].map(([key, code]) => ({ key, code })) }
 }
 
 /**

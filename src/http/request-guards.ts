@@ -2,6 +2,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../core/errors.js'
 import type { BearerAuth } from './bearer-auth.js'
 import { httpError } from './http-errors.js'
+import { isUtf8Charset, parseMediaType } from './media-type.js'
+import { isValidHost } from './public-url.js'
 import { invalidQueryParameter } from './query-string.js'
 
 export interface RequestGuardOptions {
@@ -11,11 +13,6 @@ export interface RequestGuardOptions {
   readonly isClosing: () => boolean
 }
 
-function mediaTypeOf(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined
-  return header.split(';', 1)[0]?.trim().toLowerCase()
-}
-
 function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length']
   return (length !== undefined && length !== '0') || request.headers['transfer-encoding'] !== undefined
@@ -23,8 +20,10 @@ function hasBody(request: FastifyRequest): boolean {
 
 /**
  * The onRequest checks every request passes before its body is read, in this order:
- * shutting down (503), an undecodable query string (400), the bearer token per route policy
- * (401), the route's accepted media types (415).
+ * shutting down (503), a Host (or trusted X-Forwarded-Host) that is not `hostname[:port]` (400,
+ * RFC 9112 §3.2: it would otherwise end up in the URLs we hand out), an undecodable query string
+ * (400), the bearer token per route policy (401), the route's accepted media types and a charset
+ * other than UTF-8 (415).
  */
 export function requestGuard(options: RequestGuardOptions): (request: FastifyRequest, reply: FastifyReply) => Promise<void> {
   return async (request, reply) => {
@@ -32,6 +31,10 @@ export function requestGuard(options: RequestGuardOptions): (request: FastifyReq
     if (options.isClosing()) {
       reply.header('connection', 'close')
       throw new TtsError('TTS_ERR_SHUTTING_DOWN', { retryAfterSeconds: 1 })
+    }
+    const host = request.host
+    if (host !== '' && !isValidHost(host)) {
+      throw httpError('TTS_ERR_BAD_REQUEST', 'the Host header is not a valid hostname[:port]')
     }
     const undecodable = invalidQueryParameter(request.query)
     if (undecodable !== undefined) {
@@ -46,11 +49,17 @@ export function requestGuard(options: RequestGuardOptions): (request: FastifyReq
     }
     const accepts = request.routeOptions.config.accepts
     if (accepts !== undefined && hasBody(request)) {
-      const type = mediaTypeOf(request.headers['content-type'])
-      if (type === undefined || !accepts.includes(type)) {
+      const media = parseMediaType(request.headers['content-type'])
+      if (media === undefined || !accepts.includes(media.type)) {
         throw httpError(
           'TTS_ERR_UNSUPPORTED_MEDIA_TYPE',
-          `unsupported content type: ${String(type ?? '(none)').slice(0, 100)} (this route accepts ${accepts.join(', ')})`,
+          `unsupported content type: ${String(media?.type ?? request.headers['content-type'] ?? '(none)').slice(0, 100)} (this route accepts ${accepts.join(', ')})`,
+        )
+      }
+      if (!isUtf8Charset(media.charset)) {
+        throw httpError(
+          'TTS_ERR_UNSUPPORTED_MEDIA_TYPE',
+          `unsupported charset: ${JSON.stringify(String(media.charset).slice(0, 40))} (send UTF-8: charset=utf-8, or no charset)`,
         )
       }
     }

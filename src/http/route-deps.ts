@@ -4,7 +4,7 @@ import type { BearerAuth } from './bearer-auth.js'
 /** What the route plugins share, passed as plugin options by buildHttpServer. */
 export interface RouteDeps {
   readonly auth: BearerAuth
-  /** Base of the URLs we hand out (TTS_PUBLIC_URL, else derived from the request's Host). */
+  /** Base of the URLs we hand out (TTS_PUBLIC_URL, else the request's checked Host: public-url.ts). */
   baseUrl(request: FastifyRequest): string
 }
 

@@ -1,8 +1,10 @@
 /**
  * JSON schemas of the routes: Fastify validates with them and @fastify/swagger builds the
- * OpenAPI document from them. Validation is structural (types, required fields); the
- * meaning of a phrase (empty text, unknown voice, bad rate…) is checked by the core, so
- * HTTP and ESL callers get the same typed codes.
+ * OpenAPI document from them. Validation is structural (types, required fields) and strict:
+ * no type coercion and no unknown properties in a JSON body (VALIDATION_OPTIONS in
+ * lazy-schema-compilers.ts). The meaning of a phrase (empty text, unknown voice, bad rate…) is
+ * checked by the core, so HTTP and ESL callers get the same typed codes. Query-string values are
+ * text: `rate` there is the text the core parses, exactly as it parses `tts_cache_rate` over ESL.
  */
 import { ERROR_CODES } from '../core/errors.js'
 import { SAMPLE_RATES } from '../core/defaults.js'
@@ -38,14 +40,22 @@ const engineField = {
 } as const
 const rateField = {
   type: 'integer',
-  description: `Sample rate in Hz, one of ${SAMPLE_RATES.join(', ')}. Absent: TTS_SAMPLE_RATE`,
+  description: `Sample rate in Hz, one of ${SAMPLE_RATES.join(', ')} (a JSON integer, not a string). Absent: TTS_SAMPLE_RATE`,
+} as const
+/** `rate` in a query string: text, parsed by the core (src/core/phrase.ts) as ESL's tts_cache_rate is. */
+const rateQueryField = {
+  type: 'string',
+  description:
+    `Sample rate in Hz, one of ${SAMPLE_RATES.join(', ')}, as decimal digits only (no sign, leading zero, fraction or exponent: ` +
+    '8000.0, +8000, 08000 and 8e3 are refused with TTS_ERR_INVALID_RATE). Absent: TTS_SAMPLE_RATE',
 } as const
 
 export interface PhraseQuery {
   text: string
   voice?: string
   engine?: string
-  rate?: number
+  /** Text: the core parses it. */
+  rate?: string
   refresh?: boolean
   ext?: '.wav'
 }
@@ -56,7 +66,7 @@ export const phraseQuerySchema = {
     text: textField,
     voice: voiceField,
     engine: engineField,
-    rate: rateField,
+    rate: rateQueryField,
     refresh: {
       type: 'boolean',
       description: 'Re-render even if cached, replacing the entry (needs the bearer token)',
@@ -82,6 +92,7 @@ export const phraseBodySchema = {
   type: 'object',
   properties: { text: textField, voice: voiceField, engine: engineField, rate: rateField },
   required: ['text'],
+  additionalProperties: false,
 } as const
 
 export const renderResultSchema = {
@@ -137,10 +148,12 @@ export const prewarmJsonBodySchema = {
           pin: { type: 'boolean', description: 'Never evict this entry' },
         },
         required: ['text'],
+        additionalProperties: false,
       },
     },
   },
   required: ['items'],
+  additionalProperties: false,
 } as const
 
 export const prewarmTextBodySchema = {
@@ -151,7 +164,8 @@ export const prewarmTextBodySchema = {
 export interface PrewarmQuery {
   voice?: string
   engine?: string
-  rate?: number
+  /** Text: the core parses it. */
+  rate?: string
   pin?: boolean
 }
 
@@ -161,7 +175,7 @@ export const prewarmQuerySchema = {
   properties: {
     voice: voiceField,
     engine: engineField,
-    rate: rateField,
+    rate: rateQueryField,
     pin: { type: 'boolean', description: 'Pin every phrase of a text/plain body' },
   },
 } as const

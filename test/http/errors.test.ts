@@ -25,16 +25,20 @@ describe('error responses', () => {
     const missing = await t.app.inject({ method: 'GET', url: '/v1/tts' })
     expectError(missing, 400, 'TTS_ERR_BAD_REQUEST')
     expect(missing.json().message).toContain('text')
-    expectError(await t.app.inject({ method: 'GET', url: '/v1/tts?text=a&rate=fast' }), 400, 'TTS_ERR_BAD_REQUEST')
     expectError(await t.app.inject({ method: 'GET', url: '/v1/tts?text=a&text=b' }), 400, 'TTS_ERR_BAD_REQUEST')
     expectError(await t.app.inject({ method: 'GET', url: '/v1/tts?text=a&refresh=maybe' }), 400, 'TTS_ERR_BAD_REQUEST')
     expectError(await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { voice: 'en' } }), 400, 'TTS_ERR_BAD_REQUEST')
     expectError(await t.app.inject({ method: 'POST', url: '/v1/tts', payload: [1, 2] }), 400, 'TTS_ERR_BAD_REQUEST')
+    const extra = await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { text: 'a', sampleRate: 16000 } })
+    expectError(extra, 400, 'TTS_ERR_BAD_REQUEST')
+    expect(extra.json().message).toBe('body must NOT have additional properties ("sampleRate")')
   })
 
   it('uses the core codes for phrases the core refuses', async () => {
     const t = await testApp()
     expectError(await t.app.inject({ method: 'GET', url: '/v1/tts?text=a&rate=12345' }), 400, 'TTS_ERR_INVALID_RATE')
+    // A query-string rate is text the core parses, as tts_cache_rate over ESL: the same code.
+    expectError(await t.app.inject({ method: 'GET', url: '/v1/tts?text=a&rate=fast' }), 400, 'TTS_ERR_INVALID_RATE')
     expectError(await t.app.inject({ method: 'GET', url: '/v1/tts?text=%20%20' }), 400, 'TTS_ERR_TEXT_EMPTY')
     expectError(await t.app.inject({ method: 'GET', url: '/v1/tts?text=a&engine=festival' }), 400, 'TTS_ERR_UNKNOWN_ENGINE')
     expectError(await t.app.inject({ method: 'GET', url: '/v1/tts?text=a&voice=zz' }), 400, 'TTS_ERR_UNKNOWN_VOICE')

@@ -1,6 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
-import { LazySchemaCompilers } from '../../src/http/lazy-schema-compilers.js'
+import { LazySchemaCompilers, schemaKey, VALIDATION_OPTIONS } from '../../src/http/lazy-schema-compilers.js'
 
 const servers: FastifyInstance[] = []
 afterEach(async () => {
@@ -113,5 +113,72 @@ describe('validators generated at build time', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  it('are keyed by the Ajv options too: one generated with coercion is never used by a server that compiles without', async () => {
+    const { recordingValidatorBuilder } = await import('../../src/http/precompile-validators.js')
+    const schema = { type: 'object', properties: { rate: { type: 'integer' } } }
+    const coercing = recordingValidatorBuilder()
+    const built = Fastify({ exposeHeadRoutes: false, schemaController: { compilersFactory: { buildValidator: coercing.buildValidator } } })
+    servers.push(built)
+    built.post('/x', { schema: { body: schema } }, async () => 'x')
+    await built.ready()
+    const [generated] = coercing.generated()
+    expect(generated?.key).toBe(schemaKey(schema, {}))
+    expect(generated?.key).not.toBe(schemaKey(schema, VALIDATION_OPTIONS))
+
+    // A stale build (generated with coercion) in front of a strict server: compiled, not looked up.
+    const strict = new LazySchemaCompilers({ [generated?.key ?? '']: () => (() => true) as never })
+    const app = Fastify({
+      exposeHeadRoutes: false,
+      ajv: { customOptions: { ...VALIDATION_OPTIONS } },
+      schemaController: { compilersFactory: { buildValidator: strict.buildValidator, buildSerializer: strict.buildSerializer } },
+    })
+    servers.push(app)
+    app.post('/x', { schema: { body: schema } }, async () => 'ok')
+    await app.ready()
+    expect((await app.inject({ method: 'POST', url: '/x', payload: { rate: '8000' } })).statusCode).toBe(400)
+    expect((await app.inject({ method: 'POST', url: '/x', payload: { rate: 8000 } })).statusCode).toBe(200)
+    expect(strict.generatedUsed).toBe(0)
+  })
+})
+
+describe('strict validation (VALIDATION_OPTIONS)', () => {
+  async function strictServer(compilers: LazySchemaCompilers): Promise<FastifyInstance> {
+    const app = Fastify({
+      exposeHeadRoutes: false,
+      ajv: { customOptions: { ...VALIDATION_OPTIONS } },
+      schemaController: { compilersFactory: { buildValidator: compilers.buildValidator, buildSerializer: compilers.buildSerializer } },
+    })
+    servers.push(app)
+    app.get('/q', { schema: { querystring: { type: 'object', properties: { on: { type: 'boolean' }, n: { type: 'string' } } } } }, async (request) => request.query)
+    app.post('/b', { schema: { body: { type: 'object', properties: { text: { type: 'string' } }, additionalProperties: false } } }, async (request) => request.body)
+    await app.ready()
+    return app
+  }
+
+  it.each([
+    ['/q?on=true', 200, '{"on":true}'],
+    ['/q?on=false', 200, '{"on":false}'],
+    ['/q?on=1', 400, undefined],
+    ['/q?on=TRUE', 400, undefined],
+    ['/q?on=true&on=true', 400, undefined],
+    ['/q?n=8000.0', 200, '{"n":"8000.0"}'],
+  ])('a query boolean is exactly true or false; other values stay text (%s)', async (url, status, body) => {
+    const app = await strictServer(new LazySchemaCompilers())
+    const res = await app.inject({ method: 'GET', url })
+    expect(res.statusCode).toBe(status)
+    if (body !== undefined) expect(res.body).toBe(body)
+  })
+
+  it.each([
+    ['{"text":"a"}', 200],
+    ['{"text":42}', 400],
+    ['{"text":["a"]}', 400],
+    ['{"text":"a","extra":1}', 400],
+  ])('a JSON body is neither coerced nor trimmed of unknown properties (%s)', async (payload, status) => {
+    const app = await strictServer(new LazySchemaCompilers())
+    const res = await app.inject({ method: 'POST', url: '/b', headers: { 'content-type': 'application/json' }, payload })
+    expect(res.statusCode).toBe(status)
   })
 })
