@@ -37,6 +37,12 @@ export const DEFAULTS = Object.freeze({
   eslDeadlineMs: 2500,
   /** Upper clamp for a call's own tts_cache_deadline_ms (FreeSWITCH gives up on a silent peer at ~25 s). */
   eslMaxDeadlineMs: 20_000,
+  /**
+   * How long an HTTP request may wait for its audio (queue, lock, render) before it is answered
+   * 504 TTS_ERR_DEADLINE_EXCEEDED with Retry-After; the render goes on. The ESL deadline plus the
+   * render timeout: a request that found a free slot still gets the engine's own outcome.
+   */
+  httpDeadlineMs: 12_500,
   httpHost: '127.0.0.1',
   httpPort: 8080,
   fsEslPort: 8021,

@@ -26,7 +26,8 @@ interface Flight<V> {
 /**
  * One piece of work per key at a time: concurrent callers share one promise (no polling).
  * A waiter that aborts detaches alone; the work is cancelled (its signal aborted) only when
- * no waiter is left and none asked to keep it alive. Results and failures are not kept:
+ * no waiter is left and none asked to keep it alive (a waiter that detaches because its
+ * deadline passed — TTS_ERR_DEADLINE_EXCEEDED or a TimeoutError — asks for that). Results and failures are not kept:
  * once the work settles the next call for the key starts afresh.
  */
 export class SingleFlight<V> {
@@ -92,8 +93,9 @@ export class SingleFlight<V> {
       const onAbort = (): void => {
         if (done) return
         done = true
-        this.#detach(flight)
-        reject(abortError(signal))
+        const error = abortError(signal)
+        this.#detach(flight, error.code === 'TTS_ERR_DEADLINE_EXCEEDED')
+        reject(error)
       }
       signal.addEventListener('abort', onAbort, { once: true })
       flight.promise.then(
@@ -115,8 +117,13 @@ export class SingleFlight<V> {
     })
   }
 
-  #detach(flight: Flight<V>): void {
+  /**
+   * A waiter whose own deadline passed still wants the result, only not this late: the work is
+   * kept for its retry (and the next caller), as with keepAlive. A waiter that went away does not.
+   */
+  #detach(flight: Flight<V>, deadlinePassed: boolean): void {
     flight.waiters--
+    if (deadlinePassed) flight.keepAlive = true
     if (flight.waiters === 0 && !flight.keepAlive) {
       flight.controller.abort(new TtsError('TTS_ERR_ABORTED'))
     }

@@ -179,11 +179,13 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
   app.setErrorHandler((err, request, reply) => {
     const error = toHttpError(err, request)
     if (!isCountedByService(err)) metrics.http.errorResponse(error.code)
-    const transient = ['TTS_ERR_OVERLOADED', 'TTS_ERR_SHUTTING_DOWN', 'TTS_ERR_UNDER_PRESSURE', 'TTS_ERR_ABORTED'].includes(error.code)
+    const transient = ['TTS_ERR_OVERLOADED', 'TTS_ERR_SHUTTING_DOWN', 'TTS_ERR_UNDER_PRESSURE', 'TTS_ERR_ABORTED', 'TTS_ERR_DEADLINE_EXCEEDED'].includes(error.code)
     if (error.status >= 500 && !transient) request.log.error({ err }, 'request failed')
     else if (error.status >= 500) request.log.warn({ code: error.code }, error.message)
     else request.log.info({ code: error.code }, error.message)
-    const retryAfter = error.status === 503 ? retryAfterSeconds(error, () => ctx.queue.stats()) : undefined
+    // 503s, and the 504 of a request's own deadline (its render goes on: come back for it).
+    const comeBack = error.status === 503 || error.code === 'TTS_ERR_DEADLINE_EXCEEDED'
+    const retryAfter = comeBack ? retryAfterSeconds(error, () => ctx.queue.stats()) : undefined
     return sendError(reply, error, retryAfter)
   })
 

@@ -97,6 +97,36 @@ describe('SingleFlight', () => {
     gate.resolve('late')
   })
 
+  it('keeps the work going when its last waiter detaches because its deadline passed (a client that went away does not)', async () => {
+    const flights = new SingleFlight<string>(() => {})
+    const gate = deferred<string>()
+    let workSignal: AbortSignal | undefined
+    const late = new AbortController()
+    const waiter = flights.run('k', (signal) => {
+      workSignal = signal
+      return gate.promise
+    }, { signal: late.signal })
+    late.abort(new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [200] }))
+    await expect(waiter.promise).rejects.toMatchObject({ code: 'TTS_ERR_DEADLINE_EXCEEDED' })
+    expect(workSignal?.aborted).toBe(false)
+    expect(flights.has('k')).toBe(true)
+    gate.resolve('ready for the retry')
+    await vi.waitFor(() => expect(flights.has('k')).toBe(false))
+
+    const gone = new AbortController()
+    const other = deferred<string>()
+    let otherSignal: AbortSignal | undefined
+    const abandoned = flights.run('j', (signal) => {
+      otherSignal = signal
+      return other.promise
+    }, { signal: gone.signal })
+    await Promise.resolve()
+    gone.abort()
+    await expect(abandoned.promise).rejects.toMatchObject({ code: 'TTS_ERR_ABORTED' })
+    expect(otherSignal?.aborted).toBe(true)
+    other.resolve('unused')
+  })
+
   it('rejects at once for an already aborted signal without starting work', async () => {
     const flights = new SingleFlight<string>(() => {})
     const work = vi.fn(() => Promise.resolve('x'))

@@ -5,7 +5,7 @@ import type { TtsResult } from '../../core/tts-service.js'
 import { sendAudioFile, sendNotModified } from '../audio-response.js'
 import { ifNoneMatchMatches } from '../conditional-request.js'
 import { fromService } from '../http-errors.js'
-import { clientGoneSignal } from '../request-signal.js'
+import { requestWaitSignal } from '../request-signal.js'
 import { audioUrl, requireToken, type RouteDeps } from '../route-deps.js'
 import {
   errorResponses,
@@ -27,6 +27,7 @@ const refreshQuerySchema = {
 /** GET|HEAD /v1/tts (the WAV) and POST /v1/tts (where the WAV is). */
 export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { service, store } = app.tts
+  const deadlineMs = app.tts.config.httpDeadlineMs
 
   /** service.get, repairing a stale index entry (file gone since the lookup) once. */
   async function getAudio(
@@ -36,7 +37,8 @@ export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
     refresh: boolean,
     send: (result: TtsResult) => Promise<boolean>,
   ): Promise<FastifyReply> {
-    const signal = clientGoneSignal(reply)
+    // One deadline for the whole wait, the repair of a vanished file included.
+    const signal = requestWaitSignal(reply, deadlineMs)
     let result = await fromService(() => service.get(input, { source: 'http', refresh, signal }))
     if (await send(result)) return reply
     request.log.warn({ key: result.key }, 'cached file vanished after the lookup; rendering it again')
@@ -97,7 +99,7 @@ export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
       if (refresh) requireToken(deps, request)
       const { text, voice, engine, rate } = request.body
       const result = await fromService(() =>
-        service.get({ text, voice, engine, sampleRate: rate }, { source: 'http', refresh, signal: clientGoneSignal(reply) }),
+        service.get({ text, voice, engine, sampleRate: rate }, { source: 'http', refresh, signal: requestWaitSignal(reply, deadlineMs) }),
       )
       reply.header('x-tts-cache', result.status)
       return {
