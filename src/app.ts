@@ -17,7 +17,7 @@ import { EngineCatalog, type EngineAdapterOptions } from './engines/catalog.js'
 import { PROBE_MEMO_FILE, ProbeMemo } from './engines/probe-memo.js'
 import { createEngineRenderer } from './engines/engine-renderer.js'
 import { RenderHost } from './engines/render-host.js'
-import { createLogger } from './logger.js'
+import { createLogger, logSecretsOf } from './logger.js'
 import { Metrics } from './observability/metrics.js'
 import { InProcessRenderPool, type RenderFunction } from './queue/in-process-pool.js'
 import { DiskStore } from './store/disk-store.js'
@@ -63,7 +63,7 @@ export interface App extends AppContext {
 }
 
 export async function buildApp(config: Config, overrides: AppOverrides = {}): Promise<App> {
-  const logger = overrides.logger ?? createLogger({ level: config.logLevel })
+  const logger = overrides.logger ?? createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
   const metrics = new Metrics({
     defaultMetrics: overrides.defaultMetrics ?? true,
     onCollectError: (err, source) => logger.warn({ err, source }, 'metrics collection failed'),

@@ -1,7 +1,7 @@
 import { buildApp, type App } from '../app.js'
 import { loadConfig } from '../config/load-config.js'
 import type { Config } from '../config/schema.js'
-import { createLogger } from '../logger.js'
+import { createLogger, logSecretsOf } from '../logger.js'
 
 /**
  * For the one-shot commands (get, prewarm, stats, purge): the same app as `serve`, without
@@ -15,7 +15,7 @@ export async function withLocalApp<T>(
   use: (app: App, config: Config) => Promise<T>,
 ): Promise<T> {
   const config = loadConfig({ env, file: configFile, overrides })
-  const logger = createLogger({ level: env['TTS_LOG_LEVEL'] ?? 'warn', destination: 2 })
+  const logger = createLogger({ level: env['TTS_LOG_LEVEL'] ?? 'warn', destination: 2, secrets: logSecretsOf(config) })
   const app = await buildApp(config, { logger, listeners: false })
   try {
     return await use(app, config)

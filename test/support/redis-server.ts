@@ -103,13 +103,14 @@ async function startContainerRedis(probeMs = 3000): Promise<TestRedis | undefine
   }
 }
 
-export async function spawnRedisServer(): Promise<SpawnedRedis> {
+/** `extraArgs`: more redis-server options (e.g. `['--requirepass', pw]`), kept across restarts. */
+export async function spawnRedisServer(extraArgs: readonly string[] = []): Promise<SpawnedRedis> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tts-redis-'))
   const port = await freePort()
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
   const start = async (): Promise<void> => {
-    const started = await launch(port, dir)
+    const started = await launch(port, dir, extraArgs)
     child = started.child
     exited = started.exited
   }
@@ -143,8 +144,8 @@ export async function spawnRedisServer(): Promise<SpawnedRedis> {
 }
 
 /** Spawns redis-server (argv, no shell) and resolves when it logs that it accepts connections. */
-function launch(port: number, dir: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction']
+function launch(port: number, dir: string, extraArgs: readonly string[]): Promise<{ child: ChildProcess; exited: Promise<void> }> {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction', ...extraArgs]
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   let log = ''

@@ -1,6 +1,6 @@
 import { buildApp } from '../../app.js'
 import { loadConfig } from '../../config/load-config.js'
-import { createLogger } from '../../logger.js'
+import { createLogger, logSecretsOf } from '../../logger.js'
 import type { RunningServer } from '../../server.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT } from '../output.js'
@@ -13,7 +13,7 @@ import { EXIT } from '../output.js'
 export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseCommandArgs(argv, {})
   const config = loadConfig({ env, file: values.config, overrides: flagOverrides(values) })
-  const logger = createLogger({ level: config.logLevel })
+  const logger = createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
   // The listeners' modules (Fastify and its plugins: a third of the start-up) load while
   // buildApp waits for the engine probes, instead of before it.
   const serverModule = import('../../server.js')

@@ -1,7 +1,7 @@
 import { loadConfig } from '../../config/load-config.js'
 import { EngineCatalog } from '../../engines/catalog.js'
 import { createEngineRenderer } from '../../engines/engine-renderer.js'
-import { createLogger } from '../../logger.js'
+import { createLogger, logSecretsOf } from '../../logger.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT, UsageError } from '../output.js'
 
@@ -15,7 +15,7 @@ export async function workerCommand(argv: readonly string[], env: NodeJS.Process
   if (values.concurrency !== undefined) overrides['workerConcurrency'] = values.concurrency
   const config = loadConfig({ env, file: values.config, overrides })
   if (config.redisUrl === undefined) throw new UsageError('worker needs REDIS_URL (render workers take jobs from the BullMQ queue)')
-  const logger = createLogger({ level: config.logLevel })
+  const logger = createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
   const engines = await EngineCatalog.detect({
     defaultEngine: config.engine,
     commandTemplate: config.command,
