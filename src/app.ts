@@ -23,6 +23,7 @@ import { InProcessRenderPool, type RenderFunction } from './queue/in-process-poo
 import { DiskStore } from './store/disk-store.js'
 import { availableParallelism } from 'node:os'
 import type { ClusterQueue } from './cluster/index.js'
+import { redisConfigured } from './cluster/cluster-settings.js'
 
 export interface AppOverrides {
   readonly logger?: PinoLogger | undefined
@@ -130,7 +131,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     })
     let cluster: ClusterQueue | undefined
     let queue: RenderQueue = pool
-    if (config.redisUrl !== undefined) {
+    if (redisConfigured(config)) {
       // Loaded only when configured: BullMQ and ioredis cost start-up time the embedded default does not need.
       const { createClusterQueue } = await import('./cluster/index.js')
       cluster = await createClusterQueue({

@@ -157,6 +157,8 @@ async function withCluster<T>(setup: ClusterSetup, body: (nodes: readonly TtsSer
     redisPrefix: setup.prefix,
     redisFallback: 'fail',
     redisFallbackAfterMs: 10_000,
+    redisCommandTimeoutMs: 1000,
+    redisConnectTimeoutMs: 2000,
     audioTtlSeconds: 600,
     workersInProcess: false,
     workerConcurrency: 1,

@@ -73,8 +73,9 @@ export function createClusterQueue(options: CreateClusterQueueOptions): ClusterQ
   const logger = options.logger
   const worker = settings.workersInProcess ? startInProcessWorker(options) : undefined
   const cluster = new BullMqRenderQueue({
-    redisUrl: settings.redisUrl,
-    audioRedisUrl: settings.audioRedisUrl,
+    redis: settings.redis,
+    audioRedis: settings.audioRedis,
+    timeouts: settings.timeouts,
     prefix: settings.prefix,
     audioTtlSeconds: settings.audioTtlSeconds,
     transport: settings.transport,

@@ -1,5 +1,6 @@
 /** The cluster (Redis + BullMQ) path: what buildApp and the `worker` CLI command use. */
-export { clusterSettingsFrom, type ClusterConfig, type ClusterSettings } from './cluster-settings.js'
+export { clusterSettingsFrom, redisConfigured, redisTargetFrom, type ClusterConfig, type ClusterSettings, type RedisTopologyConfig } from './cluster-settings.js'
+export type { RedisTarget } from '../queue/redis-target.js'
 export { ClusterQueue, createClusterQueue, type CreateClusterQueueOptions } from './cluster-queue.js'
 export { startWorker, type RenderWorkerHandle, type StartWorkerOptions, type WorkerTuning } from './start-worker.js'
 export type { Renderer } from '../queue/bullmq-render-worker.js'

@@ -39,8 +39,9 @@ export function startWorker(options: StartWorkerOptions): RenderWorkerHandle {
   const settings = clusterSettingsFrom(options.config, options.transport)
   const logger = options.logger.child({ component: 'cluster-worker' })
   const worker = new BullMqRenderWorker({
-    redisUrl: settings.redisUrl,
-    audioRedisUrl: settings.audioRedisUrl,
+    redis: settings.redis,
+    audioRedis: settings.audioRedis,
+    timeouts: settings.timeouts,
     prefix: settings.prefix,
     audioTtlSeconds: settings.audioTtlSeconds,
     concurrency: settings.workerConcurrency,

@@ -46,6 +46,32 @@ const commandTemplate = z
 
 const optionalString = z.string().min(1).optional()
 
+/**
+ * Redis Sentinel / Cluster nodes: `host:port` items, comma-separated in the environment
+ * (`10.0.0.1:26379,10.0.0.2:26379`; IPv6 as `[::1]:26379`), or a JSON array of such strings.
+ */
+const hostPortList = z
+  .union([z.array(z.string()), z.string()])
+  .transform((value, ctx) => {
+    const items = (Array.isArray(value) ? value : value.split(',')).map((item) => item.trim()).filter((item) => item !== '')
+    const nodes: { host: string; port: number }[] = []
+    for (const item of items) {
+      const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d{1,5})$/.exec(item)
+      const port = Number(m?.[3])
+      const host = m?.[1] ?? m?.[2]
+      if (host === undefined || !(port >= 1 && port <= 65535)) {
+        ctx.addIssue({ code: 'custom', message: `not host:port: ${JSON.stringify(item)} (e.g. 10.0.0.1:26379 or [::1]:26379)` })
+        return z.NEVER
+      }
+      nodes.push({ host, port })
+    }
+    if (nodes.length === 0) {
+      ctx.addIssue({ code: 'custom', message: 'needs at least one host:port' })
+      return z.NEVER
+    }
+    return nodes
+  })
+
 /** The whole configuration. Keys are what a config file uses; ENV_NAMES maps environment variables to them. */
 export const configSchema = z
   .object({
@@ -88,6 +114,14 @@ export const configSchema = z
     bodyLimitBytes: byteSize.default(DEFAULTS.bodyLimitBytes),
     httpHotBytes: z.union([z.literal(0), byteSize]).default(DEFAULTS.httpHotBytes),
     redisUrl: optionalString,
+    redisSentinels: hostPortList.optional(),
+    redisSentinelName: optionalString,
+    redisSentinelPassword: optionalString,
+    redisClusterNodes: hostPortList.optional(),
+    redisUsername: optionalString,
+    redisPassword: optionalString,
+    redisCommandTimeoutMs: int(50, 60_000).default(DEFAULTS.redisCommandTimeoutMs),
+    redisConnectTimeoutMs: int(100, 60_000).default(DEFAULTS.redisConnectTimeoutMs),
     audioRedisUrl: optionalString,
     redisPrefix: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('tts-cache'),
     redisFallback: z.enum(['local', 'fail']).default('local'),
@@ -101,6 +135,19 @@ export const configSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    const topologies = [c.redisUrl === undefined ? [] : ['REDIS_URL'], c.redisSentinels === undefined ? [] : ['REDIS_SENTINELS'], c.redisClusterNodes === undefined ? [] : ['REDIS_CLUSTER_NODES']].flat()
+    if (topologies.length > 1) {
+      ctx.addIssue({ code: 'custom', path: ['redisUrl'], message: `set one Redis topology, not ${topologies.join(' and ')}` })
+    }
+    if (c.redisSentinels !== undefined && c.redisSentinelName === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['redisSentinelName'], message: 'REDIS_SENTINELS needs REDIS_SENTINEL_NAME (the master group name)' })
+    }
+    if (c.redisSentinels === undefined && (c.redisSentinelName !== undefined || c.redisSentinelPassword !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['redisSentinels'], message: 'REDIS_SENTINEL_NAME / REDIS_SENTINEL_PASSWORD need REDIS_SENTINELS' })
+    }
+    if (c.redisUrl !== undefined && (c.redisPassword !== undefined || c.redisUsername !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['redisPassword'], message: 'with REDIS_URL, put the user and password in the URL (redis://user:password@host:6379)' })
+    }
     if (c.engine === 'command' && c.command === undefined) {
       ctx.addIssue({ code: 'custom', path: ['command'], message: 'TTS_ENGINE=command needs TTS_COMMAND' })
     }
@@ -149,6 +196,14 @@ export const ENV_NAMES = Object.freeze({
   TTS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   TTS_HTTP_HOT_BYTES: 'httpHotBytes',
   REDIS_URL: 'redisUrl',
+  REDIS_SENTINELS: 'redisSentinels',
+  REDIS_SENTINEL_NAME: 'redisSentinelName',
+  REDIS_SENTINEL_PASSWORD: 'redisSentinelPassword',
+  REDIS_CLUSTER_NODES: 'redisClusterNodes',
+  REDIS_USERNAME: 'redisUsername',
+  REDIS_PASSWORD: 'redisPassword',
+  TTS_REDIS_COMMAND_TIMEOUT_MS: 'redisCommandTimeoutMs',
+  TTS_REDIS_CONNECT_TIMEOUT_MS: 'redisConnectTimeoutMs',
   TTS_AUDIO_REDIS_URL: 'audioRedisUrl',
   TTS_REDIS_PREFIX: 'redisPrefix',
   TTS_REDIS_FALLBACK: 'redisFallback',
@@ -162,4 +217,4 @@ export const ENV_NAMES = Object.freeze({
 } as const satisfies Record<string, keyof z.input<typeof configSchema>>)
 
 /** Keys whose values are secrets: never logged, redacted in `doctor` and error output. */
-export const SECRET_KEYS = Object.freeze(['apiToken', 'fsEslPassword'] as const)
+export const SECRET_KEYS = Object.freeze(['apiToken', 'fsEslPassword', 'redisPassword', 'redisSentinelPassword'] as const)

@@ -56,6 +56,10 @@ export const DEFAULTS = Object.freeze({
   /** After the HTTP API listens, wait this long before compiling the route schemas no request compiled yet (ms). */
   httpSchemaCompileDelayMs: 1000,
   shutdownGraceMs: 10_000,
+  /** A Redis command on a serving node (and a worker's audio write) with no reply by then fails; probes (PING) use it too. */
+  redisCommandTimeoutMs: 1000,
+  /** A TCP connect to Redis (or a Sentinel) that takes longer counts as failed and is retried. */
+  redisConnectTimeoutMs: 2000,
   logLevel: 'info',
 } as const)
 

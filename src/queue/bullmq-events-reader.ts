@@ -4,18 +4,18 @@
  * pause, not a busy loop) until it runs or the node shuts down.
  */
 import { QueueEvents, type Queue } from 'bullmq'
-import type { Redis } from 'ioredis'
 import { TtsError } from '../core/errors.js'
 import type { Logger } from '../core/ports.js'
 import { JobFinishWaiters } from './bullmq-finish-waiters.js'
 import { RENDER_QUEUE_NAME } from './bullmq-job-codec.js'
-import { isClientReady, REDIS_DEFAULTS } from './redis-connections.js'
+import { isClientReady, REDIS_DEFAULTS, type RedisClient } from './redis-connections.js'
+import { redisErrorForLog } from './redis-errors.js'
 
 export interface EventsReaderOptions {
   /** The node's producer client: the reader starts once it is ready. */
-  readonly producer: Redis
+  readonly producer: RedisClient
   /** A never-connected client BullMQ duplicates for the blocking XREAD. */
-  readonly eventsTemplate: Redis
+  readonly eventsTemplate: RedisClient
   readonly queue: Queue
   readonly prefix: string
   readonly logger: Logger
@@ -40,23 +40,23 @@ export async function startEventsReader(options: EventsReaderOptions): Promise<E
       const last = await producer.xrevrange(options.queue.toKey('events'), '+', '-', 'COUNT', 1)
       const lastEventId = last[0]?.[0] ?? '0-0'
       const events = new QueueEvents(RENDER_QUEUE_NAME, { connection: options.eventsTemplate, prefix: options.prefix, autorun: false, lastEventId })
-      events.on('error', (err: unknown) => log.debug({ err }, 'queue events error'))
+      events.on('error', (err: unknown) => log.debug({ err: redisErrorForLog(err) }, 'queue events error'))
       const waiters = new JobFinishWaiters(events)
       events.run().catch((err: unknown) => {
-        if (!options.closing()) log.error({ err }, 'queue events reader stopped')
+        if (!options.closing()) log.error({ err: redisErrorForLog(err) }, 'queue events reader stopped')
       })
       await events.waitUntilReady()
       log.debug({ lastEventId }, 'queue events reader started')
       return { events, waiters }
     } catch (err) {
       if (shutdown.aborted) throw new TtsError('TTS_ERR_SHUTTING_DOWN', { cause: err })
-      log.warn({ err, attempt }, 'could not start the queue events reader; retrying')
+      log.warn({ err: redisErrorForLog(err), attempt }, 'could not start the queue events reader; retrying')
       await pause(REDIS_DEFAULTS.reconnectMaxDelayMs, shutdown)
     }
   }
 }
 
-function untilReady(client: Redis, shutdown: AbortSignal): Promise<void> {
+function untilReady(client: RedisClient, shutdown: AbortSignal): Promise<void> {
   if (isClientReady(client)) return Promise.resolve()
   if (shutdown.aborted) return Promise.reject(new TtsError('TTS_ERR_SHUTTING_DOWN'))
   return new Promise<void>((resolve, reject) => {

@@ -14,24 +14,37 @@ export type WaitResult =
   /** No outcome will come: add the job again. */
   | { readonly kind: 'vanished'; readonly reason: string }
 
+export interface InspectJobOptions {
+  readonly priority: Priority
+  /** True after a recheck (reconnect, removal): a missing job then has vanished. */
+  readonly missingMeansVanished: boolean
+  readonly log: Logger
+  /** Whether a worker holds the job's lock now (EXISTS `<job key>:lock`). */
+  readonly lockHeld: (jobId: string) => Promise<boolean>
+  readonly onFound?: ((data: RenderJobData) => void) | undefined
+}
+
 /**
  * Undefined: in flight (wait for its event). A missing job right after our add finished and was
  * removed after we subscribed, so its event is on the way; after a recheck (reconnect, removal)
  * a missing job has vanished. A finished job still present was kept by another retention
  * setting: completed counts, failed is removed (a failure never poisons the key). A live caller
  * raises a queued pre-warm job to live priority.
+ *
+ * An active job whose lock is gone has stalled: its worker died, or Redis froze for longer than
+ * the lock (the worker cannot finish it: its lock is lost). BullMQ's stalled-job check would hand
+ * it out again only at its next round (`stalledInterval`, 30 s by default), with every caller of
+ * the key waiting meanwhile; it is removed here instead (BullMQ's remove refuses a locked job, so
+ * this cannot take a job from a live worker) and added again by the caller.
  */
-export async function inspectJob(
-  queue: Queue,
-  jobId: string,
-  priority: Priority,
-  missingMeansVanished: boolean,
-  log: Logger,
-  onFound?: (data: RenderJobData) => void,
-): Promise<WaitResult | undefined> {
+export async function inspectJob(queue: Queue, jobId: string, options: InspectJobOptions): Promise<WaitResult | undefined> {
+  const { priority, missingMeansVanished, log } = options
   const job = await Job.fromId<RenderJobData, RenderJobResult>(queue, jobId)
   if (job === undefined) return missingMeansVanished ? { kind: 'vanished', reason: 'job not found' } : undefined
-  onFound?.(job.data)
+  options.onFound?.(job.data)
+  if (job.processedOn !== undefined && job.finishedOn === undefined && !(await options.lockHeld(jobId))) {
+    if (await removeStalled(job, log)) return { kind: 'vanished', reason: 'its worker lost the job lock (stalled)' }
+  }
   if (job.finishedOn !== undefined) {
     const state = await job.getState()
     if (state === 'completed') return { kind: 'completed', result: parseJobResult(job.returnvalue) }
@@ -42,6 +55,18 @@ export async function inspectJob(
   }
   if (priority === 'live') await raiseToLive(job, log)
   return undefined
+}
+
+/** Removes a stalled job; false when it could not be (a worker locked it again, or it finished meanwhile). */
+async function removeStalled(job: Job, log: Logger): Promise<boolean> {
+  try {
+    await job.remove()
+    log.info({ jobId: job.id }, 'render job stalled (its worker lost the lock); handing it out again')
+    return true
+  } catch (err) {
+    log.debug({ err: err instanceof Error ? err.message : String(err), jobId: job.id }, 'stalled job could not be removed (locked again?)')
+    return false
+  }
 }
 
 /** Moves a job that no worker has taken yet to live priority (no-op otherwise). */

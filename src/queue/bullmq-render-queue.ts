@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto'
  */
 import { hostname } from 'node:os'
 import { Job, Queue, type QueueEvents } from 'bullmq'
-import { Redis } from 'ioredis'
 import { TtsError } from '../core/errors.js'
 import { abortError } from '../core/single-flight.js'
 import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio } from '../core/ports.js'
@@ -21,7 +20,10 @@ import { startEventsReader } from './bullmq-events-reader.js'
 import type { JobFinishWaiters, JobWaiter } from './bullmq-finish-waiters.js'
 import { inspectJob, raiseToLive, removeIfFinished, type WaitResult } from './bullmq-job-inspect.js'
 import { decodeFailure, JOB_PRIORITY, jobIdFor, RENDER_JOB_NAME, RENDER_QUEUE_NAME, type AudioTransport, type RenderJobData } from './bullmq-job-codec.js'
-import { createRedisClient, isClientReady, quitRedisClient, redisOptionsFor, redactRedisUrl } from './redis-connections.js'
+import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isClientReady, newRedisClient, quitRedisClient, type RedisClient, type RedisTimeouts } from './redis-connections.js'
+import { isCommandTimeout, redisErrorForLog } from './redis-errors.js'
+import { RedisHealth } from './redis-health.js'
+import { describeRedisTarget, queuePrefixFor, singleRedis, type RedisTarget } from './redis-target.js'
 import { checkSharedAudio, materialiseAudio, RedisSharedAudio, type SharedAudio } from './redis-shared-audio.js'
 
 export const BULLMQ_QUEUE_DEFAULTS = Object.freeze({
@@ -36,10 +38,18 @@ export const BULLMQ_QUEUE_DEFAULTS = Object.freeze({
 } as const)
 
 export interface BullMqRenderQueueOptions {
-  readonly redisUrl: string
-  /** Where finished audio is shared; defaults to `redisUrl`. */
+  /** The queue Redis (any topology). Or `redisUrl` for a single server. */
+  readonly redis?: RedisTarget | undefined
+  readonly redisUrl?: string | undefined
+  /** Where finished audio is shared; defaults to the queue Redis. Or `audioRedisUrl` for a single server. */
+  readonly audioRedis?: RedisTarget | undefined
   readonly audioRedisUrl?: string | undefined
-  /** Key namespace (config redisPrefix): queue keys `<prefix>:render:*`, audio `<prefix>:audio:*`. */
+  /** Command and connect timeouts (config redisCommandTimeoutMs, redisConnectTimeoutMs). */
+  readonly timeouts?: RedisTimeouts | undefined
+  /**
+   * Key namespace (config redisPrefix): queue keys `<prefix>:render:*` (`{<prefix>}:render:*` on a
+   * Redis Cluster: one hash slot), audio `<prefix>:audio:*`.
+   */
   readonly prefix: string
   readonly audioTtlSeconds: number
   /** 'redis' (default): bytes travel through Redis. 'shared-dir': workers write into the shared cache dir. */
@@ -76,22 +86,25 @@ export interface ClusterRenderCounters {
   readonly jobsAdded: number
 }
 
+/** Why the cluster path is unavailable: the connection is down, or it is up and Redis does not answer. */
+export type UnavailableCause = 'connection' | 'unresponsive'
+
 export class BullMqRenderQueue implements RenderQueue {
   readonly #log: Logger
-  readonly #prefix: string
   readonly #transport: AudioTransport
   readonly #limit: number
   readonly #concurrency: number
   readonly #nodeId: string
-  readonly #producer: Redis
-  readonly #audioClient: Redis
-  readonly #eventsTemplate: Redis
+  readonly #producer: RedisClient
+  readonly #audioClient: RedisClient
+  readonly #eventsTemplate: RedisClient
+  readonly #health: RedisHealth
   readonly #shared: RedisSharedAudio
   readonly #queue: Queue
   readonly #drain: DrainMeter
   readonly #shutdown = new AbortController()
   readonly #running = new Set<Promise<unknown>>()
-  readonly #availabilityListeners = new Set<(available: boolean) => void>()
+  readonly #availabilityListeners = new Set<(available: boolean, cause: UnavailableCause | undefined) => void>()
   readonly #ready: Promise<void>
   #events: QueueEvents | undefined
   #waiters: JobFinishWaiters | undefined
@@ -102,21 +115,23 @@ export class BullMqRenderQueue implements RenderQueue {
 
   constructor(options: BullMqRenderQueueOptions) {
     this.#log = options.logger.child({ component: 'bullmq-queue' })
-    this.#prefix = options.prefix
     this.#transport = options.transport ?? 'redis'
     this.#limit = options.limit
     this.#concurrency = options.concurrency ?? 0
     this.#nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
     this.#drain = new DrainMeter(options.clock ?? systemClock)
-    this.#producer = createRedisClient(options.redisUrl, 'producer', 'queue', this.#log)
-    const audioUrl = options.audioRedisUrl ?? options.redisUrl
-    this.#audioClient = audioUrl === options.redisUrl ? this.#producer : createRedisClient(audioUrl, 'producer', 'audio', this.#log)
+    const timeouts = options.timeouts ?? DEFAULT_REDIS_TIMEOUTS
+    const target = resolveTarget(options.redis, options.redisUrl)
+    const audioTarget = options.audioRedis ?? (options.audioRedisUrl === undefined ? undefined : singleRedis(options.audioRedisUrl))
+    const queuePrefix = queuePrefixFor(target, options.prefix)
+    this.#producer = createRedisClient(target, 'producer', 'queue', this.#log, timeouts)
+    this.#audioClient = audioTarget === undefined || sameTarget(audioTarget, target) ? this.#producer : createRedisClient(audioTarget, 'producer', 'audio', this.#log, timeouts)
     // QueueEvents blocks on XREAD: BullMQ duplicates this template (it never connects itself).
-    this.#eventsTemplate = new Redis(options.redisUrl, { ...redisOptionsFor('blocking', 'events'), lazyConnect: true })
+    this.#eventsTemplate = newRedisClient(target, 'blocking', 'events', timeouts, true)
     this.#shared = new RedisSharedAudio({ client: this.#audioClient, prefix: options.prefix, ttlSeconds: options.audioTtlSeconds })
     this.#queue = new Queue(RENDER_QUEUE_NAME, {
       connection: this.#producer,
-      prefix: options.prefix,
+      prefix: queuePrefix,
       defaultJobOptions: {
         // Finished jobs leave at once: an id never stays poisoned by a failure, and a later
         // request for the key finds the published audio (or renders again if it was evicted).
@@ -125,18 +140,30 @@ export class BullMqRenderQueue implements RenderQueue {
         attempts: 1,
       },
     })
-    this.#queue.on('error', (err: unknown) => this.#log.debug({ err }, 'queue client error'))
+    this.#queue.on('error', (err: unknown) => this.#log.debug({ err: redisErrorForLog(err) }, 'queue client error'))
+    // A frozen Redis keeps its sockets open: probes tell. On a Redis Cluster the probe reads a key
+    // in the queue's hash slot (a PING would go to any node).
+    const probeKey = this.#queue.toKey('meta')
+    this.#health = new RedisHealth({
+      clients: [this.#producer, this.#audioClient],
+      probe: (client) => (target.kind === 'cluster' && client === this.#producer ? client.exists(probeKey) : client.ping()),
+      timeoutMs: timeouts.commandTimeoutMs,
+      intervalMs: Math.max(50, Math.round(timeouts.commandTimeoutMs / 2)),
+      logger: this.#log,
+    })
+    this.#health.onChange(() => this.#onConnectionChange())
     for (const client of new Set([this.#producer, this.#audioClient])) {
-      client.on('ready', () => this.#onConnectionChange(true))
-      client.on('close', () => this.#onConnectionChange(false))
-      client.on('end', () => this.#onConnectionChange(false))
+      client.on('ready', () => this.#onConnectionChange())
+      client.on('close', () => this.#onConnectionChange())
+      client.on('end', () => this.#onConnectionChange())
     }
     this.#available = this.#computeAvailable()
+    this.#health.start()
     this.#ready = startEventsReader({
       producer: this.#producer,
       eventsTemplate: this.#eventsTemplate,
       queue: this.#queue,
-      prefix: this.#prefix,
+      prefix: queuePrefix,
       logger: this.#log,
       shutdown: this.#shutdown.signal,
       closing: () => this.#closed !== undefined,
@@ -152,17 +179,34 @@ export class BullMqRenderQueue implements RenderQueue {
     })
     // Renders await #ready (raced with their signal); this handler only keeps a start that
     // never happened (closed first) from being an unhandled rejection.
-    this.#ready.catch((err: unknown) => this.#log.debug({ err }, 'queue did not start'))
-    this.#log.info({ redis: redactRedisUrl(options.redisUrl), audioRedis: redactRedisUrl(audioUrl), transport: this.#transport }, 'cluster render queue created')
+    this.#ready.catch((err: unknown) => this.#log.debug({ err: redisErrorForLog(err) }, 'queue did not start'))
+    this.#log.info(
+      { redis: describeRedisTarget(target), audioRedis: describeRedisTarget(audioTarget ?? target), queuePrefix, transport: this.#transport },
+      'cluster render queue created',
+    )
   }
 
-  /** True while Redis (queue and audio) is connected: renders can go through the cluster. */
+  /** True while Redis (queue and audio) is connected and answering: renders can go through the cluster. */
   get available(): boolean {
     return this.#available
   }
 
-  /** Calls `listener` on every change of `available`; returns the unsubscribe function. */
-  onAvailabilityChange(listener: (available: boolean) => void): () => void {
+  /** Why `available` is false (undefined while it is true). */
+  get unavailableCause(): UnavailableCause | undefined {
+    if (this.#available) return undefined
+    return this.#connected() ? 'unresponsive' : 'connection'
+  }
+
+  /** The responsiveness probe (tests wait on its events; metrics may read it). */
+  get health(): RedisHealth {
+    return this.#health
+  }
+
+  /**
+   * Calls `listener` on every change of `available` (with the cause when it turns false);
+   * returns the unsubscribe function.
+   */
+  onAvailabilityChange(listener: (available: boolean, cause: UnavailableCause | undefined) => void): () => void {
     this.#availabilityListeners.add(listener)
     return () => this.#availabilityListeners.delete(listener)
   }
@@ -194,6 +238,8 @@ export class BullMqRenderQueue implements RenderQueue {
       this.#counters.renders++
       return audio
     } catch (err) {
+      // A command that got no reply: Redis is frozen or partitioned; stop sending work there now.
+      if (isCommandTimeout(err)) this.#health.reportTimeout(err)
       throw toQueueError(err)
     } finally {
       this.#inFlight--
@@ -227,6 +273,7 @@ export class BullMqRenderQueue implements RenderQueue {
 
   async #close(graceMs: number): Promise<void> {
     if (this.#running.size > 0) await settleWithin([...this.#running], graceMs)
+    this.#health.stop()
     this.#shutdown.abort(new TtsError('TTS_ERR_SHUTTING_DOWN'))
     const closing: Promise<unknown>[] = [this.#queue.close()]
     if (this.#events !== undefined) closing.push(this.#events.close())
@@ -296,7 +343,13 @@ export class BullMqRenderQueue implements RenderQueue {
       let missingMeansVanished = false
       for (;;) {
         const seen = await raceSignal(
-          inspectJob(this.#queue, jobId, options.priority, missingMeansVanished, this.#log, missingMeansVanished ? undefined : seenJob),
+          inspectJob(this.#queue, jobId, {
+            priority: options.priority,
+            missingMeansVanished,
+            log: this.#log,
+            lockHeld: async (id) => (await this.#producer.exists(`${this.#queue.toKey(id)}:lock`)) === 1,
+            onFound: missingMeansVanished ? undefined : seenJob,
+          }),
           signal,
           this.#log,
           'job inspect',
@@ -317,7 +370,7 @@ export class BullMqRenderQueue implements RenderQueue {
     const check = checkSharedAudio(published, job.request.sampleRate)
     if (check.ok) return check.audio
     this.#log.warn({ key: job.key, reason: check.reason }, 'published audio is not valid; dropping it')
-    await this.#shared.remove(job.key).catch((err: unknown) => this.#log.debug({ err }, 'could not drop invalid audio'))
+    await this.#shared.remove(job.key).catch((err: unknown) => this.#log.debug({ err: redisErrorForLog(err) }, 'could not drop invalid audio'))
     return undefined
   }
 
@@ -331,29 +384,44 @@ export class BullMqRenderQueue implements RenderQueue {
     }
   }
 
-  #computeAvailable(): boolean {
+  #connected(): boolean {
     return isClientReady(this.#producer) && isClientReady(this.#audioClient)
   }
 
-  #onConnectionChange(connected: boolean): void {
+  #computeAvailable(): boolean {
+    return this.#connected() && this.#health.responsive
+  }
+
+  #onConnectionChange(): void {
     // Our own quit at shutdown is not an outage.
     if (this.#closed !== undefined) return
     const available = this.#computeAvailable()
-    if (connected && available && !this.#available) {
-      // Events may have been lost while we were away (or Redis came back empty): every
-      // waiter looks at its job again.
-      this.#waiters?.recheckAll('redis reconnected')
+    if (available && !this.#available) {
+      // Events may have been lost while we were away (or Redis came back empty), and a job may
+      // have lost its worker's lock in a freeze: every waiter looks at its job again.
+      this.#waiters?.recheckAll('redis is back')
     }
     if (available === this.#available) return
     this.#available = available
+    const cause = this.unavailableCause
     for (const listener of this.#availabilityListeners) {
       try {
-        listener(available)
+        listener(available, cause)
       } catch (err) {
         this.#log.error({ err }, 'availability listener threw')
       }
     }
   }
+}
+
+function resolveTarget(target: RedisTarget | undefined, url: string | undefined): RedisTarget {
+  if (target !== undefined) return target
+  if (url !== undefined) return singleRedis(url)
+  throw new TtsError('TTS_ERR_CONFIG', { args: ['the cluster render queue needs a Redis (redis or redisUrl)'] })
+}
+
+function sameTarget(a: RedisTarget, b: RedisTarget): boolean {
+  return JSON.stringify(a) === JSON.stringify(b)
 }
 
 function unavailable(reason: string, cause?: unknown): TtsError {
@@ -363,7 +431,8 @@ function unavailable(reason: string, cause?: unknown): TtsError {
 /** Redis and BullMQ errors (connection lost, offline queue disabled, OOM…) mean the cluster path is unavailable. */
 function toQueueError(err: unknown): TtsError {
   if (err instanceof TtsError) return err
-  return unavailable(err instanceof Error ? err.message : String(err), err)
+  // The cause is kept without the command arguments ioredis attached (an AUTH's is the password).
+  return unavailable(err instanceof Error ? err.message : String(err), redisErrorForLog(err))
 }
 
 async function settleWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {

@@ -9,15 +9,15 @@ import { mkdtemp, readFile, rename, rm, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Worker, type Job } from 'bullmq'
-import type { Redis } from 'ioredis'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
 import { cacheKeyFor } from '../core/cache-key.js'
 import { TtsError, toTtsError } from '../core/errors.js'
 import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../core/ports.js'
 import { anySignal } from './bullmq-abortable.js'
 import { encodeFailure, parseJobData, RENDER_QUEUE_NAME, type AudioTransport, type RenderJobData, type RenderJobResult } from './bullmq-job-codec.js'
-import { createRedisClient, isConnectionError, quitRedisClient } from './redis-connections.js'
+import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isConnectionError, quitRedisClient, redisErrorForLog, type RedisClient, type RedisTimeouts } from './redis-connections.js'
 import { RedisSharedAudio } from './redis-shared-audio.js'
+import { queuePrefixFor, singleRedis, type RedisTarget } from './redis-target.js'
 
 /** Renders one job into `job.outPath` (a WAV PCM16 mono at the request's rate). The engine pipeline. */
 export type Renderer = (job: RenderJob, signal: AbortSignal) => Promise<RenderedAudio>
@@ -35,8 +35,15 @@ export const WORKER_DEFAULTS = Object.freeze({
 } as const)
 
 export interface BullMqRenderWorkerOptions {
-  readonly redisUrl: string
+  /** The queue Redis (any topology). Or `redisUrl` for a single server. */
+  readonly redis?: RedisTarget | undefined
+  readonly redisUrl?: string | undefined
+  /** Where finished audio is published; defaults to the queue Redis. Or `audioRedisUrl` for a single server. */
+  readonly audioRedis?: RedisTarget | undefined
   readonly audioRedisUrl?: string | undefined
+  /** Command timeout of the audio writes, connect timeout of every connection. */
+  readonly timeouts?: RedisTimeouts | undefined
+  /** Key namespace (config redisPrefix); hash-tagged on a Redis Cluster as the node does. */
   readonly prefix: string
   readonly audioTtlSeconds: number
   /** Jobs this worker renders at once. */
@@ -70,8 +77,8 @@ export class BullMqRenderWorker {
   readonly #options: BullMqRenderWorkerOptions
   readonly #log: Logger
   readonly #transport: AudioTransport
-  readonly #client: Redis
-  readonly #audioClient: Redis
+  readonly #client: RedisClient
+  readonly #audioClient: RedisClient
   readonly #shared: RedisSharedAudio
   readonly #worker: Worker<RenderJobData, RenderJobResult>
   readonly #renders = new AbortController()
@@ -90,14 +97,17 @@ export class BullMqRenderWorker {
     this.#ownsWorkDir = options.workDir === undefined
     this.#workDir = options.workDir === undefined ? mkdtemp(path.join(tmpdir(), 'tts-cache-worker-')) : Promise.resolve(options.workDir)
     this.#workDir.catch((err: unknown) => this.#log.error({ err }, 'cannot create the worker temp dir'))
+    const timeouts = options.timeouts ?? DEFAULT_REDIS_TIMEOUTS
+    const target = options.redis ?? (options.redisUrl === undefined ? undefined : singleRedis(options.redisUrl))
+    if (target === undefined) throw new TtsError('TTS_ERR_CONFIG', { args: ['the render worker needs a Redis (redis or redisUrl)'] })
+    const audioTarget = options.audioRedis ?? (options.audioRedisUrl === undefined ? target : singleRedis(options.audioRedisUrl))
     // Workers wait through outages (maxRetriesPerRequest: null), as BullMQ requires.
-    this.#client = createRedisClient(options.redisUrl, 'blocking', 'worker', this.#log)
-    const audioUrl = options.audioRedisUrl ?? options.redisUrl
-    this.#audioClient = createRedisClient(audioUrl, 'publisher', 'worker-audio', this.#log)
+    this.#client = createRedisClient(target, 'blocking', 'worker', this.#log, timeouts)
+    this.#audioClient = createRedisClient(audioTarget, 'publisher', 'worker-audio', this.#log, timeouts)
     this.#shared = new RedisSharedAudio({ client: this.#audioClient, prefix: options.prefix, ttlSeconds: options.audioTtlSeconds })
     this.#worker = new Worker<RenderJobData, RenderJobResult>(RENDER_QUEUE_NAME, (job, _token, signal) => this.#process(job, signal), {
       connection: this.#client,
-      prefix: options.prefix,
+      prefix: queuePrefixFor(target, options.prefix),
       concurrency: Math.max(1, options.concurrency),
       lockDuration: options.lockDurationMs ?? WORKER_DEFAULTS.lockDurationMs,
       stalledInterval: options.stalledIntervalMs ?? WORKER_DEFAULTS.stalledIntervalMs,
@@ -105,10 +115,10 @@ export class BullMqRenderWorker {
       ...(options.name === undefined ? {} : { name: options.name }),
     })
     this.#worker.on('error', (err: unknown) => {
-      if (isConnectionError(err)) this.#log.debug({ err }, 'worker lost redis')
-      else this.#log.warn({ err }, 'worker error')
+      if (isConnectionError(err)) this.#log.debug({ err: redisErrorForLog(err) }, 'worker lost redis')
+      else this.#log.warn({ err: redisErrorForLog(err) }, 'worker error')
     })
-    this.#worker.on('failed', (job, err) => this.#log.warn({ jobId: job?.id, err }, 'render job failed'))
+    this.#worker.on('failed', (job, err) => this.#log.warn({ jobId: job?.id, err: redisErrorForLog(err) }, 'render job failed'))
     this.#worker.on('stalled', (jobId) => this.#log.warn({ jobId }, 'render job stalled (its worker died?); retrying it'))
   }
 
@@ -135,7 +145,7 @@ export class BullMqRenderWorker {
     let timer: NodeJS.Timeout | undefined
     const finished = await Promise.race([
       closing.then(() => true, (err: unknown) => {
-        this.#log.warn({ err }, 'worker close failed')
+        this.#log.warn({ err: redisErrorForLog(err) }, 'worker close failed')
         return true
       }),
       new Promise<boolean>((resolve) => {

@@ -3,22 +3,28 @@
  * answers, this node's in-process pool (or a fast TTS_ERR_QUEUE_UNAVAILABLE) when it does not.
  * Hits never reach a queue, so they are served from local disk whatever Redis does.
  *
- * Falls back when (1) Redis is not connected at the time of the request: at once; (2) Redis does
- * not take the job within `fallbackAfterMs`; (3) the connection drops while the job is pending and
- * does not come back within `fallbackAfterMs`; (4) the cluster path reports
- * TTS_ERR_QUEUE_UNAVAILABLE (e.g. the audio vanished, or no worker has this engine version).
- * When Redis reconnects, new misses take the cluster path again; nothing needs a restart.
+ * Falls back when (1) Redis is not available at the time of the request (not connected, or not
+ * answering): at once; (2) Redis does not take the job within `fallbackAfterMs`; (3) the
+ * connection drops while the job is pending and does not come back within `fallbackAfterMs`;
+ * (4) Redis stops answering while the job is pending (a probe or a command timed out, which
+ * already waited the command timeout): at once, even when a worker had taken the job — this node
+ * renders the key itself (once: the core's single-flight), and a worker elsewhere may render it
+ * too; (5) the cluster path reports TTS_ERR_QUEUE_UNAVAILABLE (a command timed out, the audio
+ * vanished, no worker has this engine version). When Redis answers again, new misses take the
+ * cluster path again; nothing needs a restart.
  */
 import type { ReadinessCheck } from '../app-context.js'
 import { TtsError, isTtsError } from '../core/errors.js'
 import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio } from '../core/ports.js'
 import { anySignal } from './bullmq-abortable.js'
-import type { ClusterRenderOptions } from './bullmq-render-queue.js'
+import type { ClusterRenderOptions, UnavailableCause } from './bullmq-render-queue.js'
 
 /** The cluster side as the fallback sees it (BullMqRenderQueue implements it). */
 export interface ClusterBackend extends RenderQueue {
   readonly available: boolean
-  onAvailabilityChange(listener: (available: boolean) => void): () => void
+  /** Why it is not available: connection down, or connected and not answering. */
+  readonly unavailableCause?: UnavailableCause | undefined
+  onAvailabilityChange(listener: (available: boolean, cause: UnavailableCause | undefined) => void): () => void
   render(job: RenderJob, options: ClusterRenderOptions): Promise<RenderedAudio>
 }
 
@@ -63,7 +69,7 @@ export class FallbackRenderQueue implements RenderQueue {
     this.#clock = options.clock ?? systemClock
     this.#downSince = this.#cluster.available ? undefined : this.#clock.now()
     let connectedBefore = this.#cluster.available
-    this.#cluster.onAvailabilityChange((available) => {
+    this.#cluster.onAvailabilityChange((available, cause) => {
       if (available) {
         const downMs = this.#downSince === undefined ? 0 : this.#clock.now() - this.#downSince
         if (connectedBefore) this.#log.info({ downMs }, 'redis is back: renders go through the cluster again')
@@ -72,7 +78,7 @@ export class FallbackRenderQueue implements RenderQueue {
         this.#downSince = undefined
       } else {
         this.#downSince = this.#clock.now()
-        this.#log.warn({ mode: this.#mode }, this.#mode === 'local' ? 'redis unavailable: misses render on this node' : 'redis unavailable: misses fail fast')
+        this.#log.warn({ mode: this.#mode, cause }, this.#mode === 'local' ? 'redis unavailable: misses render on this node' : 'redis unavailable: misses fail fast')
       }
     })
   }
@@ -82,7 +88,8 @@ export class FallbackRenderQueue implements RenderQueue {
     if (this.#cluster.available) return { ok: true, state: 'ok', detail: 'redis connected; renders go through the cluster' }
     const since = this.#downSince === undefined ? '' : ` since ${new Date(this.#downSince).toISOString()}`
     const then = this.#mode === 'local' ? 'misses render on this node' : 'misses fail with TTS_ERR_QUEUE_UNAVAILABLE'
-    return { ok: true, state: 'degraded', detail: `redis unavailable${since}; hits are served from local disk, ${then}` }
+    const what = this.#cluster.unavailableCause === 'unresponsive' ? 'redis not answering (connected, no replies)' : 'redis unavailable'
+    return { ok: true, state: 'degraded', detail: `${what}${since}; hits are served from local disk, ${then}` }
   }
 
   /** Calls `listener` whenever readiness flips between ok and degraded. */
@@ -97,7 +104,7 @@ export class FallbackRenderQueue implements RenderQueue {
   /** `options` may carry ClusterRenderOptions' `refresh` and `onAccepted` (passed through). */
   render(job: RenderJob, options: RenderOptions & { readonly refresh?: boolean | undefined }): Promise<RenderedAudio> {
     if (this.#closing) return Promise.reject(new TtsError('TTS_ERR_SHUTTING_DOWN'))
-    if (!this.#cluster.available) return this.#degraded(job, options, 'redis is not connected')
+    if (!this.#cluster.available) return this.#degraded(job, options, this.#cluster.unavailableCause === 'unresponsive' ? 'redis is not answering' : 'redis is not connected')
     return this.#viaCluster(job, options)
   }
 
@@ -156,9 +163,13 @@ export class FallbackRenderQueue implements RenderQueue {
         this.#degraded(job, options, reason).then(resolve, reject)
       }
       enqueueTimer = setTimeout(() => fallBack(`redis did not take the job within ${this.#afterMs} ms`), this.#afterMs)
-      unsubscribe = this.#cluster.onAvailabilityChange((available) => {
+      unsubscribe = this.#cluster.onAvailabilityChange((available, cause) => {
         clearTimeout(outageTimer)
-        if (!available) outageTimer = setTimeout(() => fallBack(`redis connection lost for ${this.#afterMs} ms while waiting`), this.#afterMs)
+        if (available) return
+        // Not answering: the probe (or command) already waited its timeout; a worker holding the
+        // job cannot report back through a frozen Redis, so do not wait for it.
+        if (cause === 'unresponsive') fallBack('redis stopped answering while waiting')
+        else outageTimer = setTimeout(() => fallBack(`redis connection lost for ${this.#afterMs} ms while waiting`), this.#afterMs)
       })
       this.#cluster
         .render(job, {

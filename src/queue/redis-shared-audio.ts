@@ -5,9 +5,9 @@
  * instance; docs/scale-out.md has both configurations.
  */
 import { writeFile } from 'node:fs/promises'
-import type { Redis } from 'ioredis'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
 import type { RenderedAudio } from '../core/ports.js'
+import type { RedisClient } from './redis-connections.js'
 
 export interface SharedAudio {
   readonly wav: Buffer
@@ -15,8 +15,9 @@ export interface SharedAudio {
 }
 
 export interface RedisSharedAudioOptions {
-  readonly client: Redis
-  /** Key namespace (config redisPrefix); entries live at `<prefix>:audio:<cacheKey>`. */
+  /** Any topology. On a Redis Cluster each entry is one key, so entries spread over the masters. */
+  readonly client: RedisClient
+  /** Key namespace (config redisPrefix, never hash-tagged); entries live at `<prefix>:audio:<cacheKey>`. */
   readonly prefix: string
   /** Entries expire this long after their last publish (config audioTtlSeconds). */
   readonly ttlSeconds: number
@@ -26,7 +27,7 @@ export interface RedisSharedAudioOptions {
 export type SharedAudioCheck = { readonly ok: true; readonly audio: SharedAudio } | { readonly ok: false; readonly reason: string }
 
 export class RedisSharedAudio {
-  readonly #client: Redis
+  readonly #client: RedisClient
   readonly #prefix: string
   readonly #ttlSeconds: number
 
@@ -36,7 +37,7 @@ export class RedisSharedAudio {
     this.#ttlSeconds = options.ttlSeconds
   }
 
-  get client(): Redis {
+  get client(): RedisClient {
     return this.#client
   }
 

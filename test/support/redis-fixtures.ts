@@ -142,6 +142,8 @@ export class CountingRenderer {
 export function clusterConfig(redisUrl: string, prefix: string, overrides: Partial<ClusterConfig> = {}): ClusterConfig {
   return {
     redisUrl,
+    redisCommandTimeoutMs: 1000,
+    redisConnectTimeoutMs: 2000,
     audioRedisUrl: undefined,
     redisPrefix: prefix,
     redisFallback: 'local',

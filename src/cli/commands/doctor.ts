@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { redisTargetFrom } from '../../cluster/cluster-settings.js'
 import { loadConfig } from '../../config/load-config.js'
+import { describeRedisTarget, type RedisTarget } from '../../queue/redis-target.js'
 import { SECRET_KEYS, type Config } from '../../config/schema.js'
 import { toTtsError } from '../../core/errors.js'
 import { EngineCatalog, type CatalogDescription } from '../../engines/catalog.js'
@@ -53,7 +55,8 @@ export async function doctorCommand(argv: readonly string[], env: NodeJS.Process
       checks.push({ name: `engine ${config.engine} (default)`, ok: false, detail: toTtsError(error).message })
     }
     checks.push(await checkCacheDir(config.cacheDir))
-    if (config.redisUrl !== undefined) checks.push(await checkRedis(config.redisUrl))
+    const redis = redisTargetFrom(config)
+    if (redis !== undefined) checks.push(await checkRedis(redis, config.redisConnectTimeoutMs))
   }
   const ok = checks.every((c) => c.ok)
   if (values.json === true) {
@@ -68,7 +71,10 @@ export async function doctorCommand(argv: readonly string[], env: NodeJS.Process
 function redacted(config: Config): Record<string, unknown> {
   const copy: Record<string, unknown> = { ...config }
   for (const key of SECRET_KEYS) if (copy[key] !== undefined) copy[key] = '[redacted]'
-  if (typeof copy['redisUrl'] === 'string') copy['redisUrl'] = copy['redisUrl'].replace(/\/\/[^@/]*@/, '//[redacted]@')
+  for (const key of ['redisUrl', 'audioRedisUrl'] as const) {
+    const url = copy[key]
+    if (typeof url === 'string') copy[key] = url.replace(/\/\/[^@/]*@/, '//[redacted]@')
+  }
   return copy
 }
 
@@ -84,16 +90,24 @@ async function checkCacheDir(dir: string): Promise<Check> {
   }
 }
 
-async function checkRedis(url: string): Promise<Check> {
-  const { Redis } = await import('ioredis')
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null })
+async function checkRedis(target: RedisTarget, connectTimeoutMs: number): Promise<Check> {
+  const { Cluster, Redis } = await import('ioredis')
+  const base = { lazyConnect: true, connectTimeout: connectTimeoutMs, commandTimeout: connectTimeoutMs, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null }
+  const credentials = { ...(target.kind !== 'single' && target.username !== undefined ? { username: target.username } : {}), ...(target.kind !== 'single' && target.password !== undefined ? { password: target.password } : {}) }
+  const client =
+    target.kind === 'single'
+      ? new Redis(target.url, base)
+      : target.kind === 'sentinel'
+        ? new Redis({ ...base, ...credentials, sentinels: [...target.sentinels], name: target.name, sentinelRetryStrategy: () => null, ...(target.sentinelPassword === undefined ? {} : { sentinelPassword: target.sentinelPassword }) })
+        : new Cluster([...target.nodes], { lazyConnect: true, enableOfflineQueue: false, clusterRetryStrategy: () => null, redisOptions: { ...base, ...credentials } })
   client.on('error', () => undefined) // the failure is reported below, from connect()
+  const where = describeRedisTarget(target)
   try {
     await client.connect()
     const pong = await client.ping()
-    return { name: 'redis', ok: pong === 'PONG', detail: `reachable (${pong})` }
+    return { name: 'redis', ok: pong === 'PONG', detail: `${where} reachable (${pong})` }
   } catch (error) {
-    return { name: 'redis', ok: false, detail: `unreachable: ${(error as Error).message}` }
+    return { name: 'redis', ok: false, detail: `${where} unreachable: ${(error as Error).message}` }
   } finally {
     client.disconnect()
   }

@@ -1,3 +1,4 @@
+import { redisConfigured } from '../../cluster/cluster-settings.js'
 import { loadConfig } from '../../config/load-config.js'
 import { EngineCatalog } from '../../engines/catalog.js'
 import { createEngineRenderer } from '../../engines/engine-renderer.js'
@@ -14,7 +15,7 @@ export async function workerCommand(argv: readonly string[], env: NodeJS.Process
   const overrides: Record<string, unknown> = { ...flagOverrides(values) }
   if (values.concurrency !== undefined) overrides['workerConcurrency'] = values.concurrency
   const config = loadConfig({ env, file: values.config, overrides })
-  if (config.redisUrl === undefined) throw new UsageError('worker needs REDIS_URL (render workers take jobs from the BullMQ queue)')
+  if (!redisConfigured(config)) throw new UsageError('worker needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (render workers take jobs from the BullMQ queue)')
   const logger = createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
   const engines = await EngineCatalog.detect({
     defaultEngine: config.engine,

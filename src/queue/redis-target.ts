@@ -1,0 +1,70 @@
+/**
+ * Where Redis is: one server (`REDIS_URL`), a master found through Sentinel (`REDIS_SENTINELS` +
+ * `REDIS_SENTINEL_NAME`), or a Redis Cluster (`REDIS_CLUSTER_NODES`). The rest of the cluster
+ * path never looks at the topology except through `queuePrefixFor` (Redis Cluster needs a hash
+ * tag) and `describeRedisTarget` (what logs and readiness show: never a password).
+ */
+
+export interface RedisHostPort {
+  readonly host: string
+  readonly port: number
+}
+
+/** Credentials for the data nodes (Sentinel and Cluster; a single server takes them from its URL). */
+export interface RedisCredentials {
+  readonly username?: string | undefined
+  readonly password?: string | undefined
+}
+
+export type RedisTarget =
+  /** One server; the URL may carry user, password, db and `rediss://` for TLS. */
+  | { readonly kind: 'single'; readonly url: string }
+  /** The master of `name` as the Sentinels report it; follows failovers. */
+  | ({
+      readonly kind: 'sentinel'
+      readonly sentinels: readonly RedisHostPort[]
+      readonly name: string
+      readonly sentinelPassword?: string | undefined
+    } & RedisCredentials)
+  /** A Redis Cluster, discovered from these seed nodes. */
+  | ({ readonly kind: 'cluster'; readonly nodes: readonly RedisHostPort[] } & RedisCredentials)
+
+export function singleRedis(url: string): RedisTarget {
+  return { kind: 'single', url }
+}
+
+/**
+ * BullMQ's queue keys must share one hash slot on a Redis Cluster (its Lua scripts touch several
+ * keys at once): the prefix is wrapped in a hash tag there, `tts-cache` → `{tts-cache}`. Other
+ * topologies keep the plain prefix (the keys of existing deployments do not move).
+ */
+export function queuePrefixFor(target: RedisTarget, prefix: string): string {
+  return target.kind === 'cluster' ? `{${prefix}}` : prefix
+}
+
+/** For logs and readiness: hosts and names, never a password. */
+export function describeRedisTarget(target: RedisTarget): string {
+  switch (target.kind) {
+    case 'single':
+      return redactRedisUrl(target.url)
+    case 'sentinel':
+      return `sentinel ${target.name} via ${target.sentinels.map(hostPort).join(',')}`
+    case 'cluster':
+      return `cluster via ${target.nodes.map(hostPort).join(',')}`
+  }
+}
+
+/** `redis://user:secret@host:6379/0` → `redis://user:***@host:6379/0` (for logs and readiness). */
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return 'redis://(unparseable url)'
+  }
+}
+
+function hostPort(node: RedisHostPort): string {
+  return node.host.includes(':') ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`
+}
