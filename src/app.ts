@@ -106,6 +106,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       cacheDir: config.cacheDir,
       maxCacheBytes: config.maxCacheBytes,
       maxAgeMs: config.maxAgeMs,
+      minFreeBytes: config.minFreeBytes,
       staleLockMs: Math.max(DEFAULTS.staleLockMs, config.renderTimeoutMs * 2),
       // A service answers at once, even on a big cache; a one-shot command wants the whole index.
       scanInBackground: overrides.listeners === true,
@@ -156,13 +157,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     metrics.watchQueue(queue)
 
     const probes = new Map<string, ReadinessProbe>()
+    // Vanished, replaced or unmounted directory, not writable, or below TTS_MIN_FREE_BYTES (DiskStore.health).
     probes.set('cacheDir', async () => {
-      try {
-        await access(config.cacheDir, fsConstants.W_OK)
-        return { ok: true, state: 'ok', detail: config.cacheDir }
-      } catch (err) {
-        return { ok: false, state: 'failed', detail: `${config.cacheDir} is not writable: ${(err as Error).message}` }
-      }
+      const { state, detail } = await store.health()
+      return { ok: state !== 'failed', state, detail }
     })
     probes.set('index', () => {
       const { state, error } = store.indexing

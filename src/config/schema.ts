@@ -78,6 +78,7 @@ export const configSchema = z
     cacheDir: z.string().min(1).default(DEFAULTS.cacheDir),
     maxCacheBytes: byteSize.default(DEFAULTS.maxCacheBytes),
     maxAgeMs: int(0, Number.MAX_SAFE_INTEGER).default(DEFAULTS.maxAgeMs),
+    minFreeBytes: z.union([z.literal(0), byteSize]).default(DEFAULTS.minFreeBytes),
     engine: z.enum(ENGINE_IDS).default(DEFAULTS.engine),
     voice: z.string().default(DEFAULTS.voice),
     sampleRate: z.coerce
@@ -166,6 +167,7 @@ export const ENV_NAMES = Object.freeze({
   TTS_ENGINE: 'engine',
   TTS_VOICE: 'voice',
   TTS_SAMPLE_RATE: 'sampleRate',
+  TTS_MIN_FREE_BYTES: 'minFreeBytes',
   TTS_COMMAND: 'command',
   TTS_ESPEAK_NG_BIN: 'espeakNgBin',
   TTS_SWIFT_BIN: 'swiftBin',

@@ -30,6 +30,8 @@ export const DEFAULTS = Object.freeze({
   /** Grace between SIGTERM and SIGKILL for an engine process group. */
   killGraceMs: 500,
   scanConcurrency: 32,
+  /** Free space on the cache's file system below which `/readyz` is degraded (bytes; 0: never). */
+  minFreeBytes: 64 * 1024 ** 2,
   /** A lock file older than this whose owner pid is not alive is stale. */
   staleLockMs: 30_000,
   eslHost: '127.0.0.1',

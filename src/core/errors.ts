@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   TTS_ERR_ABORTED: { status: 499, retryable: true, message: 'the request was aborted before the audio was ready' },
   TTS_ERR_INTERNAL: { status: 500, retryable: true, message: 'internal error: %s' },
   TTS_ERR_STORE_IO: { status: 500, retryable: true, message: 'cache store I/O failed: %s' },
+  // 507, not 503: a full disk does not clear in the seconds a 503 Retry-After promises (see docs/errors.md).
+  TTS_ERR_STORE_FULL: { status: 507, retryable: true, message: 'no space left in the cache directory: %s' },
   TTS_ERR_CONFIG: { status: 500, retryable: false, message: 'invalid configuration: %s' },
   TTS_ERR_RENDER_FAILED: { status: 502, retryable: true, message: 'engine %s failed: %s' },
   TTS_ERR_INVALID_AUDIO: { status: 502, retryable: true, message: 'engine %s produced no valid audio: %s' },

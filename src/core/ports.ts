@@ -79,6 +79,12 @@ export interface RenderSlot {
   commit(meta: Omit<EntryMeta, 'key' | 'bytes' | 'durationMs' | 'createdAt'>, audio: RenderedAudio): Promise<CacheEntry>
   /** Remove the temp file and the lock. Safe to call more than once, and after commit. */
   release(): Promise<void>
+  /**
+   * The error to report for a render into `tempPath` that failed with `err`: the store's own
+   * (e.g. TTS_ERR_STORE_FULL when the output was cut short because the disk is full) or `err`
+   * itself. Optional; never throws.
+   */
+  explainFailure?(err: unknown): Promise<unknown>
 }
 
 export type ClaimResult =
@@ -109,14 +115,30 @@ export interface StoreStats {
   readonly pinnedBytes: number
   readonly maxBytes: number
   readonly evictions: number
+  /**
+   * Index entries found not to match their file any more (deleted, truncated, replaced behind the
+   * store), by reason: dropped from the index and answered as misses. Optional (stores that never
+   * see their files change behind them).
+   */
+  readonly stale?: Readonly<Record<string, number>>
 }
 
 /** Content-addressed audio store with an in-memory index. */
 export interface AudioStore {
-  /** Memory-only lookup; refreshes recency; never touches the disk. */
+  /**
+   * A hit: the indexed entry, refreshing recency, only while its file is on disk as indexed (the
+   * disk store stats it: same size, same file). An entry whose file was deleted, truncated or
+   * replaced behind the store is dropped and misses (the miss path renders it again or finds the
+   * new file). Never reads the audio.
+   */
   lookup(key: string): CacheEntry | undefined
-  /** Like lookup but does not refresh recency. */
+  /** The indexed entry, without refreshing recency and without checking its file. */
   peek(key: string): CacheEntry | undefined
+  /**
+   * Like lookup, and when the index does not hold the key, looks on disk for a valid WAV of it
+   * (another process may have rendered it) and indexes it. Never renders, never waits for a lock.
+   */
+  find(key: string): Promise<CacheEntry | undefined>
   /**
    * The entry with its text (read from disk), without refreshing recency; undefined when the
    * key is not cached. Also finds an entry a background scan has not indexed yet.

@@ -63,7 +63,8 @@ interface Produced {
 }
 
 /**
- * Answers "which WAV is this phrase?": a memory hit, or one render per key no matter how
+ * Answers "which WAV is this phrase?": a hit (an indexed entry whose file the store found on
+ * disk as indexed), or one render per key no matter how
  * many callers (single-flight in this process, a lock file across processes on one cache
  * directory, the queue backend's job id across a cluster).
  */
@@ -97,7 +98,7 @@ export class TtsService {
     return { request, key: cacheKeyFor(request, engineVersion), engineVersion }
   }
 
-  /** Memory-only lookup by key (refreshes recency). */
+  /** The store's lookup by key (refreshes recency; a hit only while its file is on disk as indexed). */
   lookupKey(key: string): CacheEntry | undefined {
     if (!isCacheKey(key)) throw new TtsError('TTS_ERR_INVALID_KEY', { args: [String(key).slice(0, 80)] })
     return this.#deps.store.lookup(key)
@@ -154,10 +155,12 @@ export class TtsService {
     if (claim.state !== 'owned') return { entry: claim.entry, how: claim.state }
     const { slot } = claim
     try {
-      const audio = await this.#deps.queue.render(
-        { key, request, engineVersion, outPath: slot.tempPath },
-        { priority: options.priority ?? 'live', signal, refresh: options.refresh === true },
-      )
+      const audio = await this.#deps.queue
+        .render({ key, request, engineVersion, outPath: slot.tempPath }, { priority: options.priority ?? 'live', signal, refresh: options.refresh === true })
+        // The store may know better why it failed (its disk is full).
+        .catch(async (err: unknown) => {
+          throw (await slot.explainFailure?.(err)) ?? err
+        })
       const entry = await slot.commit(
         {
           text: request.text,

@@ -6,6 +6,7 @@ import type { EslFrame } from './frame.js'
 import { EslFrameParser, type FrameLimits } from './frame-parser.js'
 import { observe } from './observe.js'
 import type { EslCommandOutcome, EslObserver, EslSide } from './ports.js'
+import { peerOf, ProtocolErrorLog } from './protocol-error-log.js'
 import type { Scheduler } from './scheduler.js'
 
 /** Callbacks for frames that are not replies. Called synchronously from the data handler. */
@@ -31,6 +32,8 @@ export interface EslConnectionOptions {
   readonly commandTimeoutMs: number
   readonly observer?: EslObserver | undefined
   readonly handlers?: EslConnectionHandlers | undefined
+  /** Where malformed input is logged (one line each, bursts summed up); shared by a listener's connections. */
+  readonly protocolErrors?: ProtocolErrorLog | undefined
 }
 
 export type ReplyOutcome = { readonly ok: true; readonly frame: EslFrame } | { readonly ok: false; readonly error: TtsError }
@@ -105,6 +108,17 @@ export class EslConnection {
    */
   get lastReplyReceivedAt(): number {
     return this.#replyAt
+  }
+
+  /** `host:port` of the peer (for logs). */
+  get peer(): string {
+    return peerOf(this.#socket)
+  }
+
+  /** Logs malformed input from the peer: one line, no stack (see ProtocolErrorLog). */
+  reportProtocolError(error: TtsError, what?: string): void {
+    const log = this.#options.protocolErrors ?? new ProtocolErrorLog(this.#options.logger, this.#options.scheduler)
+    log.report(this.#options.side, this.peer, error, what)
   }
 
   /** Commands written and still waiting for their reply. */
@@ -221,7 +235,7 @@ export class EslConnection {
       }
       if (error !== undefined) {
         observe(this.#options.observer, this.#options.logger, 'protocolError', this.#options.side)
-        this.#options.logger.warn({ err: error }, 'malformed data from FreeSWITCH; closing the connection')
+        this.reportProtocolError(error)
         this.#shutdown(error)
       }
     } catch (err) {

@@ -5,6 +5,7 @@ import { ESL_DEFAULTS } from './defaults.js'
 import { observe } from './observe.js'
 import { OutboundSession, type OutboundSessionConfig, type SessionPhase } from './outbound-session.js'
 import { ESL_CALL_STATUSES, type EslCallStatus, type EslObserver, type EslTtsService } from './ports.js'
+import { ProtocolErrorLog } from './protocol-error-log.js'
 import { systemScheduler, type Scheduler } from './scheduler.js'
 
 export interface EslOutboundServerOptions {
@@ -96,6 +97,7 @@ export class EslOutboundServer {
       logger: this.#logger,
       scheduler: this.#scheduler,
       observer: options.observer,
+      protocolErrors: new ProtocolErrorLog(this.#logger, this.#scheduler),
       limits: Object.freeze({
         maxHeaderBytes: options.maxHeaderBytes ?? ESL_DEFAULTS.maxHeaderBytes,
         maxBodyBytes: options.maxBodyBytes ?? ESL_DEFAULTS.maxBodyBytes,

@@ -13,6 +13,7 @@ import { deliverVariables, type ChannelVariable } from './deliver-variables.js'
 import type { FrameLimits } from './frame-parser.js'
 import { LazyChildLogger } from './lazy-logger.js'
 import type { EslCallOutcome, EslCallStatus, EslObserver, EslTtsService } from './ports.js'
+import type { ProtocolErrorLog } from './protocol-error-log.js'
 import type { Scheduler } from './scheduler.js'
 
 export interface OutboundSessionConfig {
@@ -20,6 +21,8 @@ export interface OutboundSessionConfig {
   readonly logger: Logger
   readonly scheduler: Scheduler
   readonly observer: EslObserver | undefined
+  /** Malformed input from FreeSWITCH, logged one line each (bursts summed up) for all sessions. */
+  readonly protocolErrors?: ProtocolErrorLog | undefined
   readonly limits: FrameLimits
   readonly connectTimeoutMs: number
   readonly commandTimeoutMs: number
@@ -72,6 +75,7 @@ export class OutboundSession {
       limits: config.limits,
       commandTimeoutMs: config.commandTimeoutMs,
       observer: config.observer,
+      protocolErrors: config.protocolErrors,
       handlers: {
         // FreeSWITCH sends this at once when the caller hangs up (then FIN), and after our exit.
         disconnectNotice: () => this.#onDisconnectNotice(),
@@ -155,8 +159,9 @@ export class OutboundSession {
       this.#channelDataAt = this.#connection.lastReplyReceivedAt
       const parsed = parseChannelData(reply)
       if (!parsed.ok) {
-        this.#log.warn({ reason: parsed.reason }, 'malformed CHANNEL_DATA; closing')
-        this.#connection.destroy(new TtsError('TTS_ERR_ESL_PROTOCOL', { args: [parsed.reason] }))
+        const error = new TtsError('TTS_ERR_ESL_PROTOCOL', { args: [parsed.reason] })
+        this.#connection.reportProtocolError(error, 'malformed CHANNEL_DATA; closing')
+        this.#connection.destroy(error)
         return undefined
       }
       return parsed.data

@@ -54,7 +54,8 @@ export function sendNotModified(reply: FastifyReply, key: string): FastifyReply 
  * checked against the index entry); otherwise the only file-system work is one async open and
  * one fstat on the handle (so Content-Length is that of the file actually sent, even if a
  * refresh replaced it since the lookup), and the handle closes with the stream.
- * Resolves false, having sent nothing, when the file is gone (purged or evicted since the lookup).
+ * Resolves false, having sent nothing, when the file is gone (purged or evicted since the lookup),
+ * or is not the size the index entry says (changed behind the store since the lookup).
  */
 export async function sendAudioFile(
   request: FastifyRequest,
@@ -97,7 +98,10 @@ export async function sendAudioFile(
 
 const NOTHING_TO_CLOSE = async (): Promise<void> => undefined
 
-/** Memory when hot (or small enough to become hot), else an open file handle; undefined when gone. */
+/**
+ * Memory when hot (or small enough to become hot), else an open file handle; undefined when gone,
+ * or when the file read is not the size the index entry says (changed since the lookup's stat).
+ */
 async function openSource(audio: AudioToSend, hot: HotAudio | undefined): Promise<AudioSource | undefined> {
   if (hot !== undefined && audio.entry !== undefined) {
     let bytes: Buffer | undefined
@@ -106,6 +110,7 @@ async function openSource(audio: AudioToSend, hot: HotAudio | undefined): Promis
     } catch (err) {
       return storeError(err, 'read failed')
     }
+    if (bytes !== undefined && bytes.length !== audio.entry.bytes) return undefined
     if (bytes !== undefined) {
       const inMemory = bytes
       return { size: inMemory.length, body: (start, end) => inMemory.subarray(start, end + 1), close: NOTHING_TO_CLOSE }
@@ -123,6 +128,11 @@ async function openSource(audio: AudioToSend, hot: HotAudio | undefined): Promis
   } catch (err) {
     await handle.close()
     throw new TtsError('TTS_ERR_STORE_IO', { cause: err, args: ['fstat failed'] })
+  }
+  if (audio.entry !== undefined && size !== audio.entry.bytes) {
+    // Truncated or rewritten since the lookup: never sent (the caller asks again).
+    await handle.close()
+    return undefined
   }
   return { size, body: (start, end) => handle.createReadStream({ start, end, autoClose: true }), close: () => handle.close() }
 }

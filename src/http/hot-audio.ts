@@ -22,9 +22,11 @@ export interface HotAudioOptions {
  *
  * Never stale: each copy remembers the store's index entry (TtsResult.entry) it was read for, and
  * is used only while that is still the entry the index answers with. A refresh, purge, eviction
- * or re-render replaces or drops the entry object, so the next hit reads the file again. Only
- * an outside process rewriting a file in place (which the store never does: it renames) is
- * not seen.
+ * or re-render replaces or drops the entry object, so the next hit reads the file again; and so
+ * does a file deleted, truncated or replaced behind the store: every lookup stats the file and
+ * drops an entry that no longer matches it (DiskStore.lookup), so these bytes are never served
+ * for a file that is gone or changed. Bytes read at another length than the entry's are neither
+ * kept nor served.
  */
 export class HotAudio {
   readonly #cache: LRUCache<string, HotFile> | undefined
@@ -53,7 +55,8 @@ export class HotAudio {
   async load(entry: CacheEntry): Promise<Buffer | undefined> {
     if (this.#cache === undefined || entry.bytes > this.#maxFileBytes) return undefined
     const bytes = await readFile(entry.path)
-    if (bytes.length <= this.#maxFileBytes) this.#cache.set(entry.key, { entry, bytes })
+    // Another length than the index says: changed since the lookup (the caller does not send it).
+    if (bytes.length === entry.bytes && bytes.length <= this.#maxFileBytes) this.#cache.set(entry.key, { entry, bytes })
     return bytes
   }
 }

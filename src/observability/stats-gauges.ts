@@ -30,6 +30,23 @@ export function registerStoreGauges(registers: Registry[], read: () => StoreStat
       seen = stats.evictions
     },
   })
+  const staleSeen = new Map<string, number>()
+  new Counter({
+    name: 'tts_cache_stale_total',
+    help: 'Index entries whose WAV was found deleted, truncated or replaced behind the service (reason: missing, size, replaced, unreadable); each was answered as a miss, not a hit',
+    labelNames: ['reason'] as const,
+    registers,
+    collect(): void {
+      const stale = read()?.stale
+      if (stale === undefined) return
+      for (const [reason, count] of Object.entries(stale)) {
+        const before = staleSeen.get(reason) ?? 0
+        // inc(0) makes every reason visible from the first scrape.
+        this.inc({ reason }, Math.max(0, count - before))
+        staleSeen.set(reason, count)
+      }
+    },
+  })
 }
 
 /** The `tts_queue_*` metrics, read from the render queue at scrape time. */

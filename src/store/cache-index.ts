@@ -4,7 +4,8 @@
  * store deletes the files of what this drops.
  */
 import { LRUCache } from 'lru-cache'
-import type { CacheEntry, Clock } from '../core/ports.js'
+import type { Clock } from '../core/ports.js'
+import type { IndexedEntry } from './entry-files.js'
 import type { EvictReason } from './options.js'
 
 export interface CacheIndexOptions {
@@ -13,7 +14,7 @@ export interface CacheIndexOptions {
   readonly maxAgeMs: number
   readonly clock: Clock
   /** An entry left on its own (budget or age). Called synchronously; must not throw. */
-  readonly onDropped: (entry: CacheEntry, reason: EvictReason) => void
+  readonly onDropped: (entry: IndexedEntry, reason: EvictReason) => void
 }
 
 export interface IndexStats {
@@ -25,15 +26,15 @@ export interface IndexStats {
 }
 
 export class CacheIndex {
-  readonly #lru: LRUCache<string, CacheEntry>
-  readonly #pinned = new Map<string, CacheEntry>()
+  readonly #lru: LRUCache<string, IndexedEntry>
+  readonly #pinned = new Map<string, IndexedEntry>()
   readonly #options: CacheIndexOptions
   #pinnedBytes = 0
   #evictions = 0
 
   constructor(options: CacheIndexOptions) {
     this.#options = options
-    this.#lru = new LRUCache<string, CacheEntry>({
+    this.#lru = new LRUCache<string, IndexedEntry>({
       maxSize: options.maxBytes,
       sizeCalculation: (entry) => Math.max(1, entry.bytes),
       // 'set' (replaced by a newer render) and 'delete' (removed or pinned on purpose) leave the files alone.
@@ -44,7 +45,7 @@ export class CacheIndex {
   }
 
   /** A hit refreshes recency. An expired entry is dropped (reported as 'expired') and misses. */
-  get(key: string): CacheEntry | undefined {
+  get(key: string): IndexedEntry | undefined {
     const pinned = this.#pinned.get(key)
     if (pinned !== undefined) return pinned
     const entry = this.#lru.get(key)
@@ -55,7 +56,7 @@ export class CacheIndex {
   }
 
   /** No recency change, no side effect; an expired entry reads as absent. */
-  peek(key: string): CacheEntry | undefined {
+  peek(key: string): IndexedEntry | undefined {
     const entry = this.#pinned.get(key) ?? this.#lru.peek(key)
     return entry === undefined || this.isExpired(entry) ? undefined : entry
   }
@@ -65,7 +66,7 @@ export class CacheIndex {
     return this.#pinned.has(key) || this.#lru.has(key)
   }
 
-  isExpired(entry: CacheEntry): boolean {
+  isExpired(entry: Pick<IndexedEntry, 'pinned' | 'createdAt'>): boolean {
     const { maxAgeMs, clock } = this.#options
     return !entry.pinned && maxAgeMs > 0 && clock.now() - entry.createdAt > maxAgeMs
   }
@@ -74,7 +75,7 @@ export class CacheIndex {
    * Indexes an entry as most recently used, replacing any entry of the same key. An unpinned
    * entry bigger than the whole budget cannot stay: it is reported dropped for 'size' at once.
    */
-  add(entry: CacheEntry): void {
+  add(entry: IndexedEntry): void {
     this.delete(entry.key)
     if (entry.pinned) {
       this.#pinned.set(entry.key, entry)
@@ -87,7 +88,7 @@ export class CacheIndex {
   }
 
   /** Removes the entry from memory (files untouched); returns it, expired or not. */
-  delete(key: string): CacheEntry | undefined {
+  delete(key: string): IndexedEntry | undefined {
     const pinned = this.#pinned.get(key)
     if (pinned !== undefined) {
       this.#pinned.delete(key)
@@ -100,7 +101,7 @@ export class CacheIndex {
   }
 
   /** Every indexed entry (expired ones too): pinned first, then most to least recently used. Recency unchanged. */
-  *all(): IterableIterator<CacheEntry> {
+  *all(): IterableIterator<IndexedEntry> {
     yield* this.#pinned.values()
     yield* this.#lru.values()
   }
@@ -116,7 +117,7 @@ export class CacheIndex {
     }
   }
 
-  #dropped(entry: CacheEntry, reason: EvictReason): void {
+  #dropped(entry: IndexedEntry, reason: EvictReason): void {
     this.#evictions++
     this.#options.onDropped(entry, reason)
   }

@@ -7,10 +7,10 @@ import fs from 'node:fs/promises'
 import type { CacheEntry, ClaimOptions, ClaimResult, Logger } from '../core/ports.js'
 import { abortError } from '../core/single-flight.js'
 import type { DirWatchers } from './dir-watcher.js'
-import type { EntryRead } from './entry-files.js'
+import type { EntryRead, IndexedEntry } from './entry-files.js'
 import { errnoCode, storeIoError } from './fs-util.js'
 import type { CacheLayout } from './layout.js'
-import { createLock, newLockOwner, ownedBy, readLock, removeLockIf, sameLock, staleReason, type LockOwner } from './render-lock.js'
+import { createLock, keepLockFresh, lockHeartbeatMs, newLockOwner, ownedBy, readLock, removeLockIf, sameLock, staleReason, type LockOwner } from './render-lock.js'
 import type { DiskRenderSlot } from './render-slot.js'
 
 export interface ClaimHost {
@@ -26,7 +26,7 @@ export interface ClaimHost {
   /** An expired file on disk does not count as there: it is rendered again and replaced. */
   isExpired(entry: CacheEntry): boolean
   /** Indexes an entry found on disk; returns what lookups will see. */
-  found(entry: CacheEntry): CacheEntry
+  found(entry: IndexedEntry): CacheEntry
   slot(key: string, owner: LockOwner): DiskRenderSlot
 }
 
@@ -52,7 +52,7 @@ export async function claimKey(host: ClaimHost, key: string, options: ClaimOptio
   }
   // With replace, the WAV there now does not count; only a different one (a peer's re-render) does.
   const replaced = replace ? await wavIdentity(layout.wavPath(key)) : undefined
-  const publishedByPeer = async (): Promise<CacheEntry | undefined> => {
+  const publishedByPeer = async (): Promise<IndexedEntry | undefined> => {
     if (replace && (await wavIdentity(layout.wavPath(key))) === replaced) return undefined
     return readValid(host, key)
   }
@@ -62,7 +62,8 @@ export async function claimKey(host: ClaimHost, key: string, options: ClaimOptio
     let waitingLogged = false
     for (;;) {
       if (signal !== undefined && aborted()) throw abortError(signal)
-      const owner = newLockOwner()
+      // Our lock says who we are (pid, start time, boot) and that we refresh it while we hold it.
+      const owner = newLockOwner(lockHeartbeatMs(host.staleLockMs))
       if (await createLock(lockPath, owner)) {
         // Someone may have published between our look and our lock: check again under the lock.
         const peer = await publishedByPeer().catch(async (err: unknown) => {
@@ -72,6 +73,7 @@ export async function claimKey(host: ClaimHost, key: string, options: ClaimOptio
         if (peer !== undefined || aborted()) await dropOurLock(host, key, owner)
         if (peer !== undefined) return { state: 'published-by-peer', entry: host.found(peer) }
         if (signal !== undefined && aborted()) throw abortError(signal)
+        keepLockFresh(lockPath, owner, logger)
         return { state: 'owned', slot: host.slot(key, owner) }
       }
       const peer = await publishedByPeer()
@@ -95,7 +97,7 @@ export async function claimKey(host: ClaimHost, key: string, options: ClaimOptio
   }
 }
 
-async function readValid(host: ClaimHost, key: string): Promise<CacheEntry | undefined> {
+async function readValid(host: ClaimHost, key: string): Promise<IndexedEntry | undefined> {
   const read = await host.read(key)
   if (read.status === 'ok') return host.isExpired(read.entry) ? undefined : read.entry
   if (read.status === 'invalid') host.logger.warn({ key, reason: read.reason }, 'cached file is not valid; it will be rendered again')

@@ -1,8 +1,10 @@
 /**
  * The disk audio store: WAVs under `<cacheDir>/<k[0..2]>/<k[2..4]>/<key>.wav` with a JSON
  * sidecar, an in-memory index (LRU by bytes, pinned entries apart) rebuilt by a scan at
- * open, and cross-process render locks. Hits never touch the disk.
+ * open, and cross-process render locks. A hit is one stat of its WAV (file-identity.ts): the
+ * disk is trusted over memory.
  */
+import { statSync, type Stats } from 'node:fs'
 import fs from 'node:fs/promises'
 import { TtsError } from '../core/errors.js'
 import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../core/ports.js'
@@ -10,11 +12,13 @@ import { CacheIndex } from './cache-index.js'
 import { claimKey, type ClaimHost } from './claim.js'
 import { forEachLimit } from './concurrency.js'
 import { DirWatchers } from './dir-watcher.js'
-import { cacheEntryOf, readEntry, readSidecar, removeEntryFiles } from './entry-files.js'
-import { fsyncDir, storeIoError, writeFileAtomic } from './fs-util.js'
+import { describeSpace, isLow, type SpaceInfo } from './disk-space.js'
+import { cacheEntryOf, readEntry, readSidecar, removeEntryFiles, type IndexedEntry } from './entry-files.js'
+import { STALE_REASONS, staleReasonOf, staleReasonOfAsync, type StaleReason } from './file-identity.js'
+import { errnoCode, fsyncDir, storeIoError, writeFileAtomic } from './fs-util.js'
 import { KeyDeletions } from './key-deletions.js'
 import { assertCacheKey, CacheLayout } from './layout.js'
-import { resolveStoreOptions, type DiskStoreOptions, type EvictReason, type ResolvedStoreOptions } from './options.js'
+import { resolveStoreOptions, STORE_DEFAULTS, type DiskStoreOptions, type EvictReason, type ResolvedStoreOptions } from './options.js'
 import { DiskRenderSlot, type SlotHost } from './render-slot.js'
 import { scanCacheDir, type ScanReport } from './scan.js'
 import { encodeSidecar } from './sidecar.js'
@@ -36,6 +40,15 @@ export class DiskStore implements AudioStore {
   #scanError: Error | undefined
   /** During a background scan: keys claimed, published, pinned or removed since it began (the scan leaves them alone). */
   #touched: Set<string> | undefined
+  /** The cache directory as it was at open (or after the last audit): a vanished or replaced one is noticed. */
+  #root: DirIdentity | undefined
+  /** Entries found stale, by reason (see StaleReason). */
+  readonly #stale: Record<StaleReason, number> = { missing: 0, size: 0, replaced: 0, unreadable: 0 }
+  /** The whole-index check after the cache directory vanished or was replaced, while it runs. */
+  #audit: Promise<AuditReport> | undefined
+  #lastAudit: AuditReport | undefined
+  /** Stale-entry log lines are throttled: a removed directory would log one per hit. */
+  #staleLog = { at: -Infinity, suppressed: 0 }
 
   /**
    * Creates `cacheDir` if needed, scans it (cleaning crash leftovers) and indexes what is valid.
@@ -52,6 +65,7 @@ export class DiskStore implements AudioStore {
       throw storeIoError(err, 'create cache directory', resolved.cacheDir)
     }
     const store = new DiskStore(resolved)
+    store.#root = dirIdentity(resolved.cacheDir)
     if (resolved.scanInBackground) store.#touched = new Set()
     else await store.#load()
     return store
@@ -95,6 +109,7 @@ export class DiskStore implements AudioStore {
         this.#index.add(entry)
         return entry
       },
+      lowSpace: () => this.#lowSpace(Math.max(options.minFreeBytes, STORE_DEFAULTS.cutShortFreeBytesFloor)),
     }
   }
 
@@ -132,14 +147,41 @@ export class DiskStore implements AudioStore {
     return this.#layout.cacheDir
   }
 
+  /**
+   * A hit: the indexed entry, only while its WAV is the file it was indexed from (one sync stat:
+   * same size, device, inode, mtime). Otherwise the entry is dropped from the index (its files
+   * are left alone: a peer may have put a new one there) and counted stale: the caller misses,
+   * and the miss path renders it again or finds the new file.
+   */
   lookup(key: string): CacheEntry | undefined {
     assertCacheKey(key)
-    return this.#index.get(key)
+    const entry = this.#index.get(key)
+    if (entry === undefined) return undefined
+    const stale = staleReasonOf(entry)
+    if (stale === undefined) return entry
+    this.#dropStale(entry, stale)
+    if (stale === 'missing') this.#checkRoot()
+    return undefined
   }
 
   peek(key: string): CacheEntry | undefined {
     assertCacheKey(key)
     return this.#index.peek(key)
+  }
+
+  /**
+   * `lookup`, or when the index does not hold the key (or held a stale entry), a valid WAV of it
+   * found on disk (another process rendered it; or the background scan has not come to it):
+   * read, validated and indexed. Never renders nor waits for a lock.
+   */
+  async find(key: string): Promise<CacheEntry | undefined> {
+    const hit = this.lookup(key)
+    if (hit !== undefined) return hit
+    await this.#deletions.settled(key)
+    const read = await this.#claimHost.read(key)
+    if (read.status !== 'ok' || this.#index.isExpired(read.entry)) return undefined
+    this.#touched?.add(key)
+    return this.#indexFound(read.entry)
   }
 
   claim(key: string, options: ClaimOptions = {}): Promise<ClaimResult> {
@@ -185,8 +227,13 @@ export class DiskStore implements AudioStore {
    */
   async describe(key: string): Promise<DescribedEntry | undefined> {
     assertCacheKey(key)
-    const indexed = this.#index.peek(key)
-    if (indexed === undefined && this.#touched !== undefined) {
+    let indexed = this.#index.peek(key)
+    const stale = indexed === undefined ? undefined : staleReasonOf(indexed)
+    if (indexed !== undefined && stale !== undefined) {
+      this.#dropStale(indexed, stale)
+      indexed = undefined
+    }
+    if (indexed === undefined && (this.#touched !== undefined || stale !== undefined)) {
       this.#touched?.add(key)
       const read = await this.#claimHost.read(key)
       if (read.status !== 'ok' || this.#index.isExpired(read.entry)) return undefined
@@ -232,7 +279,78 @@ export class DiskStore implements AudioStore {
 
   /** `entries`/`bytes` count the evictable (LRU) entries only; pinned ones are counted apart. */
   stats(): StoreStats {
-    return { ...this.#index.stats(), maxBytes: this.#options.maxCacheBytes }
+    return { ...this.#index.stats(), maxBytes: this.#options.maxCacheBytes, stale: { ...this.#stale } }
+  }
+
+  /**
+   * Checks every indexed entry against its file (async stats, `scanConcurrency` at a time) and
+   * drops the stale ones. Runs by itself when the cache directory vanished or was replaced (a
+   * lookup found a file missing, or `health()` looked); joins the check already running.
+   */
+  verifyIndex(): Promise<AuditReport> {
+    this.#audit ??= this.#runAudit().finally(() => {
+      this.#audit = undefined
+    })
+    return this.#audit
+  }
+
+  /**
+   * The cache directory's state for `/readyz`: `failed` when it cannot be written; `degraded`
+   * when it vanished (deleted: renders make it again), was replaced since start (the index is
+   * being checked), sits on another file system than at start (unmounted?), or has less free
+   * space than `minFreeBytes` (new renders may fail with TTS_ERR_STORE_FULL; hits are served);
+   * `ok` otherwise. Never throws.
+   */
+  async health(): Promise<StoreHealth> {
+    const dir = this.#layout.cacheDir
+    const root = this.#root
+    let now: DirIdentity | undefined
+    try {
+      now = dirIdentity(dir)
+    } catch (err) {
+      return { state: 'failed', detail: `${dir} cannot be read: ${(err as Error).message}` }
+    }
+    const { entries } = this.#index.stats()
+    if (now === undefined) {
+      if (entries > 0) void this.verifyIndex()
+      return {
+        state: 'degraded',
+        detail:
+          `${dir} is missing (deleted or unmounted?): every request renders again and the next render creates it; ` +
+          `or create it (mkdir -p, owned by the service's user). ${this.#staleSummary()}`.trim(),
+      }
+    }
+    if (root !== undefined && now.dev !== root.dev) {
+      return {
+        state: 'degraded',
+        detail: `${dir} is on another file system than at start (device ${now.dev}, was ${root.dev}): was it unmounted? Mount it back and restart the service`,
+      }
+    }
+    if (root === undefined || now.ino !== root.ino) {
+      void this.verifyIndex()
+      return {
+        state: 'degraded',
+        detail: `${dir} was removed and created again since start: checking the ${entries} indexed entries against the disk. ${this.#staleSummary()}`.trim(),
+      }
+    }
+    try {
+      await fs.access(dir, fs.constants.W_OK)
+    } catch (err) {
+      return { state: 'failed', detail: `${dir} is not writable: ${(err as Error).message}` }
+    }
+    let space: SpaceInfo
+    try {
+      space = await this.#options.spaceReader(dir)
+    } catch (err) {
+      return { state: 'degraded', detail: `${dir}: free space cannot be read (${(err as Error).message})` }
+    }
+    if (isLow(space, this.#options.minFreeBytes, STORE_DEFAULTS.minFreeInodes)) {
+      return {
+        state: 'degraded',
+        detail: `${dir}: ${describeSpace(space)}, below the threshold (TTS_MIN_FREE_BYTES=${this.#options.minFreeBytes}): hits are served, new renders may fail with TTS_ERR_STORE_FULL`,
+      }
+    }
+    return { state: 'ok', detail: `${dir}: ${describeSpace(space)}` }
   }
 
   pathFor(key: string): string {
@@ -317,7 +435,90 @@ export class DiskStore implements AudioStore {
     this.#claimHost.logger.info({ ...report, indexed: this.#index.stats() }, 'cache directory scanned')
   }
 
-  #indexFound(entry: CacheEntry): CacheEntry {
+  /** Drops an entry whose file changed behind us (files untouched), counted by reason. */
+  #dropStale(entry: IndexedEntry, reason: StaleReason): void {
+    if (this.#index.peek(entry.key) === entry) this.#index.delete(entry.key)
+    this.#stale[reason]++
+    const log = this.#claimHost.logger
+    const now = performance.now()
+    if (now - this.#staleLog.at < STALE_LOG_INTERVAL_MS) {
+      this.#staleLog.suppressed++
+      return
+    }
+    const suppressed = this.#staleLog.suppressed
+    this.#staleLog = { at: now, suppressed: 0 }
+    log.warn(
+      { key: entry.key, reason, path: entry.path, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) },
+      'cached file changed behind the service (deleted, truncated or replaced): dropped from the index, rendered again on demand',
+    )
+  }
+
+  /** After a missing file: is it the whole cache directory? Then check the whole index. */
+  #checkRoot(): void {
+    if (this.#audit !== undefined) return
+    let now: DirIdentity | undefined
+    try {
+      now = dirIdentity(this.#layout.cacheDir)
+    } catch {
+      // Unreadable: health() reports it; lookups go on one by one.
+      return
+    }
+    const root = this.#root
+    if (now === undefined || root === undefined || now.ino !== root.ino || now.dev !== root.dev) void this.verifyIndex()
+  }
+
+  async #runAudit(): Promise<AuditReport> {
+    const started = performance.now()
+    const log = this.#claimHost.logger
+    // What the directory is as the check begins: the baseline from now on, if it exists (on the same file system).
+    let root: DirIdentity | undefined
+    try {
+      root = dirIdentity(this.#layout.cacheDir)
+    } catch {
+      root = undefined
+    }
+    const entries = [...this.#index.all()]
+    const found: Record<StaleReason, number> = { missing: 0, size: 0, replaced: 0, unreadable: 0 }
+    try {
+      await forEachLimit(entries, this.#options.scanConcurrency, async (entry) => {
+        const reason = await staleReasonOfAsync(entry)
+        // Only if the index still holds this very entry (not a newer render of the key).
+        if (reason === undefined || this.#index.peek(entry.key) !== entry) return
+        found[reason]++
+        this.#dropStale(entry, reason)
+      })
+    } catch (err) {
+      log.error({ err }, 'checking the index against the cache directory failed')
+    }
+    if (root !== undefined && (this.#root === undefined || root.dev === this.#root.dev)) this.#root = root
+    const report: AuditReport = {
+      checked: entries.length,
+      stale: STALE_REASONS.reduce((sum, r) => sum + found[r], 0),
+      byReason: found,
+      durationMs: Math.round(performance.now() - started),
+    }
+    this.#lastAudit = report
+    log.warn({ cacheDir: this.#layout.cacheDir, ...report }, 'the cache directory vanished or was replaced: checked every indexed entry against the disk')
+    return report
+  }
+
+  #staleSummary(): string {
+    const last = this.#lastAudit
+    return last === undefined ? '' : `Last check: ${last.stale} of ${last.checked} indexed entries were gone or changed.`
+  }
+
+  /** The free space when below `minFreeBytes` (or the inode minimum); undefined when there is room or it cannot be read. */
+  async #lowSpace(minFreeBytes: number): Promise<SpaceInfo | undefined> {
+    try {
+      const space = await this.#options.spaceReader(this.#layout.cacheDir)
+      return isLow(space, minFreeBytes, STORE_DEFAULTS.minFreeInodes) ? space : undefined
+    } catch (err) {
+      this.#claimHost.logger.debug({ err }, 'cannot read the free space of the cache directory')
+      return undefined
+    }
+  }
+
+  #indexFound(entry: IndexedEntry): CacheEntry {
     const known = this.#index.peek(entry.key)
     // Already indexed with the same file: keep the indexed object (and its pinned state).
     if (known !== undefined && known.bytes === entry.bytes && known.createdAt === entry.createdAt) return known
@@ -341,7 +542,7 @@ export class DiskStore implements AudioStore {
     return this.#deletions.run(key, () => removeEntryFiles(this.#layout, key))
   }
 
-  #dropped(entry: CacheEntry, reason: EvictReason): void {
+  #dropped(entry: IndexedEntry, reason: EvictReason): void {
     const log = this.#claimHost.logger
     log.debug({ key: entry.key, bytes: entry.bytes, reason }, 'evicting cache entry')
     this.#deleteFiles(entry.key).catch((err: unknown) => log.error({ err, key: entry.key, reason }, 'cannot delete evicted entry'))
@@ -351,4 +552,39 @@ export class DiskStore implements AudioStore {
       log.error({ err, key: entry.key }, 'onEvict hook threw')
     }
   }
+}
+
+/** At most one stale-entry warning per this many ms (the rest are counted in the next line and in the metric). */
+const STALE_LOG_INTERVAL_MS = 10_000
+
+/** The cache directory's identity: a vanished or replaced directory has none or another. */
+interface DirIdentity {
+  readonly dev: number
+  readonly ino: number
+}
+
+/** undefined when the directory does not exist; throws on other stat errors. */
+function dirIdentity(dir: string): DirIdentity | undefined {
+  let stat: Stats | undefined
+  try {
+    stat = statSync(dir, { throwIfNoEntry: false })
+  } catch (err) {
+    if (errnoCode(err) === 'ENOTDIR') return undefined
+    throw err
+  }
+  return stat === undefined || !stat.isDirectory() ? undefined : { dev: stat.dev, ino: stat.ino }
+}
+
+/** What `verifyIndex` found. */
+export interface AuditReport {
+  readonly checked: number
+  readonly stale: number
+  readonly byReason: Readonly<Record<StaleReason, number>>
+  readonly durationMs: number
+}
+
+/** The cache directory's readiness (see DiskStore.health). */
+export interface StoreHealth {
+  readonly state: 'ok' | 'degraded' | 'failed'
+  readonly detail: string
 }

@@ -8,11 +8,12 @@ import type { CacheEntry, EntryMeta } from '../core/ports.js'
 import { errnoCode, storeIoError, unlinkIfExists } from './fs-util.js'
 import type { CacheLayout } from './layout.js'
 import { parseSidecar } from './sidecar.js'
+import { fileTagOf } from './scan-worker.js'
 import type { StringPool } from './string-pool.js'
 
 export type EntryRead =
   /** `text` is the sidecar's, for whoever wants it; the entry does not hold it (see CacheEntry). */
-  | { readonly status: 'ok'; readonly entry: CacheEntry; readonly text: string }
+  | { readonly status: 'ok'; readonly entry: IndexedEntry; readonly text: string }
   | { readonly status: 'missing-wav' | 'missing-sidecar' }
   | { readonly status: 'invalid'; readonly reason: string }
 
@@ -26,27 +27,48 @@ export async function readEntry(layout: CacheLayout, key: string, pool: StringPo
   if (head === undefined) return { status: 'missing-wav' }
   const json = await readText(layout.sidecarPath(key))
   if (json === undefined) return { status: 'missing-sidecar' }
-  return entryFromFiles(layout, key, json, head.bytes, head.size, pool)
+  return entryFromFiles(layout, key, json, head.bytes, head.size, head.tag, pool)
 }
 
 /**
  * Validates what was read of an entry (sidecar text, WAV header bytes, WAV size) and builds
- * its CacheEntry. Pure: the scan's worker threads do the reading.
+ * its CacheEntry; `fileTag` is the WAV's (`fileTagOf` its stat). Pure: the scan's child
+ * processes do the reading.
  */
-export function entryFromFiles(layout: CacheLayout, key: string, json: string, head: Uint8Array, size: number, pool: StringPool): EntryRead {
+export function entryFromFiles(
+  layout: CacheLayout,
+  key: string,
+  json: string,
+  head: Uint8Array,
+  size: number,
+  fileTag: number,
+  pool: StringPool,
+): EntryRead {
   const sidecar = parseSidecar(json, key)
   if (!sidecar.ok) return { status: 'invalid', reason: `sidecar: ${sidecar.reason}` }
   const wav = parseWavHeader(head, size)
   if (!wav.ok) return { status: 'invalid', reason: `wav: ${wav.reason}` }
   const meta = sidecar.meta
   if (!isCanonicalWav(wav.info, meta.sampleRate)) return { status: 'invalid', reason: `wav: not PCM16 mono at ${meta.sampleRate} Hz` }
-  return { status: 'ok', entry: cacheEntryOf(layout, { ...meta, bytes: size, durationMs: wav.info.durationMs }, pool), text: meta.text }
+  return { status: 'ok', entry: cacheEntryOf(layout, { ...meta, bytes: size, durationMs: wav.info.durationMs, fileTag }, pool), text: meta.text }
 }
 
-/** Index entries of one cache directory: their class computes `path` from the key. */
-const ENTRY_CLASSES = new WeakMap<CacheLayout, new (fields: Omit<CacheEntry, 'path'>) => CacheEntry>()
+/**
+ * What the store knows of an indexed entry besides the CacheEntry port: the identity of the WAV
+ * it was made from (`fileTagOf` its stat, see file-identity.ts). Every hit compares it, and the
+ * size, with the file on disk now.
+ */
+export interface IndexedEntry extends CacheEntry {
+  readonly fileTag: number
+}
 
-function entryClassOf(layout: CacheLayout): new (fields: Omit<CacheEntry, 'path'>) => CacheEntry {
+/** The fields an index entry is made of. */
+export type IndexedFields = Omit<EntryMeta, 'text'> & { readonly fileTag: number }
+
+/** Index entries of one cache directory: their class computes `path` from the key. */
+const ENTRY_CLASSES = new WeakMap<CacheLayout, new (fields: IndexedFields) => IndexedEntry>()
+
+function entryClassOf(layout: CacheLayout): new (fields: IndexedFields) => IndexedEntry {
   let entryClass = ENTRY_CLASSES.get(layout)
   if (entryClass === undefined) {
     /**
@@ -54,7 +76,7 @@ function entryClassOf(layout: CacheLayout): new (fields: Omit<CacheEntry, 'path'
      * are indexed, and a path is ~130 bytes an entry. Own fields in a fixed order, so every
      * entry shares one hidden class; `toJSON` puts the path back for logs and responses.
      */
-    entryClass = class IndexedEntry implements CacheEntry {
+    entryClass = class Entry implements IndexedEntry {
       readonly key: string
       readonly voice: string
       readonly engine: string
@@ -65,8 +87,9 @@ function entryClassOf(layout: CacheLayout): new (fields: Omit<CacheEntry, 'path'
       readonly durationMs: number
       readonly createdAt: number
       readonly pinned: boolean
+      readonly fileTag: number
 
-      constructor(fields: Omit<CacheEntry, 'path'>) {
+      constructor(fields: IndexedFields) {
         this.key = fields.key
         this.voice = fields.voice
         this.engine = fields.engine
@@ -77,6 +100,7 @@ function entryClassOf(layout: CacheLayout): new (fields: Omit<CacheEntry, 'path'
         this.durationMs = fields.durationMs
         this.createdAt = fields.createdAt
         this.pinned = fields.pinned
+        this.fileTag = fields.fileTag
         Object.freeze(this)
       }
 
@@ -84,7 +108,7 @@ function entryClassOf(layout: CacheLayout): new (fields: Omit<CacheEntry, 'path'
         return layout.wavPath(this.key)
       }
 
-      toJSON(): CacheEntry {
+      toJSON(): IndexedEntry {
         return { ...this, path: this.path }
       }
     }
@@ -98,10 +122,10 @@ function entryClassOf(layout: CacheLayout): new (fields: Omit<CacheEntry, 'path'
  * key, the repeated strings interned when a pool is given. Spread it with care: `{...entry}`
  * has no `path` (it is a getter); `{...entry, path: entry.path}` does.
  */
-export function cacheEntryOf(layout: CacheLayout, meta: Omit<EntryMeta, 'text'>, pool?: StringPool): CacheEntry {
+export function cacheEntryOf(layout: CacheLayout, meta: IndexedFields, pool?: StringPool): IndexedEntry {
   const intern = (value: string): string => pool?.intern(value) ?? value
-  const IndexedEntry = entryClassOf(layout)
-  return new IndexedEntry({
+  const Entry = entryClassOf(layout)
+  return new Entry({
     key: meta.key,
     voice: intern(meta.voice),
     engine: intern(meta.engine),
@@ -112,6 +136,7 @@ export function cacheEntryOf(layout: CacheLayout, meta: Omit<EntryMeta, 'text'>,
     durationMs: meta.durationMs,
     createdAt: meta.createdAt,
     pinned: meta.pinned,
+    fileTag: meta.fileTag,
   })
 }
 
@@ -126,6 +151,8 @@ export async function readSidecar(layout: CacheLayout, key: string): Promise<Ent
 interface Head {
   readonly bytes: Uint8Array
   readonly size: number
+  /** `fileTagOf` the file's stat. */
+  readonly tag: number
 }
 
 /**
@@ -151,11 +178,12 @@ export function readHead(filePath: string, max: number): Promise<Head | undefine
       fs.fstat(fd, (statErr, stat) => {
         if (statErr !== null) return finish(statErr, undefined)
         const length = Math.min(max, stat.size)
-        if (length === 0) return finish(undefined, { bytes: new Uint8Array(0), size: stat.size })
+        const tag = fileTagOf(stat.dev, stat.ino, stat.mtimeMs)
+        if (length === 0) return finish(undefined, { bytes: new Uint8Array(0), size: stat.size, tag })
         const buffer = Buffer.allocUnsafe(length)
         fs.read(fd, buffer, 0, length, 0, (readErr, bytesRead) => {
           if (readErr !== null) return finish(readErr, undefined)
-          finish(undefined, { bytes: buffer.subarray(0, bytesRead), size: stat.size })
+          finish(undefined, { bytes: buffer.subarray(0, bytesRead), size: stat.size, tag })
         })
       })
     })

@@ -9,9 +9,21 @@ export function errnoCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined
 }
 
-/** Wraps an fs error, keeping it as `cause`; `action` names what we tried ("rename temp WAV"). */
+/** Errno codes that mean "the file system (or the user's quota) is full". */
+export function isOutOfSpaceErrno(code: string | undefined): boolean {
+  return code === 'ENOSPC' || code === 'EDQUOT'
+}
+
+/**
+ * Wraps an fs error, keeping it as `cause`; `action` names what we tried ("rename temp WAV").
+ * ENOSPC/EDQUOT become TTS_ERR_STORE_FULL, anything else TTS_ERR_STORE_IO.
+ */
 export function storeIoError(err: unknown, action: string, filePath: string): TtsError {
   if (err instanceof TtsError) return err
+  const code = errnoCode(err)
+  if (isOutOfSpaceErrno(code)) {
+    return new TtsError('TTS_ERR_STORE_FULL', { cause: err, args: [`${action} ${filePath} failed (${code})`], details: { path: filePath, errno: code } })
+  }
   return new TtsError('TTS_ERR_STORE_IO', {
     cause: err,
     args: [`${action} ${filePath}`],

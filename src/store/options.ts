@@ -3,6 +3,7 @@ import path from 'node:path'
 import { DEFAULTS } from '../core/defaults.js'
 import { TtsError } from '../core/errors.js'
 import { systemClock, type CacheEntry, type Clock, type Logger } from '../core/ports.js'
+import { statfsSpace, type SpaceReader } from './disk-space.js'
 
 /**
  * Defaults of the disk store, each with its unit. The shared ones come from core DEFAULTS;
@@ -17,6 +18,12 @@ export const STORE_DEFAULTS = Object.freeze({
   /** Upper bound of the default scan process count (which is min(this, CPUs)). */
   maxScanProcesses: 4,
   lockPollMs: 500,
+  /** Below this much free space `health()` is degraded, and a render cut short is TTS_ERR_STORE_FULL (bytes). */
+  minFreeBytes: DEFAULTS.minFreeBytes,
+  /** Below this many free inodes likewise (file systems that count inodes). */
+  minFreeInodes: 1000,
+  /** A render cut short with less than this free is the disk's fault even with `minFreeBytes` 0 (bytes). */
+  cutShortFreeBytesFloor: 1024 ** 2,
 } as const)
 
 /** Why an entry left the index without being asked to: the byte budget, or its age. */
@@ -53,6 +60,14 @@ export interface DiskStoreOptions {
    * it answers at once on a big cache, and starts the scan once it listens.
    */
   readonly scanInBackground?: boolean | undefined
+  /**
+   * `health()` is degraded below this much free space on the cache's file system, and a render
+   * whose output is cut short meanwhile fails with TTS_ERR_STORE_FULL (bytes; 0: only the
+   * `cutShortFreeBytesFloor`). Default STORE_DEFAULTS.minFreeBytes.
+   */
+  readonly minFreeBytes?: number | undefined
+  /** Reads the free space of the cache's file system (statfs); tests inject a full disk. */
+  readonly spaceReader?: SpaceReader | undefined
   /** Time source for entry ages (`createdAt`, expiry). Lock and temp-file ages use the wall clock. */
   readonly clock?: Clock | undefined
   readonly logger: Logger
@@ -69,6 +84,8 @@ export interface ResolvedStoreOptions {
   readonly scanProcesses: number
   readonly lockPollMs: number
   readonly scanInBackground: boolean
+  readonly minFreeBytes: number
+  readonly spaceReader: SpaceReader
   readonly clock: Clock
   readonly logger: Logger
   readonly onEvict: ((entry: CacheEntry, reason: EvictReason) => void) | undefined
@@ -86,6 +103,8 @@ export function resolveStoreOptions(options: DiskStoreOptions): ResolvedStoreOpt
     scanProcesses: options.scanProcesses ?? Math.min(STORE_DEFAULTS.maxScanProcesses, os.availableParallelism()),
     lockPollMs: options.lockPollMs ?? STORE_DEFAULTS.lockPollMs,
     scanInBackground: options.scanInBackground ?? false,
+    minFreeBytes: options.minFreeBytes ?? STORE_DEFAULTS.minFreeBytes,
+    spaceReader: options.spaceReader ?? statfsSpace,
     clock: options.clock ?? systemClock,
     logger: options.logger,
     onEvict: options.onEvict,
@@ -98,6 +117,7 @@ export function resolveStoreOptions(options: DiskStoreOptions): ResolvedStoreOpt
   if (!Number.isSafeInteger(resolved.scanConcurrency) || resolved.scanConcurrency < 1) problems.push('scanConcurrency must be a positive integer')
   if (!Number.isSafeInteger(resolved.scanProcesses) || resolved.scanProcesses < 0) problems.push('scanProcesses must be an integer >= 0')
   if (!Number.isSafeInteger(resolved.lockPollMs) || resolved.lockPollMs < 1) problems.push('lockPollMs must be a positive integer')
+  if (!Number.isSafeInteger(resolved.minFreeBytes) || resolved.minFreeBytes < 0) problems.push('minFreeBytes must be an integer >= 0')
   if (problems.length > 0) throw new TtsError('TTS_ERR_CONFIG', { args: [`store: ${problems.join('; ')}`], details: { problems } })
   return Object.freeze(resolved)
 }

@@ -4,10 +4,12 @@
  */
 import fs from 'node:fs/promises'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES, type WavCheck } from '../audio/wav.js'
-import { TtsError } from '../core/errors.js'
+import { isTtsError, TtsError } from '../core/errors.js'
 import type { CacheEntry, Clock, EntryMeta, Logger, RenderedAudio, RenderSlot } from '../core/ports.js'
 import { errnoCode, fsyncDir, removeTempAfterFailure, renameOrRemove, storeIoError, unlinkIfExists, usingFile, writeFileSynced } from './fs-util.js'
-import { cacheEntryOf } from './entry-files.js'
+import { storeFullError, type SpaceInfo } from './disk-space.js'
+import { cacheEntryOf, type IndexedEntry } from './entry-files.js'
+import { fileTagOf } from './scan-worker.js'
 import type { CacheLayout } from './layout.js'
 import { ownedBy, removeLockIf, type LockOwner } from './render-lock.js'
 import { encodeSidecar } from './sidecar.js'
@@ -24,8 +26,20 @@ export interface SlotHost {
   /** Whether the key is pinned now: a re-render keeps the pin. */
   isPinned(key: string): boolean
   /** Indexes a just-published entry; returns what lookups will see. */
-  published(entry: CacheEntry): CacheEntry
+  published(entry: IndexedEntry): CacheEntry
+  /**
+   * The free space of the cache's file system when it is below the store's threshold (a render
+   * cut short then is the disk's fault: TTS_ERR_STORE_FULL); undefined when there is room, or
+   * when it cannot be read.
+   */
+  lowSpace(): Promise<SpaceInfo | undefined>
 }
+
+/** A render whose file holds less audio than this short of what the engine spoke was cut short. */
+const CUT_SHORT_TOLERANCE = Object.freeze({ ms: 20, fraction: 0.01 })
+
+/** Engines and sox say so on stderr when a write failed for lack of space (sox then even exits 0). */
+const OUT_OF_SPACE_STDERR = /No space left on device|Disk quota exceeded/
 
 export class DiskRenderSlot implements RenderSlot {
   readonly key: string
@@ -77,7 +91,7 @@ export class DiskRenderSlot implements RenderSlot {
     const { layout, logger } = this.#host
     const { key } = this
     const sidecarTemp = layout.tempPath(key, 'json')
-    const entryMeta = await this.#syncWithSidecar(meta, audio, sidecarTemp)
+    const { entryMeta, fileTag } = await this.#syncWithSidecar(meta, audio, sidecarTemp)
     await this.#host.settleDeletions(key)
     // Sidecar first: whoever sees the WAV can read its sidecar.
     await renameOrRemove(sidecarTemp, layout.sidecarPath(key), 'publish sidecar')
@@ -93,7 +107,23 @@ export class DiskRenderSlot implements RenderSlot {
     const unlocked = this.#unlock().catch((err: unknown) => logger.error({ err, key }, 'cannot remove render lock after publishing'))
     const [dirSynced] = await Promise.allSettled([fsyncDir(layout.dirOf(key)), unlocked])
     if (dirSynced.status === 'rejected') throw dirSynced.reason
-    return this.#host.published(cacheEntryOf(layout, entryMeta))
+    return this.#host.published(cacheEntryOf(layout, { ...entryMeta, fileTag }))
+  }
+
+  /**
+   * Names the disk when a render into `tempPath` failed because it filled up: TTS_ERR_STORE_FULL
+   * (wrapping `err`) when the engine or sox said "No space left on device", or when its output was
+   * unusable (TTS_ERR_INVALID_AUDIO, TTS_ERR_RENDER_FAILED) while the file system is below its
+   * free-space threshold; `err` otherwise. Never throws.
+   */
+  async explainFailure(err: unknown): Promise<unknown> {
+    if (!isTtsError(err) || (err.code !== 'TTS_ERR_INVALID_AUDIO' && err.code !== 'TTS_ERR_RENDER_FAILED')) return err
+    const stderr = err.details['stderrTail']
+    const said = typeof stderr === 'string' && OUT_OF_SPACE_STDERR.test(stderr)
+    const low = await this.#host.lowSpace()
+    if (!said && low === undefined) return err
+    this.#host.logger.warn({ key: this.key, code: err.code, space: low }, 'render failed for lack of space in the cache directory')
+    return storeFullError(this.#host.layout.dirOf(this.key), err, low)
   }
 
   /**
@@ -102,7 +132,7 @@ export class DiskRenderSlot implements RenderSlot {
    * are durable; on failure neither the sidecar's temp file nor an open handle is left. Fails
    * with TTS_ERR_INVALID_AUDIO unless the temp file is a canonical WAV.
    */
-  async #syncWithSidecar(meta: SlotMeta, audio: RenderedAudio, sidecarTemp: string): Promise<EntryMeta> {
+  async #syncWithSidecar(meta: SlotMeta, audio: RenderedAudio, sidecarTemp: string): Promise<SyncedWav> {
     const { key } = this
     let handle: fs.FileHandle
     try {
@@ -118,11 +148,17 @@ export class DiskRenderSlot implements RenderSlot {
     }
   }
 
-  async #syncValidWav(h: fs.FileHandle, meta: SlotMeta, audio: RenderedAudio, sidecarTemp: string): Promise<EntryMeta> {
+  async #syncValidWav(h: fs.FileHandle, meta: SlotMeta, audio: RenderedAudio, sidecarTemp: string): Promise<SyncedWav> {
     const { key } = this
-    const { size, wav } = await readHeader(h)
+    const { size, wav, fileTag } = await readHeader(h)
     if (!wav.ok || !isCanonicalWav(wav.info, meta.sampleRate)) {
-      throw invalidAudio(meta, key, wav.ok ? `not PCM16 mono at ${meta.sampleRate} Hz with audio in it` : wav.reason)
+      throw await this.#unusable(meta, wav.ok ? `not PCM16 mono at ${meta.sampleRate} Hz with audio in it` : wav.reason)
+    }
+    // sox meeting ENOSPC exits 0 with a short file whose header can match its length: only the
+    // duration the engine spoke shows the audio was cut.
+    const shortMs = audio.durationMs - wav.info.durationMs
+    if (shortMs > Math.max(CUT_SHORT_TOLERANCE.ms, audio.durationMs * CUT_SHORT_TOLERANCE.fraction)) {
+      throw await this.#unusable(meta, `cut short: ${wav.info.durationMs} ms of the ${audio.durationMs} ms rendered`)
     }
     if (audio.bytes !== size) this.#host.logger.debug({ key, reported: audio.bytes, onDisk: size }, 'renderer reported another size')
     // What the sidecar and the index entry are made of (both pick their fields by name).
@@ -146,7 +182,12 @@ export class DiskRenderSlot implements RenderSlot {
       throw wavSynced.reason
     }
     if (sidecarSynced.status === 'rejected') throw sidecarSynced.reason
-    return entryMeta
+    return { entryMeta, fileTag }
+  }
+
+  /** TTS_ERR_INVALID_AUDIO for a rendered file that cannot be published, or TTS_ERR_STORE_FULL when the disk is why. */
+  async #unusable(meta: SlotMeta, reason: string): Promise<unknown> {
+    return this.explainFailure(invalidAudio(meta, this.key, reason))
   }
 
   async #unlock(): Promise<void> {
@@ -158,12 +199,18 @@ export class DiskRenderSlot implements RenderSlot {
   }
 }
 
-/** Size and parsed header of an open rendered WAV. */
-async function readHeader(handle: fs.FileHandle): Promise<{ size: number; wav: WavCheck }> {
-  const { size } = await handle.stat()
+/** A validated, fsynced temp WAV: its entry's fields and its file's identity (kept by the rename that publishes it). */
+interface SyncedWav {
+  readonly entryMeta: EntryMeta
+  readonly fileTag: number
+}
+
+/** Size, identity (`fileTagOf`) and parsed header of an open rendered WAV. */
+async function readHeader(handle: fs.FileHandle): Promise<{ size: number; wav: WavCheck; fileTag: number }> {
+  const { size, dev, ino, mtimeMs } = await handle.stat()
   const head = Buffer.alloc(Math.min(size, WAV_HEADER_PROBE_BYTES))
   const { bytesRead } = await handle.read(head, 0, head.length, 0)
-  return { size, wav: parseWavHeader(head.subarray(0, bytesRead), size) }
+  return { size, wav: parseWavHeader(head.subarray(0, bytesRead), size), fileTag: fileTagOf(dev, ino, mtimeMs) }
 }
 
 function invalidAudio(meta: SlotMeta, key: string, reason: string): TtsError {

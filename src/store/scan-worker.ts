@@ -21,6 +21,8 @@ export interface RawPair {
   readonly sidecar: string
   readonly head: string
   readonly size: number
+  /** `fileTagOf` the WAV's fstat: what every hit compares with the file then on disk. */
+  readonly tag: number
 }
 
 export interface LeafReport {
@@ -116,12 +118,15 @@ function readPair(dir: string, key: string, head: Buffer, sidecar: Buffer, repor
   const wavPath = `${dir}${path.sep}${key}.wav`
   const jsonPath = `${dir}${path.sep}${key}.json`
   let size: number
+  let tag: number
   let headLength: number
   let text: string
   try {
     const fd = fs.openSync(wavPath, 'r')
     try {
-      size = fs.fstatSync(fd).size
+      const stat = fs.fstatSync(fd)
+      size = stat.size
+      tag = fileTagOf(stat.dev, stat.ino, stat.mtimeMs)
       headLength = fs.readSync(fd, head, 0, head.length, 0)
     } finally {
       fs.closeSync(fd)
@@ -142,7 +147,29 @@ function readPair(dir: string, key: string, head: Buffer, sidecar: Buffer, repor
     report.errors.push(describe(jsonPath, err))
     return undefined
   }
-  return { key, sidecar: text, head: head.toString('latin1', 0, headerEnd(head, headLength)), size }
+  return { key, sidecar: text, head: head.toString('latin1', 0, headerEnd(head, headLength)), size, tag }
+}
+
+/**
+ * A 32-bit tag of a file's identity — device, inode and modification time (to the microsecond) —
+ * as an int (a small integer in V8: an index entry keeps it at no extra allocation). With the
+ * size it tells the file an index entry was made from from any other under the same name: one
+ * renamed over it (a peer's render), or one written in place. Two different files share a tag
+ * with odds of about one in 4 billion, and then only matter if their sizes are equal too. Here,
+ * not in the store, because this file imports nothing but Node built-ins (see above) and the
+ * scan computes it where it reads the stat.
+ */
+export function fileTagOf(dev: number, ino: number, mtimeMs: number): number {
+  const mtimeUs = Math.round(mtimeMs * 1000)
+  // FNV-1a over the low and high 32 bits of each number (all integers below 2^53).
+  let h = 0x811c9dc5
+  h = Math.imul(h ^ (dev >>> 0), 0x01000193)
+  h = Math.imul(h ^ Math.floor(dev / 0x100000000), 0x01000193)
+  h = Math.imul(h ^ (ino >>> 0), 0x01000193)
+  h = Math.imul(h ^ Math.floor(ino / 0x100000000), 0x01000193)
+  h = Math.imul(h ^ (mtimeUs >>> 0), 0x01000193)
+  h = Math.imul(h ^ Math.floor(mtimeUs / 0x100000000), 0x01000193)
+  return h | 0
 }
 
 /**

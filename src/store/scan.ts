@@ -8,9 +8,9 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
-import type { CacheEntry, Clock, Logger } from '../core/ports.js'
+import type { Clock, Logger } from '../core/ports.js'
 import { forEachLimit } from './concurrency.js'
-import { entryFromFiles, removeEntryFiles, type EntryRead } from './entry-files.js'
+import { entryFromFiles, removeEntryFiles, type EntryRead, type IndexedEntry } from './entry-files.js'
 import { isProcessAlive, storeIoError, unlinkIfExists, errnoCode } from './fs-util.js'
 import { parseCacheFileName, SHARD_NAME, type CacheLayout } from './layout.js'
 import { readLock, removeLockIf, sameLock, staleReason } from './render-lock.js'
@@ -71,14 +71,14 @@ interface KeyFiles {
 }
 
 /** Scans the tree; entries come back oldest first (the order to insert them into an LRU). */
-export async function scanCacheDir(options: ScanOptions): Promise<{ entries: CacheEntry[]; report: ScanReport }> {
+export async function scanCacheDir(options: ScanOptions): Promise<{ entries: IndexedEntry[]; report: ScanReport }> {
   const started = performance.now()
   const { layout, logger } = options
   const counters: Counters = {
     entries: 0, bytes: 0, pinnedEntries: 0, removedInvalid: 0, removedOrphans: 0, removedExpired: 0,
     removedTemps: 0, removedLocks: 0, foreignFiles: 0, errors: 0,
   }
-  const entries: CacheEntry[] = []
+  const entries: IndexedEntry[] = []
   /** Keys needing file operations; run after the read, `concurrency` at a time. */
   const followUps: { key: string; files: KeyFiles }[] = []
 
@@ -133,12 +133,12 @@ export async function scanCacheDir(options: ScanOptions): Promise<{ entries: Cac
   return { entries, report: { ...counters, processes, durationMs: Math.round(performance.now() - started) } }
 }
 
-function isExpired(options: ScanOptions, entry: CacheEntry): boolean {
+function isExpired(options: ScanOptions, entry: IndexedEntry): boolean {
   return !entry.pinned && options.maxAgeMs > 0 && options.clock.now() - entry.createdAt > options.maxAgeMs
 }
 
 function parsePair(options: ScanOptions, pair: RawPair): EntryRead {
-  return entryFromFiles(options.layout, pair.key, pair.sidecar, Buffer.from(pair.head, 'latin1'), pair.size, options.pool)
+  return entryFromFiles(options.layout, pair.key, pair.sidecar, Buffer.from(pair.head, 'latin1'), pair.size, pair.tag, options.pool)
 }
 
 /** Groups the names that are not complete pairs by key. A key from another shard is foreign. */
@@ -163,7 +163,7 @@ function groupOthers(leaf: LeafReport, counters: Counters): Map<string, KeyFiles
 }
 
 /** Lock, temps, then the entry itself: kept (returned), or its files deleted. */
-async function settleKey(options: ScanOptions, key: string, files: KeyFiles, counters: Counters): Promise<CacheEntry | undefined> {
+async function settleKey(options: ScanOptions, key: string, files: KeyFiles, counters: Counters): Promise<IndexedEntry | undefined> {
   const { layout, logger } = options
   let lockLive = false
   if (files.lock) {

@@ -1,6 +1,8 @@
-import { copyFile, mkdir } from 'node:fs/promises'
+import { copyFile, mkdir, truncate, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
+import { DiskStore } from '../../src/store/disk-store.js'
 import { testApp } from './harness.js'
 
 async function cachedKey(t: Awaited<ReturnType<typeof testApp>>, text = 'Press one'): Promise<{ key: string; bytes: Buffer }> {
@@ -56,15 +58,37 @@ describe('GET /v1/audio/<key>.wav', () => {
     expect((await t.app.inject({ method: 'GET', url: `/v1/audio/${key}.wav` })).statusCode).toBe(404)
   })
 
-  it('serves a WAV another process put in the cache directory (not yet in this index)', async () => {
+  it('serves a WAV another process published in the cache directory (not yet in this index)', async () => {
     const t = await testApp()
-    const { key } = await cachedKey(t)
+    const { bytes } = await cachedKey(t)
+    // Another store on the same directory publishes a key this one never saw (WAV + sidecar).
+    const peer = await DiskStore.open({ cacheDir: t.cacheDir, logger: pino({ level: 'silent' }) })
     const other = 'c'.repeat(64)
-    await mkdir(dirname(t.store.pathFor(other)), { recursive: true })
-    await copyFile(t.store.pathFor(key), t.store.pathFor(other))
+    const claim = await peer.claim(other)
+    if (claim.state !== 'owned') throw new Error(`expected to own ${other}`)
+    await writeFile(claim.slot.tempPath, bytes)
+    await claim.slot.commit({ text: 'from a peer', voice: '', engine: 'espeak-ng', engineVersion: 'fake-1', sampleRate: 8000, format: 'wav-pcm16-mono', pinned: false }, { bytes: bytes.length, durationMs: 0 })
+    await claim.slot.release()
+    await peer.close()
+    expect(t.store.peek(other)).toBeUndefined()
     const res = await t.app.inject({ method: 'GET', url: `/v1/audio/${other}.wav` })
     expect(res.statusCode).toBe(200)
     expect(res.headers.etag).toBe(`"${other}"`)
+    expect(res.rawPayload.equals(bytes)).toBe(true)
+    expect(t.store.peek(other)).toMatchObject({ key: other, bytes: bytes.length })
+  })
+
+  it('answers 404 for a file without its sidecar or cut short: never serves what the store would not index', async () => {
+    const t = await testApp()
+    const { key, bytes } = await cachedKey(t)
+    const other = 'c'.repeat(64)
+    await mkdir(dirname(t.store.pathFor(other)), { recursive: true })
+    await copyFile(t.store.pathFor(key), t.store.pathFor(other))
+    expect((await t.app.inject({ method: 'GET', url: `/v1/audio/${other}.wav` })).statusCode).toBe(404)
+    await truncate(t.store.pathFor(key), bytes.length - 100)
+    const cut = await t.app.inject({ method: 'GET', url: `/v1/audio/${key}.wav` })
+    expect(cut.statusCode).toBe(404)
+    expect(cut.json()).toMatchObject({ code: 'TTS_ERR_NOT_FOUND' })
   })
 
   it.each([

@@ -190,17 +190,22 @@ describe('GET /v1/tts', () => {
     expect(t.renderer.started).toHaveLength(2)
   })
 
-  it('serves a hot file from memory, and never a stale copy after a refresh or a purge', async () => {
+  it('serves a hot file from memory, and never a stale copy after a deletion, a refresh or a purge', async () => {
     const t = await testApp()
     const first = await t.app.inject({ method: 'GET', url: hello })
     const key = String(first.headers.etag).slice(1, -1)
     const { readFile, unlink } = await import('node:fs/promises')
-    // From memory: even a file removed behind the store's back is still the same audio.
-    await unlink(t.store.pathFor(key))
     const hot = await t.app.inject({ method: 'GET', url: hello, headers: { range: 'bytes=0-3' } })
     expect(hot.statusCode).toBe(206)
+    expect(hot.headers['x-tts-cache']).toBe('hit')
     expect(hot.rawPayload.toString('latin1')).toBe('RIFF')
     expect(t.renderer.started).toHaveLength(1)
+    // A file removed behind the store's back: the copy in memory is not served, it is rendered again.
+    await unlink(t.store.pathFor(key))
+    const gone = await t.app.inject({ method: 'GET', url: hello })
+    expect(gone.headers['x-tts-cache']).toBe('rendered')
+    expect(gone.rawPayload.equals(first.rawPayload)).toBe(true)
+    expect(t.renderer.started).toHaveLength(2)
     // A refresh (POST: it serves no bytes) commits a new file under the same key. Mark that file
     // (the store itself never rewrites in place) so old and new bytes differ: the next GET must
     // read it, not the copy in memory from before the refresh.
@@ -213,11 +218,11 @@ describe('GET /v1/tts', () => {
     const after = await t.app.inject({ method: 'GET', url: hello })
     expect(after.rawPayload.equals(marked)).toBe(true)
     expect(after.rawPayload.equals(first.rawPayload)).toBe(false)
-    expect(t.renderer.started).toHaveLength(2)
+    expect(t.renderer.started).toHaveLength(3)
     // A purge drops the entry: the next request renders again.
     expect((await t.app.inject({ method: 'DELETE', url: `/v1/cache/${key}`, headers: auth })).statusCode).toBeLessThan(300)
     expect((await t.app.inject({ method: 'GET', url: hello })).headers['x-tts-cache']).toBe('rendered')
-    expect(t.renderer.started).toHaveLength(3)
+    expect(t.renderer.started).toHaveLength(4)
   })
 
   it('maps a render failure to its registry status and code', async () => {

@@ -11,7 +11,7 @@ const AUDIO_FILE = /^([0-9a-f]{64})\.wav$/
  * Never renders (the key alone cannot say what to render): 404 when absent.
  */
 export async function audioRoutes(app: FastifyInstance): Promise<void> {
-  const { service, store } = app.tts
+  const { store } = app.tts
 
   app.route<{ Params: { file: string } }>({
     method: ['GET', 'HEAD'],
@@ -38,10 +38,11 @@ export async function audioRoutes(app: FastifyInstance): Promise<void> {
       const key = AUDIO_FILE.exec(request.params.file)?.[1]
       if (key === undefined) throw new TtsError('TTS_ERR_INVALID_KEY', { args: [request.params.file.slice(0, 80)] })
       const notFound = (): TtsError => httpError('TTS_ERR_NOT_FOUND', `audio ${key}.wav not found`)
-      const entry = service.lookupKey(key)
-      // Not in our index: another process on the same cache directory may have rendered it.
-      const path = entry?.path ?? store.pathFor(key)
-      const sent = await sendAudioFile(request, reply, { key, path, entry }, { conditional: true, cacheStatus: 'hit', hot: app.hotAudio })
+      // A hit only while the file is on disk as indexed; not indexed, a valid file another process
+      // on the same cache directory rendered is found and indexed. A deleted or truncated file is a 404.
+      const entry = await store.find(key)
+      if (entry === undefined) throw notFound()
+      const sent = await sendAudioFile(request, reply, { key, path: entry.path, entry }, { conditional: true, cacheStatus: 'hit', hot: app.hotAudio })
       if (!sent) throw notFound()
       return reply
     },

@@ -26,10 +26,14 @@ const refreshQuerySchema = {
 
 /** GET|HEAD /v1/tts (the WAV) and POST /v1/tts (where the WAV is). */
 export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { service, store } = app.tts
+  const { service } = app.tts
   const deadlineMs = app.tts.config.httpDeadlineMs
 
-  /** service.get, repairing a stale index entry (file gone since the lookup) once. */
+  /**
+   * service.get, once more when the file changed between the lookup's stat and the open (the
+   * second lookup sees it and drops the entry: a render, or the new file). Never deletes files:
+   * on a shared directory the file there may be a peer's fresh render.
+   */
   async function getAudio(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -41,8 +45,7 @@ export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
     const signal = requestWaitSignal(reply, deadlineMs)
     let result = await fromService(() => service.get(input, { source: 'http', refresh, signal }))
     if (await send(result)) return reply
-    request.log.warn({ key: result.key }, 'cached file vanished after the lookup; rendering it again')
-    await store.remove(result.key)
+    request.log.warn({ key: result.key }, 'cached file changed after the lookup; asking again')
     result = await fromService(() => service.get(input, { source: 'http', signal }))
     if (await send(result)) return reply
     throw new TtsError('TTS_ERR_STORE_IO', { args: [`${result.key}.wav disappeared twice while being served`] })
@@ -54,7 +57,7 @@ export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
     schema: {
       summary: 'The WAV for a phrase (rendered once if needed)',
       description:
-        'Memory lookup, then the file; on a miss the phrase is rendered once however many callers ask (X-TTS-Cache: hit | rendered | coalesced). ' +
+        'Index lookup (the file is checked on disk: a deleted, truncated or replaced one is a miss), then the file; on a miss the phrase is rendered once however many callers ask (X-TTS-Cache: hit | rendered | coalesced). ' +
         'Supports HEAD, If-None-Match (304) and one Range (206). refresh=true re-renders and replaces the entry (bearer token required).',
       tags: ['audio'],
       querystring: phraseQuerySchema,
