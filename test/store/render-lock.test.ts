@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLock, newLockOwner, ownedBy, readLock, removeLockIf, sameLock, staleReason, type LockState } from '../../src/store/render-lock.js'
+import { processStartTicks } from '../../src/store/process-identity.js'
 import { makeTempDir, removeDir } from '../support/store-fixtures.js'
 
 const dirs: string[] = []
@@ -31,7 +32,7 @@ async function deadPid(): Promise<number> {
 describe('render lock staleness', () => {
   const staleLockMs = 30_000
 
-  it('a live owner on this host is never stale, however old', () => {
+  it('a live owner on this host is not stale, however old its createdAt, while its lock is fresh', () => {
     // Our parent (the test runner) is alive; our own pid would date the lock against our start.
     expect(staleReason(state({ pid: process.ppid, createdAt: Date.now() - 10 * staleLockMs }), staleLockMs)).toBeUndefined()
     expect(staleReason(state({ pid: process.pid }), staleLockMs)).toBeUndefined()
@@ -62,6 +63,36 @@ describe('render lock staleness', () => {
     expect(staleReason(state(undefined, now - 1000), staleLockMs, now)).toBeUndefined()
     expect(staleReason(state(undefined, now - staleLockMs - 1), staleLockMs, now)).toBe('unreadable lock older than staleLockMs')
   })
+
+  it('a lock of this very process (pid, start time, boot, namespace) is respected while it is refreshed', () => {
+    const now = Date.now()
+    const owner = newLockOwner(10_000)
+    expect(owner).toMatchObject({ pidStart: expect.any(Number), bootId: expect.any(String), pidNs: expect.stringMatching(/^pid:\[\d+\]$/) })
+    expect(staleReason(state(owner, now - 29_000), staleLockMs, now)).toBeUndefined()
+    expect(staleReason(state(owner, now - 30_001), staleLockMs, now)).toBe('lock not refreshed for 30001 ms (its owner refreshes it every 10000 ms)')
+  })
+
+  it('judges a refreshing owner by its own heartbeat when that is slower than our staleLockMs', () => {
+    const now = Date.now()
+    const owner = { ...newLockOwner(20_000), pid: process.ppid, pidStart: processStartTicks(process.ppid) ?? -1 }
+    expect(staleReason(state(owner, now - 59_000), 1000, now)).toBeUndefined()
+    expect(staleReason(state(owner, now - 60_001), 1000, now)).toMatch(/^lock not refreshed/)
+  })
+
+  it('another host or another pid namespace: the pid means nothing here, only the heartbeat counts', async () => {
+    const now = Date.now()
+    const pid = await deadPid()
+    for (const where of [{ hostname: 'elsewhere' }, { pidNs: 'pid:[1]' }]) {
+      const owner = { ...newLockOwner(10_000), pid, ...where }
+      expect(staleReason(state(owner, now - 1000), staleLockMs, now), JSON.stringify(where)).toBeUndefined()
+      expect(staleReason(state(owner, now - staleLockMs - 1), staleLockMs, now)).toMatch(/^lock not refreshed/)
+    }
+  })
+
+  it('a live pid with another start time than the lock records was reused: stale at once', () => {
+    const owner = { ...newLockOwner(10_000), pid: process.ppid, pidStart: 1 }
+    expect(staleReason(state(owner), staleLockMs)).toMatch(new RegExp(`^owner pid ${process.ppid} now belongs to another process`))
+  })
 })
 
 describe('render lock files', () => {
@@ -72,6 +103,14 @@ describe('render lock files', () => {
     expect(await createLock(lockPath, newLockOwner())).toBe(false)
     expect((await readLock(lockPath))?.owner).toEqual(owner)
     expect(JSON.parse(await fs.readFile(lockPath, 'utf8'))).toMatchObject({ pid: process.pid, hostname: os.hostname() })
+  })
+
+  it('reads the owner fields of earlier versions, and ignores malformed newer ones', async () => {
+    const { lockPath } = await lockFile()
+    await fs.writeFile(lockPath, JSON.stringify({ pid: 7, hostname: 'h', createdAt: 1, token: 't' }))
+    expect((await readLock(lockPath))?.owner).toEqual({ pid: 7, hostname: 'h', createdAt: 1, token: 't' })
+    await fs.writeFile(lockPath, JSON.stringify({ pid: 7, hostname: 'h', createdAt: 1, token: 't', pidStart: '12', bootId: 3, pidNs: '', heartbeatMs: -1 }))
+    expect((await readLock(lockPath))?.owner).toEqual({ pid: 7, hostname: 'h', createdAt: 1, token: 't' })
   })
 
   it('removeLockIf removes the judged lock', async () => {
