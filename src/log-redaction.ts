@@ -45,6 +45,8 @@ const ENVIRONMENT_FIELDS = new Set(['env', 'environment'])
 
 /** Commands whose arguments carry credentials (Redis AUTH, HELLO … AUTH; ESL `auth <password>`). */
 const AUTH_COMMANDS = new Set(['auth', 'hello', 'migrate', 'userauth'])
+/** What such a command carries its arguments in: ioredis `args`, our EslCommand `text`. */
+const AUTH_COMMAND_FIELDS = new Set(['args', 'arguments', 'line', 'text'])
 
 function fieldKey(name: string): string {
   return name.toLowerCase().replace(/[-_]/g, '')
@@ -107,7 +109,7 @@ function redactFields(obj: Record<string, unknown>, depth: number, seen: Set<obj
       if (value !== REDACTED) set(key, REDACTED)
       continue
     }
-    if (isAuthCommand && (key === 'args' || key === 'line' || key === 'arguments')) {
+    if (isAuthCommand && AUTH_COMMAND_FIELDS.has(key)) {
       set(key, REDACTED)
       continue
     }

@@ -47,6 +47,15 @@ const commandTemplate = z
 const optionalString = z.string().min(1).optional()
 
 /**
+ * TTS_PUBLIC_URL: the base of every URL the API hands out (`url` fields), so an absolute http(s)
+ * URL and nothing a client should not see or follow: no user, password, query or fragment.
+ */
+const publicBaseUrl = z.url({ protocol: /^https?$/ }).refine((value) => {
+  const url = URL.parse(value)
+  return url !== null && url.username === '' && url.password === '' && url.search === '' && url.hash === ''
+}, 'must be an http(s) base URL without user, password, query or fragment, e.g. https://tts.example.com/')
+
+/**
  * Redis Sentinel / Cluster nodes: `host:port` items, comma-separated in the environment
  * (`10.0.0.1:26379,10.0.0.2:26379`; IPv6 as `[::1]:26379`), or a JSON array of such strings.
  */
@@ -110,7 +119,7 @@ export const configSchema = z
     httpDeadlineMs: int(50, 600_000).default(DEFAULTS.httpDeadlineMs),
     apiToken: optionalString,
     authAllRoutes: bool.default(false),
-    publicUrl: z.url().optional(),
+    publicUrl: publicBaseUrl.optional(),
     prewarmMaxItems: int(1, 1_000_000).default(DEFAULTS.prewarmMaxItems),
     bodyLimitBytes: byteSize.default(DEFAULTS.bodyLimitBytes),
     httpHotBytes: z.union([z.literal(0), byteSize]).default(DEFAULTS.httpHotBytes),

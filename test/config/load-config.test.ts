@@ -56,6 +56,17 @@ describe('loadConfig', () => {
     expect(issues.some((i) => i.includes('TTS_COMMAND'))).toBe(true)
   })
 
+  it.each(['javascript:alert(1)', 'ftp://tts.example/', 'https://user:pw@tts.example/', 'https://tts.example/?a=1', 'https://tts.example/#x', 'tts.example'])(
+    'refuses TTS_PUBLIC_URL=%s (it prefixes every url handed out)',
+    (value) => {
+      expect(issuesOf(() => loadConfig({ env: { TTS_PUBLIC_URL: value } })).join('\n')).toMatch(/TTS_PUBLIC_URL/)
+    },
+  )
+
+  it('takes an http(s) TTS_PUBLIC_URL with a path', () => {
+    expect(loadConfig({ env: { TTS_PUBLIC_URL: 'https://tts.example.com/base/' } }).publicUrl).toBe('https://tts.example.com/base/')
+  })
+
   it('documents every environment variable in docs/configuration.md', () => {
     const doc = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8')
     for (const [name, key] of Object.entries(ENV_NAMES)) {

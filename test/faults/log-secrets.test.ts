@@ -8,6 +8,8 @@ import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
 import { TtsError } from '../../src/core/errors.js'
+import { authCommand } from '../../src/esl/command.js'
+import { REDACTED_LOG_PATHS } from '../../src/http/http-server.js'
 import { createLogger, logSecretsOf } from '../../src/logger.js'
 import { LogCapture } from '../support/http-app.js'
 import { redisServerInstalled, spawnRedisServer, type SpawnedRedis } from '../support/redis-server.js'
@@ -99,6 +101,14 @@ describe('every other path a secret could take', () => {
     ['the API token as a field', (l) => l.info({ apiToken: API_TOKEN, nested: { token: API_TOKEN } }, 'token')],
     ['an engine command env', (l) => l.warn({ engine: { id: 'command', env: { API_KEY: ENGINE_KEY } } }, 'engine env')],
     ['an engine env on a spawn error', (l) => l.warn({ err: Object.assign(new Error('spawn my-tts ENOENT'), { spawnargs: ['x'], env: { API_KEY: ENGINE_KEY } }) }, 'spawn')],
+    ['the ESL auth command object', (l) => l.warn({ command: authCommand(ESL_PASSWORD) }, 'auth not answered')],
+    [
+      'an error through the HTTP child logger (its own redact paths)',
+      (l) =>
+        l
+          .child({ component: 'http' }, { redact: { paths: [...REDACTED_LOG_PATHS], censor: '[redacted]' } })
+          .error({ err: Object.assign(new Error('WRONGPASS'), { command: { name: 'auth', args: [REDIS_PASSWORD] } }), headers: { authorization: `Bearer ${API_TOKEN}` } }, 'request failed'),
+    ],
     ['a HELLO with AUTH', (l) => l.warn({ err: Object.assign(new Error('WRONGPASS'), { command: { name: 'hello', args: ['3', 'AUTH', 'default', REDIS_PASSWORD] } }) }, 'hello')],
   ])('%s', (_what, write) => {
     const { logger, capture } = loggerFor(env)
