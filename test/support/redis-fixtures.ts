@@ -15,6 +15,7 @@ import { AUDIO_FORMAT } from '../../src/core/defaults.js'
 import { TtsError } from '../../src/core/errors.js'
 import type { PhraseRequest } from '../../src/core/phrase.js'
 import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports.js'
+import type { RedisTarget } from '../../src/queue/redis-target.js'
 import { abortError } from '../../src/core/single-flight.js'
 import { TtsService } from '../../src/core/tts-service.js'
 import { InProcessRenderPool } from '../../src/queue/in-process-pool.js'
@@ -139,9 +140,30 @@ export class CountingRenderer {
   }
 }
 
-export function clusterConfig(redisUrl: string, prefix: string, overrides: Partial<ClusterConfig> = {}): ClusterConfig {
+/** The config keys that select `redis`: a URL (REDIS_URL), or a Sentinel / Cluster target. */
+export function topologyConfig(redis: string | RedisTarget): Partial<ClusterConfig> {
+  if (typeof redis === 'string') return { redisUrl: redis }
+  switch (redis.kind) {
+    case 'single':
+      return { redisUrl: redis.url }
+    case 'sentinel':
+      return {
+        redisUrl: undefined,
+        redisSentinels: redis.sentinels.map((s) => ({ ...s })),
+        redisSentinelName: redis.name,
+        redisSentinelPassword: redis.sentinelPassword,
+        redisUsername: redis.username,
+        redisPassword: redis.password,
+      }
+    case 'cluster':
+      return { redisUrl: undefined, redisClusterNodes: redis.nodes.map((n) => ({ ...n })), redisUsername: redis.username, redisPassword: redis.password }
+  }
+}
+
+export function clusterConfig(redis: string | RedisTarget, prefix: string, overrides: Partial<ClusterConfig> = {}): ClusterConfig {
   return {
-    redisUrl,
+    redisUrl: undefined,
+    ...topologyConfig(redis),
     redisCommandTimeoutMs: 1000,
     redisConnectTimeoutMs: 2000,
     audioRedisUrl: undefined,
@@ -173,14 +195,17 @@ export interface TestNode {
 
 /** One serving node: its own cache dir, disk store, in-process pool and BullMQ client. */
 export async function startTestNode(options: {
-  readonly redisUrl: string
+  /** A single server's URL, or any topology. */
+  readonly redisUrl: string | RedisTarget
   readonly prefix: string
+  /** Default: silent (TEST_LOG=debug shows it). */
+  readonly logger?: Logger | undefined
   readonly config?: Partial<ClusterConfig>
   readonly renderer?: CountingRenderer
   readonly workerTuning?: WorkerTuning
 }): Promise<TestNode> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tts-node-'))
-  const logger = testLogger()
+  const logger = options.logger ?? testLogger()
   const store = await DiskStore.open({ cacheDir: dir, logger })
   const localRenderer = new CountingRenderer()
   const local = new InProcessRenderPool({ renderer: localRenderer.render, concurrency: 2, queueLimit: 1000, logger })

@@ -4,8 +4,9 @@
  * render only after every node has asked for the job, without sleeping.
  */
 import { QueueEvents } from 'bullmq'
-import { Redis } from 'ioredis'
 import { RENDER_QUEUE_NAME } from '../../src/queue/bullmq-job-codec.js'
+import { newRedisClient } from '../../src/queue/redis-connections.js'
+import { queuePrefixFor, singleRedis, type RedisTarget } from '../../src/queue/redis-target.js'
 
 export interface JobAddWatcher {
   /** Resolves once `jobId` was added or joined `times` times since the watcher started. */
@@ -13,14 +14,18 @@ export interface JobAddWatcher {
   close(): Promise<void>
 }
 
-export async function watchJobAdds(redisUrl: string, prefix: string): Promise<JobAddWatcher> {
-  const probe = new Redis(redisUrl)
+/** `redis`: a single server's URL, or any topology (the queue prefix is hash-tagged on a Cluster, as the service does). */
+export async function watchJobAdds(redis: string | RedisTarget, prefix: string): Promise<JobAddWatcher> {
+  const target = typeof redis === 'string' ? singleRedis(redis) : redis
+  const queuePrefix = queuePrefixFor(target, prefix)
+  const probe = newRedisClient(target, 'producer', 'test-watch', undefined, true)
+  await probe.connect()
   // Start reading at the stream's current end, fixed now (a `$` would be resolved later).
-  const last = await probe.xrevrange(`${prefix}:${RENDER_QUEUE_NAME}:events`, '+', '-', 'COUNT', 1)
+  const last = await probe.xrevrange(`${queuePrefix}:${RENDER_QUEUE_NAME}:events`, '+', '-', 'COUNT', 1)
   await probe.quit()
   const events = new QueueEvents(RENDER_QUEUE_NAME, {
-    connection: new Redis(redisUrl, { maxRetriesPerRequest: null, lazyConnect: true }),
-    prefix,
+    connection: newRedisClient(target, 'blocking', 'test-watch-events', undefined, true),
+    prefix: queuePrefix,
     lastEventId: last[0]?.[0] ?? '0-0',
   })
   const counts = new Map<string, number>()

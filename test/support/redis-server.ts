@@ -103,14 +103,17 @@ async function startContainerRedis(probeMs = 3000): Promise<TestRedis | undefine
   }
 }
 
-/** `extraArgs`: more redis-server options (e.g. `['--requirepass', pw]`), kept across restarts. */
-export async function spawnRedisServer(extraArgs: readonly string[] = []): Promise<SpawnedRedis> {
+/**
+ * `extraArgs`: more redis-server options (e.g. `['--requirepass', pw]`, `['--cluster-enabled',
+ * 'yes']`), kept across restarts. `readyLine`: the log line that says it is ready.
+ */
+export async function spawnRedisServer(extraArgs: readonly string[] = [], readyLine = 'Ready to accept connections'): Promise<SpawnedRedis> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tts-redis-'))
   const port = await freePort()
   let child: ChildProcess | undefined
   let exited: Promise<void> = Promise.resolve()
   const start = async (): Promise<void> => {
-    const started = await launch(port, dir, extraArgs)
+    const started = await launch(port, dir, extraArgs, readyLine)
     child = started.child
     exited = started.exited
   }
@@ -143,8 +146,8 @@ export async function spawnRedisServer(extraArgs: readonly string[] = []): Promi
   }
 }
 
-/** Spawns redis-server (argv, no shell) and resolves when it logs that it accepts connections. */
-function launch(port: number, dir: string, extraArgs: readonly string[]): Promise<{ child: ChildProcess; exited: Promise<void> }> {
+/** Spawns redis-server (argv, no shell) and resolves when it logs `readyLine`. */
+function launch(port: number, dir: string, extraArgs: readonly string[], readyLine: string): Promise<{ child: ChildProcess; exited: Promise<void> }> {
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction', ...extraArgs]
   const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
@@ -153,7 +156,7 @@ function launch(port: number, dir: string, extraArgs: readonly string[]): Promis
     const lines = createInterface({ input: child.stdout! })
     lines.on('line', (line) => {
       log += `${line}\n`
-      if (line.includes('Ready to accept connections')) resolve({ child, exited })
+      if (line.includes(readyLine)) resolve({ child, exited })
     })
     child.stderr!.on('data', (chunk: Buffer) => {
       log += chunk.toString()
@@ -163,7 +166,8 @@ function launch(port: number, dir: string, extraArgs: readonly string[]): Promis
   })
 }
 
-function freePort(): Promise<number> {
+/** A port free right now on 127.0.0.1 (bind 0, read it, close). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer()
     server.once('error', reject)
