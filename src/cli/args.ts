@@ -5,6 +5,8 @@ export const USAGE = `Usage: tts-cache <command> [options]
 
 Commands:
   serve                     run the ESL hook and the HTTP API (and in-process workers)
+                              --supervise: run it as a child, SIGKILL and restart it when its
+                              event loop stops beating for TTS_WATCHDOG_MS (no systemd needed)
   worker                    run render workers only (needs REDIS_URL)
   get <text>                print the WAV path for <text>, rendering it if needed
                               --voice V --engine E --rate HZ --json

@@ -141,6 +141,9 @@ export const configSchema = z
     workersInProcess: bool.default(true),
     workerConcurrency: int(0, 1024).default(0),
     shutdownGraceMs: int(0, 600_000).default(DEFAULTS.shutdownGraceMs),
+    watchdogMs: int(0, 60_000)
+      .refine((ms) => ms === 0 || ms >= 100, 'must be 0 (off) or at least 100 ms')
+      .default(DEFAULTS.watchdogMs),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default(DEFAULTS.logLevel),
   })
   .strict()
@@ -224,6 +227,7 @@ export const ENV_NAMES = Object.freeze({
   TTS_WORKERS_IN_PROCESS: 'workersInProcess',
   TTS_WORKER_CONCURRENCY: 'workerConcurrency',
   TTS_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
+  TTS_WATCHDOG_MS: 'watchdogMs',
   TTS_LOG_LEVEL: 'logLevel',
 } as const satisfies Record<string, keyof z.input<typeof configSchema>>)
 

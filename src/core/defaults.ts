@@ -58,6 +58,16 @@ export const DEFAULTS = Object.freeze({
   /** After the HTTP API listens, wait this long before compiling the route schemas no request compiled yet (ms). */
   httpSchemaCompileDelayMs: 1000,
   shutdownGraceMs: 10_000,
+  /**
+   * The event loop blocked this long (ms) gets the process SIGKILLed by its watchdog thread, and a
+   * `serve --supervise` child that beats no more for this long is SIGKILLed and restarted: callers
+   * then hear the fallback within this plus ~0.3 s, not after FreeSWITCH's 25 s. 0 disables both.
+   */
+  watchdogMs: 1500,
+  /** `serve --supervise`: a child not ready this long after its start (ms) is killed and started again. */
+  superviseStartTimeoutMs: 60_000,
+  /** `serve --supervise`: the longest back-off before restarting a child that keeps exiting (ms). */
+  superviseMaxRestartDelayMs: 5000,
   /** A Redis command on a serving node (and a worker's audio write) with no reply by then fails; probes (PING) use it too. */
   redisCommandTimeoutMs: 1000,
   /** A TCP connect to Redis (or a Sentinel) that takes longer counts as failed and is retried. */

@@ -1,23 +1,39 @@
-import { buildApp } from '../../app.js'
+import type { Logger } from 'pino'
+import type { Config } from '../../config/schema.js'
 import { loadConfig } from '../../config/load-config.js'
 import { createLogger, logSecretsOf } from '../../logger.js'
 import type { RunningServer } from '../../server.js'
+import type { Liveness, LivenessOptions } from '../../supervision/liveness.js'
+import type { SupervisedMessage } from '../../supervision/supervisor-protocol.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
-import { EXIT } from '../output.js'
+import { EXIT, UsageError } from '../output.js'
+
+/** Set by `serve --supervise` in its child's environment: beat over the IPC channel. */
+export const SUPERVISED_ENV = 'TTS_SUPERVISED'
 
 /**
  * `tts-cache serve`: the ESL hook, the HTTP API, the optional inbound ESL connection and (by
  * default) in-process render workers. SIGTERM/SIGINT: stop accepting, finish in-flight work
  * within TTS_SHUTDOWN_GRACE_MS, close adapters, exit 0. A second signal exits at once (1).
+ *
+ * Once listening, the event loop beats (src/supervision/liveness.ts) for the in-process watchdog
+ * (TTS_WATCHDOG_MS), for systemd (NOTIFY_SOCKET: READY=1, WATCHDOG=1, STOPPING=1) and for a
+ * `--supervise` parent, which runs this same command as its child (src/supervision/supervisor.ts).
  */
 export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const { values } = parseCommandArgs(argv, {})
+  const { values } = parseCommandArgs(argv, { supervise: { type: 'boolean' } })
   const config = loadConfig({ env, file: values.config, overrides: flagOverrides(values) })
   const logger = createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
+  if (values.supervise === true) return superviseServe(argv, env, config, logger)
+  // Under systemd Type=notify: fail now, before listening, if sd_notify cannot work.
+  const { openSdNotifier, sdNotifyEnvironment } = await import('../../supervision/sd-notify.js')
+  const sd = sdNotifyEnvironment(env, process.pid)
+  const systemd = sd === undefined ? undefined : { notifier: openSdNotifier(sd, logger), watchdogMs: sd.watchdogMs }
   // The listeners' modules (Fastify and its plugins: a third of the start-up) load while
   // buildApp waits for the engine probes, instead of before it.
   const serverModule = import('../../server.js')
   serverModule.catch(() => undefined) // Awaited below; this only keeps an early failure from being "unhandled".
+  const { buildApp } = await import('../../app.js')
   const app = await buildApp(config, { logger, listeners: true })
   let server: RunningServer
   try {
@@ -27,22 +43,26 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     await app.close(0)
     throw error
   }
+  const liveness = await startServeLiveness(config, env, logger, systemd)
+  liveness.ready()
   // Listening: now index the cache directory (hits are served from disk meanwhile) and re-check
   // the engine probes the start replayed (never throws).
   app.store.startScan()
   void app.recheckEngines()
   return new Promise<number>((resolve) => {
     let stopping = false
-    const stop = (signal: NodeJS.Signals): void => {
+    const stop = (signal: NodeJS.Signals | 'supervisor gone'): void => {
       if (stopping) {
         logger.warn({ signal }, 'second signal: exiting now')
         process.exit(EXIT.failed)
       }
       stopping = true
+      liveness.stopping()
       logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down')
       server
         .close(config.shutdownGraceMs)
         .then(() => app.close(config.shutdownGraceMs))
+        .then(() => liveness.close())
         .then(
           () => {
             logger.info({}, 'stopped')
@@ -58,5 +78,53 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     }
     process.once('SIGTERM', stop)
     process.once('SIGINT', stop)
+    // Under --supervise: the parent went away (killed, crashed). Drain and leave rather than run unwatched.
+    if (process.channel !== undefined && env[SUPERVISED_ENV] === '1') process.once('disconnect', () => stop('supervisor gone'))
   })
+}
+
+/** The beats for whatever watches this process: the watchdog thread, systemd, a --supervise parent. */
+async function startServeLiveness(config: Config, env: NodeJS.ProcessEnv, logger: Logger, systemd: LivenessOptions['systemd']): Promise<Liveness> {
+  const { startLiveness } = await import('../../supervision/liveness.js')
+  let supervisor: ((message: SupervisedMessage) => void) | undefined
+  if (env[SUPERVISED_ENV] === '1' && process.send !== undefined && process.channel !== undefined) {
+    // The channel must not keep the process alive after a drain.
+    process.channel.unref()
+    supervisor = (message) => {
+      if (process.connected) process.send?.(message, undefined, {}, () => undefined)
+    }
+  }
+  return startLiveness({
+    logger,
+    watchdogMs: config.watchdogMs,
+    supervisor,
+    systemd,
+  })
+}
+
+/** `serve --supervise`: run `serve` as a child and SIGKILL + restart it when it stops beating. */
+async function superviseServe(argv: readonly string[], env: NodeJS.ProcessEnv, config: Config, logger: Logger): Promise<number> {
+  if (env['NOTIFY_SOCKET'] !== undefined && env['NOTIFY_SOCKET'] !== '') {
+    throw new UsageError('--supervise is for runs without systemd; under systemd use the shipped unit (Type=notify, WatchdogSec) without it')
+  }
+  const { spawn } = await import('node:child_process')
+  const { startSupervisor } = await import('../../supervision/supervisor.js')
+  const { DEFAULTS } = await import('../../core/defaults.js')
+  const script = process.argv[1]
+  if (script === undefined) throw new UsageError('cannot tell which script to run as the child')
+  const childArgs = [...process.execArgv, script, 'serve', ...argv.filter((a) => a !== '--supervise')]
+  const supervisor = startSupervisor({
+    logger,
+    watchdogMs: config.watchdogMs,
+    startTimeoutMs: DEFAULTS.superviseStartTimeoutMs,
+    maxRestartDelayMs: DEFAULTS.superviseMaxRestartDelayMs,
+    spawnChild: () =>
+      // Its own process group: a terminal's Ctrl-C reaches the parent only, which forwards it once.
+      spawn(process.execPath, childArgs, { env: { ...env, [SUPERVISED_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true }),
+  })
+  process.on('SIGTERM', () => supervisor.stop('SIGTERM'))
+  process.on('SIGINT', () => supervisor.stop('SIGINT'))
+  const code = await supervisor.done
+  logger.flush()
+  return code
 }
