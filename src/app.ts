@@ -107,6 +107,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       maxCacheBytes: config.maxCacheBytes,
       maxAgeMs: config.maxAgeMs,
       minFreeBytes: config.minFreeBytes,
+      // A service registers in the directory: a second one there refuses to start unless both say it is shared.
+      service: overrides.listeners === true ? { shared: config.cacheShared || config.clusterAudio === 'shared-dir' } : undefined,
       staleLockMs: Math.max(DEFAULTS.staleLockMs, config.renderTimeoutMs * 2),
       // A service answers at once, even on a big cache; a one-shot command wants the whole index.
       scanInBackground: overrides.listeners === true,

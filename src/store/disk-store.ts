@@ -21,6 +21,7 @@ import { assertCacheKey, CacheLayout } from './layout.js'
 import { resolveStoreOptions, STORE_DEFAULTS, type DiskStoreOptions, type EvictReason, type ResolvedStoreOptions } from './options.js'
 import { DiskRenderSlot, type SlotHost } from './render-slot.js'
 import { scanCacheDir, type ScanReport } from './scan.js'
+import { ServiceRegistration } from './service-registry.js'
 import { encodeSidecar } from './sidecar.js'
 import { StringPool } from './string-pool.js'
 
@@ -40,6 +41,8 @@ export class DiskStore implements AudioStore {
   #scanError: Error | undefined
   /** During a background scan: keys claimed, published, pinned or removed since it began (the scan leaves them alone). */
   #touched: Set<string> | undefined
+  /** This service's registration in the directory (`service` option), released by close. */
+  #registration: ServiceRegistration | undefined
   /** The cache directory as it was at open (or after the last audit): a vanished or replaced one is noticed. */
   #root: DirIdentity | undefined
   /** Entries found stale, by reason (see StaleReason). */
@@ -64,7 +67,12 @@ export class DiskStore implements AudioStore {
     } catch (err) {
       throw storeIoError(err, 'create cache directory', resolved.cacheDir)
     }
+    const registration =
+      resolved.service === undefined
+        ? undefined
+        : await ServiceRegistration.register({ cacheDir: resolved.cacheDir, shared: resolved.service.shared, logger: resolved.logger.child({ component: 'store' }) })
     const store = new DiskStore(resolved)
+    store.#registration = registration
     store.#root = dirIdentity(resolved.cacheDir)
     if (resolved.scanInBackground) store.#touched = new Set()
     else await store.#load()
@@ -376,6 +384,12 @@ export class DiskStore implements AudioStore {
     this.#touched = undefined
     this.#watchers.closeAll()
     await this.idle()
+    await this.#registration?.release().catch((err: unknown) => this.#claimHost.logger.warn({ err }, 'cannot remove this service’s registration from the cache directory'))
+  }
+
+  /** Other services registered on this directory when this one opened (TTS_CACHE_SHARED); empty otherwise. */
+  get peers(): readonly { readonly pid: number; readonly hostname: string }[] {
+    return this.#registration?.peers ?? []
   }
 
   async #runBackgroundScan(): Promise<void> {

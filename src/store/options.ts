@@ -66,6 +66,12 @@ export interface DiskStoreOptions {
    * `cutShortFreeBytesFloor`). Default STORE_DEFAULTS.minFreeBytes.
    */
   readonly minFreeBytes?: number | undefined
+  /**
+   * Register as a long-running service of the directory (`serve`): `open` fails with
+   * TTS_ERR_CONFIG (naming TTS_CACHE_SHARED) while another live service uses it, unless both are
+   * `shared` (service-registry.ts). Absent: not registered (one-shot commands beside a service).
+   */
+  readonly service?: { readonly shared: boolean } | undefined
   /** Reads the free space of the cache's file system (statfs); tests inject a full disk. */
   readonly spaceReader?: SpaceReader | undefined
   /** Time source for entry ages (`createdAt`, expiry). Lock and temp-file ages use the wall clock. */
@@ -85,6 +91,7 @@ export interface ResolvedStoreOptions {
   readonly lockPollMs: number
   readonly scanInBackground: boolean
   readonly minFreeBytes: number
+  readonly service: { readonly shared: boolean } | undefined
   readonly spaceReader: SpaceReader
   readonly clock: Clock
   readonly logger: Logger
@@ -104,6 +111,7 @@ export function resolveStoreOptions(options: DiskStoreOptions): ResolvedStoreOpt
     lockPollMs: options.lockPollMs ?? STORE_DEFAULTS.lockPollMs,
     scanInBackground: options.scanInBackground ?? false,
     minFreeBytes: options.minFreeBytes ?? STORE_DEFAULTS.minFreeBytes,
+    service: options.service,
     spaceReader: options.spaceReader ?? statfsSpace,
     clock: options.clock ?? systemClock,
     logger: options.logger,
