@@ -45,7 +45,7 @@ describe('the shipped freeswitch/ files', () => {
 
   it.each([
     ['tts_cache', 'tts_cache_play'],
-    ['tts_cache_prompt', 'tts_cache_play_prompt'],
+    ['tts_cache_prompt', 'tts_cache_play'],
   ])('macro %s clears the status, wraps the text as the service unwraps it, calls the service, then %s', (name, player) => {
     const inputs = macroInputs(read('lang/en/ivr/tts_cache.xml'), name)
     expect(inputs.map((i) => i.input['pattern'])).toEqual(['^([^%]*)$', '^([\\s\\S]*)$'])
@@ -56,7 +56,7 @@ describe('the shipped freeswitch/ files', () => {
         { function: 'execute', data: 'unset(tts_cache_status)' },
         // No closing parenthesis: see MACRO_TEXT_GUARD.
         { function: 'execute', data: `set(${HOOK_VARIABLES.text}=${MACRO_TEXT_GUARD}$1${ends[i]}` },
-        { function: 'execute', data: `socket(${DEFAULTS.eslHost}:${DEFAULTS.eslPort} full)` },
+        { function: 'phrase', phrase: 'tts_cache_socket' },
         { function: 'phrase', phrase: player, data: '$1' },
       ])
     })
@@ -72,14 +72,30 @@ describe('the shipped freeswitch/ files', () => {
     expect(unwrapMacroText(`${MACRO_TEXT_GUARD}Press 1`)).toMatchObject({ code: 'TTS_ERR_BAD_REQUEST' })
   })
 
-  it('tts_cache_play plays the WAV only for a delivered status, else speaks with an engine named on the action', () => {
+  it('connects to tts_cache_esl_address, or the service default when that variable is unset (no address written anywhere else)', () => {
+    const [socket] = macroInputs(read('lang/en/ivr/tts_cache.xml'), 'tts_cache_socket')
+    expect(socket!.input).toEqual({ field: `\${tts_cache_esl_address} ${DEFAULTS.eslHost}:${DEFAULTS.eslPort}`, pattern: '^\\s*(\\S+)' })
+    expect(socket!.actions).toEqual([{ function: 'execute', data: 'socket($1 full)' }])
+    const firstWord = (value: string): string | undefined => /^\s*(\S+)/.exec(`${value} ${DEFAULTS.eslHost}:${DEFAULTS.eslPort}`)?.[1]
+    expect(firstWord('')).toBe(`${DEFAULTS.eslHost}:${DEFAULTS.eslPort}`)
+    expect(firstWord('10.0.0.5:9040')).toBe('10.0.0.5:9040')
+  })
+
+  it('tts_cache_play plays the WAV only for a delivered status and a file that exists, else the fallback with the module check', () => {
     const [delivered, fallback] = macroInputs(read('lang/en/ivr/tts_cache.xml'), 'tts_cache_play')
-    expect(delivered!.input).toMatchObject({ field: '${tts_cache_status}', pattern: '^(hit|rendered|coalesced)$', break_on_match: 'true' })
+    expect(delivered!.input).toMatchObject({ field: '${tts_cache_status}:${file_exists(${tts_file})}', pattern: '^(hit|rendered|coalesced):true$', break_on_match: 'true' })
     expect(delivered!.actions).toEqual([{ function: 'play-file', data: '${tts_file}' }])
-    expect(fallback!.actions).toHaveLength(1)
-    expect(fallback!.actions[0]).toMatchObject({ function: 'speak-text', data: '$1' })
-    expect(fallback!.actions[0]!['tts-engine']).toMatch(/^[a-z_]+$/)
-    expect(fallback!.actions[0]!['tts-voice']).toMatch(/^[a-z0-9_]+$/)
+    expect(fallback!.actions).toEqual([{ function: 'phrase', phrase: 'tts_cache_fallback', data: '${module_exists(mod_flite)}:$1' }])
+  })
+
+  it('tts_cache_fallback: speak with mod_flite when loaded, else tts_cache_fallback_file, else a tone (never nothing)', () => {
+    const [speak, file, tone] = macroInputs(read('lang/en/ivr/tts_cache.xml'), 'tts_cache_fallback')
+    expect(speak!.input).toMatchObject({ pattern: '^true:([\\s\\S]*)$', break_on_match: 'true' })
+    expect(speak!.actions).toEqual([{ function: 'speak-text', 'tts-engine': 'flite', 'tts-voice': 'kal', data: '$1' }])
+    expect(file!.input).toMatchObject({ field: '${tts_cache_fallback_file}', pattern: '^(.+)$', break_on_match: 'true' })
+    expect(file!.actions).toEqual([{ function: 'play-file', data: '$1' }])
+    expect(tone!.input).toEqual({ pattern: '^' })
+    expect(tone!.actions).toEqual([{ function: 'play-file', data: 'tone_stream://%(300,100,440);loops=2' }])
   })
 
   it("never sets FreeSWITCH's own tts_engine / tts_voice, nor the old tts_text", () => {
@@ -89,14 +105,45 @@ describe('the shipped freeswitch/ files', () => {
     }
   })
 
-  it('points every dialplan socket at the service default port and documents the variables it sets', () => {
-    const xml = read('dialplan/tts_cache_examples.xml')
+  it('takes every service address in the examples from the variables, with the service defaults (never hard-coded in an action)', () => {
+    const xml = read('dialplan/tts_cache_examples.xml').replace(/<!--[\s\S]*?-->/g, '')
     const sockets = [...xml.matchAll(/application="socket" data="([^"]+)"/g)]
-    expect(sockets.length).toBeGreaterThan(0)
-    for (const m of sockets) expect(m[1]).toBe(`${DEFAULTS.eslHost}:${DEFAULTS.eslPort} full`)
-    for (const m of xml.matchAll(/http:\/\/([\d.]+):(\d+)\//g)) expect(`${m[1]}:${m[2]}`).toBe(`${DEFAULTS.httpHost}:${DEFAULTS.httpPort}`)
+    expect(sockets.length).toBe(2)
+    for (const m of sockets) expect(m[1]).toBe('$1 full')
+    const urls = [...xml.matchAll(/application="playback" data="(http_cache:[^"]+)"/g)]
+    expect(urls.length).toBe(2)
+    for (const m of urls) expect(m[1]).toMatch(/^http_cache:\/\/\$1\//)
+    const conditions = [...xml.matchAll(/<condition field="([^"]*)" expression="\^\\s\*\(\\S\+\)">/g)].map((m) => m[1])
+    expect(conditions).toEqual([
+      `\${tts_cache_esl_address} ${DEFAULTS.eslHost}:${DEFAULTS.eslPort}`,
+      `\${tts_cache_esl_address} ${DEFAULTS.eslHost}:${DEFAULTS.eslPort}`,
+      `\${tts_cache_http_url} http://${DEFAULTS.httpHost}:${DEFAULTS.httpPort}`,
+      `\${tts_cache_http_url} http://${DEFAULTS.httpHost}:${DEFAULTS.httpPort}`,
+    ])
+    // No other place names a port: the variables are the only way in.
+    expect(xml.match(/:80[0-9]{2}\b/g)).toHaveLength(4)
+  })
+
+  it('documents the variables, modules and bounds in freeswitch/README.md', () => {
     const readme = read('README.md')
-    for (const v of [...Object.values(HOOK_VARIABLES), 'tts_file', 'tts_cache_status', 'tts_cache_key', 'pause="0"', 'full', 'fs_cli', '${', '25 s']) {
+    for (const v of [
+      ...Object.values(HOOK_VARIABLES),
+      'tts_file',
+      'tts_cache_status',
+      'tts_cache_key',
+      'tts_cache_esl_address',
+      'tts_cache_http_url',
+      'tts_cache_fallback_file',
+      '<load module="mod_flite"/>',
+      '<load module="mod_http_cache"/>',
+      'pause="0"',
+      'full',
+      'fs_cli',
+      '${',
+      '25 s',
+      '--supervise',
+      'TTS_WATCHDOG_MS',
+    ]) {
       expect(readme).toContain(v)
     }
   })
