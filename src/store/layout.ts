@@ -14,18 +14,25 @@ export function assertCacheKey(key: unknown): asserts key is string {
 
 export class CacheLayout {
   readonly cacheDir: string
+  /** `cacheDir` and a separator: the paths below are concatenated, not joined. */
+  readonly #root: string
 
-  /** `cacheDir` must be absolute (resolveStoreOptions makes it so). */
+  /** `cacheDir` must be absolute and normal (resolveStoreOptions makes it so). */
   constructor(cacheDir: string) {
     this.cacheDir = cacheDir
+    this.#root = cacheDir.endsWith(path.sep) ? cacheDir : `${cacheDir}${path.sep}`
   }
 
   dirOf(key: string): string {
-    return path.join(this.cacheDir, key.slice(0, 2), key.slice(2, 4))
+    return `${this.#root}${key.slice(0, 2)}${path.sep}${key.slice(2, 4)}`
   }
 
+  /**
+   * Built by concatenation (every piece is already normal): every hit computes it, and
+   * path.join's normalisation cost ~2 µs a call on the benchmark VM, the stat of the file ~5 µs.
+   */
   wavPath(key: string): string {
-    return path.join(this.dirOf(key), `${key}.wav`)
+    return `${this.dirOf(key)}${path.sep}${key}.wav`
   }
 
   sidecarPath(key: string): string {
