@@ -166,6 +166,7 @@ describe('serve re-checks replayed probes once listening', () => {
     expect(after.key).not.toBe(before.key)
 
     // The re-check remembered what it found: the next start replays the new version.
+    await second.close(5000) // one service per cache directory (a second one refuses to start)
     const third = await serveApp(cacheDir, bin)
     expect(third.engines.versionOf('espeak-ng')).toBe('1.52.after')
   })
