@@ -116,7 +116,8 @@ describe.skipIf('reason' in tmpfs)(`fault: the cache's file system fills up (rea
   it('over ESL a full disk is status error (the caller hears the fallback), with the key', async () => {
     const cleanups: (() => Promise<void>)[] = []
     try {
-      const hook = await startHook({}, cleanups, { env: { TTS_CACHE_DIR: join(mountDir(), 'esl-cache') } })
+      // A deadline no render here comes near: the status (error, not timeout) is the point.
+      const hook = await startHook({ defaultDeadlineMs: 60_000, maxDeadlineMs: 60_000 }, cleanups, { env: { TTS_CACHE_DIR: join(mountDir(), 'esl-cache') } })
       const filler = await fill(mountDir(), 12 * 1024)
       try {
         const result = await hook.call({ variables: [['tts_cache_text', LONG_TEXT]] })

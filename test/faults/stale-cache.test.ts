@@ -202,9 +202,12 @@ describe('fault: the cache directory removed (rm -rf) under a running service', 
   })
 })
 
+/** A deadline no render here comes near, even on a loaded machine: the statuses are the point. */
+const LONG_DEADLINE = { defaultDeadlineMs: 60_000, maxDeadlineMs: 60_000 }
+
 describe('fault: the ESL hook asked for a deleted or truncated file', () => {
   it('a deleted file is rendered again: tts_file names a file that exists, status rendered', async () => {
-    const hook = await startHook({}, cleanups)
+    const hook = await startHook(LONG_DEADLINE, cleanups)
     const text = 'Your call is important to us'
     const call = () => hook.call({ variables: [['tts_cache_text', text]] })
     expect((await call()).variables.get('tts_cache_status')).toBe('rendered')
@@ -218,7 +221,7 @@ describe('fault: the ESL hook asked for a deleted or truncated file', () => {
   })
 
   it('a truncated file is rendered again and replaced, never handed to FreeSWITCH', async () => {
-    const hook = await startHook({}, cleanups)
+    const hook = await startHook(LONG_DEADLINE, cleanups)
     const text = 'Please hold while we connect your call to the next available agent'
     const call = () => hook.call({ variables: [['tts_cache_text', text]] })
     await call()
