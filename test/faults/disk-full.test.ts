@@ -113,6 +113,26 @@ describe.skipIf('reason' in tmpfs)(`fault: the cache's file system fills up (rea
     expect((await t.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ok' })
   })
 
+  it('an engine that writes its WAV itself and exits 0 with a short but well-formed file (espeak-ng -w at its own rate) is not published', async () => {
+    // At 22050 Hz espeak-ng's output needs no conversion: it writes the file itself, and on ENOSPC
+    // it leaves a header that matches the cut file and exits 0 (measured): nothing in its output
+    // tells. What does: the sidecar, written before publishing, cannot be written on the full disk.
+    const url = `/v1/tts?rate=22050&text=${encodeURIComponent(LONG_TEXT)}`
+    const filler = await fill(cacheDir, 24 * 1024)
+    try {
+      const before = await listFiles(cacheDir)
+      const full = await t.app.inject({ method: 'GET', url })
+      expect(full.statusCode).toBe(507)
+      expect(full.json()).toMatchObject({ code: 'TTS_ERR_STORE_FULL' })
+      expect(await listFiles(cacheDir)).toEqual(before)
+    } finally {
+      await rm(filler)
+    }
+    const after = await t.app.inject({ method: 'GET', url })
+    expect(after.statusCode).toBe(200)
+    expect(after.headers['x-tts-cache']).toBe('rendered')
+  })
+
   it('over ESL a full disk is status error (the caller hears the fallback), with the key', async () => {
     const cleanups: (() => Promise<void>)[] = []
     try {
