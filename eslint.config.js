@@ -3,7 +3,7 @@
 import tseslint from 'typescript-eslint'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.tools/**', 'coverage/**', 'load/.out/**', 'load/k6/**', 'load/**/*.js', 'test/fixtures/**'] },
+  { ignores: ['dist/**', '.tmp/**', 'node_modules/**', '.tools/**', 'coverage/**', 'load/.out/**', 'load/k6/**', 'load/**/*.js', 'test/fixtures/**'] },
   ...tseslint.configs.recommended,
   {
     files: ['src/**/*.ts'],

@@ -44,11 +44,6 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     throw error
   }
   const liveness = await startServeLiveness(config, env, logger, systemd)
-  liveness.ready()
-  // Listening: now index the cache directory (hits are served from disk meanwhile) and re-check
-  // the engine probes the start replayed (never throws).
-  app.store.startScan()
-  void app.recheckEngines()
   return new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals | 'supervisor gone'): void => {
@@ -80,6 +75,13 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     process.once('SIGINT', stop)
     // Under --supervise: the parent went away (killed, crashed). Drain and leave rather than run unwatched.
     if (process.channel !== undefined && env[SUPERVISED_ENV] === '1') process.once('disconnect', () => stop('supervisor gone'))
+    // Ready only once the handlers above are in place: a supervisor or systemd may send SIGTERM
+    // the moment it reads READY, and without a handler Node dies of it (exit by signal, not 0).
+    liveness.ready()
+    // Listening: now index the cache directory (hits are served from disk meanwhile) and re-check
+    // the engine probes the start replayed (never throws).
+    app.store.startScan()
+    void app.recheckEngines()
   })
 }
 
