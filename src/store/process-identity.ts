@@ -11,6 +11,7 @@
  * owner's start time.
  */
 import { readFileSync, readlinkSync } from 'node:fs'
+import { isProcessAlive } from './fs-util.js'
 
 export interface ProcessIdentity {
   /** Start time of the process in clock ticks after boot; undefined without procfs. */
@@ -34,6 +35,18 @@ export function processStartTicks(pid: number): number | undefined {
   // After it, index 0 is field 3 (state); field 22 (starttime) is index 19.
   const value = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19])
   return Number.isSafeInteger(value) && value >= 0 ? value : undefined
+}
+
+/**
+ * Why the process recorded as `pid` (started at `pidStart` ticks, when known) is gone, judged on
+ * this host in this boot and pid namespace (the caller checks those first); undefined while it runs.
+ */
+export function localProcessGoneReason(pid: number, pidStart: number | undefined): string | undefined {
+  if (!isProcessAlive(pid)) return `pid ${pid} is not alive`
+  if (pidStart === undefined) return undefined
+  const start = processStartTicks(pid)
+  if (start === undefined || start === pidStart) return undefined
+  return `pid ${pid} now belongs to another process (started at tick ${start}, the recorded one at ${pidStart})`
 }
 
 let own: ProcessIdentity | undefined

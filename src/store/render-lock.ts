@@ -12,8 +12,8 @@ import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import type { Logger } from '../core/ports.js'
-import { errnoCode, isProcessAlive, storeIoError, unlinkIfExists, usingFile } from './fs-util.js'
-import { processStartTicks, thisProcessIdentity } from './process-identity.js'
+import { errnoCode, storeIoError, unlinkIfExists, usingFile } from './fs-util.js'
+import { localProcessGoneReason, thisProcessIdentity } from './process-identity.js'
 
 export interface LockOwner {
   readonly pid: number
@@ -164,13 +164,8 @@ export function staleReason(lock: LockState, staleLockMs: number, nowMs = Date.n
     return nowMs - owner.createdAt > staleLockMs ? `lock of ${elsewhere} older than staleLockMs` : undefined
   }
   if (owner.bootId !== undefined && self.bootId !== undefined && owner.bootId !== self.bootId) return 'lock written before this host booted (another boot id)'
-  if (!isProcessAlive(owner.pid)) return `owner pid ${owner.pid} is not alive`
-  if (owner.pidStart !== undefined) {
-    const start = processStartTicks(owner.pid)
-    if (start !== undefined && start !== owner.pidStart) {
-      return `owner pid ${owner.pid} now belongs to another process (started at tick ${start}, the lock's owner at ${owner.pidStart})`
-    }
-  }
+  const gone = localProcessGoneReason(owner.pid, owner.pidStart)
+  if (gone !== undefined) return `owner ${gone}`
   // Written before the host booted: the pid now belongs to someone else. Uptime can read low in
   // some sandboxes, so this also asks for staleLockMs of age (a wrong call costs a duplicate render).
   if (owner.createdAt < nowMs - os.uptime() * 1000 && nowMs - owner.createdAt > staleLockMs) return 'lock written before this host booted'

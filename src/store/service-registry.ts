@@ -18,8 +18,8 @@ import os from 'node:os'
 import path from 'node:path'
 import { TtsError } from '../core/errors.js'
 import type { Logger } from '../core/ports.js'
-import { errnoCode, isProcessAlive, storeIoError, unlinkIfExists } from './fs-util.js'
-import { processStartTicks, thisProcessIdentity } from './process-identity.js'
+import { errnoCode, storeIoError, unlinkIfExists } from './fs-util.js'
+import { localProcessGoneReason, thisProcessIdentity } from './process-identity.js'
 
 /** The directory (under the cache dir) holding one file per running service. */
 export const SERVICES_DIR = '.services'
@@ -204,10 +204,7 @@ function staleReason(record: ServiceRecord | undefined, mtimeMs: number, own: Se
     return 'written before this host rebooted'
   }
   if (sameMachine && record.pidNs !== undefined && record.pidNs === own.pidNs) {
-    if (!isProcessAlive(record.pid)) return `pid ${record.pid} is not alive`
-    const start = processStartTicks(record.pid)
-    if (record.pidStart !== undefined && start !== undefined && start !== record.pidStart) return `pid ${record.pid} is another process now`
-    return undefined
+    return localProcessGoneReason(record.pid, record.pidStart)
   }
   // Another host, or a pid namespace we cannot look into: only its heartbeat tells.
   return age > staleAfterMs ? `not touched for ${Math.round(age / 1000)} s` : undefined
