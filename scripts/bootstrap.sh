@@ -82,7 +82,8 @@ case "$mode" in
     fi
     # A smaller young generation: the start-up scan otherwise grows it to its maximum for good
     # (measured with 100,000 entries: RSS 276 -> 186 MiB, docs/operations.md).
-    exec node --max-semi-space-size=4 dist/cli/main.js serve "$@" ;;
+    # --supervise: a frozen or crashed service is killed and started again (docs/operations.md).
+    exec node --max-semi-space-size=4 dist/cli/main.js serve --supervise "$@" ;;
   test)
     mkdir -p .tmp
     rm -f .tmp/vitest.json

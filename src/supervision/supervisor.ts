@@ -62,17 +62,17 @@ export function startSupervisor(options: SupervisorOptions): RunningSupervisor {
     startedAt = performance.now()
     lastBeatAt = startedAt
     readyAt = undefined
-    log.info({ pid: c.pid }, 'serve started')
+    log.info({ childPid: c.pid }, 'serve started')
     c.on('message', (message: unknown) => {
       if (c !== child || !isSupervisedMessage(message)) return
       lastBeatAt = performance.now()
       if (message.ttsCache === 'ready' && readyAt === undefined) {
         readyAt = lastBeatAt
-        log.info({ pid: c.pid, startMs: Math.round(readyAt - startedAt) }, 'serve ready')
+        log.info({ childPid: c.pid, startMs: Math.round(readyAt - startedAt) }, 'serve ready')
       }
     })
     // The IPC channel breaking is not an exit; only 'exit' decides.
-    c.on('error', (err) => log.error({ err, pid: c.pid }, 'serve child error'))
+    c.on('error', (err) => log.error({ err, childPid: c.pid }, 'serve child error'))
     c.once('exit', (code, signal) => onExit(c, code, signal))
   }
 
@@ -81,18 +81,18 @@ export function startSupervisor(options: SupervisorOptions): RunningSupervisor {
     child = undefined
     const wasHealthy = readyAt !== undefined && performance.now() - readyAt >= HEALTHY_AFTER_MS
     if (stopping) {
-      log.info({ pid: c.pid, code, signal }, 'serve stopped')
+      log.info({ childPid: c.pid, code, signal }, 'serve stopped')
       finish(code ?? 1)
       return
     }
     if (code === EXIT_USAGE) {
-      log.error({ pid: c.pid, code }, 'serve exited with a usage error: not restarting')
+      log.error({ childPid: c.pid, code }, 'serve exited with a usage error: not restarting')
       finish(code)
       return
     }
     failures = wasHealthy ? 0 : failures + 1
     const delayMs = failures <= 1 ? 0 : Math.min(options.maxRestartDelayMs, 100 * 2 ** (failures - 2))
-    log.error({ pid: c.pid, code, signal, restartInMs: delayMs }, 'serve exited: starting another')
+    log.error({ childPid: c.pid, code, signal, restartInMs: delayMs }, 'serve exited: starting another')
     restartTimer = setTimeout(start, delayMs)
   }
 
@@ -108,7 +108,7 @@ export function startSupervisor(options: SupervisorOptions): RunningSupervisor {
     const silentMs = now - lastBeatAt
     if (silentMs >= limitMs) {
       log.error(
-        { pid: c.pid, silentMs: Math.round(silentMs), limitMs, ready: readyAt !== undefined },
+        { childPid: c.pid, silentMs: Math.round(silentMs), limitMs, ready: readyAt !== undefined },
         readyAt === undefined ? 'serve not ready in time: killing it (SIGKILL) and starting another' : 'no heartbeat from serve (frozen or blocked): killing it (SIGKILL) and starting another',
       )
       lastBeatAt = now // one kill per silence: the restart comes from 'exit'
@@ -137,7 +137,7 @@ export function startSupervisor(options: SupervisorOptions): RunningSupervisor {
         finish(0)
         return
       }
-      log.info({ signal, pid: child.pid }, 'stopping serve')
+      log.info({ signal, childPid: child.pid }, 'stopping serve')
       child.kill(signal)
     },
   }

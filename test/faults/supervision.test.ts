@@ -279,22 +279,26 @@ describe('systemd notify (Type=notify, WatchdogSec) against a fake NOTIFY_SOCKET
 describe('tts-cache serve --supervise', () => {
   it('SIGKILLs and restarts a child that stops beating (SIGSTOP) or dies, and passes SIGTERM on', async () => {
     const served = serve({ TTS_WATCHDOG_MS: '500' }, { args: ['--supervise'] })
-    const supervisorLine = (msg: string, notPid?: unknown) => (l: Record<string, unknown>) => l['component'] === 'supervisor' && l['msg'] === msg && l['pid'] !== notPid
-    const first = (await served.logLine(supervisorLine('serve ready')))['pid'] as number
+    const supervisorLine = (msg: string, notPid?: unknown) => (l: Record<string, unknown>) => l['component'] === 'supervisor' && l['msg'] === msg && l['childPid'] !== notPid
+    const first = (await served.logLine(supervisorLine('serve ready')))['childPid'] as number
     expect(first).not.toBe(served.child.pid)
     process.kill(first, 'SIGSTOP')
     const kill = await served.logLine((l) => l['component'] === 'supervisor' && String(l['msg']).startsWith('no heartbeat from serve'))
-    expect(kill).toMatchObject({ pid: first, limitMs: 500, ready: true })
-    const second = (await served.logLine(supervisorLine('serve ready', first)))['pid'] as number
+    expect(kill).toMatchObject({ childPid: first, limitMs: 500, ready: true })
+    const second = (await served.logLine(supervisorLine('serve ready', first)))['childPid'] as number
     expect(second).not.toBe(first)
     expect(alive(first)).toBe(false)
     // A child that dies by itself comes back too.
     process.kill(second, 'SIGKILL')
-    const third = (await served.logLine((l) => l['component'] === 'supervisor' && l['msg'] === 'serve ready' && l['pid'] !== first && l['pid'] !== second))['pid'] as number
+    const third = (await served.logLine((l) => l['component'] === 'supervisor' && l['msg'] === 'serve ready' && l['childPid'] !== first && l['childPid'] !== second))['childPid'] as number
     served.child.kill('SIGTERM')
     expect(await served.exited).toEqual({ code: 0, signal: null })
     expect(alive(third)).toBe(false)
     expect(served.output()).toContain('"msg":"stopped"')
+    // One "pid" per line (pino's own, the supervisor's): the child's is "childPid", never a duplicate key.
+    const supervisorLines = served.output().split('\n').filter((l) => l.includes('"component":"supervisor"'))
+    expect(supervisorLines.length).toBeGreaterThan(3)
+    for (const line of supervisorLines) expect(line.match(/"pid":/g)).toHaveLength(1)
   })
 
   it('refuses to run under systemd notify (the unit supervises; two supervisors would fight)', async () => {
