@@ -1,7 +1,7 @@
 import { redisConfigured } from '../../cluster/cluster-settings.js'
 import { loadConfig } from '../../config/load-config.js'
 import { EngineCatalog } from '../../engines/catalog.js'
-import { createEngineRenderer } from '../../engines/engine-renderer.js'
+import { createEngineRenderer } from '../../engines/pipeline/engine-renderer.js'
 import { createLogger, logSecretsOf } from '../../logger.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT, UsageError } from '../output.js'

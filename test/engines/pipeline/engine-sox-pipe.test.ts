@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { execa } from 'execa'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
-import { createEspeakNgEngine } from '../../src/engines/espeak-ng.js'
-import { renderToFile } from '../../src/engines/render-audio.js'
+import { isCanonicalWav, parseWavHeader } from '../../../src/audio/wav.js'
+import { createEspeakNgEngine } from '../../../src/engines/adapters/espeak-ng.js'
+import { renderToFile } from '../../../src/engines/pipeline/render-audio.js'
 import {
   fixture,
   isProcessAlive,
@@ -17,7 +17,7 @@ import {
   silentLogger,
   waitForFile,
   ttsErrorOf,
-} from '../fixtures/engines/helpers.js'
+} from '../../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 

@@ -1,10 +1,10 @@
 import { access, mkdir, readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createCommandEngine } from '../../src/engines/command.js'
-import { createEspeakNgEngine } from '../../src/engines/espeak-ng.js'
-import { renderToFile } from '../../src/engines/render-audio.js'
-import { fixture, makeTempDir, readArgvFile, removeTempDirs, renderJob } from '../fixtures/engines/helpers.js'
+import { createCommandEngine } from '../../../src/engines/adapters/command.js'
+import { createEspeakNgEngine } from '../../../src/engines/adapters/espeak-ng.js'
+import { renderToFile } from '../../../src/engines/pipeline/render-audio.js'
+import { fixture, makeTempDir, readArgvFile, removeTempDirs, renderJob } from '../../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 

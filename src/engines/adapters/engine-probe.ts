@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { TtsError, isTtsError } from '../core/errors.js'
+import { TtsError, isTtsError } from '../../core/errors.js'
 import type { ProbeOptions } from './engine-adapter.js'
-import { resolveExecutable } from './resolve-executable.js'
-import { runEngineProcess } from './run-engine-process.js'
+import { resolveExecutable } from '../process/resolve-executable.js'
+import { runEngineProcess } from '../process/run-engine-process.js'
 
 /**
  * Runs a probe (`--version`, a voice list) and returns its stdout. Any failure means the engine

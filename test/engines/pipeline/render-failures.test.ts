@@ -1,10 +1,10 @@
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { TtsError, isTtsError } from '../../src/core/errors.js'
-import { createCommandEngine } from '../../src/engines/command.js'
-import { createEspeakNgEngine } from '../../src/engines/espeak-ng.js'
-import { renderToFile } from '../../src/engines/render-audio.js'
+import { TtsError, isTtsError } from '../../../src/core/errors.js'
+import { createCommandEngine } from '../../../src/engines/adapters/command.js'
+import { createEspeakNgEngine } from '../../../src/engines/adapters/espeak-ng.js'
+import { renderToFile } from '../../../src/engines/pipeline/render-audio.js'
 import {
   fixture,
   isProcessAlive,
@@ -15,7 +15,7 @@ import {
   silentLogger,
   waitForFile,
   ttsErrorOf,
-} from '../fixtures/engines/helpers.js'
+} from '../../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { TtsError } from '../core/errors.js'
+import { TtsError } from '../../core/errors.js'
 import type { EngineAdapter, EngineDetection, EngineRenderArgs, ProbeOptions } from './engine-adapter.js'
 import { requireExecutable } from './engine-probe.js'
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createPico2waveEngine } from '../../src/engines/pico2wave.js'
-import { renderToFile } from '../../src/engines/render-audio.js'
-import { fixture, makeTempDir, readArgvFile, removeTempDirs, renderJob } from '../fixtures/engines/helpers.js'
+import { createPico2waveEngine } from '../../../src/engines/adapters/pico2wave.js'
+import { renderToFile } from '../../../src/engines/pipeline/render-audio.js'
+import { fixture, makeTempDir, readArgvFile, removeTempDirs, renderJob } from '../../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 

@@ -1,10 +1,10 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Logger } from '../../src/core/ports.js'
-import { parseWavHeader } from '../../src/audio/wav.js'
-import { RenderHost } from '../../src/engines/render-host.js'
-import { fixture, isProcessAlive, makeTempDir, readPidFile, removeTempDirs, renderJob, waitForFile, ttsErrorOf } from '../fixtures/engines/helpers.js'
+import type { Logger } from '../../../src/core/ports.js'
+import { parseWavHeader } from '../../../src/audio/wav.js'
+import { RenderHost } from '../../../src/engines/host/render-host.js'
+import { fixture, isProcessAlive, makeTempDir, readPidFile, removeTempDirs, renderJob, waitForFile, ttsErrorOf } from '../../fixtures/engines/helpers.js'
 
 const hosts: RenderHost[] = []
 afterEach(async () => {
@@ -145,8 +145,8 @@ describe('RenderHost: renders in a child process', () => {
 
 describe('RenderHost.probe', () => {
   it('runs the engine probes in the host and returns what they printed, for a memo to replay without a process start', async () => {
-    const { EngineCatalog } = await import('../../src/engines/catalog.js')
-    const { ProbeMemo } = await import('../../src/engines/probe-memo.js')
+    const { EngineCatalog } = await import('../../../src/engines/catalog.js')
+    const { ProbeMemo } = await import('../../../src/engines/probe-memo.js')
     const host = startHost(['true', '{out}'])
     const entries = await host.probe('espeak-ng')
     const versionProbe = entries.find(([key]) => key.includes('"--version"') && key.includes('espeak-ng'))

@@ -2,16 +2,16 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
+import { isCanonicalWav, parseWavHeader } from '../../../src/audio/wav.js'
 import {
   createEspeakNgEngine,
   espeakNgHasVoice,
   parseEspeakNgVariants,
   parseEspeakNgVersion,
   parseEspeakNgVoices,
-} from '../../src/engines/espeak-ng.js'
-import { renderToFile } from '../../src/engines/render-audio.js'
-import { makeTempDir, removeTempDirs, renderJob, silentLogger } from '../fixtures/engines/helpers.js'
+} from '../../../src/engines/adapters/espeak-ng.js'
+import { renderToFile } from '../../../src/engines/pipeline/render-audio.js'
+import { makeTempDir, removeTempDirs, renderJob, silentLogger } from '../../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 

@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises'
-import { WAV_HEADER_PROBE_BYTES, parseWavHeader, type WavCheck } from '../audio/wav.js'
+import { WAV_HEADER_PROBE_BYTES, parseWavHeader, type WavCheck } from '../../audio/wav.js'
 
 export interface WavFileCheck {
   readonly check: WavCheck

@@ -3,7 +3,7 @@
  * and which argv to give it. Running it (timeout, group kill, stderr tail, typed errors) is
  * `runEngineProcess`; turning its output into a canonical WAV is `renderToFile`.
  */
-import type { ProbeMemo } from './probe-memo.js'
+import type { ProbeMemo } from '../probe-memo.js'
 
 /** What an adapter needs to build one render's argv. Never holds the text. */
 export interface EngineRenderArgs {

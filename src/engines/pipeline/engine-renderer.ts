@@ -1,5 +1,5 @@
-import type { Logger, RenderJob, RenderedAudio } from '../core/ports.js'
-import type { EngineAdapter } from './engine-adapter.js'
+import type { Logger, RenderJob, RenderedAudio } from '../../core/ports.js'
+import type { EngineAdapter } from '../adapters/engine-adapter.js'
 import { renderToFile } from './render-audio.js'
 
 export interface EngineRendererOptions {

@@ -3,11 +3,11 @@
  * IPC. It starts the engine and sox processes, so their fork happens here, in a small process,
  * and not in the service's event loop. Started with the one argument RENDER_HOST_FLAG.
  */
-import { TtsError } from '../core/errors.js'
-import type { Logger, RenderedAudio, RenderJob } from '../core/ports.js'
-import { adaptersById, EngineCatalog } from './catalog.js'
-import { createEngineRenderer } from './engine-renderer.js'
-import { ProbeMemo } from './probe-memo.js'
+import { TtsError } from '../../core/errors.js'
+import type { Logger, RenderedAudio, RenderJob } from '../../core/ports.js'
+import { adaptersById, EngineCatalog } from '../catalog.js'
+import { createEngineRenderer } from '../pipeline/engine-renderer.js'
+import { ProbeMemo } from '../probe-memo.js'
 import { RENDER_HOST_FLAG, serializeError, type HostInit, type HostReply, type HostRequest, type LogLevel } from './render-host-protocol.js'
 
 function send(message: HostReply): void {

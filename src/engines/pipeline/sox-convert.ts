@@ -1,5 +1,5 @@
-import type { Logger } from '../core/ports.js'
-import { runEngineProcess } from './run-engine-process.js'
+import type { Logger } from '../../core/ports.js'
+import { runEngineProcess } from '../process/run-engine-process.js'
 
 export interface SoxConvertOptions {
   readonly soxPath: string

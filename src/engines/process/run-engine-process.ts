@@ -1,9 +1,9 @@
 import type { Readable, Writable } from 'node:stream'
-import { TtsError } from '../core/errors.js'
-import type { Logger } from '../core/ports.js'
-import { abortError } from '../core/single-flight.js'
+import { TtsError } from '../../core/errors.js'
+import type { Logger } from '../../core/ports.js'
+import { abortError } from '../../core/single-flight.js'
 import { ByteTail } from './byte-tail.js'
-import { ENGINE_DEFAULTS } from './engine-defaults.js'
+import { ENGINE_DEFAULTS } from '../engine-defaults.js'
 import { signalProcessGroup, waitForProcessGroupExit } from './process-group.js'
 import { spawnChild, type ChildOutcome } from './spawn-child.js'
 

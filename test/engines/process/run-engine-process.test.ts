@@ -1,8 +1,8 @@
 import { chmod, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { runEngineProcess } from '../../src/engines/run-engine-process.js'
-import { isProcessAlive, makeTempDir, removeTempDirs, ttsErrorOf } from '../fixtures/engines/helpers.js'
+import { runEngineProcess } from '../../../src/engines/process/run-engine-process.js'
+import { isProcessAlive, makeTempDir, removeTempDirs, ttsErrorOf } from '../../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 

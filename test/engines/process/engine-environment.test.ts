@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { engineEnvironment, runEngineProcess } from '../../src/engines/run-engine-process.js'
+import { engineEnvironment, runEngineProcess } from '../../../src/engines/process/run-engine-process.js'
 
 describe('engine environment', () => {
   it('drops the service secrets and keeps the rest', () => {

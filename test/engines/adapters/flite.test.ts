@@ -1,10 +1,10 @@
 import { join } from 'node:path'
 import { execa } from 'execa'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createFliteEngine, parseFliteVersion, parseFliteVoices } from '../../src/engines/flite.js'
-import { renderToFile } from '../../src/engines/render-audio.js'
-import { resolveExecutable } from '../../src/engines/resolve-executable.js'
-import { makeTempDir, removeTempDirs, renderJob } from '../fixtures/engines/helpers.js'
+import { createFliteEngine, parseFliteVersion, parseFliteVoices } from '../../../src/engines/adapters/flite.js'
+import { renderToFile } from '../../../src/engines/pipeline/render-audio.js'
+import { resolveExecutable } from '../../../src/engines/process/resolve-executable.js'
+import { makeTempDir, removeTempDirs, renderJob } from '../../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
-import { renderToFile } from '../../src/engines/render-audio.js'
-import { createSwiftEngine, swiftParams } from '../../src/engines/swift.js'
-import { fixture, makeTempDir, readArgvFile, removeTempDirs, renderJob } from '../fixtures/engines/helpers.js'
+import { isCanonicalWav, parseWavHeader } from '../../../src/audio/wav.js'
+import { renderToFile } from '../../../src/engines/pipeline/render-audio.js'
+import { createSwiftEngine, swiftParams } from '../../../src/engines/adapters/swift.js'
+import { fixture, makeTempDir, readArgvFile, removeTempDirs, renderJob } from '../../fixtures/engines/helpers.js'
 
 afterEach(removeTempDirs)
 
