@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { TtsError } from '../../core/errors.js'
-import type { EngineAdapter, EngineDetection, EngineRenderArgs, ProbeOptions } from './engine-adapter.js'
+import type { EngineAdapter, EngineDefinition, EngineDetection, EngineRenderArgs, ProbeOptions } from './engine-adapter.js'
 import { requireExecutable } from './engine-probe.js'
 
 export interface CommandEngineOptions {
@@ -26,7 +26,7 @@ const KNOWN_PLACEHOLDERS = new Set(['out', 'voice', 'rate'])
 export function createCommandEngine(options: CommandEngineOptions): EngineAdapter {
   const template = validateTemplate(options.template)
   const [binary, ...rest] = template as [string, ...string[]]
-  const id = 'command'
+  const id = commandEngine.id
   return {
     id,
     binary,
@@ -73,3 +73,13 @@ function templateProblem(template: readonly string[]): string | undefined {
 function templateVersion(template: readonly string[]): string {
   return `template-${createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 16)}`
 }
+
+/**
+ * The operator's own program in the engine registry (adapters/index.ts): enabled only when a
+ * template is configured (`TTS_COMMAND`); its binary is the template's first element.
+ */
+export const commandEngine = {
+  id: 'command',
+  create: (own, { commandTemplate }) => (commandTemplate === undefined ? undefined : createCommandEngine({ template: commandTemplate, env: own.env, version: own.version })),
+  notConfigured: 'no command template is configured',
+} as const satisfies EngineDefinition

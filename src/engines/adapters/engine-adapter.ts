@@ -85,3 +85,34 @@ export interface EngineBinaryOptions {
    */
   readonly version?: string | undefined
 }
+
+/**
+ * What adapters are made from: plain data, so the render host process makes the same ones from
+ * what crosses its IPC channel. `engines` is keyed by engine id; an id no engine has is ignored.
+ */
+export interface EngineAdapterOptions {
+  /** Per-engine options. The `command` engine takes no `path`: its binary is the template's first element. */
+  readonly engines?: Readonly<Record<string, EngineBinaryOptions | undefined>> | undefined
+  /** Enables the `command` engine (argv template, see createCommandEngine). */
+  readonly commandTemplate?: readonly string[] | undefined
+}
+
+/**
+ * One entry of the engine registry (`adapters/index.ts`): an engine id and how to make its
+ * adapter. The ids the config accepts, the catalog's adapters and the config's binary settings
+ * are all derived from the registry's entries.
+ */
+export interface EngineDefinition {
+  /** The engine id (lower-case letters, digits and `-`): requests, cache keys, `TTS_ENGINE`. */
+  readonly id: string
+  /**
+   * The binary's usual name, when the operator may point at another: that gives the engine a
+   * config key `<camelCaseId>Bin` and an environment variable `TTS_<ID>_BIN` (`pico2wave` →
+   * `pico2waveBin`, `TTS_PICO2WAVE_BIN`). Absent: no binary setting (`command`: the template names it).
+   */
+  readonly defaultBinary?: string
+  /** Makes the adapter (nothing is probed). undefined: the options leave this engine unconfigured. */
+  create(own: EngineBinaryOptions, options: EngineAdapterOptions): EngineAdapter | undefined
+  /** Why the engine cannot be the default when `create` returned undefined (TTS_ERR_ENGINE_UNAVAILABLE). */
+  readonly notConfigured?: string
+}

@@ -1,4 +1,4 @@
-import type { EngineAdapter, EngineBinaryOptions, EngineDetection, ProbeOptions } from './engine-adapter.js'
+import type { EngineAdapter, EngineBinaryOptions, EngineDefinition, EngineDetection, ProbeOptions } from './engine-adapter.js'
 import { firstLine, probeStdout, requireExecutable, requireVersion } from './engine-probe.js'
 
 /** espeak-ng writes 22050 Hz PCM16 mono whatever the voice. */
@@ -11,8 +11,8 @@ const ESPEAK_NG_RATE_HZ = 22_050
  * `-w` or shell syntax in the text are only ever spoken.
  */
 export function createEspeakNgEngine(options: EngineBinaryOptions = {}): EngineAdapter {
-  const id = 'espeak-ng'
-  const binary = options.path ?? 'espeak-ng'
+  const id = espeakNgEngine.id
+  const binary = options.path ?? espeakNgEngine.defaultBinary
   return {
     id,
     binary,
@@ -93,3 +93,10 @@ export function espeakNgHasVoice(voice: string, voices: ReadonlySet<string>, var
   if (plus === -1) return voices.has(lower)
   return voices.has(lower.slice(0, plus)) && variants.has(lower.slice(plus + 1))
 }
+
+/** eSpeak NG in the engine registry (adapters/index.ts). */
+export const espeakNgEngine = {
+  id: 'espeak-ng',
+  defaultBinary: 'espeak-ng',
+  create: (own) => createEspeakNgEngine(own),
+} as const satisfies EngineDefinition

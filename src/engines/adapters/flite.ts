@@ -1,4 +1,4 @@
-import type { EngineAdapter, EngineBinaryOptions, EngineDetection, ProbeOptions } from './engine-adapter.js'
+import type { EngineAdapter, EngineBinaryOptions, EngineDefinition, EngineDetection, ProbeOptions } from './engine-adapter.js'
 import { probeStdout, requireExecutable, requireVersion } from './engine-probe.js'
 
 /**
@@ -13,8 +13,8 @@ import { probeStdout, requireExecutable, requireVersion } from './engine-probe.j
  * `-voice` also takes a path or URL, which validated voice names (no `/` or `:`) cannot be.
  */
 export function createFliteEngine(options: EngineBinaryOptions = {}): EngineAdapter {
-  const id = 'flite'
-  const binary = options.path ?? 'flite'
+  const id = fliteEngine.id
+  const binary = options.path ?? fliteEngine.defaultBinary
   return {
     id,
     binary,
@@ -46,3 +46,10 @@ export function parseFliteVoices(stdout: string): ReadonlySet<string> {
   const names = (match?.[1] ?? '').trim().split(/\s+/)
   return new Set(names.filter((name) => name !== ''))
 }
+
+/** Flite in the engine registry (adapters/index.ts). */
+export const fliteEngine = {
+  id: 'flite',
+  defaultBinary: 'flite',
+  create: (own) => createFliteEngine(own),
+} as const satisfies EngineDefinition

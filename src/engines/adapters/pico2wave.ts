@@ -1,4 +1,4 @@
-import type { EngineAdapter, EngineBinaryOptions, EngineDetection, ProbeOptions } from './engine-adapter.js'
+import type { EngineAdapter, EngineBinaryOptions, EngineDefinition, EngineDetection, ProbeOptions } from './engine-adapter.js'
 import { binaryDigestVersion, probeStdout } from './engine-probe.js'
 
 /** The languages pico2wave ships lingware for (its `-l` accepts exactly these). */
@@ -19,8 +19,8 @@ const PICO2WAVE_RATE_HZ = 16_000
  * No version flag: the version is a digest of the binary (pin `version` to override).
  */
 export function createPico2waveEngine(options: EngineBinaryOptions = {}): EngineAdapter {
-  const id = 'pico2wave'
-  const binary = options.path ?? 'pico2wave'
+  const id = pico2waveEngine.id
+  const binary = options.path ?? pico2waveEngine.defaultBinary
   return {
     id,
     binary,
@@ -38,3 +38,10 @@ export function createPico2waveEngine(options: EngineBinaryOptions = {}): Engine
     nativeRate: () => PICO2WAVE_RATE_HZ,
   }
 }
+
+/** SVOX Pico in the engine registry (adapters/index.ts). */
+export const pico2waveEngine = {
+  id: 'pico2wave',
+  defaultBinary: 'pico2wave',
+  create: (own) => createPico2waveEngine(own),
+} as const satisfies EngineDefinition

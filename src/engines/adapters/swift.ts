@@ -1,4 +1,4 @@
-import type { EngineAdapter, EngineBinaryOptions, EngineDetection, ProbeOptions } from './engine-adapter.js'
+import type { EngineAdapter, EngineBinaryOptions, EngineDefinition, EngineDetection, ProbeOptions } from './engine-adapter.js'
 import { firstLine, probeStdout, requireExecutable, requireVersion } from './engine-probe.js'
 
 /**
@@ -15,8 +15,8 @@ import { firstLine, probeStdout, requireExecutable, requireVersion } from './eng
  * Voices are not listed up front (an unknown voice fails the render).
  */
 export function createSwiftEngine(options: EngineBinaryOptions = {}): EngineAdapter {
-  const id = 'swift'
-  const binary = options.path ?? 'swift'
+  const id = swiftEngine.id
+  const binary = options.path ?? swiftEngine.defaultBinary
   return {
     id,
     binary,
@@ -55,3 +55,10 @@ export function swiftParams(sampleRate: number): string {
     'tts/text-encoding=utf-8',
   ].join(',')
 }
+
+/** Cepstral Swift in the engine registry (adapters/index.ts). */
+export const swiftEngine = {
+  id: 'swift',
+  defaultBinary: 'swift',
+  create: (own) => createSwiftEngine(own),
+} as const satisfies EngineDefinition

@@ -5,7 +5,8 @@
  */
 import { TtsError } from '../../core/errors.js'
 import type { Logger, RenderedAudio, RenderJob } from '../../core/ports.js'
-import { adaptersById, EngineCatalog } from '../catalog.js'
+import { adaptersById } from '../adapters/index.js'
+import { EngineCatalog } from '../catalog.js'
 import { createEngineRenderer } from '../pipeline/engine-renderer.js'
 import { ProbeMemo } from '../probe-memo.js'
 import { RENDER_HOST_FLAG, serializeError, type HostInit, type HostReply, type HostRequest, type LogLevel } from './render-host-protocol.js'

@@ -1,7 +1,7 @@
 /** What the service and its render host process say to each other (structured clone over IPC). */
 import { ERROR_CODES, TtsError, type ErrorCode } from '../../core/errors.js'
 import type { RenderedAudio, RenderJob } from '../../core/ports.js'
-import type { EngineAdapterOptions } from '../catalog.js'
+import type { EngineAdapterOptions } from '../adapters/engine-adapter.js'
 
 /** The one argument the host process is started with. */
 export const RENDER_HOST_FLAG = '--tts-cache-render-host'
