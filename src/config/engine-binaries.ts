@@ -6,9 +6,7 @@
  */
 import { z } from 'zod'
 import type { EngineAdapterOptions } from '../engines/adapters/engine-adapter.js'
-import { BINARY_ENGINES, ENGINE_IDS, type BinaryEngine } from '../engines/adapters/index.js'
-
-export { ENGINE_IDS }
+import { BINARY_ENGINES, type BinaryEngine } from '../engines/adapters/index.js'
 
 type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S
 type UpperSnakeCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Uppercase<Head>}_${UpperSnakeCase<Tail>}` : Uppercase<S>

@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { DEFAULTS, SAMPLE_RATES } from '../core/defaults.js'
-import { ENGINE_IDS, engineBinaryEnvNames, engineBinaryFields } from './engine-binaries.js'
+import { ENGINE_IDS } from '../engines/adapters/index.js'
+import { engineBinaryEnvNames, engineBinaryFields } from './engine-binaries.js'
 
 /** Strict booleans: only true/false/1/0/yes/no (so "false" is false, and "flase" is an error). */
 const bool = z.union([
