@@ -8,15 +8,16 @@ import { access, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger as PinoLogger } from 'pino'
 import type { AppContext, ReadinessCheck, ReadinessReport } from './app-context.js'
+import { engineAdapterOptionsOf } from './config/engine-binaries.js'
 import type { Config } from './config/schema.js'
 import { DEFAULTS, renderSlotsFor } from './core/defaults.js'
 import { toTtsError } from './core/errors.js'
 import type { Clock, RenderQueue } from './core/ports.js'
 import { TtsService } from './core/tts-service.js'
-import { EngineCatalog, type EngineAdapterOptions } from './engines/catalog.js'
+import { EngineCatalog } from './engines/catalog.js'
 import { PROBE_MEMO_FILE, ProbeMemo } from './engines/probe-memo.js'
-import { createEngineRenderer } from './engines/engine-renderer.js'
-import { RenderHost } from './engines/render-host.js'
+import { createEngineRenderer } from './engines/pipeline/engine-renderer.js'
+import { RenderHost } from './engines/host/render-host.js'
 import { createLogger, logSecretsOf } from './logger.js'
 import { Metrics } from './observability/metrics.js'
 import { InProcessRenderPool, type RenderFunction } from './queue/in-process-pool.js'
@@ -72,15 +73,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await mkdir(config.cacheDir, { recursive: true }).catch((err: unknown) => {
     throw toTtsError(err, 'TTS_ERR_STORE_IO')
   })
-  const adapterOptions: EngineAdapterOptions = {
-    commandTemplate: config.command,
-    engines: {
-      'espeak-ng': { path: config.espeakNgBin },
-      swift: { path: config.swiftBin },
-      flite: { path: config.fliteBin },
-      pico2wave: { path: config.pico2waveBin },
-    },
-  }
+  const adapterOptions = engineAdapterOptionsOf(config)
   const detectOptions = { defaultEngine: config.engine, soxPath: config.soxBin, logger, ...adapterOptions }
   // A service renders in its host process (see render-host.ts: starting processes from the
   // service's own would stall its event loop); a one-shot command renders in process. Forked

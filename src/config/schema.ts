@@ -1,5 +1,7 @@
 import { z } from 'zod'
-import { DEFAULTS, ENGINE_IDS, SAMPLE_RATES } from '../core/defaults.js'
+import { DEFAULTS, SAMPLE_RATES } from '../core/defaults.js'
+import { ENGINE_IDS } from '../engines/adapters/index.js'
+import { engineBinaryEnvNames, engineBinaryFields } from './engine-binaries.js'
 
 /** Strict booleans: only true/false/1/0/yes/no (so "false" is false, and "flase" is an error). */
 const bool = z.union([
@@ -96,10 +98,7 @@ export const configSchema = z
       .refine((n) => (SAMPLE_RATES as readonly number[]).includes(n), { message: `must be one of ${SAMPLE_RATES.join(', ')}` })
       .default(DEFAULTS.sampleRate),
     command: commandTemplate.optional(),
-    espeakNgBin: z.string().min(1).default('espeak-ng'),
-    swiftBin: z.string().min(1).default('swift'),
-    fliteBin: z.string().min(1).default('flite'),
-    pico2waveBin: z.string().min(1).default('pico2wave'),
+    ...engineBinaryFields,
     soxBin: z.string().min(1).default('sox'),
     maxTextChars: int(1, 100_000).default(DEFAULTS.maxTextChars),
     renderConcurrency: int(0, 1024).default(DEFAULTS.renderConcurrency),
@@ -183,10 +182,7 @@ export const ENV_NAMES = Object.freeze({
   TTS_VOICE: 'voice',
   TTS_SAMPLE_RATE: 'sampleRate',
   TTS_COMMAND: 'command',
-  TTS_ESPEAK_NG_BIN: 'espeakNgBin',
-  TTS_SWIFT_BIN: 'swiftBin',
-  TTS_FLITE_BIN: 'fliteBin',
-  TTS_PICO2WAVE_BIN: 'pico2waveBin',
+  ...engineBinaryEnvNames,
   TTS_SOX_BIN: 'soxBin',
   TTS_MAX_TEXT_CHARS: 'maxTextChars',
   TTS_RENDER_CONCURRENCY: 'renderConcurrency',

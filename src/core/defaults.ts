@@ -81,6 +81,3 @@ export const SAMPLE_RATES = Object.freeze([8000, 11025, 16000, 22050, 24000, 320
 /** Output format of every cached file. Part of the cache key. */
 export const AUDIO_FORMAT = 'wav-pcm16-mono' as const
 export type AudioFormat = typeof AUDIO_FORMAT
-
-export const ENGINE_IDS = Object.freeze(['espeak-ng', 'swift', 'flite', 'pico2wave', 'command'] as const)
-export type EngineId = (typeof ENGINE_IDS)[number]

@@ -1,33 +1,16 @@
-import { DEFAULTS, ENGINE_IDS } from '../core/defaults.js'
+import { DEFAULTS } from '../core/defaults.js'
 import { TtsError } from '../core/errors.js'
 import type { EngineCatalog as EngineCatalogPort, Logger } from '../core/ports.js'
-import { createCommandEngine } from './command.js'
-import type { EngineAdapter, EngineBinaryOptions, EngineDetection, ProbeOptions } from './engine-adapter.js'
+import type { EngineAdapter, EngineAdapterOptions, EngineDetection, ProbeOptions } from './adapters/engine-adapter.js'
+import { firstLine, probeStdout } from './adapters/engine-probe.js'
+import { createAdapters, engineDefinition } from './adapters/index.js'
 import { ENGINE_DEFAULTS } from './engine-defaults.js'
-import { firstLine, probeStdout } from './engine-probe.js'
 import type { ProbeMemo } from './probe-memo.js'
-import { createEspeakNgEngine } from './espeak-ng.js'
-import { createFliteEngine } from './flite.js'
-import { createPico2waveEngine } from './pico2wave.js'
-import { resolveExecutable } from './resolve-executable.js'
-import { createSwiftEngine } from './swift.js'
+import { resolveExecutable } from './process/resolve-executable.js'
 
-/** Per-engine options (binary path, extra env, pinned version). */
-export interface EnginesOptions {
-  readonly 'espeak-ng'?: EngineBinaryOptions | undefined
-  readonly swift?: EngineBinaryOptions | undefined
-  readonly flite?: EngineBinaryOptions | undefined
-  readonly pico2wave?: EngineBinaryOptions | undefined
-  /** The `command` engine's binary comes from the template; env and version can be set here. */
-  readonly command?: Omit<EngineBinaryOptions, 'path'> | undefined
-}
-
-export interface EngineCatalogOptions {
+export interface EngineCatalogOptions extends EngineAdapterOptions {
   /** Must be found, or `detect` throws TTS_ERR_ENGINE_UNAVAILABLE (TTS_ERR_UNKNOWN_ENGINE if not an engine id). */
   readonly defaultEngine: string
-  readonly engines?: EnginesOptions | undefined
-  /** Enables the `command` engine (argv template, see createCommandEngine). */
-  readonly commandTemplate?: readonly string[] | undefined
   readonly logger: Logger
   /** sox is probed too (for `describe`); a missing sox is a warning, not fatal. Default `sox`. */
   readonly soxPath?: string | undefined
@@ -96,13 +79,14 @@ export class EngineCatalog implements EngineCatalogPort {
       searchPath,
       memo: options.memo,
     }
-    if (!(ENGINE_IDS as readonly string[]).includes(options.defaultEngine)) {
+    const definition = engineDefinition(options.defaultEngine)
+    if (definition === undefined) {
       throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [options.defaultEngine] })
     }
-    if (options.defaultEngine === 'command' && options.commandTemplate === undefined) {
-      throw new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', { args: ['command', 'no command template is configured'] })
-    }
     const adapters = createAdapters(options)
+    if (!adapters.some((adapter) => adapter.id === definition.id)) {
+      throw new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', { args: [definition.id, definition.notConfigured ?? 'not configured'] })
+    }
     const soxBinary = options.soxPath ?? ENGINE_DEFAULTS.soxPath
     const [results, sox] = await Promise.all([
       Promise.all(adapters.map((adapter) => detectOne(adapter, probe))),
@@ -192,28 +176,6 @@ function sameVoices(a: EngineDetection, b: EngineDetection): boolean {
 }
 
 type DetectResult = { readonly ok: true; readonly detection: EngineDetection } | { readonly ok: false; readonly error: TtsError }
-
-/** What adapters are made from: plain data, so a render host process can make the same ones. */
-export type EngineAdapterOptions = Pick<EngineCatalogOptions, 'engines' | 'commandTemplate'>
-
-/** Every adapter the options describe (found or not: nothing is probed), by engine id. */
-export function adaptersById(options: EngineAdapterOptions): ReadonlyMap<string, EngineAdapter> {
-  return new Map(createAdapters(options).map((adapter) => [adapter.id, adapter]))
-}
-
-function createAdapters(options: EngineAdapterOptions): EngineAdapter[] {
-  const engines = options.engines ?? {}
-  const adapters = [
-    createEspeakNgEngine(engines['espeak-ng']),
-    createSwiftEngine(engines.swift),
-    createFliteEngine(engines.flite),
-    createPico2waveEngine(engines.pico2wave),
-  ]
-  if (options.commandTemplate !== undefined) {
-    adapters.push(createCommandEngine({ template: options.commandTemplate, env: engines.command?.env, version: engines.command?.version }))
-  }
-  return adapters
-}
 
 async function detectOne(adapter: EngineAdapter, probe: ProbeOptions): Promise<DetectResult> {
   try {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import type { Logger } from '../core/ports.js'
 import { TtsError } from '../core/errors.js'
-import { resolveExecutable } from './resolve-executable.js'
+import { resolveExecutable } from './process/resolve-executable.js'
 
 /** One probe as a later start can recognise it: the same file (by identity), argv and environment. */
 export interface ProbeCall {

@@ -36,7 +36,7 @@ const voiceField = {
 } as const
 const engineField = {
   type: 'string',
-  description: 'Engine id (espeak-ng, swift, flite, pico2wave, command). Absent: TTS_ENGINE',
+  description: 'Engine id, one of the engines enabled on this node (`tts-cache doctor` lists them). Absent: TTS_ENGINE',
 } as const
 const rateField = {
   type: 'integer',

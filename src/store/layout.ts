@@ -61,7 +61,7 @@ export type CacheFileName =
   | { readonly kind: 'foreign' }
 
 const FINAL_NAME = /^([0-9a-f]{64})\.(wav|json|lock)$/
-// `.engine.wav`: the engine's scratch output beside a slot's temp file (src/engines/render-audio.ts),
+// `.engine.wav`: the engine's scratch output beside a slot's temp file (src/engines/pipeline/render-audio.ts),
 // left behind only if the process died mid-render; swept like any other temp file.
 const TEMP_NAME = /^([0-9a-f]{64})\.(\d{1,10})\.[0-9a-f]{1,32}\.tmp\.(wav|json|lock)(?:\.engine\.wav)?$/
 const FINAL_KIND = { wav: 'wav', json: 'sidecar', lock: 'lock' } as const

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config/load-config.js'
 import { EngineCatalog } from '../../src/engines/catalog.js'
 import { PROBE_MEMO_FILE, ProbeMemo } from '../../src/engines/probe-memo.js'
 import { livingPidsWithArgument, makeTempDir, removeTempDirs, ttsErrorOf } from '../fixtures/engines/helpers.js'
-import { RENDER_HOST_FLAG } from '../../src/engines/render-host-protocol.js'
+import { RENDER_HOST_FLAG } from '../../src/engines/host/render-host-protocol.js'
 
 afterEach(removeTempDirs)
 

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TtsError } from '../../src/core/errors.js'
 import { EngineCatalog } from '../../src/engines/catalog.js'
-import { createEngineRenderer } from '../../src/engines/engine-renderer.js'
+import { createEngineRenderer } from '../../src/engines/pipeline/engine-renderer.js'
 import { InProcessRenderPool } from '../../src/queue/in-process-pool.js'
 import {
   fixture,

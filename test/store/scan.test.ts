@@ -109,7 +109,7 @@ describe('start-up scan', () => {
     const liveTemp = `${key}.${process.pid}.33dd44ee55ff.tmp.wav`
     const oldTemp = `${key}.${process.pid}.66aa77bb88cc.tmp.json`
     const asideLock = `${key}.${dead}.99aa00bb11cc.tmp.lock`
-    // The engine's scratch output beside a slot's temp file (src/engines/render-audio.ts).
+    // The engine's scratch output beside a slot's temp file (src/engines/pipeline/render-audio.ts).
     const engineScratch = `${deadTemp}.engine.wav`
     // Beside a valid entry, so the temp names must not be mistaken for parts of it.
     await plant(dir, key, { wav: canonicalWav(), sidecar: metaFor(key), extra: { [deadTemp]: 'half', [liveTemp]: 'half', [oldTemp]: '{', [asideLock]: '{}', [engineScratch]: 'RIFF' } })

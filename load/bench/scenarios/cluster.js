@@ -100,7 +100,7 @@ export async function clusterScenario(ctx) {
 /** The service's own render pipeline (engine catalog + renderer from dist/), for espeak-ng. */
 async function realRenderer() {
   const { EngineCatalog } = await import('../../../dist/engines/catalog.js')
-  const { createEngineRenderer } = await import('../../../dist/engines/engine-renderer.js')
+  const { createEngineRenderer } = await import('../../../dist/engines/pipeline/engine-renderer.js')
   const { logger } = collectingLogger()
   const engines = await EngineCatalog.detect({ defaultEngine: 'espeak-ng', logger })
   return createEngineRenderer(engines, { logger })

@@ -34,7 +34,7 @@ export const RSS_GOAL_BYTES = 150 * 1024 * 1024
  * @returns {Promise<string>}
  */
 async function espeakVersion(ctx) {
-  const { parseEspeakNgVersion } = await import(path.join(ctx.repoRoot, 'dist/engines/espeak-ng.js'))
+  const { parseEspeakNgVersion } = await import(path.join(ctx.repoRoot, 'dist/engines/adapters/espeak-ng.js'))
   const { stdout } = await run('espeak-ng', ['--version'])
   return parseEspeakNgVersion(stdout)
 }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { redisTargetFrom } from '../../cluster/cluster-settings.js'
+import { engineAdapterOptionsOf } from '../../config/engine-binaries.js'
 import { loadConfig } from '../../config/load-config.js'
 import { describeRedisTarget, type RedisTarget } from '../../queue/redis-target.js'
 import { SECRET_KEYS, type Config } from '../../config/schema.js'
@@ -37,10 +38,9 @@ export async function doctorCommand(argv: readonly string[], env: NodeJS.Process
     try {
       const catalog = await EngineCatalog.detect({
         defaultEngine: config.engine,
-        commandTemplate: config.command,
         soxPath: config.soxBin,
         logger,
-        engines: { 'espeak-ng': { path: config.espeakNgBin }, swift: { path: config.swiftBin }, flite: { path: config.fliteBin }, pico2wave: { path: config.pico2waveBin } },
+        ...engineAdapterOptionsOf(config),
       })
       engines = catalog.describe()
       for (const e of engines.engines) {

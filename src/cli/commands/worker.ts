@@ -1,7 +1,8 @@
 import { redisConfigured } from '../../cluster/cluster-settings.js'
+import { engineAdapterOptionsOf } from '../../config/engine-binaries.js'
 import { loadConfig } from '../../config/load-config.js'
 import { EngineCatalog } from '../../engines/catalog.js'
-import { createEngineRenderer } from '../../engines/engine-renderer.js'
+import { createEngineRenderer } from '../../engines/pipeline/engine-renderer.js'
 import { createLogger, logSecretsOf } from '../../logger.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT, UsageError } from '../output.js'
@@ -19,10 +20,9 @@ export async function workerCommand(argv: readonly string[], env: NodeJS.Process
   const logger = createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
   const engines = await EngineCatalog.detect({
     defaultEngine: config.engine,
-    commandTemplate: config.command,
     soxPath: config.soxBin,
     logger,
-    engines: { 'espeak-ng': { path: config.espeakNgBin }, swift: { path: config.swiftBin }, flite: { path: config.fliteBin }, pico2wave: { path: config.pico2waveBin } },
+    ...engineAdapterOptionsOf(config),
   })
   const renderer = createEngineRenderer(engines, { timeoutMs: config.renderTimeoutMs, soxPath: config.soxBin, logger: logger.child({ component: 'render' }) })
   const { startWorker } = await import('../../cluster/index.js')

@@ -1,0 +1,65 @@
+/** What the service and its render host process say to each other (structured clone over IPC). */
+import { ERROR_CODES, TtsError, type ErrorCode } from '../../core/errors.js'
+import type { RenderedAudio, RenderJob } from '../../core/ports.js'
+import type { EngineAdapterOptions } from '../adapters/engine-adapter.js'
+
+/** The one argument the host process is started with. */
+export const RENDER_HOST_FLAG = '--tts-cache-render-host'
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/** The first message: how to render (plain data). */
+export interface HostInit {
+  readonly adapters: EngineAdapterOptions
+  /** Engines the service's catalog enabled; any other id is TTS_ERR_UNKNOWN_ENGINE. */
+  readonly enabled: readonly string[]
+  readonly timeoutMs: number | undefined
+  readonly killGraceMs: number | undefined
+  readonly soxPath: string | undefined
+}
+
+export type HostRequest =
+  | { readonly t: 'render'; readonly id: number; readonly job: RenderJob }
+  | { readonly t: 'abort'; readonly id: number }
+  /** Run the engine probes (EngineCatalog.detect) and answer with what they printed (`probed`). */
+  | { readonly t: 'probe'; readonly id: number; readonly defaultEngine: string }
+  /** The engines the service's catalog enabled, once detected (replaces `HostInit.enabled`). */
+  | { readonly t: 'enable'; readonly ids: readonly string[] }
+
+/** Each probe's memo key and stdout (ProbeMemo.entries). */
+export type ProbeEntries = readonly (readonly [string, string])[]
+
+export interface SerializedError {
+  readonly code: ErrorCode | undefined
+  readonly message: string
+  readonly details: Readonly<Record<string, unknown>> | undefined
+  readonly retryAfterSeconds: number | undefined
+  readonly stack: string | undefined
+}
+
+export type HostReply =
+  | { readonly t: 'ok'; readonly id: number; readonly audio: RenderedAudio }
+  | { readonly t: 'probed'; readonly id: number; readonly entries: ProbeEntries }
+  | { readonly t: 'err'; readonly id: number; readonly error: SerializedError }
+  | { readonly t: 'log'; readonly level: LogLevel; readonly obj: Record<string, unknown>; readonly msg: string | undefined }
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof TtsError) {
+    return { code: err.code, message: err.message, details: err.details, retryAfterSeconds: err.retryAfterSeconds, stack: err.stack }
+  }
+  const error = err instanceof Error ? err : new Error(String(err))
+  return { code: undefined, message: error.message, details: undefined, retryAfterSeconds: undefined, stack: error.stack }
+}
+
+/** The TtsError the host threw, with its code, message and details (an untyped error becomes TTS_ERR_INTERNAL). */
+export function reviveError(data: SerializedError): TtsError {
+  const code = data.code !== undefined && data.code in ERROR_CODES ? data.code : 'TTS_ERR_INTERNAL'
+  const error = new TtsError(code, {
+    details: data.details ?? {},
+    ...(data.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: data.retryAfterSeconds }),
+    args: [data.message, data.message],
+  })
+  error.message = data.message
+  if (data.stack !== undefined) error.stack = data.stack
+  return error
+}

@@ -1,0 +1,226 @@
+import type { Readable, Writable } from 'node:stream'
+import { TtsError } from '../../core/errors.js'
+import type { Logger } from '../../core/ports.js'
+import { abortError } from '../../core/single-flight.js'
+import { ByteTail } from './byte-tail.js'
+import { ENGINE_DEFAULTS } from '../engine-defaults.js'
+import { signalProcessGroup, waitForProcessGroupExit } from './process-group.js'
+import { spawnChild, type ChildOutcome } from './spawn-child.js'
+
+export interface RunEngineProcessOptions {
+  /** Names the program in errors and logs (`espeak-ng`, `sox`). */
+  readonly label: string
+  /** Written to stdin, which is then closed. Absent: stdin is /dev/null. */
+  readonly input?: string | undefined
+  readonly timeoutMs: number
+  /** Between SIGTERM and SIGKILL of the process group on timeout or abort. */
+  readonly killGraceMs: number
+  readonly signal?: AbortSignal | undefined
+  /** Extra environment (merged over the service's). */
+  readonly env?: Readonly<Record<string, string>> | undefined
+  /** Keep stdout (probes such as `--version`); renders discard it. */
+  readonly captureStdout?: boolean | undefined
+  /**
+   * stdout is a pipe the caller reads (`EngineProcess.stdout`): an engine writing its WAV into
+   * sox. The caller must consume it to the end, or the process blocks until its timeout.
+   */
+  readonly streamStdout?: boolean | undefined
+  /** stdin is a pipe the caller writes and ends (`EngineProcess.stdin`): sox reading `-`. Not with `input`. */
+  readonly streamStdin?: boolean | undefined
+  /** Exit codes that count as success (default only 0): `flite --version` exits 1. */
+  readonly successExitCodes?: readonly number[] | undefined
+  readonly logger?: Logger | undefined
+}
+
+export interface EngineProcessResult {
+  /** '' unless `captureStdout`. */
+  readonly stdout: string
+  readonly stderrTail: string
+}
+
+/** A started process (see `startEngineProcess`). */
+export interface EngineProcess {
+  /** Settles as `runEngineProcess` does: once the whole process group is gone. */
+  readonly done: Promise<EngineProcessResult>
+  /** With `streamStdout`: the process's stdout. */
+  readonly stdout: Readable | undefined
+  /** With `streamStdin`: the process's stdin. */
+  readonly stdin: Writable | undefined
+}
+
+
+/**
+ * Runs one engine (or sox) process: argv array, never a shell; the text on stdin; a timeout and
+ * the caller's signal both kill the WHOLE process tree (the child is spawned detached, so it
+ * leads its own process group: SIGTERM to the group, SIGKILL after `killGraceMs`). When the
+ * process exits, the rest of its group is killed at once: a child that inherited stdout/stderr
+ * cannot hold a finished run open until its timeout. Settles only once the group is gone, so no
+ * engine outlives its render. Failures are typed TtsErrors:
+ * TTS_ERR_RENDER_TIMEOUT, TTS_ERR_ABORTED (or the signal's own TtsError reason),
+ * TTS_ERR_ENGINE_UNAVAILABLE (binary missing or not executable) and TTS_ERR_RENDER_FAILED;
+ * each keeps the last ~2 KB of stderr in `details.stderrTail`.
+ */
+export async function runEngineProcess(
+  file: string,
+  args: readonly string[],
+  options: RunEngineProcessOptions,
+): Promise<EngineProcessResult> {
+  return startEngineProcess(file, args, options).done
+}
+
+/**
+ * `runEngineProcess` for processes whose stdin or stdout the caller streams (two processes
+ * joined by a pipe). Starts the process at once and returns; `done` carries the outcome, with
+ * the same guarantees. Throws (synchronously) only when `signal` is already aborted: nothing
+ * is started then.
+ */
+export function startEngineProcess(
+  file: string,
+  args: readonly string[],
+  options: RunEngineProcessOptions & { readonly streamStdout: true },
+): EngineProcess & { readonly stdout: Readable }
+export function startEngineProcess(
+  file: string,
+  args: readonly string[],
+  options: RunEngineProcessOptions & { readonly streamStdin: true },
+): EngineProcess & { readonly stdin: Writable }
+export function startEngineProcess(file: string, args: readonly string[], options: RunEngineProcessOptions): EngineProcess
+export function startEngineProcess(file: string, args: readonly string[], options: RunEngineProcessOptions): EngineProcess {
+  const { signal, label } = options
+  if (signal?.aborted === true) throw abortError(signal)
+  if (options.streamStdin === true && options.input !== undefined) {
+    throw new TtsError('TTS_ERR_INTERNAL', { args: [`${label}: stdin cannot be both streamed and given as input`] })
+  }
+  const capture = options.captureStdout === true
+  const stderr = new ByteTail(ENGINE_DEFAULTS.stderrTailBytes)
+  const { child: subprocess, outcome } = spawnChild(file, args, {
+    stdin: options.input !== undefined || options.streamStdin === true ? 'pipe' : 'ignore',
+    stdout: capture || options.streamStdout === true ? 'pipe' : 'ignore',
+    captureStdout: capture,
+    maxStdoutBytes: ENGINE_DEFAULTS.probeStdoutMaxBytes,
+    // Engines are third-party programs: they get the service's environment minus its secrets.
+    env: { ...engineEnvironment(process.env), ...options.env },
+    onStderr: (chunk) => stderr.push(chunk),
+    // Called from a stdout event, so never before `terminate` below exists.
+    onMaxStdout: () => terminate('maxBuffer'),
+  })
+  const pid = subprocess.pid
+  let killedFor: 'timeout' | 'abort' | 'maxBuffer' | undefined
+  let graceTimer: NodeJS.Timeout | undefined
+  const terminate = (why: 'timeout' | 'abort' | 'maxBuffer'): void => {
+    if (killedFor !== undefined || pid === undefined) return
+    killedFor = why
+    signalProcessGroup(pid, 'SIGTERM')
+    graceTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), options.killGraceMs)
+  }
+  if (options.input !== undefined && subprocess.stdin !== null) {
+    // Written now: a pipe takes a text this short at once, so the engine starts while the
+    // caller goes on (forking sox takes milliseconds).
+    subprocess.stdin.on('error', (err: Error) => {
+      // EPIPE: the process exited without reading it all; its exit status tells the story.
+      options.logger?.debug({ err, engine: label }, 'engine did not read all of its stdin')
+    })
+    subprocess.stdin.end(options.input)
+  }
+
+  const timer = setTimeout(() => terminate('timeout'), options.timeoutMs)
+  const onAbort = (): void => terminate('abort')
+  signal?.addEventListener('abort', onAbort, { once: true })
+
+  // The process ended: its work is done (or failed) and its timeout no longer applies. A child it
+  // left behind may still hold its stdout/stderr (a helper daemon, a stray grandchild): waiting
+  // for those pipes to close would turn a finished render into a timeout (issue 17). So the rest
+  // of the group is killed now, and pipes still open a moment later (held by a process that
+  // left the group) are closed from our side.
+  let pipesTimer: NodeJS.Timeout | undefined
+  subprocess.once('exit', () => {
+    clearTimeout(timer)
+    if (pid === undefined) return
+    signalProcessGroup(pid, 'SIGKILL')
+    pipesTimer = setTimeout(() => {
+      const open = [subprocess.stdin, subprocess.stdout, subprocess.stderr].filter((s) => s !== null && !s.destroyed)
+      if (open.length === 0) return
+      options.logger?.warn({ engine: label, pgid: pid }, 'engine exited but a process outside its group holds its pipes: closing them')
+      for (const stream of open) stream?.destroy()
+    }, ENGINE_DEFAULTS.pipesCloseAfterExitMs)
+  })
+
+  const settle = async (): Promise<EngineProcessResult> => {
+    const ended = await outcome
+    clearTimeout(timer)
+    clearTimeout(graceTimer)
+    clearTimeout(pipesTimer)
+    signal?.removeEventListener('abort', onAbort)
+    if (pid !== undefined) {
+      // Whatever the leader left behind (a grandchild that ignored SIGTERM, or one that
+      // daemonised and closed its pipes) dies now (again: the exit handler did it once); then
+      // wait until the group is really gone.
+      signalProcessGroup(pid, 'SIGKILL')
+      const gone = await waitForProcessGroupExit(pid, ENGINE_DEFAULTS.groupExitWaitMs, ENGINE_DEFAULTS.groupExitPollMs)
+      if (!gone) options.logger?.warn({ engine: label, pgid: pid }, 'engine process group still present after SIGKILL')
+    }
+    const stderrTail = stderr.text()
+
+    if (killedFor === 'abort' && signal !== undefined) throw abortError(signal)
+    if (killedFor === 'timeout') {
+      throw new TtsError('TTS_ERR_RENDER_TIMEOUT', {
+        args: [label, options.timeoutMs],
+        details: { timedOut: true, stderrTail },
+        ...(ended.exitCode === 0 ? {} : { cause: processError(file, args, ended) }),
+      })
+    }
+    const succeeded = ended.exitCode !== undefined && (ended.exitCode === 0 || options.successExitCodes?.includes(ended.exitCode) === true)
+    if (!succeeded || ended.maxBuffer) throw failureError(label, file, args, ended, stderrTail)
+    return { stdout: capture ? ended.stdout : '', stderrTail }
+  }
+  return {
+    done: settle(),
+    stdout: options.streamStdout === true ? (subprocess.stdout ?? undefined) : undefined,
+    stdin: options.streamStdin === true ? (subprocess.stdin ?? undefined) : undefined,
+  }
+}
+
+/** The plain Error a failed run is wrapped around (`cause`): what ran and how it ended. */
+function processError(file: string, args: readonly string[], ended: ChildOutcome): Error {
+  if (ended.spawnError !== undefined) return ended.spawnError
+  const how = ended.maxBuffer ? 'wrote too much to stdout' : ended.signal !== undefined ? `was killed by ${ended.signal}` : `exited with code ${ended.exitCode}`
+  return new Error(`\`${[file, ...args].join(' ')}\` ${how}`)
+}
+
+function failureError(label: string, file: string, args: readonly string[], ended: ChildOutcome, stderrTail: string): TtsError {
+  const errno = ended.spawnError?.code
+  if (errno === 'ENOENT' || errno === 'EACCES') {
+    return new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', {
+      args: [label, errno === 'ENOENT' ? `${file} not found` : `${file} is not executable`],
+      cause: ended.spawnError,
+      details: { errno, stderrTail },
+    })
+  }
+  const what = ended.maxBuffer
+    ? 'too much output'
+    : ended.exitCode !== undefined
+      ? `exit code ${ended.exitCode}`
+      : ended.signal !== undefined
+        ? `killed by ${ended.signal}`
+        : 'could not run'
+  return new TtsError('TTS_ERR_RENDER_FAILED', {
+    args: [label, what],
+    cause: processError(file, args, ended),
+    details: { exitCode: ended.exitCode ?? null, signal: ended.signal ?? null, timedOut: false, stderrTail },
+  })
+}
+
+/**
+ * Environment variables an engine never needs and must never see: the service's secrets
+ * (API token, ESL password, Redis URLs that may carry a password).
+ */
+const SECRET_ENV = /^(TTS_API_TOKEN|FS_ESL_PASSWORD|REDIS_URL|TTS_AUDIO_REDIS_URL)$|(PASSWORD|SECRET|TOKEN)/i
+
+/** The service's environment with secrets removed (exported for its test). */
+export function engineEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  const clean: Record<string, string> = {}
+  for (const [name, value] of Object.entries(env)) {
+    if (value !== undefined && !SECRET_ENV.test(name)) clean[name] = value
+  }
+  return clean
+}
