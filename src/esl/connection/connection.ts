@@ -6,22 +6,14 @@ import type { EslFrame } from '../codec/frame.js'
 import { EslFrameParser, type FrameLimits } from '../codec/frame-parser.js'
 import { observe } from '../observe.js'
 import type { EslCommandOutcome, EslObserver, EslSide } from '../ports.js'
+import { routeFrame, type EslConnectionHandlers } from './frame-routing.js'
 import { peerOf, ProtocolErrorLog } from './protocol-error-log.js'
+import { isRefusal } from './replies.js'
+import { ReplyQueue, type PendingReply, type ReplyOutcome } from './reply-queue.js'
 import type { Scheduler } from './scheduler.js'
 
-/** Callbacks for frames that are not replies. Called synchronously from the data handler. */
-export interface EslConnectionHandlers {
-  /** Every frame, replies included (heartbeat watchdogs). */
-  frame?(frame: EslFrame): void
-  /** Inbound banner `Content-Type: auth/request`. */
-  authRequest?(): void
-  /** `text/event-plain|json|xml`. */
-  event?(frame: EslFrame): void
-  /** `text/disconnect-notice` (the call hung up, or FreeSWITCH is closing after exit). */
-  disconnectNotice?(frame: EslFrame): void
-  /** Once, when the socket is gone; `reason` is undefined for an orderly close. */
-  close?(reason: TtsError | undefined): void
-}
+export type { EslConnectionHandlers } from './frame-routing.js'
+export type { ReplyOutcome } from './reply-queue.js'
 
 export interface EslConnectionOptions {
   readonly side: EslSide
@@ -34,15 +26,6 @@ export interface EslConnectionOptions {
   readonly handlers?: EslConnectionHandlers | undefined
   /** Where malformed input is logged (one line each, bursts summed up); shared by a listener's connections. */
   readonly protocolErrors?: ProtocolErrorLog | undefined
-}
-
-export type ReplyOutcome = { readonly ok: true; readonly frame: EslFrame } | { readonly ok: false; readonly error: TtsError }
-
-interface Pending {
-  readonly command: EslCommand
-  readonly timeoutMs: number
-  /** Called once, with the reply or the reason there is none. */
-  readonly settle: (outcome: ReplyOutcome) => void
 }
 
 /**
@@ -60,7 +43,7 @@ export class EslConnection {
   readonly #socket: Socket
   readonly #options: EslConnectionOptions
   readonly #parser: EslFrameParser
-  readonly #queue: Pending[] = []
+  readonly #queue: ReplyQueue
   readonly #closed: Promise<TtsError | undefined>
   #resolveClosed!: (reason: TtsError | undefined) => void
   #open = true
@@ -68,19 +51,13 @@ export class EslConnection {
   /** scheduler.now() when the current `data` event started (before parsing). */
   #chunkAt = 0
   #replyAt = 0
-  /**
-   * One reply timer per connection, not one per command: it is armed when the queue stops being
-   * empty and cancelled when it empties again. When the head changes while it runs, only
-   * `#headDueAt` moves; the timer, when it fires early, re-arms itself for the rest.
-   */
-  #cancelTimer: (() => void) | undefined
-  #timerFiresAt = 0
-  #headDueAt = 0
+  readonly #resolveReply = (frame: EslFrame): void => this.#resolveHead(frame)
 
   constructor(socket: Socket, options: EslConnectionOptions) {
     this.#socket = socket
     this.#options = options
     this.#parser = new EslFrameParser(options.limits)
+    this.#queue = new ReplyQueue(options.scheduler, (head) => this.#onReplyTimeout(head))
     this.#closed = new Promise((resolve) => {
       this.#resolveClosed = resolve
     })
@@ -137,8 +114,7 @@ export class EslConnection {
         reject(this.#closedError())
         return
       }
-      this.#queue.push({ command, timeoutMs, settle: (outcome) => (outcome.ok ? resolve(outcome.frame) : reject(outcome.error)) })
-      if (this.#queue.length === 1) this.#armHeadTimer()
+      this.#queue.add({ command, timeoutMs, settle: (outcome) => (outcome.ok ? resolve(outcome.frame) : reject(outcome.error)) })
       this.#socket.write(command.text)
     })
   }
@@ -162,17 +138,16 @@ export class EslConnection {
       }
       let waiting = commands.length
       const timeoutMs = this.#options.commandTimeoutMs
-      commands.forEach((command, i) => {
-        this.#queue.push({
+      this.#queue.addAll(
+        commands.map((command, i) => ({
           command,
           timeoutMs,
-          settle: (outcome) => {
+          settle: (outcome: ReplyOutcome) => {
             outcomes[i] = outcome
             if (--waiting === 0) resolve(outcomes)
           },
-        })
-      })
-      if (this.#queue.length === commands.length) this.#armHeadTimer()
+        })),
+      )
       // One write for all of them (a string: no intermediate Buffer).
       let text = ''
       for (const command of commands) text += command.text
@@ -189,40 +164,14 @@ export class EslConnection {
     return this.#closeReason ?? new TtsError('TTS_ERR_ESL_CLOSED', { args: ['socket already closed'] })
   }
 
-  /** The head of the queue changed (or became the first): its reply is due `timeoutMs` from now. */
-  #armHeadTimer(): void {
-    const head = this.#queue[0]
-    if (head === undefined) {
-      this.#cancelTimer?.()
-      this.#cancelTimer = undefined
-      return
-    }
-    this.#headDueAt = this.#options.scheduler.now() + head.timeoutMs
-    if (this.#cancelTimer !== undefined && this.#timerFiresAt <= this.#headDueAt) return
-    // No timer, or one that would fire too late (a head with a shorter timeout): start afresh.
-    this.#cancelTimer?.()
-    this.#startTimer(head.timeoutMs)
-  }
-
-  #startTimer(delayMs: number): void {
-    this.#timerFiresAt = this.#options.scheduler.now() + delayMs
-    this.#cancelTimer = this.#options.scheduler.schedule(delayMs, () => {
-      this.#cancelTimer = undefined
-      const head = this.#queue[0]
-      if (head === undefined || !this.#open) return
-      const early = this.#headDueAt - this.#options.scheduler.now()
-      if (early > 0) {
-        this.#startTimer(early)
-        return
-      }
-      this.#queue.shift()
-      this.#observeCommand(head.command, 'timeout')
-      const error = new TtsError('TTS_ERR_ESL_TIMEOUT', { args: [head.command.name] })
-      this.#options.logger.warn({ command: head.command.name, timeoutMs: head.timeoutMs }, 'event socket reply timed out; closing')
-      head.settle({ ok: false, error })
-      // Replies are matched in order: a late reply would be taken for the next command's.
-      this.#shutdown(error)
-    })
+  /** The head's reply is overdue (already taken off the queue): fail it and close. */
+  #onReplyTimeout(head: PendingReply): void {
+    this.#observeCommand(head.command, 'timeout')
+    const error = new TtsError('TTS_ERR_ESL_TIMEOUT', { args: [head.command.name] })
+    this.#options.logger.warn({ command: head.command.name, timeoutMs: head.timeoutMs }, 'event socket reply timed out; closing')
+    head.settle({ ok: false, error })
+    // Replies are matched in order: a late reply would be taken for the next command's.
+    this.#shutdown(error)
   }
 
   #onData(chunk: Buffer): void {
@@ -231,7 +180,7 @@ export class EslConnection {
       const { frames, error } = this.#parser.push(chunk)
       for (const frame of frames) {
         if (!this.#open) return
-        this.#route(frame)
+        routeFrame(frame, this.#options.handlers, this.#resolveReply, this.#options.logger)
       }
       if (error !== undefined) {
         observe(this.#options.observer, this.#options.logger, 'protocolError', this.#options.side)
@@ -245,34 +194,8 @@ export class EslConnection {
     }
   }
 
-  #route(frame: EslFrame): void {
-    const handlers = this.#options.handlers
-    handlers?.frame?.(frame)
-    const type = frame.contentType
-    switch (type) {
-      case 'command/reply':
-      case 'api/response':
-        this.#resolveHead(frame)
-        return
-      case 'auth/request':
-        handlers?.authRequest?.()
-        return
-      case 'text/disconnect-notice':
-        handlers?.disconnectNotice?.(frame)
-        return
-      case 'text/event-plain':
-      case 'text/event-json':
-      case 'text/event-xml':
-        handlers?.event?.(frame)
-        return
-      default:
-        // log/data and anything new: not ours to act on.
-        this.#options.logger.debug({ contentType: type }, 'ignored event socket frame')
-    }
-  }
-
   #resolveHead(frame: EslFrame): void {
-    const head = this.#queue.shift()
+    const head = this.#queue.takeHead()
     if (head === undefined) {
       this.#options.logger.warn({ contentType: frame.contentType }, 'event socket reply with no command waiting; ignored')
       return
@@ -280,7 +203,7 @@ export class EslConnection {
     this.#replyAt = this.#chunkAt
     this.#observeCommand(head.command, isRefusal(frame) ? 'refused' : 'ok')
     head.settle({ ok: true, frame })
-    this.#armHeadTimer()
+    this.#queue.headChanged()
   }
 
   #observeCommand(command: EslCommand, outcome: EslCommandOutcome): void {
@@ -291,9 +214,7 @@ export class EslConnection {
     if (!this.#open) return
     this.#open = false
     this.#closeReason = reason
-    this.#cancelTimer?.()
-    this.#cancelTimer = undefined
-    const pending = this.#queue.splice(0)
+    const pending = this.#queue.drain()
     if (pending.length > 0) {
       const error = reason ?? new TtsError('TTS_ERR_ESL_CLOSED', { args: ['the peer closed the connection'] })
       const closed = error.code === 'TTS_ERR_ESL_CLOSED' ? error : new TtsError('TTS_ERR_ESL_CLOSED', { cause: error, args: [error.message] })
@@ -310,16 +231,4 @@ export class EslConnection {
     }
     this.#resolveClosed(reason)
   }
-}
-
-/** A reply that says no: `-ERR…` in Reply-Text (command/reply) or in the api/response body. */
-export function isRefusal(frame: EslFrame): boolean {
-  // The first byte is enough ('-' is ASCII): no need to decode the body.
-  if (frame.contentType === 'api/response') return frame.body?.[0] === 0x2d
-  return (frame.header('Reply-Text') ?? '').startsWith('-')
-}
-
-/** `-ERR command not found` as a command/reply: the `api` refusal of a socket without `full`. */
-export function isCommandNotFound(frame: EslFrame): boolean {
-  return frame.contentType === 'command/reply' && (frame.header('Reply-Text') ?? '').startsWith('-ERR command not found')
 }

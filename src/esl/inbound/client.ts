@@ -115,35 +115,7 @@ export class EslInboundClient {
     const attempt = ++this.#attempts
     if (attempt > 1) observe(this.#options.observer, this.#logger, 'reconnect')
     this.#setState('connecting')
-    const socket = netConnect({ host: this.#options.host, port: this.#port })
-    socket.setNoDelay(true)
-    socket.setKeepAlive(true, this.#options.keepAliveInitialDelayMs ?? ESL_DEFAULTS.keepAliveInitialDelayMs)
-    let bannerSeen: () => void = () => undefined
-    let bannerLost: (reason: TtsError) => void = () => undefined
-    const banner = new Promise<void>((resolve, reject) => {
-      bannerSeen = resolve
-      bannerLost = reject
-    })
-    const connection: EslConnection = new EslConnection(socket, {
-      side: 'inbound',
-      scheduler: this.#scheduler,
-      logger: this.#logger,
-      limits: {
-        maxHeaderBytes: this.#options.maxHeaderBytes ?? ESL_DEFAULTS.maxHeaderBytes,
-        maxBodyBytes: this.#options.maxBodyBytes ?? ESL_DEFAULTS.maxBodyBytes,
-      },
-      commandTimeoutMs: this.#options.commandTimeoutMs ?? ESL_DEFAULTS.commandTimeoutMs,
-      observer: this.#options.observer,
-      handlers: {
-        authRequest: () => bannerSeen(),
-        frame: () => this.#feedWatchdog(connection),
-        event: (frame) => this.#onEvent(frame),
-        close: (reason) => {
-          bannerLost(reason ?? new TtsError('TTS_ERR_ESL_CLOSED', { args: ['closed before the auth/request banner'] }))
-          this.#onClosed(connection, reason)
-        },
-      },
-    })
+    const { connection, banner } = this.#open()
     this.#connection = connection
     observe(this.#options.observer, this.#logger, 'connectionOpened', 'inbound')
     const cancelConnectTimer = this.#scheduler.schedule(this.#options.connectTimeoutMs ?? ESL_DEFAULTS.connectTimeoutMs, () =>
@@ -174,6 +146,40 @@ export class EslInboundClient {
     } finally {
       cancelConnectTimer()
     }
+  }
+
+  /** A new socket and its connection; `banner` resolves on auth/request, rejects if the socket closes first. */
+  #open(): { connection: EslConnection; banner: Promise<void> } {
+    const socket = netConnect({ host: this.#options.host, port: this.#port })
+    socket.setNoDelay(true)
+    socket.setKeepAlive(true, this.#options.keepAliveInitialDelayMs ?? ESL_DEFAULTS.keepAliveInitialDelayMs)
+    let bannerSeen: () => void = () => undefined
+    let bannerLost: (reason: TtsError) => void = () => undefined
+    const banner = new Promise<void>((resolve, reject) => {
+      bannerSeen = resolve
+      bannerLost = reject
+    })
+    const connection: EslConnection = new EslConnection(socket, {
+      side: 'inbound',
+      scheduler: this.#scheduler,
+      logger: this.#logger,
+      limits: {
+        maxHeaderBytes: this.#options.maxHeaderBytes ?? ESL_DEFAULTS.maxHeaderBytes,
+        maxBodyBytes: this.#options.maxBodyBytes ?? ESL_DEFAULTS.maxBodyBytes,
+      },
+      commandTimeoutMs: this.#options.commandTimeoutMs ?? ESL_DEFAULTS.commandTimeoutMs,
+      observer: this.#options.observer,
+      handlers: {
+        authRequest: () => bannerSeen(),
+        frame: () => this.#feedWatchdog(connection),
+        event: (frame) => this.#onEvent(frame),
+        close: (reason) => {
+          bannerLost(reason ?? new TtsError('TTS_ERR_ESL_CLOSED', { args: ['closed before the auth/request banner'] }))
+          this.#onClosed(connection, reason)
+        },
+      },
+    })
+    return { connection, banner }
   }
 
   #onClosed(connection: EslConnection, reason: TtsError | undefined): void {

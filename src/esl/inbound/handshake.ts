@@ -1,6 +1,7 @@
 import { TtsError, type ErrorCode } from '../../core/errors.js'
 import { authCommand, eventPlainCommand, type EslCommand } from '../codec/command.js'
-import { isRefusal, type EslConnection } from '../connection/connection.js'
+import type { EslConnection } from '../connection/connection.js'
+import { isRefusal } from '../connection/replies.js'
 
 export interface HandshakeOptions {
   readonly password: string

@@ -2,7 +2,8 @@ import { toTtsError } from '../../core/errors.js'
 import type { Logger } from '../../core/ports.js'
 import type { ChannelData } from '../codec/channel-data.js'
 import { exitCommand, sendmsgSetCommand, uuidSetvarCommand, type EslCommand } from '../codec/command.js'
-import { isCommandNotFound, isRefusal, type EslConnection, type ReplyOutcome } from '../connection/connection.js'
+import type { EslConnection, ReplyOutcome } from '../connection/connection.js'
+import { isCommandNotFound, isRefusal } from '../connection/replies.js'
 
 /** A variable we write: a fixed name and a value that is a hash-derived path, a status word or a key. */
 export type ChannelVariable = readonly [name: 'tts_file' | 'tts_cache_status' | 'tts_cache_key', value: string]

@@ -2,19 +2,21 @@ import type { Socket } from 'node:net'
 import { TtsError, toTtsError, type ErrorCode } from '../../core/errors.js'
 import type { Logger } from '../../core/ports.js'
 import type { PhraseInput } from '../../core/phrase.js'
-import type { TtsResult } from '../../core/tts-service.js'
-import { deadlineFor, readInput, textNeedsVerbatimRead } from './call-input.js'
-import { HOOK_VARIABLES, parseChannelData, type ChannelData } from '../codec/channel-data.js'
-import { connectCommand, getvarCommand, uuidGetvarCommand } from '../codec/command.js'
-import { EslConnection } from '../connection/connection.js'
-import { observe } from '../observe.js'
-import { decodeUtf8Strict } from '../codec/percent-decode.js'
-import { deliverVariables, type ChannelVariable } from './deliver-variables.js'
+import { parseChannelData, type ChannelData } from '../codec/channel-data.js'
+import { connectCommand } from '../codec/command.js'
 import type { FrameLimits } from '../codec/frame-parser.js'
-import { LazyChildLogger } from './lazy-logger.js'
-import type { EslCallOutcome, EslCallStatus, EslObserver, EslTtsService } from '../ports.js'
+import { EslConnection } from '../connection/connection.js'
 import type { ProtocolErrorLog } from '../connection/protocol-error-log.js'
 import type { Scheduler } from '../connection/scheduler.js'
+import { observe } from '../observe.js'
+import type { EslCallOutcome, EslObserver, EslTtsService } from '../ports.js'
+import { answerOf, callOutcome, channelVariablesOf, errorAnswer, failedAnswer, type Answer } from './answer.js'
+import { awaitPeerClose } from './await-peer-close.js'
+import { deadlineFor, readInput, textNeedsVerbatimRead } from './call-input.js'
+import { deliverVariables } from './deliver-variables.js'
+import { LazyChildLogger } from './lazy-logger.js'
+import { readVerbatimText } from './verbatim-text.js'
+import { waitForAudio } from './wait-for-audio.js'
 
 export interface OutboundSessionConfig {
   readonly service: EslTtsService
@@ -33,8 +35,6 @@ export interface OutboundSessionConfig {
 }
 
 export type SessionPhase = 'connecting' | 'waiting' | 'delivering' | 'closing' | 'done'
-
-const SAFE_PATH = /^\/[^\u0000-\u001f\u007f]*$/
 
 /**
  * One call through the `tts_cache` hook: FreeSWITCH's `socket` app connected to us.
@@ -87,7 +87,7 @@ export class OutboundSession {
       // #run handles its own errors; this is the last line of defence.
       this.#log.error({ err }, 'outbound session failed')
       this.#connection.destroy()
-      return this.#outcome(undefined, 'error', false, undefined, undefined, toTtsError(err).code)
+      return this.#outcome(undefined, errorAnswer(toTtsError(err).code), false)
     })
   }
 
@@ -112,7 +112,7 @@ export class OutboundSession {
     if (data === undefined) {
       this.#phase = 'done'
       const code = this.#hungUp ? 'TTS_ERR_ESL_CLOSED' : (this.#connectError ?? 'TTS_ERR_ESL_PROTOCOL')
-      return this.#outcome(undefined, 'error', false, undefined, undefined, code)
+      return this.#outcome(undefined, errorAnswer(code), false)
     }
     // Created only if this call logs something (most log nothing at info level).
     this.#log = new LazyChildLogger(this.#config.logger, { uuid: data.uuid })
@@ -123,15 +123,11 @@ export class OutboundSession {
       // A `linger` notice leaves the socket open: nothing more to say on it.
       this.#connection.destroy()
       this.#phase = 'done'
-      return this.#outcome(data.uuid, answer.status, false, answer.key, answer.path, answer.code)
+      return this.#outcome(data.uuid, answer, false)
     }
     this.#phase = 'delivering'
-    const variables: ChannelVariable[] = []
-    if (answer.path !== undefined) variables.push(['tts_file', answer.path])
-    variables.push(['tts_cache_status', answer.status])
-    if (answer.key !== undefined) variables.push(['tts_cache_key', answer.key])
     // deliverVariables hands its first write to the socket before it returns the promise.
-    const delivering = deliverVariables(this.#connection, data, variables, {
+    const delivering = deliverVariables(this.#connection, data, channelVariablesOf(answer), {
       pipeline: this.#config.pipeline,
       logger: this.#log,
     })
@@ -139,9 +135,9 @@ export class OutboundSession {
     observe(this.#config.observer, this.#log, 'answered', answer.status, serviceSeconds)
     const delivered = await delivering
     this.#phase = 'closing'
-    await this.#awaitClose()
+    await awaitPeerClose(this.#connection, this.#config.scheduler, this.#config.closeTimeoutMs)
     this.#phase = 'done'
-    const outcome = this.#outcome(data.uuid, answer.status, delivered, answer.key, answer.path, answer.code)
+    const outcome = this.#outcome(data.uuid, answer, delivered)
     // Per-call lines are debug only (metrics count every status); an error keeps its code at warn.
     if (answer.status === 'error') {
       this.#log.warn({ status: answer.status, key: answer.key, delivered, code: answer.code }, 'tts_cache call answered with the fallback (error)')
@@ -180,73 +176,37 @@ export class OutboundSession {
     let verbatim: string | undefined
     if (textNeedsVerbatimRead(data)) {
       const read = await this.#readVerbatimText(data, deadlineMs)
-      if (read instanceof TtsError) {
-        return { status: read.code === 'TTS_ERR_DEADLINE_EXCEEDED' ? 'timeout' : 'error', key: undefined, path: undefined, code: read.code }
-      }
+      if (read instanceof TtsError) return failedAnswer(read.code)
       verbatim = read
     }
     const input = readInput(data, verbatim)
     if (input instanceof TtsError) return { status: 'error', key: undefined, path: undefined, code: input.code }
-    const controller = new AbortController()
-    let cancelDeadline: (() => void) | undefined
-    try {
-      // Settles with the service's answer, or rejects at once when the wait is aborted (deadline,
-      // hangup, shutdown), whether or not the service honours the signal.
-      const result = await new Promise<TtsResult>((resolve, reject) => {
-        const abort = (reason: TtsError): void => {
-          if (controller.signal.aborted) return
-          controller.abort(reason)
-          reject(reason)
-        }
+    const wait = waitForAudio(this.#config.service, input, {
+      scheduler: this.#config.scheduler,
+      dueAt: this.#started + deadlineMs,
+      deadlineMs,
+      abandoned: this.#hungUp,
+      onAbortable: (abort) => {
         this.#abortWait = abort
-        if (this.#hungUp) abort(new TtsError('TTS_ERR_ABORTED'))
-        this.#config.service.get(input, { signal: controller.signal, keepAlive: true, source: 'esl', priority: 'live' }).then(resolve, reject)
-        if (controller.signal.aborted) return
-        const remainingMs = Math.max(0, this.#started + deadlineMs - this.#config.scheduler.now())
-        cancelDeadline = this.#config.scheduler.schedule(remainingMs, () => abort(new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })))
-      })
-      if (!SAFE_PATH.test(result.path)) {
-        this.#log.error({ key: result.key }, 'store returned a path that cannot be written to the channel')
-        return { status: 'error', key: result.key, path: undefined, code: 'TTS_ERR_INTERNAL' }
-      }
-      return { status: result.status, key: result.key, path: result.path, code: undefined }
+      },
+    })
+    try {
+      return answerOf(await wait.result, this.#log)
     } catch (err) {
-      const error = toTtsError(err)
-      const status: EslCallStatus = error.code === 'TTS_ERR_DEADLINE_EXCEEDED' ? 'timeout' : 'error'
-      return { status, key: this.#keyOf(input), path: undefined, code: error.code }
+      return failedAnswer(toTtsError(err).code, this.#keyOf(input))
     } finally {
-      cancelDeadline?.()
+      wait.cancel()
       this.#abortWait = undefined
     }
   }
 
-  /**
-   * tts_cache_text exactly as the channel holds it: `api uuid_getvar` (body, any bytes) with
-   * `full`, else `getvar` (Reply-Text). One more round trip, taken only when the CHANNEL_DATA
-   * value has a `%` (see textNeedsVerbatimRead); bounded by what is left of the deadline.
-   */
+  /** The verbatim read of tts_cache_text, bounded by what is left of the deadline. */
   async #readVerbatimText(data: ChannelData, deadlineMs: number): Promise<string | TtsError> {
     // Deadline 0 means "do not wait for a render", not "do not look": the text must be known to
     // look it up, set tts_cache_key and warm the cache, so the read gets its own command timeout.
     const remainingMs = deadlineMs === 0 ? this.#config.commandTimeoutMs : this.#started + deadlineMs - this.#config.scheduler.now()
     if (remainingMs <= 0) return new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })
-    const viaApi = data.control === 'full' && data.uuid !== undefined
-    const command = viaApi ? uuidGetvarCommand(data.uuid as string, HOOK_VARIABLES.text) : getvarCommand(HOOK_VARIABLES.text)
-    let value: Buffer | string
-    try {
-      const reply = await this.#connection.send(command, Math.min(this.#config.commandTimeoutMs, remainingMs))
-      value = viaApi ? (reply.body ?? Buffer.alloc(0)) : (reply.header('Reply-Text') ?? '')
-    } catch (err) {
-      const error = toTtsError(err)
-      this.#log.debug({ err: error }, 'reading tts_cache_text verbatim failed')
-      return error
-    }
-    const text = typeof value === 'string' ? value : decodeUtf8Strict(value)
-    if (text === undefined) return new TtsError('TTS_ERR_BAD_REQUEST', { args: [`${HOOK_VARIABLES.text} is not valid UTF-8`] })
-    if (text === '_undef_' || /^-(ERR|USAGE)[ :]/.test(text)) {
-      return new TtsError('TTS_ERR_BAD_REQUEST', { args: [`${HOOK_VARIABLES.text} could not be read back (${JSON.stringify(text.slice(0, 40))})`] })
-    }
-    return text
+    return readVerbatimText(this.#connection, data, Math.min(this.#config.commandTimeoutMs, remainingMs), this.#log)
   }
 
   /**
@@ -279,43 +239,7 @@ export class OutboundSession {
     this.#abortWait?.(new TtsError('TTS_ERR_ABORTED'))
   }
 
-  /** After exit FreeSWITCH sends +OK bye, a disconnect-notice and FIN; don't wait forever for it. */
-  async #awaitClose(): Promise<void> {
-    if (!this.#connection.isOpen) return
-    await new Promise<void>((resolve) => {
-      const cancel = this.#config.scheduler.schedule(this.#config.closeTimeoutMs, resolve)
-      void this.#connection.closed.then(() => {
-        cancel()
-        resolve()
-      })
-    })
-    this.#connection.destroy()
+  #outcome(uuid: string | undefined, answer: Answer, delivered: boolean): EslCallOutcome {
+    return callOutcome(uuid, answer, delivered, this.#hungUp, (this.#config.scheduler.now() - this.#started) / 1000)
   }
-
-  #outcome(
-    uuid: string | undefined,
-    status: EslCallStatus,
-    delivered: boolean,
-    key: string | undefined,
-    path: string | undefined,
-    errorCode: ErrorCode | undefined,
-  ): EslCallOutcome {
-    return {
-      uuid,
-      status,
-      delivered,
-      hungUp: this.#hungUp,
-      key,
-      path,
-      errorCode,
-      seconds: (this.#config.scheduler.now() - this.#started) / 1000,
-    }
-  }
-}
-
-interface Answer {
-  readonly status: EslCallStatus
-  readonly key: string | undefined
-  readonly path: string | undefined
-  readonly code: ErrorCode | undefined
 }
