@@ -66,7 +66,7 @@ export interface EslLoadResult {
 const GOODBYE = 'Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n'
 const UNSAFE = new Set(Buffer.from('\r\n #%&+:;<=>?@[\\]^`{|}"', 'latin1'))
 
-/** FreeSWITCH's URL encoding of header values (see test/support/esl-fs-url.ts). */
+/** FreeSWITCH's URL encoding of header values (see test/fakes/freeswitch/url-encode.ts). */
 function fsUrlEncode(value: string): string {
   let out = ''
   for (const byte of Buffer.from(value, 'utf8')) {
@@ -205,7 +205,7 @@ function simulateCall(
   const started = performance.now()
   const uuid = randomUUID()
   const full = options.full ?? true
-  // As the shipped macro writes it (src/esl/call-input.ts wrapMacroText): guard, text, end marker.
+  // As the shipped macro writes it (src/esl/outbound/call-input.ts wrapMacroText): guard, text, end marker.
   const marker = text.includes('%') ? '~tts_cache_getvar' : '~tts_cache_end'
   const vars: [string, string][] = [['tts_file', '/fallback.wav'], ['tts_cache_text', `${'('.repeat(16)}${text}${marker}`]]
   if (options.deadlineMs !== undefined) vars.push(['tts_cache_deadline_ms', String(options.deadlineMs)])

@@ -22,7 +22,7 @@ import type * as AppModule from '../src/app.js'
 import type * as ConfigModule from '../src/config/load-config.js'
 import type * as EslModule from '../src/esl/index.js'
 import type * as LoggerModule from '../src/logger.js'
-import type { EslCallOutcome, EslCallStatus, EslObserver } from '../src/esl/ports.js'
+import type { EslCallOutcome, EslCallStatus, EslObserver } from '../src/esl/index.js'
 import type * as EslLoad from './esl-load.js'
 
 // Computed specifiers: Node 24 runs this file directly (type stripping); tsc sees only the types.

@@ -1,10 +1,21 @@
 /**
  * FreeSWITCH Event Socket adapter: the per-call `tts_cache` hook (outbound ESL server) and the
  * optional inbound connection for pre-warm events. Our own codec and connection; modesl is not
- * used at runtime (see docs/esl.md for why).
+ * used at runtime (see docs/esl.md for why). This file is the folder's public surface: code
+ * outside src/esl/ imports from here.
+ *
+ *   codec/       bytes <-> frames: frame parser, header blocks, percent-decoding, the CR/LF-safe
+ *                command encoder, events, CHANNEL_DATA
+ *   connection/  one socket: replies matched to commands, per-reply timeouts, the scheduler
+ *                (clock), the protocol-error log
+ *   outbound/    the per-call hook: server, session and its stages (call input, the wait for
+ *                audio, delivering the variables)
+ *   inbound/     the pre-warm client: handshake, reconnect back-off, pre-warm events
+ *   ports.ts     what the adapter needs from the core (EslTtsService) and reports (EslObserver)
+ *   defaults.ts  every ESL default, each with its unit; observe.ts calls the observer safely
  */
-export { EslOutboundServer, type EslOutboundServerOptions, type EslOutboundStats } from './outbound-server.js'
-export { EslInboundClient, type EslInboundClientOptions, type EslInboundStatus } from './inbound-client.js'
+export { EslOutboundServer, type EslOutboundServerOptions, type EslOutboundStats } from './outbound/server.js'
+export { EslInboundClient, type EslInboundClientOptions, type EslInboundStatus } from './inbound/client.js'
 export type {
   EslCallOutcome,
   EslCallStatus,
@@ -16,5 +27,5 @@ export type {
 } from './ports.js'
 export { ESL_CALL_STATUSES } from './ports.js'
 export { ESL_DEFAULTS } from './defaults.js'
-export type { BackoffOptions } from './backoff.js'
-export { systemScheduler, type Scheduler } from './scheduler.js'
+export type { BackoffOptions } from './inbound/backoff.js'
+export { systemScheduler, type Scheduler } from './connection/scheduler.js'

@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client'
-import { ESL_CALL_STATUSES, type EslCallOutcome, type EslCallStatus, type EslCommandOutcome, type EslInboundState, type EslObserver, type EslSide } from '../esl/ports.js'
+import { ESL_CALL_STATUSES, type EslCallOutcome, type EslCallStatus, type EslCommandOutcome, type EslInboundState, type EslObserver, type EslSide } from '../esl/index.js'
 
 const CALL_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 /** Fine at the bottom: the hit-path goal is p99 ≤ 2 ms. */

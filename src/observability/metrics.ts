@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
 import type { QueueStats, StoreStats } from '../core/ports.js'
 import type { RequestSource, ResultStatus, TtsObserver } from '../core/tts-service.js'
-import type { EslObserver } from '../esl/ports.js'
+import type { EslObserver } from '../esl/index.js'
 import { createEslMetrics } from './esl-metrics.js'
 import type { HttpObserver, RenderPoolObserver } from './observers.js'
 import { registerQueueGauges, registerStoreGauges, type StatsSource } from './stats-gauges.js'

@@ -6,11 +6,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { FIXTURES } from '../support/app.js'
-import { MACRO_END_EXACT, MACRO_TEXT_GUARD } from '../../src/esl/call-input.js'
-import { channelDataFrame } from '../support/esl-fs-frames.js'
-import { FALLBACK_WAV, startHook } from '../support/esl-hook-harness.js'
-import { ManualScheduler } from '../support/esl-manual-scheduler.js'
-import { waitFor } from '../support/esl-wait.js'
+import { MACRO_END_EXACT, MACRO_TEXT_GUARD } from '../../src/esl/outbound/call-input.js'
+import { channelDataFrame } from '../fakes/freeswitch/frames.js'
+import { FALLBACK_WAV, startHook } from '../harness/esl/hook.js'
+import { ManualScheduler } from '../harness/esl/manual-scheduler.js'
+import { waitFor } from '../harness/esl/wait.js'
 import { auth, testApp } from '../http/harness.js'
 
 const cleanups: (() => Promise<void>)[] = []

@@ -6,12 +6,12 @@
  * window is driven by a manual clock.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { PROTOCOL_ERROR_LOG_DEFAULTS } from '../../src/esl/protocol-error-log.js'
+import { PROTOCOL_ERROR_LOG_DEFAULTS } from '../../src/esl/connection/protocol-error-log.js'
 import { serializeError } from '../../src/log-redaction.js'
-import { startHook } from '../support/esl-hook-harness.js'
-import { ManualScheduler } from '../support/esl-manual-scheduler.js'
-import type { LogEntry } from '../support/esl-test-logger.js'
-import { waitFor } from '../support/esl-wait.js'
+import { startHook } from '../harness/esl/hook.js'
+import { ManualScheduler } from '../harness/esl/manual-scheduler.js'
+import type { LogEntry } from '../harness/esl/recording-logger.js'
+import { waitFor } from '../harness/esl/wait.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

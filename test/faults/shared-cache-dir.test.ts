@@ -15,8 +15,8 @@ import { isTtsError } from '../../src/core/errors.js'
 import { processStartTicks, thisProcessIdentity } from '../../src/store/process-identity.js'
 import { SERVICES_DIR } from '../../src/store/service-registry.js'
 import { ROOT, startTestApp, tempDir, type TestApp } from '../support/app.js'
-import { startHook, type RealApp } from '../support/esl-hook-harness.js'
-import { EslRenderGate } from '../support/esl-render-gate.js'
+import { startHook, type RealApp } from '../harness/esl/hook.js'
+import { EslRenderGate } from '../harness/esl/render-gate.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

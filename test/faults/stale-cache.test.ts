@@ -11,7 +11,7 @@ import { readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promise
 import { afterEach, describe, expect, it } from 'vitest'
 import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
 import { runCli } from '../support/cli.js'
-import { startHook } from '../support/esl-hook-harness.js'
+import { startHook } from '../harness/esl/hook.js'
 import { eventually } from '../http/harness.js'
 import { TEST_TOKEN } from '../support/http-app.js'
 import { buildRealHttpApp, type RealHttpApp } from '../support/http-real-app.js'

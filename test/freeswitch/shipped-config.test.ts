@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { DEFAULTS } from '../../src/core/defaults.js'
-import { MACRO_END_EXACT, MACRO_END_VERBATIM, MACRO_TEXT_GUARD, unwrapMacroText, wrapMacroText } from '../../src/esl/call-input.js'
-import { HOOK_VARIABLES } from '../../src/esl/channel-data.js'
+import { MACRO_END_EXACT, MACRO_END_VERBATIM, MACRO_TEXT_GUARD, unwrapMacroText, wrapMacroText } from '../../src/esl/outbound/call-input.js'
+import { HOOK_VARIABLES } from '../../src/esl/codec/channel-data.js'
 
 const read = (path: string) => readFileSync(new URL(`../../freeswitch/${path}`, import.meta.url), 'utf8')
 const XML_FILES = ['lang/en/ivr/tts_cache.xml', 'dialplan/tts_cache_examples.xml', 'autoload_configs/event_socket.conf.xml']

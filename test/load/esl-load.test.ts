@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { runEslLoad } from '../../load/esl-load.js'
-import { startHook } from '../support/esl-hook-harness.js'
+import { startHook } from '../harness/esl/hook.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
