@@ -122,7 +122,8 @@ export class DiskRenderSlot implements RenderSlot {
     const said = typeof stderr === 'string' && OUT_OF_SPACE_STDERR.test(stderr)
     const low = await this.#host.lowSpace()
     if (!said && low === undefined) return err
-    this.#host.logger.warn({ key: this.key, code: err.code, space: low }, 'render failed for lack of space in the cache directory')
+    // The code the caller gets (an operator greps for it); what the engine's output looked like is the cause.
+    this.#host.logger.warn({ key: this.key, code: 'TTS_ERR_STORE_FULL', cause: err.code, space: low }, 'render failed for lack of space in the cache directory')
     return storeFullError(this.#host.layout.dirOf(this.key), err, low)
   }
 

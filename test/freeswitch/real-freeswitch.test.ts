@@ -11,10 +11,12 @@
  * exceptions argued where they stand: telling our deadline apart from FreeSWITCH's own 25 s, and
  * the 3 s bound on silence that supervision exists for (issue #17's acceptance bound).
  */
+import { execFile } from 'node:child_process'
 import { copyFile, mkdir, mkdtemp, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { promisify } from 'node:util'
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
 import { FIXTURES, ROOT } from '../support/app.js'
 import {
   freePort,
@@ -30,6 +32,8 @@ import {
   type RunningService,
   type ServicePorts,
 } from '../support/freeswitch.js'
+import { redisServerInstalled, spawnRedisServer } from '../support/redis-server.js'
+import { fillTo, mountTmpfs, strictTestRun } from '../support/tmpfs.js'
 
 if (!freeswitchAvailable) {
   // Said once, loudly: this suite is the only one that needs it.
@@ -53,6 +57,30 @@ const TABLE: readonly (readonly [name: string, text: string])[] = [
 ]
 
 const NOFULL_TEXT = 'Dial %41 or 100% (not A), no full'
+
+/** Texts of the disk-full and Redis scenarios (new sentences: nothing else renders them). */
+const DISK_FULL_CACHED = `Cached before the disk filled up, run ${RUN}.`
+const DISK_FULL_NEW = `This new sentence is longer than the few kilobytes left on the full disk, so it cannot be stored there, run ${RUN}.`
+const REDIS_FROZEN = `A new sentence while Redis is frozen, run ${RUN}.`
+const REDIS_KILLED = `A new sentence after Redis was killed, run ${RUN}.`
+
+/**
+ * A scenario whose real part this machine cannot provide (a tmpfs mount, redis-server): on a
+ * strict run (CI, TTS_TEST_STRICT=1) that fails it with the reason; otherwise it is skipped, said
+ * on stderr so that nobody reads a green run as a measured one.
+ */
+function unavailable(ctx: TestContext, scenario: string, reason: string): never {
+  if (strictTestRun) throw new Error(`test/freeswitch ${scenario}: ${reason} (CI / TTS_TEST_STRICT=1: a scenario may not be skipped)`)
+  process.stderr.write(`\n*** test/freeswitch: SKIPPING ${scenario}: ${reason} ***\n\n`)
+  ctx.skip()
+  throw new Error('unreachable: ctx.skip() throws')
+}
+
+const execFileAsync = promisify(execFile)
+/** One redis-cli command against 127.0.0.1:port, its reply trimmed. */
+async function redisCli(port: number, ...args: string[]): Promise<string> {
+  return (await execFileAsync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...args], { encoding: 'utf8', timeout: 5000 })).stdout.trim()
+}
 
 /**
  * Where the service is, as an admin says it in conf/vars.xml (the shipped files are included
@@ -90,6 +118,10 @@ function testDialplan(ports: ServicePorts): string {
     say('deleted', `This cached file was deleted, run ${RUN}.`),
     say('truncated', `This cached file was truncated, run ${RUN}.`),
     say('noflite', `No TTS module on this box, run ${RUN}.`),
+    say('diskfull_cached', DISK_FULL_CACHED),
+    say('diskfull_new', DISK_FULL_NEW),
+    say('redis_frozen', REDIS_FROZEN),
+    say('redis_killed', REDIS_KILLED),
     say('prompt', `The former prompt macro, run ${RUN}.`).replace('tts_cache,', 'tts_cache_prompt,'),
     // The address variables unset: the default, 127.0.0.1:8040 (whoever is there; the call ends after 3 s).
     say('default_address', `The default address, run ${RUN}.`, '\n      <action application="sched_hangup" data="+3"/>'),
@@ -447,5 +479,107 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
     expect(await supervised.waitForReplacementOf(pid)).not.toBe(pid)
     expect(supervised.output()).toMatch(/"component":"supervisor".*no heartbeat/)
     expect((await placeCall(control, '7001')).variable('tts_cache_status')).toBe('hit')
+  }, 90_000)
+
+  it('disk full (a real 2 MiB tmpfs filled up): a new sentence is error TTS_ERR_STORE_FULL and the caller hears the fallback within 3 s; a cached one is still a hit', async (ctx) => {
+    const tmpfs = await mountTmpfs('2m')
+    if ('reason' in tmpfs) unavailable(ctx, 'the disk-full scenario', tmpfs.reason)
+    try {
+      // Degraded below 512 KiB free (the default 64 MiB is more than this whole file system).
+      await serve({ TTS_CACHE_DIR: join(tmpfs.dir, 'cache'), TTS_MIN_FREE_BYTES: '512KiB' })
+      const { path } = await postTts({ text: DISK_FULL_CACHED })
+      const filler = await fillTo(tmpfs.dir, 12 * 1024)
+
+      const { call, onsetMs } = await callHearingFallback('diskfull_new', DISK_FULL_NEW, 'disk full, new sentence: ms of silence before the fallback')
+      expect(call.variable('tts_cache_status')).toBe('error')
+      expect(call.variable('tts_cache_key')).toMatch(/^[0-9a-f]{64}$/)
+      expect(service!.output()).toMatch(/"code":"TTS_ERR_STORE_FULL".*render failed for lack of space in the cache directory/)
+      const ready = (await (await service!.http('/readyz')).json()) as { status: string; checks: { cacheDir: { state: string } } }
+      expect(ready).toMatchObject({ status: 'degraded', checks: { cacheDir: { state: 'degraded' } } })
+      // The acceptance bound of issue #17: the render fails as soon as its write does.
+      expect(onsetMs).toBeLessThan(3000)
+
+      const hit = await placeCall(control, 'tts_test_diskfull_cached', { record: recordingPath('diskfull_cached') })
+      expect(hit.variable('tts_cache_status')).toBe('hit')
+      expect(hit.played).toEqual([path])
+      expect(hit.playbackStatuses).toEqual(['done'])
+      const heard = await speechIn(hit.recording!)
+      expect(heard.voicedMs).toBeGreaterThan(500)
+      measured['disk full, cached sentence (hit): ms of silence'] = heard.onsetMs
+
+      // What was lost: nothing but that render. Space freed, the next caller gets the sentence.
+      await rm(filler)
+      const after = await placeCall(control, 'tts_test_diskfull_new', { vars: { tts_cache_deadline_ms: '20000' } })
+      expect(after.variable('tts_cache_status')).toBe('rendered')
+      expect(after.playbackStatuses).toEqual(['done'])
+    } finally {
+      await service?.stop()
+      service = undefined
+      await tmpfs.unmount()
+    }
+  }, 90_000)
+
+  it('Redis frozen (SIGSTOP; cluster mode, worker in this node): a new sentence is heard within 3 s (rendered here, or the fallback), the next call a hit', async (ctx) => {
+    if (!redisServerInstalled()) unavailable(ctx, 'the frozen-Redis scenario', 'redis-server is not installed')
+    const redis = await spawnRedisServer()
+    try {
+      // The documented cluster setup (docs/scale-out.md): REDIS_URL, workers in process (the default).
+      await serve({ REDIS_URL: redis.url })
+      // The cluster path is really in use: the render's audio was published to this Redis.
+      const { key } = await postTts({ text: `Through the cluster before the freeze, run ${RUN}.` })
+      expect(await redisCli(redis.port, 'EXISTS', `tts-cache:audio:${key}`)).toBe('1')
+      expect(await (await service!.http('/readyz')).json()).toMatchObject({ checks: { redis: { state: 'ok' } } })
+
+      // Frozen just before the call: the worst case, nothing has noticed yet.
+      redis.pause()
+      const heard = await callAndListen('redis_frozen', REDIS_FROZEN)
+      const status = heard.call.variable('tts_cache_status')
+      measured['Redis frozen, new sentence: ms of silence'] = heard.onsetMs
+      measured['Redis frozen, new sentence: outcome'] = `${status ?? 'unset'}${heard.fallback ? ' + fallback' : ''}`
+      expect(heard.voicedMs).toBeGreaterThan(500)
+      expect(status === 'rendered' || (status === 'timeout' && heard.fallback)).toBe(true)
+      // The acceptance bound of issue #17.
+      expect(heard.onsetMs).toBeLessThan(3000)
+      expect(await (await service!.http('/readyz')).json()).toMatchObject({ checks: { redis: { state: 'degraded' } } })
+      expect(service!.output()).toContain('redis is not answering')
+
+      // Still frozen: the local render was cached (a timeout's render goes on): a hit, no Redis needed.
+      const again = await placeCall(control, 'tts_test_redis_frozen')
+      expect(again.variable('tts_cache_status')).toBe('hit')
+      expect(again.playbackStatuses).toEqual(['done'])
+    } finally {
+      redis.resume()
+      await service?.stop()
+      service = undefined
+      await redis.stop()
+    }
+  }, 90_000)
+
+  it('Redis killed (SIGKILL; cluster mode): a new sentence is heard within 3 s, the next call a hit', async (ctx) => {
+    if (!redisServerInstalled()) unavailable(ctx, 'the killed-Redis scenario', 'redis-server is not installed')
+    const redis = await spawnRedisServer()
+    try {
+      await serve({ REDIS_URL: redis.url })
+      const { key } = await postTts({ text: `Through the cluster before the kill, run ${RUN}.` })
+      expect(await redisCli(redis.port, 'EXISTS', `tts-cache:audio:${key}`)).toBe('1')
+
+      await redis.kill('SIGKILL')
+      const heard = await callAndListen('redis_killed', REDIS_KILLED)
+      const status = heard.call.variable('tts_cache_status')
+      measured['Redis killed, new sentence: ms of silence'] = heard.onsetMs
+      measured['Redis killed, new sentence: outcome'] = `${status ?? 'unset'}${heard.fallback ? ' + fallback' : ''}`
+      expect(heard.voicedMs).toBeGreaterThan(500)
+      expect(status === 'rendered' || (status === 'timeout' && heard.fallback)).toBe(true)
+      // The acceptance bound of issue #17.
+      expect(heard.onsetMs).toBeLessThan(3000)
+      expect(await (await service!.http('/readyz')).json()).toMatchObject({ checks: { redis: { state: 'degraded' } } })
+
+      const again = await placeCall(control, 'tts_test_redis_killed')
+      expect(again.variable('tts_cache_status')).toBe('hit')
+    } finally {
+      await service?.stop()
+      service = undefined
+      await redis.stop()
+    }
   }, 90_000)
 })

@@ -62,11 +62,13 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
           () => {
             logger.info({}, 'stopped')
             logger.flush()
+            exitIfKeptAlive(EXIT.ok, logger)
             resolve(EXIT.ok)
           },
           (error: unknown) => {
             logger.error({ err: error }, 'shutdown failed')
             logger.flush()
+            exitIfKeptAlive(EXIT.failed, logger)
             resolve(EXIT.failed)
           },
         )
@@ -83,6 +85,22 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     app.store.startScan()
     void app.recheckEngines()
   })
+}
+
+/**
+ * Everything is closed: the process should end on its own. When a library still holds a timer
+ * (BullMQ's Worker with its Redis dead: close() waits for a blocking command that never returns
+ * and its lock-extender timer re-arms every 7.5 s; measured, `stopped` and still running 600 s
+ * later), exit anyway after STOPPED_EXIT_MS, naming what was left. Unref'd: a process that ends
+ * by itself never waits for it.
+ */
+const STOPPED_EXIT_MS = 1000
+function exitIfKeptAlive(code: number, logger: Logger): void {
+  setTimeout(() => {
+    logger.warn({ handles: process.getActiveResourcesInfo() }, 'stopped, but open handles keep the process alive: exiting')
+    logger.flush()
+    process.exit(code)
+  }, STOPPED_EXIT_MS).unref()
 }
 
 /** The beats for whatever watches this process: the watchdog thread, systemd, a --supervise parent. */
