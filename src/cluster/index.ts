@@ -3,6 +3,6 @@ export { clusterSettingsFrom, redisConfigured, redisTargetFrom, type ClusterConf
 export type { RedisTarget } from '../queue/redis-target.js'
 export { ClusterQueue, createClusterQueue, type CreateClusterQueueOptions } from './cluster-queue.js'
 export { startWorker, type RenderWorkerHandle, type StartWorkerOptions, type WorkerTuning } from './start-worker.js'
-export type { Renderer } from '../queue/bullmq-render-worker.js'
+export type { Renderer } from '../core/ports/index.js'
 export type { AudioTransport } from '../queue/bullmq-job-codec.js'
 export type { BackendCounts } from '../queue/fallback-render-queue.js'

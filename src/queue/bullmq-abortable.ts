@@ -3,7 +3,7 @@
  * gives up detaches from it: the command's late result or failure is logged, never unhandled.
  */
 import { abortError } from '../core/single-flight.js'
-import type { Logger } from '../core/ports.js'
+import type { Logger } from '../core/ports/index.js'
 
 /**
  * Resolves like `promise`, or rejects with the typed abort error (TTS_ERR_ABORTED /

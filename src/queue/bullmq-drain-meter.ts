@@ -1,4 +1,4 @@
-import type { Clock } from '../core/ports.js'
+import type { Clock } from '../core/ports/index.js'
 
 /** Completions per second over a sliding window (for Retry-After hints). Clock injected for tests. */
 export class DrainMeter {

@@ -5,7 +5,7 @@
  */
 import { QueueEvents, type Queue } from 'bullmq'
 import { TtsError } from '../core/errors.js'
-import type { Logger } from '../core/ports.js'
+import type { Logger } from '../core/ports/index.js'
 import { JobFinishWaiters } from './bullmq-finish-waiters.js'
 import { RENDER_QUEUE_NAME } from './bullmq-job-codec.js'
 import { isClientReady, REDIS_DEFAULTS, type RedisClient } from './redis-connections.js'

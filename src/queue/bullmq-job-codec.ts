@@ -5,7 +5,7 @@
 import { isCacheKey } from '../core/cache-key.js'
 import { ERROR_CODES, TtsError, toTtsError, type ErrorCode } from '../core/errors.js'
 import type { PhraseRequest } from '../core/phrase.js'
-import type { Priority } from '../core/ports.js'
+import type { Priority } from '../core/ports/index.js'
 
 /** The BullMQ queue name under the configured prefix: keys are `<redisPrefix>:render:*`. */
 export const RENDER_QUEUE_NAME = 'render'

@@ -4,7 +4,7 @@
  * removal (events may have been lost).
  */
 import { Job, type Queue } from 'bullmq'
-import type { Logger, Priority } from '../core/ports.js'
+import type { Logger, Priority } from '../core/ports/index.js'
 import { JOB_PRIORITY, parseJobResult, type RenderJobData, type RenderJobResult } from './bullmq-job-codec.js'
 
 /** How waiting for a job ended, from the node's point of view. */

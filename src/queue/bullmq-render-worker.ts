@@ -12,15 +12,12 @@ import { Worker, type Job } from 'bullmq'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
 import { cacheKeyFor } from '../core/cache-key.js'
 import { TtsError, toTtsError } from '../core/errors.js'
-import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../core/ports.js'
+import type { EngineCatalog, Logger, Renderer } from '../core/ports/index.js'
 import { anySignal } from './bullmq-abortable.js'
 import { encodeFailure, parseJobData, RENDER_QUEUE_NAME, type AudioTransport, type RenderJobData, type RenderJobResult } from './bullmq-job-codec.js'
 import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isConnectionError, quitRedisClient, redisErrorForLog, type RedisClient, type RedisTimeouts } from './redis-connections.js'
 import { RedisSharedAudio } from './redis-shared-audio.js'
 import { queuePrefixFor, singleRedis, type RedisTarget } from './redis-target.js'
-
-/** Renders one job into `job.outPath` (a WAV PCM16 mono at the request's rate). The engine pipeline. */
-export type Renderer = (job: RenderJob, signal: AbortSignal) => Promise<RenderedAudio>
 
 /** BullMQ's own defaults, kept here so docs and tests name them. */
 export const WORKER_DEFAULTS = Object.freeze({

@@ -13,9 +13,8 @@
  * vanished, no worker has this engine version). When Redis answers again, new misses take the
  * cluster path again; nothing needs a restart.
  */
-import type { ReadinessCheck } from '../app-context.js'
 import { TtsError, isTtsError } from '../core/errors.js'
-import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio } from '../core/ports.js'
+import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio, type ReadinessCheck } from '../core/ports/index.js'
 import { anySignal } from './bullmq-abortable.js'
 import type { ClusterRenderOptions, UnavailableCause } from './bullmq-render-queue.js'
 

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/ports.js'
+import type { Clock } from '../core/ports/index.js'
 
 /**
  * Finished renders per second over a sliding window of whole seconds (one counter per second,

@@ -11,24 +11,15 @@ import {
   type RenderOptions,
   type RenderQueue,
   type RenderedAudio,
-} from '../core/ports.js'
+  type RenderPoolObserver,
+  type Renderer,
+} from '../core/ports/index.js'
 import { abortError } from '../core/single-flight.js'
 import { DrainRateMeter, estimateRetryAfterSeconds } from './in-process-drain-rate.js'
 import { PriorityWaitList } from './in-process-wait-list.js'
 
-/** Renders one job; must settle promptly once `signal` aborts (the real one kills the engine tree). */
-export type RenderFunction = (job: RenderJob, signal: AbortSignal) => Promise<RenderedAudio>
-
-/** Metric hooks; every method optional. A hook that throws is logged and ignored. */
-export interface RenderPoolObserver {
-  /** A render finished (ok or not); `seconds` is its run time, without the queue wait. */
-  renderFinished?(engine: string, seconds: number, ok: boolean, code?: string): void
-  /** A job left the queue for a worker after `seconds` of waiting (0 when it started at once). */
-  queueWait?(seconds: number): void
-}
-
 export interface InProcessRenderPoolOptions {
-  readonly renderer: RenderFunction
+  readonly renderer: Renderer
   /** Renders at once. Absent or 0: one per CPU (os.availableParallelism()). */
   readonly concurrency?: number | undefined
   /** Jobs that may wait for a worker; one more is rejected at once (TTS_ERR_OVERLOADED). 0: none wait. Default DEFAULTS.queueLimit. */
@@ -70,7 +61,7 @@ interface RunningJob {
  * renderer's signal aborted (killing the engine) and rejects once the renderer settles.
  */
 export class InProcessRenderPool implements RenderQueue {
-  readonly #renderer: RenderFunction
+  readonly #renderer: Renderer
   readonly #concurrency: number
   readonly #limit: number
   readonly #drain: DrainRateMeter

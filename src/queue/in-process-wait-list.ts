@@ -1,4 +1,4 @@
-import type { Priority } from '../core/ports.js'
+import type { Priority } from '../core/ports/index.js'
 
 /** What the wait list needs of an item: its priority, which `promote` may raise. */
 export interface Prioritised {

@@ -10,7 +10,7 @@
  */
 import { Cluster, Redis } from 'ioredis'
 import { DEFAULTS } from '../core/defaults.js'
-import type { Logger } from '../core/ports.js'
+import type { Logger } from '../core/ports/index.js'
 import { redisErrorForLog } from './redis-errors.js'
 import { describeRedisTarget, type RedisCredentials, type RedisTarget } from './redis-target.js'
 

@@ -6,7 +6,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
-import type { RenderedAudio } from '../core/ports.js'
+import type { RenderedAudio } from '../core/ports/index.js'
 import type { RedisClient } from './redis-connections.js'
 
 export interface SharedAudio {

@@ -4,7 +4,7 @@
  * store deletes the files of what this drops.
  */
 import { LRUCache } from 'lru-cache'
-import type { Clock } from '../core/ports.js'
+import type { Clock } from '../core/ports/index.js'
 import type { IndexedEntry } from './entry-files.js'
 import type { EvictReason } from './options.js'
 

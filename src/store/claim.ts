@@ -4,7 +4,7 @@
  * that also notices stale locks (a dead owner changes nothing on disk).
  */
 import fs from 'node:fs/promises'
-import type { CacheEntry, ClaimOptions, ClaimResult, Logger } from '../core/ports.js'
+import type { CacheEntry, ClaimOptions, ClaimResult, Logger } from '../core/ports/index.js'
 import { abortError } from '../core/single-flight.js'
 import type { DirWatchers } from './dir-watcher.js'
 import type { EntryRead, IndexedEntry } from './entry-files.js'

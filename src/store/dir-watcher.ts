@@ -4,7 +4,7 @@
  * A timer is the fallback (stale locks change nothing on disk; network file systems send no events).
  */
 import fs from 'node:fs'
-import type { Logger } from '../core/ports.js'
+import type { Logger } from '../core/ports/index.js'
 import { abortError } from '../core/single-flight.js'
 
 interface DirWatch {

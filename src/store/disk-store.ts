@@ -7,7 +7,7 @@
 import { statSync, type Stats } from 'node:fs'
 import fs from 'node:fs/promises'
 import { TtsError } from '../core/errors.js'
-import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../core/ports.js'
+import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../core/ports/index.js'
 import { CacheIndex } from './cache-index.js'
 import { claimKey, type ClaimHost } from './claim.js'
 import { forEachLimit } from './concurrency.js'

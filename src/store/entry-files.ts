@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
-import type { CacheEntry, EntryMeta } from '../core/ports.js'
+import type { CacheEntry, EntryMeta } from '../core/ports/index.js'
 import { errnoCode, storeIoError, unlinkIfExists } from './fs-util.js'
 import type { CacheLayout } from './layout.js'
 import { parseSidecar } from './sidecar.js'

@@ -2,7 +2,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { DEFAULTS } from '../core/defaults.js'
 import { TtsError } from '../core/errors.js'
-import { systemClock, type CacheEntry, type Clock, type Logger } from '../core/ports.js'
+import { systemClock, type CacheEntry, type Clock, type Logger } from '../core/ports/index.js'
 import { statfsSpace, type SpaceReader } from './disk-space.js'
 
 /**

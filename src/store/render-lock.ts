@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
-import type { Logger } from '../core/ports.js'
+import type { Logger } from '../core/ports/index.js'
 import { errnoCode, storeIoError, unlinkIfExists, usingFile } from './fs-util.js'
 import { localProcessGoneReason, thisProcessIdentity } from './process-identity.js'
 

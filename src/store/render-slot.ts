@@ -5,7 +5,7 @@
 import fs from 'node:fs/promises'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES, type WavCheck } from '../audio/wav.js'
 import { isTtsError, TtsError } from '../core/errors.js'
-import type { CacheEntry, Clock, EntryMeta, Logger, RenderedAudio, RenderSlot } from '../core/ports.js'
+import type { CacheEntry, Clock, EntryMeta, Logger, RenderedAudio, RenderSlot } from '../core/ports/index.js'
 import { errnoCode, fsyncDir, removeTempAfterFailure, renameOrRemove, storeIoError, unlinkIfExists, usingFile, writeFileSynced } from './fs-util.js'
 import { storeFullError, type SpaceInfo } from './disk-space.js'
 import { cacheEntryOf, type IndexedEntry } from './entry-files.js'

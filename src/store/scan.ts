@@ -8,7 +8,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { WAV_HEADER_PROBE_BYTES } from '../audio/wav.js'
-import type { Clock, Logger } from '../core/ports.js'
+import type { Clock, Logger } from '../core/ports/index.js'
 import { forEachLimit } from './concurrency.js'
 import { entryFromFiles, removeEntryFiles, type EntryRead, type IndexedEntry } from './entry-files.js'
 import { isProcessAlive, storeIoError, unlinkIfExists, errnoCode } from './fs-util.js'

@@ -17,7 +17,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { TtsError } from '../core/errors.js'
-import type { Logger } from '../core/ports.js'
+import type { Logger } from '../core/ports/index.js'
 import { errnoCode, storeIoError, unlinkIfExists } from './fs-util.js'
 import { localProcessGoneReason, thisProcessIdentity } from './process-identity.js'
 

@@ -1,5 +1,5 @@
 /** The `<key>.json` sidecar: EntryMeta as JSON, parsed strictly (a sidecar we cannot trust is no entry). */
-import type { EntryMeta } from '../core/ports.js'
+import type { EntryMeta } from '../core/ports/index.js'
 
 export type SidecarParse = { readonly ok: true; readonly meta: EntryMeta } | { readonly ok: false; readonly reason: string }
 

@@ -8,7 +8,7 @@
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { ReadinessCheck } from '../../src/app-context.js'
+import type { ReadinessCheck } from '../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../src/cluster/index.js'
 import { BullMqRenderQueue } from '../../src/queue/bullmq-render-queue.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq-render-worker.js'

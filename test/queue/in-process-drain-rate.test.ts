@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Clock } from '../../src/core/ports.js'
+import type { Clock } from '../../src/core/ports/index.js'
 import { DrainRateMeter, estimateRetryAfterSeconds } from '../../src/queue/in-process-drain-rate.js'
 
 class FakeClock implements Clock {

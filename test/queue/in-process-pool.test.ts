@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { TtsError } from '../../src/core/errors.js'
-import type { Clock, Priority, RenderJob, RenderedAudio } from '../../src/core/ports.js'
+import type { Clock, Priority, RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
 import { abortError } from '../../src/core/single-flight.js'
 import { InProcessRenderPool, type InProcessRenderPoolOptions } from '../../src/queue/in-process-pool.js'
 import { renderJob, silentLogger } from '../fixtures/engines/helpers.js'

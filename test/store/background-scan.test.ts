@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Logger } from '../../src/core/ports.js'
+import type { Logger } from '../../src/core/ports/index.js'
 import { DiskStore } from '../../src/store/disk-store.js'
 import { canonicalWav, FakeClock, keyOf, makeTempDir, RecordingLogger, removeDir, renderInto, slotMeta, writeCacheEntries } from '../support/store-fixtures.js'
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import type { CacheEntry } from '../../src/core/ports.js'
+import type { CacheEntry } from '../../src/core/ports/index.js'
 import type { DiskStore } from '../../src/store/disk-store.js'
 import type { EvictReason } from '../../src/store/options.js'
 import { canonicalWav, keyOf, listFiles, renderInto, slotMeta } from '../support/store-fixtures.js'

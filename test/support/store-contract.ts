@@ -6,7 +6,7 @@
 import fs from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { isTtsError, type ErrorCode, TtsError } from '../../src/core/errors.js'
-import type { AudioStore, CacheEntry, ClaimResult, RenderSlot } from '../../src/core/ports.js'
+import type { AudioStore, CacheEntry, ClaimResult, RenderSlot } from '../../src/core/ports/index.js'
 import { canonicalWav, keyOf, renderInto, slotMeta, type SlotMeta } from './store-fixtures.js'
 
 export interface ContractSubject {

@@ -16,7 +16,7 @@ import path from 'node:path'
 const [, , cacheDir = '', mode = 'ours', concurrencyArg = '32'] = process.argv
 const concurrency = Number(concurrencyArg)
 
-/** A Logger (src/core/ports.ts) that drops everything but counts warnings and errors. */
+/** A Logger (src/core/ports/index.ts) that drops everything but counts warnings and errors. */
 const counts = { warn: 0, error: 0 }
 /** @type {any} */
 const logger = {
