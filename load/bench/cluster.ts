@@ -25,8 +25,8 @@ import { createClusterQueue, startWorker, type ClusterConfig, type Renderer, typ
 import { TtsError } from '../../src/core/errors.js'
 import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
 import { TtsService } from '../../src/core/tts-service.js'
-import { InProcessRenderPool } from '../../src/queue/in-process-pool.js'
-import { DiskStore } from '../../src/store/disk-store.js'
+import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
+import { DiskStore } from '../../src/store/disk/disk-store.js'
 
 export interface ClusterBenchOptions {
   readonly redisUrl: string

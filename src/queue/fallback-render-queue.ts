@@ -15,8 +15,8 @@
  */
 import { TtsError, isTtsError } from '../core/errors.js'
 import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio, type ReadinessCheck } from '../core/ports/index.js'
-import { anySignal } from './bullmq-abortable.js'
-import type { ClusterRenderOptions, UnavailableCause } from './bullmq-render-queue.js'
+import { anySignal } from './bullmq/abortable.js'
+import type { ClusterRenderOptions, UnavailableCause } from './bullmq/render-queue.js'
 
 /** The cluster side as the fallback sees it (BullMqRenderQueue implements it). */
 export interface ClusterBackend extends RenderQueue {

@@ -6,7 +6,7 @@
  * operators start it (env → loadConfig → buildApp, real espeak-ng) joins the same cluster.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { jobIdFor } from '../../src/queue/bullmq-job-codec.js'
+import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
 import { watchJobAdds } from '../support/redis-job-events.js'
 import { redisServerInstalled, uniquePrefix } from '../support/redis-server.js'

@@ -19,9 +19,9 @@ import type { EngineCatalog, RenderedAudio, RenderJob } from '../../src/core/por
 import { TtsService } from '../../src/core/tts-service.js'
 import { buildHttpServer, type HttpAppContext, type HttpServerOptions } from '../../src/http/index.js'
 import { Metrics } from '../../src/observability/metrics.js'
-import { InProcessRenderPool } from '../../src/queue/in-process-pool.js'
+import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
 import type { Renderer } from '../../src/core/ports/index.js'
-import { DiskStore } from '../../src/store/disk-store.js'
+import { DiskStore } from '../../src/store/disk/disk-store.js'
 import { canonicalWav } from './store-fixtures.js'
 
 export const TEST_TOKEN = 'test-token-7f3a9c1e'

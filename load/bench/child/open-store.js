@@ -49,7 +49,7 @@ async function walk() {
   return files
 }
 
-const { DiskStore } = await import('../../../dist/store/disk-store.js')
+const { DiskStore } = await import('../../../dist/store/disk/disk-store.js')
 /** @type {unknown} */
 let keep
 let entries = 0

@@ -1,0 +1,604 @@
+/**
+ * The disk audio store: WAVs under `<cacheDir>/<k[0..2]>/<k[2..4]>/<key>.wav` with a JSON
+ * sidecar, an in-memory index (LRU by bytes, pinned entries apart) rebuilt by a scan at
+ * open, and cross-process render locks. A hit is one stat of its WAV (file-identity.ts): the
+ * disk is trusted over memory.
+ */
+import { statSync, type Stats } from 'node:fs'
+import fs from 'node:fs/promises'
+import { TtsError } from '../../core/errors.js'
+import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../../core/ports/index.js'
+import { CacheIndex } from './cache-index.js'
+import { claimKey, type ClaimHost } from './claim.js'
+import { forEachLimit } from './concurrency.js'
+import { DirWatchers } from './dir-watcher.js'
+import { describeSpace, isLow, type SpaceInfo } from './disk-space.js'
+import { cacheEntryOf, readEntry, readSidecar, removeEntryFiles, type IndexedEntry } from './entry-files.js'
+import { STALE_REASONS, staleReasonOf, staleReasonOfAsync, type StaleReason } from './file-identity.js'
+import { errnoCode, fsyncDir, storeIoError, writeFileAtomic } from './fs-util.js'
+import { KeyDeletions } from './key-deletions.js'
+import { assertCacheKey, CacheLayout } from './layout.js'
+import { resolveStoreOptions, STORE_DEFAULTS, type DiskStoreOptions, type EvictReason, type ResolvedStoreOptions } from './options.js'
+import { DiskRenderSlot, type SlotHost } from './render-slot.js'
+import { scanCacheDir, type ScanReport } from './scan.js'
+import { ServiceRegistration } from './service-registry.js'
+import { encodeSidecar } from './sidecar.js'
+import { StringPool } from './string-pool.js'
+
+export class DiskStore implements AudioStore {
+  readonly #options: ResolvedStoreOptions
+  readonly #layout: CacheLayout
+  readonly #index: CacheIndex
+  readonly #pool = new StringPool()
+  readonly #watchers: DirWatchers
+  readonly #deletions = new KeyDeletions()
+  readonly #claimHost: ClaimHost
+  readonly #slotHost: SlotHost
+  #scanReport: ScanReport | undefined
+  /** The background scan, while it runs (settles, never rejects). */
+  #scanning: Promise<void> | undefined
+  readonly #scanAbort = new AbortController()
+  #scanError: Error | undefined
+  /** During a background scan: keys claimed, published, pinned or removed since it began (the scan leaves them alone). */
+  #touched: Set<string> | undefined
+  /** This service's registration in the directory (`service` option), released by close. */
+  #registration: ServiceRegistration | undefined
+  /** The cache directory as it was at open (or after the last audit): a vanished or replaced one is noticed. */
+  #root: DirIdentity | undefined
+  /** Entries found stale, by reason (see StaleReason). */
+  readonly #stale: Record<StaleReason, number> = { missing: 0, size: 0, replaced: 0, unreadable: 0 }
+  /** The whole-index check after the cache directory vanished or was replaced, while it runs. */
+  #audit: Promise<AuditReport> | undefined
+  #lastAudit: AuditReport | undefined
+  /** Stale-entry log lines are throttled: a removed directory would log one per hit. */
+  #staleLog = { at: -Infinity, suppressed: 0 }
+
+  /**
+   * Creates `cacheDir` if needed, scans it (cleaning crash leftovers) and indexes what is valid.
+   * Throws TTS_ERR_CONFIG for bad options, TTS_ERR_STORE_IO when the directory is unusable.
+   * With `scanInBackground` it returns once the directory exists without scanning: `startScan`
+   * runs the scan in the background (see `indexing`); a failure of that scan is logged and
+   * reported by `indexing`, not thrown.
+   */
+  static async open(options: DiskStoreOptions): Promise<DiskStore> {
+    const resolved = resolveStoreOptions(options)
+    try {
+      await fs.mkdir(resolved.cacheDir, { recursive: true })
+    } catch (err) {
+      throw storeIoError(err, 'create cache directory', resolved.cacheDir)
+    }
+    const registration =
+      resolved.service === undefined
+        ? undefined
+        : await ServiceRegistration.register({ cacheDir: resolved.cacheDir, shared: resolved.service.shared, logger: resolved.logger.child({ component: 'store' }) })
+    const store = new DiskStore(resolved)
+    store.#registration = registration
+    store.#root = dirIdentity(resolved.cacheDir)
+    if (resolved.scanInBackground) store.#touched = new Set()
+    else await store.#load()
+    return store
+  }
+
+  private constructor(options: ResolvedStoreOptions) {
+    this.#options = options
+    const logger = options.logger.child({ component: 'store' })
+    this.#layout = new CacheLayout(options.cacheDir)
+    this.#watchers = new DirWatchers(logger)
+    this.#index = new CacheIndex({
+      maxBytes: options.maxCacheBytes,
+      maxAgeMs: options.maxAgeMs,
+      clock: options.clock,
+      onDropped: (entry, reason) => this.#dropped(entry, reason),
+    })
+    // Every claim and commit starts here: during a background scan that marks the key as the store's own.
+    const settleDeletions = (key: string): Promise<void> => {
+      this.#touched?.add(key)
+      return this.#deletions.settled(key)
+    }
+    this.#claimHost = {
+      layout: this.#layout,
+      watchers: this.#watchers,
+      logger,
+      staleLockMs: options.staleLockMs,
+      lockPollMs: options.lockPollMs,
+      settleDeletions,
+      read: (key) => readEntry(this.#layout, key, this.#pool),
+      isExpired: (entry) => this.#index.isExpired(entry),
+      found: (entry) => this.#indexFound(entry),
+      slot: (key, owner) => new DiskRenderSlot(this.#slotHost, key, owner),
+    }
+    this.#slotHost = {
+      layout: this.#layout,
+      clock: options.clock,
+      logger,
+      settleDeletions,
+      isPinned: (key) => this.#index.peek(key)?.pinned === true,
+      published: (entry) => {
+        this.#index.add(entry)
+        return entry
+      },
+      lowSpace: () => this.#lowSpace(Math.max(options.minFreeBytes, STORE_DEFAULTS.cutShortFreeBytesFloor)),
+    }
+  }
+
+  /** What the start-up scan found and cleaned (for the start log and benchmarks); undefined until it ends. */
+  get scanReport(): ScanReport | undefined {
+    return this.#scanReport
+  }
+
+  /**
+   * The state of the start-up scan: 'scanning' while a background scan waits for `startScan` or runs (lookups of keys it
+   * has not indexed yet miss, and claim finds their files on disk: still a hit, one sidecar and
+   * header read slower), 'failed' when it could not finish (what it did not index is still found
+   * by claim), 'done' otherwise.
+   */
+  get indexing(): { readonly state: 'scanning' | 'done' | 'failed'; readonly error?: Error } {
+    if (this.#scanError !== undefined) return { state: 'failed', error: this.#scanError }
+    return { state: this.#touched === undefined ? 'done' : 'scanning' }
+  }
+
+  /** Resolves when the start-up scan has ended (at once unless it runs in the background); never rejects. */
+  async indexed(): Promise<void> {
+    await this.#scanning
+  }
+
+  /**
+   * With `scanInBackground`: starts the scan (idempotent; a no-op otherwise or once closed).
+   * `serve` calls it once its listeners are up, so the scan does not slow their start.
+   */
+  startScan(): void {
+    if (this.#touched === undefined || this.#scanning !== undefined || this.#scanAbort.signal.aborted) return
+    this.#scanning = this.#runBackgroundScan()
+  }
+
+  get cacheDir(): string {
+    return this.#layout.cacheDir
+  }
+
+  /**
+   * A hit: the indexed entry, only while its WAV is the file it was indexed from (one sync stat:
+   * same size, device, inode, mtime). Otherwise the entry is dropped from the index (its files
+   * are left alone: a peer may have put a new one there) and counted stale: the caller misses,
+   * and the miss path renders it again or finds the new file.
+   */
+  lookup(key: string): CacheEntry | undefined {
+    assertCacheKey(key)
+    const entry = this.#index.get(key)
+    if (entry === undefined) return undefined
+    const stale = staleReasonOf(entry)
+    if (stale === undefined) return entry
+    this.#dropStale(entry, stale)
+    if (stale === 'missing') this.#checkRoot()
+    return undefined
+  }
+
+  peek(key: string): CacheEntry | undefined {
+    assertCacheKey(key)
+    return this.#index.peek(key)
+  }
+
+  /**
+   * `lookup`, or when the index does not hold the key (or held a stale entry), a valid WAV of it
+   * found on disk (another process rendered it; or the background scan has not come to it):
+   * read, validated and indexed. Never renders nor waits for a lock.
+   */
+  async find(key: string): Promise<CacheEntry | undefined> {
+    const hit = this.lookup(key)
+    if (hit !== undefined) return hit
+    await this.#deletions.settled(key)
+    const read = await this.#claimHost.read(key)
+    if (read.status !== 'ok' || this.#index.isExpired(read.entry)) return undefined
+    this.#touched?.add(key)
+    return this.#indexFound(read.entry)
+  }
+
+  claim(key: string, options: ClaimOptions = {}): Promise<ClaimResult> {
+    try {
+      assertCacheKey(key)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    return claimKey(this.#claimHost, key, options)
+  }
+
+  /**
+   * Pins an indexed entry: out of the LRU (never evicted nor expired), sidecar rewritten with
+   * `pinned: true` so a restart keeps it. TTS_ERR_NOT_FOUND when the key is not indexed.
+   */
+  async pin(key: string): Promise<void> {
+    assertCacheKey(key)
+    const notFound = (): TtsError => new TtsError('TTS_ERR_NOT_FOUND', { args: [`cache entry ${key}`] })
+    if (this.#index.peek(key) === undefined) throw notFound()
+    this.#touched?.add(key)
+    // The text lives in the sidecar only; the rest of the new sidecar comes from the index entry.
+    const meta = await readSidecar(this.#layout, key).catch((err: unknown) => {
+      throw storeIoError(err, 'read', this.#layout.sidecarPath(key))
+    })
+    const entry = this.#index.peek(key)
+    if (entry === undefined || meta === undefined) throw notFound()
+    if (entry.pinned) return
+    const pinned = cacheEntryOf(this.#layout, { ...entry, pinned: true })
+    // Move it out of the LRU first, so no eviction deletes its files while the sidecar is written.
+    this.#index.add(pinned)
+    try {
+      await writeFileAtomic(this.#layout.tempPath(key, 'json'), this.#layout.sidecarPath(key), encodeSidecar({ ...entry, text: meta.text, pinned: true }))
+      await fsyncDir(this.#layout.dirOf(key))
+    } catch (err) {
+      if (this.#index.peek(key) === pinned) this.#index.add(entry)
+      throw storeIoError(err, 'pin', this.#layout.sidecarPath(key))
+    }
+  }
+
+  /**
+   * The entry with its text from the sidecar; undefined when not cached. During a background
+   * scan a key not indexed yet is looked for on disk (and indexed when found).
+   */
+  async describe(key: string): Promise<DescribedEntry | undefined> {
+    assertCacheKey(key)
+    let indexed = this.#index.peek(key)
+    const stale = indexed === undefined ? undefined : staleReasonOf(indexed)
+    if (indexed !== undefined && stale !== undefined) {
+      this.#dropStale(indexed, stale)
+      indexed = undefined
+    }
+    if (indexed === undefined && (this.#touched !== undefined || stale !== undefined)) {
+      this.#touched?.add(key)
+      const read = await this.#claimHost.read(key)
+      if (read.status !== 'ok' || this.#index.isExpired(read.entry)) return undefined
+      const found = this.#indexFound(read.entry)
+      return { ...found, path: found.path, text: read.text }
+    }
+    if (indexed === undefined) return undefined
+    const meta = await readSidecar(this.#layout, key).catch((err: unknown) => {
+      throw storeIoError(err, 'read', this.#layout.sidecarPath(key))
+    })
+    // The text is part of the key: any valid sidecar of this key has the same one.
+    return meta === undefined ? undefined : { ...indexed, path: indexed.path, text: meta.text }
+  }
+
+  /** Drops the entry from the index and deletes its files. True when there was something to remove. */
+  async remove(key: string): Promise<boolean> {
+    assertCacheKey(key)
+    this.#touched?.add(key)
+    const entry = this.#index.delete(key)
+    const hadWav = await this.#deleteFiles(key)
+    return entry !== undefined || hadWav
+  }
+
+  /** Removes every indexed entry (pinned ones included) matching all given fields; `{}` matches all. */
+  async removeWhere(filter: EntryFilter): Promise<number> {
+    // What a running scan has not indexed yet would escape the filter: wait for it.
+    await this.indexed()
+    const matches = (e: CacheEntry): boolean =>
+      (filter.voice === undefined || e.voice === filter.voice) && (filter.engine === undefined || e.engine === filter.engine)
+    return this.#removeKeys([...this.#index.all()].filter(matches).map((e) => e.key))
+  }
+
+  /** Removes every indexed entry, pinned ones included. Locks and renders in progress are left alone. */
+  async removeAll(): Promise<number> {
+    await this.indexed()
+    return this.#removeKeys([...this.#index.all()].map((e) => e.key))
+  }
+
+  /** Indexed, unexpired entries: pinned first, then most to least recently used. No recency change. */
+  *entries(): IterableIterator<CacheEntry> {
+    for (const entry of this.#index.all()) if (!this.#index.isExpired(entry)) yield entry
+  }
+
+  /** `entries`/`bytes` count the evictable (LRU) entries only; pinned ones are counted apart. */
+  stats(): StoreStats {
+    return { ...this.#index.stats(), maxBytes: this.#options.maxCacheBytes, stale: { ...this.#stale } }
+  }
+
+  /**
+   * Checks every indexed entry against its file (async stats, `scanConcurrency` at a time) and
+   * drops the stale ones. Runs by itself when the cache directory vanished or was replaced (a
+   * lookup found a file missing, or `health()` looked); joins the check already running.
+   */
+  verifyIndex(): Promise<AuditReport> {
+    this.#audit ??= this.#runAudit().finally(() => {
+      this.#audit = undefined
+    })
+    return this.#audit
+  }
+
+  /**
+   * The cache directory's state for `/readyz`: `failed` when it cannot be written; `degraded`
+   * when it vanished (deleted: renders make it again), was replaced since start (the index is
+   * being checked), sits on another file system than at start (unmounted?), or has less free
+   * space than `minFreeBytes` (new renders may fail with TTS_ERR_STORE_FULL; hits are served);
+   * `ok` otherwise. Never throws.
+   */
+  async health(): Promise<StoreHealth> {
+    const dir = this.#layout.cacheDir
+    const root = this.#root
+    let now: DirIdentity | undefined
+    try {
+      now = dirIdentity(dir)
+    } catch (err) {
+      return { state: 'failed', detail: `${dir} cannot be read: ${(err as Error).message}` }
+    }
+    const { entries } = this.#index.stats()
+    if (now === undefined) {
+      if (entries > 0) void this.verifyIndex()
+      return {
+        state: 'degraded',
+        detail:
+          `${dir} is missing (deleted or unmounted?): every request renders again and the next render creates it; ` +
+          `or create it (mkdir -p, owned by the service's user). ${this.#staleSummary()}`.trim(),
+      }
+    }
+    if (root !== undefined && now.dev !== root.dev) {
+      return {
+        state: 'degraded',
+        detail: `${dir} is on another file system than at start (device ${now.dev}, was ${root.dev}): was it unmounted? Mount it back and restart the service`,
+      }
+    }
+    if (root === undefined || now.ino !== root.ino) {
+      void this.verifyIndex()
+      return {
+        state: 'degraded',
+        detail: `${dir} was removed and created again since start: checking the ${entries} indexed entries against the disk. ${this.#staleSummary()}`.trim(),
+      }
+    }
+    try {
+      await fs.access(dir, fs.constants.W_OK)
+    } catch (err) {
+      return { state: 'failed', detail: `${dir} is not writable: ${(err as Error).message}` }
+    }
+    let space: SpaceInfo
+    try {
+      space = await this.#options.spaceReader(dir)
+    } catch (err) {
+      return { state: 'degraded', detail: `${dir}: free space cannot be read (${(err as Error).message})` }
+    }
+    if (isLow(space, this.#options.minFreeBytes, STORE_DEFAULTS.minFreeInodes)) {
+      return {
+        state: 'degraded',
+        detail: `${dir}: ${describeSpace(space)}, below the threshold (TTS_MIN_FREE_BYTES=${this.#options.minFreeBytes}): hits are served, new renders may fail with TTS_ERR_STORE_FULL`,
+      }
+    }
+    return { state: 'ok', detail: `${dir}: ${describeSpace(space)}` }
+  }
+
+  pathFor(key: string): string {
+    assertCacheKey(key)
+    return this.#layout.wavPath(key)
+  }
+
+  /**
+   * Resolves when the file deletions started so far (evictions, expiries) are done. Lookups
+   * and commits evict synchronously in memory; their files go in the background.
+   */
+  idle(): Promise<void> {
+    return this.#deletions.idle()
+  }
+
+  /**
+   * Stops a background scan still running (what it indexed so far stays), stops watching
+   * directories and waits for pending deletions. Claims still waiting fall back to polling.
+   */
+  async close(): Promise<void> {
+    this.#scanAbort.abort(new Error('the store is closing'))
+    await this.indexed()
+    this.#touched = undefined
+    this.#watchers.closeAll()
+    await this.idle()
+    await this.#registration?.release().catch((err: unknown) => this.#claimHost.logger.warn({ err }, 'cannot remove this service’s registration from the cache directory'))
+  }
+
+  /** Other services registered on this directory when this one opened (TTS_CACHE_SHARED); empty otherwise. */
+  get peers(): readonly { readonly pid: number; readonly hostname: string }[] {
+    return this.#registration?.peers ?? []
+  }
+
+  async #runBackgroundScan(): Promise<void> {
+    const log = this.#claimHost.logger
+    log.info({ cacheDir: this.#layout.cacheDir }, 'scanning the cache directory in the background; unindexed entries are read from disk meanwhile')
+    try {
+      await this.#load()
+    } catch (err) {
+      if (!this.#scanAbort.signal.aborted) {
+        this.#scanError = err instanceof Error ? err : new Error(String(err))
+        log.error({ err }, 'cache directory scan failed; entries it did not index are still found on disk when asked for')
+      }
+    } finally {
+      this.#touched = undefined
+      this.#scanning = undefined
+    }
+  }
+
+  async #load(): Promise<void> {
+    const options = this.#options
+    const touched = this.#touched
+    let scanned: Awaited<ReturnType<typeof scanCacheDir>>
+    try {
+      scanned = await scanCacheDir({
+        layout: this.#layout,
+        pool: this.#pool,
+        staleLockMs: options.staleLockMs,
+        concurrency: options.scanConcurrency,
+        processes: options.scanProcesses,
+        maxAgeMs: options.maxAgeMs,
+        clock: options.clock,
+        logger: this.#claimHost.logger,
+        signal: this.#scanAbort.signal,
+        // In the key's deletion order, so a claim started before waits for it and one started after is seen.
+        removeEntry:
+          touched === undefined
+            ? undefined
+            : (key) =>
+                this.#deletions.run(key, async () => {
+                  if (touched.has(key)) return false
+                  await removeEntryFiles(this.#layout, key)
+                  return true
+                }),
+      })
+    } catch (err) {
+      throw storeIoError(err, 'scan', options.cacheDir)
+    }
+    const { entries, report } = scanned
+    // Entries indexed while a background scan ran are newer than anything it read: set them
+    // aside, so the scan's entries do not push them to the cold end, and put them back on top.
+    const live = touched === undefined ? [] : [...this.#index.all()]
+    for (const entry of live) this.#index.delete(entry.key)
+    // Oldest first: the newest end up most recently used; over budget, the oldest go (and their files).
+    for (const entry of entries) if (touched?.has(entry.key) !== true) this.#index.add(entry)
+    for (const entry of live.reverse()) this.#index.add(entry)
+    this.#scanReport = report
+    this.#claimHost.logger.info({ ...report, indexed: this.#index.stats() }, 'cache directory scanned')
+  }
+
+  /** Drops an entry whose file changed behind us (files untouched), counted by reason. */
+  #dropStale(entry: IndexedEntry, reason: StaleReason): void {
+    if (this.#index.peek(entry.key) === entry) this.#index.delete(entry.key)
+    this.#stale[reason]++
+    const log = this.#claimHost.logger
+    const now = performance.now()
+    if (now - this.#staleLog.at < STALE_LOG_INTERVAL_MS) {
+      this.#staleLog.suppressed++
+      return
+    }
+    const suppressed = this.#staleLog.suppressed
+    this.#staleLog = { at: now, suppressed: 0 }
+    log.warn(
+      { key: entry.key, reason, path: entry.path, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) },
+      'cached file changed behind the service (deleted, truncated or replaced): dropped from the index, rendered again on demand',
+    )
+  }
+
+  /** After a missing file: is it the whole cache directory? Then check the whole index. */
+  #checkRoot(): void {
+    if (this.#audit !== undefined) return
+    let now: DirIdentity | undefined
+    try {
+      now = dirIdentity(this.#layout.cacheDir)
+    } catch {
+      // Unreadable: health() reports it; lookups go on one by one.
+      return
+    }
+    const root = this.#root
+    if (now === undefined || root === undefined || now.ino !== root.ino || now.dev !== root.dev) void this.verifyIndex()
+  }
+
+  async #runAudit(): Promise<AuditReport> {
+    const started = performance.now()
+    const log = this.#claimHost.logger
+    // What the directory is as the check begins: the baseline from now on, if it exists (on the same file system).
+    let root: DirIdentity | undefined
+    try {
+      root = dirIdentity(this.#layout.cacheDir)
+    } catch {
+      root = undefined
+    }
+    const entries = [...this.#index.all()]
+    const found: Record<StaleReason, number> = { missing: 0, size: 0, replaced: 0, unreadable: 0 }
+    try {
+      await forEachLimit(entries, this.#options.scanConcurrency, async (entry) => {
+        const reason = await staleReasonOfAsync(entry)
+        // Only if the index still holds this very entry (not a newer render of the key).
+        if (reason === undefined || this.#index.peek(entry.key) !== entry) return
+        found[reason]++
+        this.#dropStale(entry, reason)
+      })
+    } catch (err) {
+      log.error({ err }, 'checking the index against the cache directory failed')
+    }
+    if (root !== undefined && (this.#root === undefined || root.dev === this.#root.dev)) this.#root = root
+    const report: AuditReport = {
+      checked: entries.length,
+      stale: STALE_REASONS.reduce((sum, r) => sum + found[r], 0),
+      byReason: found,
+      durationMs: Math.round(performance.now() - started),
+    }
+    this.#lastAudit = report
+    log.warn({ cacheDir: this.#layout.cacheDir, ...report }, 'the cache directory vanished or was replaced: checked every indexed entry against the disk')
+    return report
+  }
+
+  #staleSummary(): string {
+    const last = this.#lastAudit
+    return last === undefined ? '' : `Last check: ${last.stale} of ${last.checked} indexed entries were gone or changed.`
+  }
+
+  /** The free space when below `minFreeBytes` (or the inode minimum); undefined when there is room or it cannot be read. */
+  async #lowSpace(minFreeBytes: number): Promise<SpaceInfo | undefined> {
+    try {
+      const space = await this.#options.spaceReader(this.#layout.cacheDir)
+      return isLow(space, minFreeBytes, STORE_DEFAULTS.minFreeInodes) ? space : undefined
+    } catch (err) {
+      this.#claimHost.logger.debug({ err }, 'cannot read the free space of the cache directory')
+      return undefined
+    }
+  }
+
+  #indexFound(entry: IndexedEntry): CacheEntry {
+    const known = this.#index.peek(entry.key)
+    // Already indexed with the same file: keep the indexed object (and its pinned state).
+    if (known !== undefined && known.bytes === entry.bytes && known.createdAt === entry.createdAt) return known
+    this.#index.add(entry)
+    return entry
+  }
+
+  async #removeKeys(keys: readonly string[]): Promise<number> {
+    for (const key of keys) this.#index.delete(key)
+    try {
+      await forEachLimit(keys, this.#options.scanConcurrency, async (key) => {
+        await this.#deleteFiles(key)
+      })
+    } catch (err) {
+      throw storeIoError(err, 'remove entries under', this.#layout.cacheDir)
+    }
+    return keys.length
+  }
+
+  #deleteFiles(key: string): Promise<boolean> {
+    return this.#deletions.run(key, () => removeEntryFiles(this.#layout, key))
+  }
+
+  #dropped(entry: IndexedEntry, reason: EvictReason): void {
+    const log = this.#claimHost.logger
+    log.debug({ key: entry.key, bytes: entry.bytes, reason }, 'evicting cache entry')
+    this.#deleteFiles(entry.key).catch((err: unknown) => log.error({ err, key: entry.key, reason }, 'cannot delete evicted entry'))
+    try {
+      this.#options.onEvict?.(entry, reason)
+    } catch (err) {
+      log.error({ err, key: entry.key }, 'onEvict hook threw')
+    }
+  }
+}
+
+/** At most one stale-entry warning per this many ms (the rest are counted in the next line and in the metric). */
+const STALE_LOG_INTERVAL_MS = 10_000
+
+/** The cache directory's identity: a vanished or replaced directory has none or another. */
+interface DirIdentity {
+  readonly dev: number
+  readonly ino: number
+}
+
+/** undefined when the directory does not exist; throws on other stat errors. */
+function dirIdentity(dir: string): DirIdentity | undefined {
+  let stat: Stats | undefined
+  try {
+    stat = statSync(dir, { throwIfNoEntry: false })
+  } catch (err) {
+    if (errnoCode(err) === 'ENOTDIR') return undefined
+    throw err
+  }
+  return stat === undefined || !stat.isDirectory() ? undefined : { dev: stat.dev, ino: stat.ino }
+}
+
+/** What `verifyIndex` found. */
+export interface AuditReport {
+  readonly checked: number
+  readonly stale: number
+  readonly byReason: Readonly<Record<StaleReason, number>>
+  readonly durationMs: number
+}
+
+/** The cache directory's readiness (see DiskStore.health). */
+export interface StoreHealth {
+  readonly state: 'ok' | 'degraded' | 'failed'
+  readonly detail: string
+}
