@@ -4,7 +4,7 @@
  */
 import type { ReadinessCheck, Renderer } from '../core/ports/index.js'
 import type { EngineCatalog, Logger, QueueStats, RenderJob, RenderOptions, RenderQueue, RenderedAudio } from '../core/ports/index.js'
-import type { AudioTransport } from '../queue/bullmq/job-codec.js'
+import type { AudioTransport } from '../core/ports/index.js'
 import { BullMqRenderQueue } from '../queue/bullmq/render-queue.js'
 import { FallbackRenderQueue, type BackendCounts } from '../queue/fallback-render-queue.js'
 import { clusterSettingsFrom, type ClusterConfig } from './cluster-settings.js'

@@ -3,7 +3,7 @@
  * runs the same worker in-process when `workersInProcess` is set.
  */
 import type { EngineCatalog, Logger } from '../core/ports/index.js'
-import type { AudioTransport } from '../queue/bullmq/job-codec.js'
+import type { AudioTransport } from '../core/ports/index.js'
 import type { Renderer } from '../core/ports/index.js'
 import { BullMqRenderWorker, type RenderWorkerCounters } from '../queue/bullmq/render-worker.js'
 import { clusterSettingsFrom, type ClusterConfig } from './cluster-settings.js'

@@ -10,7 +10,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Logger } from '../../src/core/ports/index.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
-import { describeRedisTarget } from '../../src/queue/bullmq/redis-target.js'
+import { describeRedisTarget } from '../../src/redis/redis-target.js'
 import { CountingRenderer, startTestNode } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis-server.js'
 

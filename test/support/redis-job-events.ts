@@ -5,8 +5,8 @@
  */
 import { QueueEvents } from 'bullmq'
 import { RENDER_QUEUE_NAME } from '../../src/queue/bullmq/job-codec.js'
-import { newRedisClient } from '../../src/queue/bullmq/redis-connections.js'
-import { queuePrefixFor, singleRedis, type RedisTarget } from '../../src/queue/bullmq/redis-target.js'
+import { newRedisClient } from '../../src/redis/redis-connections.js'
+import { queuePrefixFor, singleRedis, type RedisTarget } from '../../src/redis/redis-target.js'
 
 export interface JobAddWatcher {
   /** Resolves once `jobId` was added or joined `times` times since the watcher started. */

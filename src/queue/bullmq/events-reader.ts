@@ -8,8 +8,8 @@ import { TtsError } from '../../core/errors.js'
 import type { Logger } from '../../core/ports/index.js'
 import { JobFinishWaiters } from './finish-waiters.js'
 import { RENDER_QUEUE_NAME } from './job-codec.js'
-import { isClientReady, REDIS_DEFAULTS, type RedisClient } from './redis-connections.js'
-import { redisErrorForLog } from './redis-errors.js'
+import { isClientReady, REDIS_DEFAULTS, type RedisClient } from '../../redis/redis-connections.js'
+import { redisErrorForLog } from '../../redis/redis-errors.js'
 
 export interface EventsReaderOptions {
   /** The node's producer client: the reader starts once it is ready. */

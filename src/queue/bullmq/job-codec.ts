@@ -5,7 +5,7 @@
 import { isCacheKey } from '../../core/cache-key.js'
 import { ERROR_CODES, TtsError, toTtsError, type ErrorCode } from '../../core/errors.js'
 import type { PhraseRequest } from '../../core/phrase.js'
-import type { Priority } from '../../core/ports/index.js'
+import type { AudioTransport, Priority } from '../../core/ports/index.js'
 
 /** The BullMQ queue name under the configured prefix: keys are `<redisPrefix>:render:*`. */
 export const RENDER_QUEUE_NAME = 'render'
@@ -32,9 +32,6 @@ export function keyOfJobId(jobId: string): string | undefined {
   const key = jobId.startsWith(JOB_ID_PREFIX) ? jobId.slice(JOB_ID_PREFIX.length) : ''
   return isCacheKey(key) ? key : undefined
 }
-
-/** How the finished WAV reaches the node that asked. */
-export type AudioTransport = 'redis' | 'shared-dir'
 
 export interface RenderJobData {
   readonly v: 1

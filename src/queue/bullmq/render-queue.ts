@@ -13,18 +13,18 @@ import { hostname } from 'node:os'
 import { Job, Queue, type QueueEvents } from 'bullmq'
 import { TtsError } from '../../core/errors.js'
 import { abortError } from '../../core/single-flight.js'
-import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio } from '../../core/ports/index.js'
+import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio, type SharedAudio, type SharedWav, type AudioTransport } from '../../core/ports/index.js'
 import { anySignal, detach, raceSignal } from './abortable.js'
 import { DrainMeter } from './drain-meter.js'
 import { startEventsReader } from './events-reader.js'
 import type { JobFinishWaiters, JobWaiter } from './finish-waiters.js'
 import { inspectJob, raiseToLive, removeIfFinished, type WaitResult } from './job-inspect.js'
-import { decodeFailure, JOB_PRIORITY, jobIdFor, RENDER_JOB_NAME, RENDER_QUEUE_NAME, type AudioTransport, type RenderJobData } from './job-codec.js'
-import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isClientReady, newRedisClient, quitRedisClient, type RedisClient, type RedisTimeouts } from './redis-connections.js'
-import { isCommandTimeout, redisErrorForLog } from './redis-errors.js'
-import { RedisHealth } from './redis-health.js'
-import { describeRedisTarget, queuePrefixFor, singleRedis, type RedisTarget } from './redis-target.js'
-import { checkSharedAudio, materialiseAudio, RedisSharedAudio, type SharedAudio } from '../../store/shared/redis-shared-audio.js'
+import { decodeFailure, JOB_PRIORITY, jobIdFor, RENDER_JOB_NAME, RENDER_QUEUE_NAME, type RenderJobData } from './job-codec.js'
+import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isClientReady, newRedisClient, quitRedisClient, type RedisClient, type RedisTimeouts } from '../../redis/redis-connections.js'
+import { isCommandTimeout, redisErrorForLog } from '../../redis/redis-errors.js'
+import { RedisHealth } from '../../redis/redis-health.js'
+import { describeRedisTarget, queuePrefixFor, singleRedis, type RedisTarget } from '../../redis/redis-target.js'
+import { createSharedAudio } from '../../store/shared/index.js'
 
 export const BULLMQ_QUEUE_DEFAULTS = Object.freeze({
   /**
@@ -91,7 +91,6 @@ export type UnavailableCause = 'connection' | 'unresponsive'
 
 export class BullMqRenderQueue implements RenderQueue {
   readonly #log: Logger
-  readonly #transport: AudioTransport
   readonly #limit: number
   readonly #concurrency: number
   readonly #nodeId: string
@@ -99,7 +98,7 @@ export class BullMqRenderQueue implements RenderQueue {
   readonly #audioClient: RedisClient
   readonly #eventsTemplate: RedisClient
   readonly #health: RedisHealth
-  readonly #shared: RedisSharedAudio
+  readonly #shared: SharedAudio
   readonly #queue: Queue
   readonly #drain: DrainMeter
   readonly #shutdown = new AbortController()
@@ -115,7 +114,6 @@ export class BullMqRenderQueue implements RenderQueue {
 
   constructor(options: BullMqRenderQueueOptions) {
     this.#log = options.logger.child({ component: 'bullmq-queue' })
-    this.#transport = options.transport ?? 'redis'
     this.#limit = options.limit
     this.#concurrency = options.concurrency ?? 0
     this.#nodeId = options.nodeId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
@@ -128,7 +126,7 @@ export class BullMqRenderQueue implements RenderQueue {
     this.#audioClient = audioTarget === undefined || sameTarget(audioTarget, target) ? this.#producer : createRedisClient(audioTarget, 'producer', 'audio', this.#log, timeouts)
     // QueueEvents blocks on XREAD: BullMQ duplicates this template (it never connects itself).
     this.#eventsTemplate = newRedisClient(target, 'blocking', 'events', timeouts, true)
-    this.#shared = new RedisSharedAudio({ client: this.#audioClient, prefix: options.prefix, ttlSeconds: options.audioTtlSeconds })
+    this.#shared = createSharedAudio({ transport: options.transport, client: this.#audioClient, prefix: options.prefix, ttlSeconds: options.audioTtlSeconds, logger: this.#log })
     this.#queue = new Queue(RENDER_QUEUE_NAME, {
       connection: this.#producer,
       prefix: queuePrefix,
@@ -181,7 +179,7 @@ export class BullMqRenderQueue implements RenderQueue {
     // never happened (closed first) from being an unhandled rejection.
     this.#ready.catch((err: unknown) => this.#log.debug({ err: redisErrorForLog(err) }, 'queue did not start'))
     this.#log.info(
-      { redis: describeRedisTarget(target), audioRedis: describeRedisTarget(audioTarget ?? target), queuePrefix, transport: this.#transport },
+      { redis: describeRedisTarget(target), audioRedis: describeRedisTarget(audioTarget ?? target), queuePrefix, transport: this.#shared.transport },
       'cluster render queue created',
     )
   }
@@ -220,8 +218,8 @@ export class BullMqRenderQueue implements RenderQueue {
     return { ...this.#counters }
   }
 
-  /** The shared-audio store (the worker side and tests use the same layout). */
-  get sharedAudio(): RedisSharedAudio {
+  /** The shared audio tier this queue collects finished audio from. */
+  get sharedAudio(): SharedAudio {
     return this.#shared
   }
 
@@ -287,8 +285,8 @@ export class BullMqRenderQueue implements RenderQueue {
     for (let round = 1; round <= BULLMQ_QUEUE_DEFAULTS.maxRounds; round++) {
       await raceSignal(this.#ready, signal, this.#log, 'queue start')
       const refresh = options.refresh === true && round === 1
-      if (this.#transport === 'redis' && !refresh) {
-        const published = await this.#fetchShared(job, signal)
+      if (!refresh) {
+        const published = await raceSignal(this.#shared.findPublished(job.key, job.request.sampleRate), signal, this.#log, 'audio fetch')
         if (published !== undefined) {
           options.onAccepted?.()
           this.#counters.sharedHits++
@@ -299,12 +297,9 @@ export class BullMqRenderQueue implements RenderQueue {
       const origin = joined ? 'joined' : 'rendered'
       if (outcome.kind === 'failed') throw decodeFailure(jobId, outcome.failedReason, job.request.engine)
       if (outcome.kind === 'completed') {
-        if (this.#transport === 'shared-dir' && outcome.result !== undefined) {
-          // The worker renamed its file onto job.outPath (same shared directory).
-          return { bytes: outcome.result.bytes, durationMs: outcome.result.durationMs, origin }
-        }
-        const published = this.#transport === 'redis' ? await this.#fetchShared(job, signal) : undefined
-        if (published !== undefined) return { ...(await this.#materialise(job, published, options, signal)), origin }
+        const delivered = await raceSignal(this.#shared.collect(job.key, job.request.sampleRate, outcome.result), signal, this.#log, 'audio fetch')
+        if (delivered?.kind === 'in-place') return { ...delivered.audio, origin }
+        if (delivered !== undefined) return { ...(await this.#materialise(job, delivered.wav, options, signal)), origin }
         this.#log.warn({ key: job.key }, 'job completed but its audio is gone (evicted?); rendering again')
         await removeIfFinished(this.#queue, jobId, this.#log)
         continue
@@ -321,6 +316,7 @@ export class BullMqRenderQueue implements RenderQueue {
     // Subscribe first: any outcome of the job we are about to add or join arrives after this.
     const waiter: JobWaiter = waiters.register(jobId)
     try {
+      const target = this.#shared.jobTarget(job.outPath)
       const data: RenderJobData = {
         v: 1,
         key: job.key,
@@ -328,7 +324,7 @@ export class BullMqRenderQueue implements RenderQueue {
         engineVersion: job.engineVersion,
         refresh,
         node: this.#nodeId,
-        ...(this.#transport === 'shared-dir' ? { sharedOutPath: job.outPath } : {}),
+        ...(target === undefined ? {} : { sharedOutPath: target }),
       }
       await raceSignal(this.#queue.add(RENDER_JOB_NAME, data, { jobId, priority: JOB_PRIORITY[options.priority] }), signal, this.#log, 'job add')
       // BullMQ's add() of an existing id returns our own data, not the stored job's: the stored
@@ -364,21 +360,11 @@ export class BullMqRenderQueue implements RenderQueue {
     }
   }
 
-  async #fetchShared(job: RenderJob, signal: AbortSignal): Promise<SharedAudio | undefined> {
-    const published = await raceSignal(this.#shared.fetch(job.key), signal, this.#log, 'audio fetch')
-    if (published === undefined) return undefined
-    const check = checkSharedAudio(published, job.request.sampleRate)
-    if (check.ok) return check.audio
-    this.#log.warn({ key: job.key, reason: check.reason }, 'published audio is not valid; dropping it')
-    await this.#shared.remove(job.key).catch((err: unknown) => this.#log.debug({ err: redisErrorForLog(err) }, 'could not drop invalid audio'))
-    return undefined
-  }
-
-  async #materialise(job: RenderJob, audio: SharedAudio, options: ClusterRenderOptions, signal: AbortSignal): Promise<RenderedAudio> {
+  async #materialise(job: RenderJob, audio: SharedWav, options: ClusterRenderOptions, signal: AbortSignal): Promise<RenderedAudio> {
     if (signal.aborted) throw abortError(signal)
     if (options.claimOutput?.() === false) throw new TtsError('TTS_ERR_ABORTED', { details: { reason: 'another backend owns the output' } })
     try {
-      return await materialiseAudio(job.outPath, audio)
+      return await this.#shared.writeTo(job.outPath, audio)
     } catch (err) {
       throw new TtsError('TTS_ERR_STORE_IO', { cause: err, args: [err instanceof Error ? err.message : String(err)] })
     }

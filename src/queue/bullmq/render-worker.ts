@@ -5,19 +5,19 @@
  * job's lock lapses and the stalled-job check hands it to another worker.
  */
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rename, rm, unlink } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, unlink } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { Worker, type Job } from 'bullmq'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../../audio/wav.js'
 import { cacheKeyFor } from '../../core/cache-key.js'
 import { TtsError, toTtsError } from '../../core/errors.js'
-import type { EngineCatalog, Logger, Renderer } from '../../core/ports/index.js'
+import type { AudioTransport, EngineCatalog, Logger, Renderer, SharedAudio } from '../../core/ports/index.js'
 import { anySignal } from './abortable.js'
-import { encodeFailure, parseJobData, RENDER_QUEUE_NAME, type AudioTransport, type RenderJobData, type RenderJobResult } from './job-codec.js'
-import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isConnectionError, quitRedisClient, redisErrorForLog, type RedisClient, type RedisTimeouts } from './redis-connections.js'
-import { RedisSharedAudio } from '../../store/shared/redis-shared-audio.js'
-import { queuePrefixFor, singleRedis, type RedisTarget } from './redis-target.js'
+import { encodeFailure, parseJobData, RENDER_QUEUE_NAME, type RenderJobData, type RenderJobResult } from './job-codec.js'
+import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isConnectionError, quitRedisClient, redisErrorForLog, type RedisClient, type RedisTimeouts } from '../../redis/redis-connections.js'
+import { createSharedAudio } from '../../store/shared/index.js'
+import { queuePrefixFor, singleRedis, type RedisTarget } from '../../redis/redis-target.js'
 
 /** BullMQ's own defaults, kept here so docs and tests name them. */
 export const WORKER_DEFAULTS = Object.freeze({
@@ -73,10 +73,9 @@ export interface RenderWorkerCounters {
 export class BullMqRenderWorker {
   readonly #options: BullMqRenderWorkerOptions
   readonly #log: Logger
-  readonly #transport: AudioTransport
   readonly #client: RedisClient
   readonly #audioClient: RedisClient
-  readonly #shared: RedisSharedAudio
+  readonly #shared: SharedAudio
   readonly #worker: Worker<RenderJobData, RenderJobResult>
   readonly #renders = new AbortController()
   readonly #workDir: Promise<string>
@@ -87,10 +86,6 @@ export class BullMqRenderWorker {
   constructor(options: BullMqRenderWorkerOptions) {
     this.#options = options
     this.#log = options.logger.child({ component: 'render-worker' })
-    this.#transport = options.transport ?? 'redis'
-    if (this.#transport === 'shared-dir' && options.sharedCacheDir === undefined) {
-      throw new TtsError('TTS_ERR_CONFIG', { args: ['the shared-dir transport needs sharedCacheDir'] })
-    }
     this.#ownsWorkDir = options.workDir === undefined
     this.#workDir = options.workDir === undefined ? mkdtemp(path.join(tmpdir(), 'tts-cache-worker-')) : Promise.resolve(options.workDir)
     this.#workDir.catch((err: unknown) => this.#log.error({ err }, 'cannot create the worker temp dir'))
@@ -101,7 +96,15 @@ export class BullMqRenderWorker {
     // Workers wait through outages (maxRetriesPerRequest: null), as BullMQ requires.
     this.#client = createRedisClient(target, 'blocking', 'worker', this.#log, timeouts)
     this.#audioClient = createRedisClient(audioTarget, 'publisher', 'worker-audio', this.#log, timeouts)
-    this.#shared = new RedisSharedAudio({ client: this.#audioClient, prefix: options.prefix, ttlSeconds: options.audioTtlSeconds })
+    const workDir = this.#workDir
+    this.#shared = createSharedAudio({
+      transport: options.transport,
+      client: this.#audioClient,
+      prefix: options.prefix,
+      ttlSeconds: options.audioTtlSeconds,
+      logger: this.#log,
+      worker: { stagingDir: () => workDir, sharedCacheDir: options.sharedCacheDir },
+    })
     this.#worker = new Worker<RenderJobData, RenderJobResult>(RENDER_QUEUE_NAME, (job, _token, signal) => this.#process(job, signal), {
       connection: this.#client,
       prefix: queuePrefixFor(target, options.prefix),
@@ -170,12 +173,12 @@ export class BullMqRenderWorker {
     try {
       const data = parseJobData(job.data)
       this.#checkJob(data)
-      if (this.#transport === 'redis' && !data.refresh) {
+      if (!data.refresh) {
         const published = await this.#shared.fetch(data.key)
         if (published !== undefined) {
           this.#counters.reused++
           log.debug({ key: data.key }, 'audio already published; not rendering again')
-          return { bytes: published.wav.byteLength, durationMs: published.durationMs, transport: 'redis', reused: true }
+          return { bytes: published.wav.byteLength, durationMs: published.durationMs, transport: this.#shared.transport, reused: true }
         }
       }
       const result = await this.#renderAndPublish(data, anySignal([signal, this.#renders.signal]), log)
@@ -205,7 +208,8 @@ export class BullMqRenderWorker {
   }
 
   async #renderAndPublish(data: RenderJobData, signal: AbortSignal, log: Logger): Promise<RenderJobResult> {
-    const tempPath = await this.#tempPathFor(data)
+    const unique = `${process.pid}-${randomBytes(6).toString('hex')}`
+    const tempPath = await this.#shared.stagingPath(data.key, data.sharedOutPath, unique)
     try {
       this.#counters.renders++
       await this.#options.renderer({ key: data.key, request: data.request, engineVersion: data.engineVersion, outPath: tempPath }, signal)
@@ -217,31 +221,13 @@ export class BullMqRenderWorker {
       }
       const durationMs = parsed.info.durationMs
       if (signal.aborted) throw toTtsError(signal.reason, 'TTS_ERR_ABORTED')
-      if (this.#transport === 'shared-dir') {
-        // Same directory as the node's slot temp file: the rename is atomic, even on NFS.
-        await rename(tempPath, data.sharedOutPath ?? '')
-      } else {
-        await this.#shared.publish(data.key, { wav, durationMs })
-      }
+      await this.#shared.publish(data.key, { path: tempPath, wav, durationMs }, data.sharedOutPath)
       this.#counters.published++
-      return { bytes: wav.byteLength, durationMs, transport: this.#transport, reused: false }
+      return { bytes: wav.byteLength, durationMs, transport: this.#shared.transport, reused: false }
     } finally {
       await unlink(tempPath).catch((err: unknown) => {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.debug({ err }, 'could not remove a worker temp file')
       })
     }
-  }
-
-  async #tempPathFor(data: RenderJobData): Promise<string> {
-    const unique = `${process.pid}-${randomBytes(6).toString('hex')}`
-    if (this.#transport === 'redis') return path.join(await this.#workDir, `${data.key}.${unique}.wav`)
-    const target = data.sharedOutPath
-    const root = path.resolve(this.#options.sharedCacheDir ?? '/nonexistent')
-    // The path comes from Redis: never write outside the shared cache dir, never to a foreign name.
-    if (target === undefined || !path.resolve(target).startsWith(root + path.sep) || !path.basename(target).startsWith(data.key)) {
-      throw new TtsError('TTS_ERR_BAD_REQUEST', { args: ['shared-dir job target is outside the shared cache dir'] })
-    }
-    // A name the store does not treat as its own temp file: a scan on another host must not delete it.
-    return path.join(path.dirname(path.resolve(target)), `.${data.key}.worker-${unique}.wav`)
   }
 }

@@ -4,15 +4,11 @@
  * policy (an evicted entry is simply rendered again), separate from the queue's `noeviction`
  * instance; docs/scale-out.md has both configurations.
  */
-import { writeFile } from 'node:fs/promises'
-import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../../audio/wav.js'
-import type { RenderedAudio } from '../../core/ports/index.js'
-import type { RedisClient } from '../../queue/bullmq/redis-connections.js'
-
-export interface SharedAudio {
-  readonly wav: Buffer
-  readonly durationMs: number
-}
+import path from 'node:path'
+import type { Logger, RenderedAudio, SharedAudio, SharedDelivery, SharedWav, StagedWav } from '../../core/ports/index.js'
+import type { RedisClient } from '../../redis/redis-connections.js'
+import { redisErrorForLog } from '../../redis/redis-errors.js'
+import { checkSharedWav, writeSharedWav } from './shared-wav.js'
 
 export interface RedisSharedAudioOptions {
   /** Any topology. On a Redis Cluster each entry is one key, so entries spread over the masters. */
@@ -21,75 +17,92 @@ export interface RedisSharedAudioOptions {
   readonly prefix: string
   /** Entries expire this long after their last publish (config audioTtlSeconds). */
   readonly ttlSeconds: number
+  /** Where a worker renders before publishing (its own temp dir); asked only by `stagingPath`. */
+  readonly stagingDir?: (() => Promise<string>) | undefined
+  readonly logger: Logger
 }
 
-/** Why a fetched entry was not usable: it is then treated as absent (and rendered again). */
-export type SharedAudioCheck = { readonly ok: true; readonly audio: SharedAudio } | { readonly ok: false; readonly reason: string }
+/** The Redis key of a cache key's shared entry (docs/scale-out.md documents the layout). */
+export function redisAudioKey(prefix: string, cacheKey: string): string {
+  return `${prefix}:audio:${cacheKey}`
+}
 
-export class RedisSharedAudio {
+export class RedisSharedAudio implements SharedAudio {
+  readonly transport = 'redis'
   readonly #client: RedisClient
   readonly #prefix: string
   readonly #ttlSeconds: number
+  readonly #stagingDir: (() => Promise<string>) | undefined
+  readonly #log: Logger
 
   constructor(options: RedisSharedAudioOptions) {
     this.#client = options.client
     this.#prefix = options.prefix
     this.#ttlSeconds = options.ttlSeconds
-  }
-
-  get client(): RedisClient {
-    return this.#client
+    this.#stagingDir = options.stagingDir
+    this.#log = options.logger
   }
 
   keyOf(cacheKey: string): string {
-    return `${this.#prefix}:audio:${cacheKey}`
+    return redisAudioKey(this.#prefix, cacheKey)
+  }
+
+  async findPublished(key: string, sampleRate: number): Promise<SharedWav | undefined> {
+    const published = await this.fetch(key)
+    if (published === undefined) return undefined
+    const check = checkSharedWav(published, sampleRate)
+    if (check.ok) return check.audio
+    this.#log.warn({ key, reason: check.reason }, 'published audio is not valid; dropping it')
+    await this.remove(key).catch((err: unknown) => this.#log.debug({ err: redisErrorForLog(err) }, 'could not drop invalid audio'))
+    return undefined
+  }
+
+  jobTarget(): undefined {
+    return undefined
+  }
+
+  async collect(key: string, sampleRate: number): Promise<SharedDelivery | undefined> {
+    const wav = await this.findPublished(key, sampleRate)
+    return wav === undefined ? undefined : { kind: 'bytes', wav }
+  }
+
+  writeTo(outPath: string, audio: SharedWav): Promise<RenderedAudio> {
+    return writeSharedWav(outPath, audio)
+  }
+
+  /** The published WAV, or undefined when absent (never published, expired or evicted). */
+  async fetch(key: string): Promise<SharedWav | undefined> {
+    const [wav, durationMs] = await this.#client.hmgetBuffer(this.keyOf(key), 'wav', 'durationMs')
+    if (wav === null || wav === undefined) return undefined
+    return { wav, durationMs: Number(durationMs?.toString() ?? 0) }
+  }
+
+  async stagingPath(key: string, _target: string | undefined, unique: string): Promise<string> {
+    if (this.#stagingDir === undefined) throw new Error('this redis shared-audio tier has no staging dir (a node, not a worker)')
+    return path.join(await this.#stagingDir(), `${key}.${unique}.wav`)
   }
 
   /**
    * Stores the complete WAV and its TTL in one MULTI: readers see the whole entry or none
    * (a worker that dies before this line published nothing).
    */
-  async publish(cacheKey: string, audio: SharedAudio): Promise<void> {
-    const key = this.keyOf(cacheKey)
+  async publish(key: string, staged: StagedWav): Promise<void> {
+    const redisKey = this.keyOf(key)
     await this.#client
       .multi()
-      .hset(key, 'wav', audio.wav, 'bytes', String(audio.wav.byteLength), 'durationMs', String(audio.durationMs))
-      .expire(key, this.#ttlSeconds)
+      .hset(redisKey, 'wav', staged.wav, 'bytes', String(staged.wav.byteLength), 'durationMs', String(staged.durationMs))
+      .expire(redisKey, this.#ttlSeconds)
       .exec()
       .then(throwOnTransactionError)
   }
 
-  /** The published WAV, or undefined when absent (never published, expired or evicted). */
-  async fetch(cacheKey: string): Promise<SharedAudio | undefined> {
-    const [wav, durationMs] = await this.#client.hmgetBuffer(this.keyOf(cacheKey), 'wav', 'durationMs')
-    if (wav === null || wav === undefined) return undefined
-    return { wav, durationMs: Number(durationMs?.toString() ?? 0) }
+  async exists(key: string): Promise<boolean> {
+    return (await this.#client.exists(this.keyOf(key))) === 1
   }
 
-  async exists(cacheKey: string): Promise<boolean> {
-    return (await this.#client.exists(this.keyOf(cacheKey))) === 1
+  async remove(key: string): Promise<void> {
+    await this.#client.del(this.keyOf(key))
   }
-
-  async remove(cacheKey: string): Promise<void> {
-    await this.#client.del(this.keyOf(cacheKey))
-  }
-}
-
-/** A published entry is used only if it is a complete canonical WAV at the requested rate. */
-export function checkSharedAudio(audio: SharedAudio, sampleRate: number): SharedAudioCheck {
-  const parsed = parseWavHeader(audio.wav.subarray(0, WAV_HEADER_PROBE_BYTES), audio.wav.byteLength)
-  if (!parsed.ok) return { ok: false, reason: parsed.reason }
-  if (!isCanonicalWav(parsed.info, sampleRate)) return { ok: false, reason: `not PCM16 mono at ${sampleRate} Hz` }
-  return { ok: true, audio: { wav: audio.wav, durationMs: parsed.info.durationMs } }
-}
-
-/**
- * Writes the bytes to the render slot's temp path. The slot validates, fsyncs and renames it
- * into place afterwards, so this plain write is enough: nobody reads the temp path meanwhile.
- */
-export async function materialiseAudio(outPath: string, audio: SharedAudio): Promise<RenderedAudio> {
-  await writeFile(outPath, audio.wav, { flag: 'w' })
-  return { bytes: audio.wav.byteLength, durationMs: audio.durationMs }
 }
 
 function throwOnTransactionError(results: [Error | null, unknown][] | null): void {

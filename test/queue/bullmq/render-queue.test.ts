@@ -14,6 +14,7 @@ import { BullMqRenderQueue, type BullMqRenderQueueOptions, type ClusterRenderOpt
 import { BullMqRenderWorker, type BullMqRenderWorkerOptions } from '../../../src/queue/bullmq/render-worker.js'
 import { CountingRenderer, fixedCatalog, jobFor, requestFor, tempDir, testLogger, wavFor } from '../../support/redis-fixtures.js'
 import { startTestRedis, uniquePrefix, type TestRedis } from '../../support/redis-server.js'
+import { redisAudioKey } from '../../../src/store/shared/index.js'
 
 let redis: TestRedis
 beforeAll(async () => {
@@ -154,7 +155,7 @@ describe('published audio', () => {
     await s.worker()
     const job = jobFor('Goodbye.', s.out('a'))
     await a.render(job, { priority: 'live' })
-    await s.client().del(a.sharedAudio.keyOf(job.key))
+    await s.client().del(redisAudioKey(s.prefix, job.key))
     await a.render(jobFor('Goodbye.', s.out('b')), { priority: 'live' })
     expect(s.renderer.runs).toBe(2)
   })
@@ -164,7 +165,7 @@ describe('published audio', () => {
     const a = await s.node()
     await s.worker()
     const job = jobFor('Checking.', s.out('a'))
-    await s.client().hset(a.sharedAudio.keyOf(job.key), 'wav', Buffer.from('not a wav'), 'durationMs', '10')
+    await s.client().hset(redisAudioKey(s.prefix, job.key), 'wav', Buffer.from('not a wav'), 'durationMs', '10')
     await a.render(job, { priority: 'live' })
     expect(s.renderer.runs).toBe(1)
     expect(await readFile(job.outPath)).toEqual(wavFor('Checking.'))
@@ -187,7 +188,7 @@ describe('published audio', () => {
     const audio = await a.render(job, { priority: 'live' })
     expect(audio.bytes).toBe(wavFor('On the shared disk.').byteLength)
     expect(await readFile(job.outPath)).toEqual(wavFor('On the shared disk.'))
-    expect(await s.client().exists(a.sharedAudio.keyOf(job.key))).toBe(0)
+    expect(await s.client().exists(redisAudioKey(s.prefix, job.key))).toBe(0)
   })
 })
 
@@ -215,7 +216,7 @@ describe('finished jobs never poison a key', () => {
     await s.worker()
     await runKeptJob(s, 'Kept.')
     const job = jobFor('Kept.', s.out('a'))
-    await s.client().del(a.sharedAudio.keyOf(job.key))
+    await s.client().del(redisAudioKey(s.prefix, job.key))
     await a.render(job, { priority: 'live' })
     expect(s.renderer.runs).toBe(2)
     expect(await readFile(job.outPath)).toEqual(wavFor('Kept.'))

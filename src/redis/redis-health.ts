@@ -9,7 +9,7 @@
  * Only timeouts count: a probe that fails because the connection closed says nothing about
  * responsiveness (the connection state covers that).
  */
-import type { Logger } from '../../core/ports/index.js'
+import type { Logger } from '../core/ports/index.js'
 import { isClientReady, type RedisClient } from './redis-connections.js'
 import { isCommandTimeout, redisErrorForLog } from './redis-errors.js'
 

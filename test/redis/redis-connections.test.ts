@@ -5,8 +5,8 @@
  */
 import { Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { newRedisClient, redisOptionsFor } from '../../../src/queue/bullmq/redis-connections.js'
-import { isCommandTimeout, redisErrorForLog } from '../../../src/queue/bullmq/redis-errors.js'
+import { newRedisClient, redisOptionsFor } from '../../src/redis/redis-connections.js'
+import { isCommandTimeout, redisErrorForLog } from '../../src/redis/redis-errors.js'
 
 const timeouts = { commandTimeoutMs: 700, connectTimeoutMs: 1500 }
 

@@ -9,8 +9,8 @@
  * Sentinel-managed master, a Redis Cluster.
  */
 import { Cluster, Redis } from 'ioredis'
-import { DEFAULTS } from '../../core/defaults.js'
-import type { Logger } from '../../core/ports/index.js'
+import { DEFAULTS } from '../core/defaults.js'
+import type { Logger } from '../core/ports/index.js'
 import { redisErrorForLog } from './redis-errors.js'
 import { describeRedisTarget, type RedisCredentials, type RedisTarget } from './redis-target.js'
 
