@@ -46,3 +46,16 @@ export function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortS
   const present = signals.filter((s): s is AbortSignal => s !== undefined)
   return AbortSignal.any(present)
 }
+
+/** Waits for `promises` to settle, at most `ms` (a dead Redis must not hang a close). */
+export async function settleWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    Promise.allSettled(promises),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms)
+      timer.unref()
+    }),
+  ])
+  clearTimeout(timer)
+}
