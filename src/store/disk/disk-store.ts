@@ -4,26 +4,30 @@
  * open, and cross-process render locks. A hit is one stat of its WAV (file-identity.ts): the
  * disk is trusted over memory.
  */
-import { statSync, type Stats } from 'node:fs'
 import fs from 'node:fs/promises'
 import { TtsError } from '../../core/errors.js'
 import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../../core/ports/index.js'
 import { CacheIndex } from './cache-index.js'
 import { claimKey, type ClaimHost } from './claim.js'
 import { forEachLimit } from './concurrency.js'
+import { cacheDirHealth, dirIdentity, type DirIdentity, type StoreHealth } from './dir-health.js'
 import { DirWatchers } from './dir-watcher.js'
-import { describeSpace, isLow, type SpaceInfo } from './disk-space.js'
+import { isLow, type SpaceInfo } from './disk-space.js'
 import { cacheEntryOf, readEntry, readSidecar, removeEntryFiles, type IndexedEntry } from './entry-files.js'
-import { STALE_REASONS, staleReasonOf, staleReasonOfAsync, type StaleReason } from './file-identity.js'
-import { errnoCode, fsyncDir, storeIoError, writeFileAtomic } from './fs-util.js'
+import { staleReasonOf, type StaleReason } from './file-identity.js'
+import { fsyncDir, storeIoError, writeFileAtomic } from './fs-util.js'
+import { scanIntoIndex } from './index-load.js'
 import { KeyDeletions } from './key-deletions.js'
 import { assertCacheKey, CacheLayout } from './layout.js'
 import { resolveStoreOptions, STORE_DEFAULTS, type DiskStoreOptions, type EvictReason, type ResolvedStoreOptions } from './options.js'
 import { DiskRenderSlot, type SlotHost } from './render-slot.js'
-import { scanCacheDir, type ScanReport } from './scan.js'
+import type { ScanReport } from './scan.js'
 import { ServiceRegistration } from './service-registry.js'
 import { encodeSidecar } from './sidecar.js'
+import { StaleEntries, auditEntries, type AuditReport } from './stale-entries.js'
 import { StringPool } from './string-pool.js'
+
+export type { AuditReport, StoreHealth }
 
 export class DiskStore implements AudioStore {
   readonly #options: ResolvedStoreOptions
@@ -45,13 +49,11 @@ export class DiskStore implements AudioStore {
   #registration: ServiceRegistration | undefined
   /** The cache directory as it was at open (or after the last audit): a vanished or replaced one is noticed. */
   #root: DirIdentity | undefined
-  /** Entries found stale, by reason (see StaleReason). */
-  readonly #stale: Record<StaleReason, number> = { missing: 0, size: 0, replaced: 0, unreadable: 0 }
+  /** Entries found stale, by reason (see StaleReason), with their throttled warning. */
+  readonly #stale = new StaleEntries()
   /** The whole-index check after the cache directory vanished or was replaced, while it runs. */
   #audit: Promise<AuditReport> | undefined
   #lastAudit: AuditReport | undefined
-  /** Stale-entry log lines are throttled: a removed directory would log one per hit. */
-  #staleLog = { at: -Infinity, suppressed: 0 }
 
   /**
    * Creates `cacheDir` if needed, scans it (cleaning crash leftovers) and indexes what is valid.
@@ -287,7 +289,7 @@ export class DiskStore implements AudioStore {
 
   /** `entries`/`bytes` count the evictable (LRU) entries only; pinned ones are counted apart. */
   stats(): StoreStats {
-    return { ...this.#index.stats(), maxBytes: this.#options.maxCacheBytes, stale: { ...this.#stale } }
+    return { ...this.#index.stats(), maxBytes: this.#options.maxCacheBytes, stale: this.#stale.counts() }
   }
 
   /**
@@ -310,55 +312,14 @@ export class DiskStore implements AudioStore {
    * `ok` otherwise. Never throws.
    */
   async health(): Promise<StoreHealth> {
-    const dir = this.#layout.cacheDir
-    const root = this.#root
-    let now: DirIdentity | undefined
-    try {
-      now = dirIdentity(dir)
-    } catch (err) {
-      return { state: 'failed', detail: `${dir} cannot be read: ${(err as Error).message}` }
-    }
-    const { entries } = this.#index.stats()
-    if (now === undefined) {
-      if (entries > 0) void this.verifyIndex()
-      return {
-        state: 'degraded',
-        detail:
-          `${dir} is missing (deleted or unmounted?): every request renders again and the next render creates it; ` +
-          `or create it (mkdir -p, owned by the service's user). ${this.#staleSummary()}`.trim(),
-      }
-    }
-    if (root !== undefined && now.dev !== root.dev) {
-      return {
-        state: 'degraded',
-        detail: `${dir} is on another file system than at start (device ${now.dev}, was ${root.dev}): was it unmounted? Mount it back and restart the service`,
-      }
-    }
-    if (root === undefined || now.ino !== root.ino) {
-      void this.verifyIndex()
-      return {
-        state: 'degraded',
-        detail: `${dir} was removed and created again since start: checking the ${entries} indexed entries against the disk. ${this.#staleSummary()}`.trim(),
-      }
-    }
-    try {
-      await fs.access(dir, fs.constants.W_OK)
-    } catch (err) {
-      return { state: 'failed', detail: `${dir} is not writable: ${(err as Error).message}` }
-    }
-    let space: SpaceInfo
-    try {
-      space = await this.#options.spaceReader(dir)
-    } catch (err) {
-      return { state: 'degraded', detail: `${dir}: free space cannot be read (${(err as Error).message})` }
-    }
-    if (isLow(space, this.#options.minFreeBytes, STORE_DEFAULTS.minFreeInodes)) {
-      return {
-        state: 'degraded',
-        detail: `${dir}: ${describeSpace(space)}, below the threshold (TTS_MIN_FREE_BYTES=${this.#options.minFreeBytes}): hits are served, new renders may fail with TTS_ERR_STORE_FULL`,
-      }
-    }
-    return { state: 'ok', detail: `${dir}: ${describeSpace(space)}` }
+    return cacheDirHealth({
+      dir: this.#layout.cacheDir,
+      root: this.#root,
+      entries: this.#index.stats().entries,
+      options: this.#options,
+      verifyIndex: () => void this.verifyIndex(),
+      staleSummary: () => this.#staleSummary(),
+    })
   }
 
   pathFor(key: string): string {
@@ -409,62 +370,22 @@ export class DiskStore implements AudioStore {
   }
 
   async #load(): Promise<void> {
-    const options = this.#options
-    const touched = this.#touched
-    let scanned: Awaited<ReturnType<typeof scanCacheDir>>
-    try {
-      scanned = await scanCacheDir({
-        layout: this.#layout,
-        pool: this.#pool,
-        staleLockMs: options.staleLockMs,
-        concurrency: options.scanConcurrency,
-        processes: options.scanProcesses,
-        maxAgeMs: options.maxAgeMs,
-        clock: options.clock,
-        logger: this.#claimHost.logger,
-        signal: this.#scanAbort.signal,
-        // In the key's deletion order, so a claim started before waits for it and one started after is seen.
-        removeEntry:
-          touched === undefined
-            ? undefined
-            : (key) =>
-                this.#deletions.run(key, async () => {
-                  if (touched.has(key)) return false
-                  await removeEntryFiles(this.#layout, key)
-                  return true
-                }),
-      })
-    } catch (err) {
-      throw storeIoError(err, 'scan', options.cacheDir)
-    }
-    const { entries, report } = scanned
-    // Entries indexed while a background scan ran are newer than anything it read: set them
-    // aside, so the scan's entries do not push them to the cold end, and put them back on top.
-    const live = touched === undefined ? [] : [...this.#index.all()]
-    for (const entry of live) this.#index.delete(entry.key)
-    // Oldest first: the newest end up most recently used; over budget, the oldest go (and their files).
-    for (const entry of entries) if (touched?.has(entry.key) !== true) this.#index.add(entry)
-    for (const entry of live.reverse()) this.#index.add(entry)
-    this.#scanReport = report
-    this.#claimHost.logger.info({ ...report, indexed: this.#index.stats() }, 'cache directory scanned')
+    this.#scanReport = await scanIntoIndex({
+      options: this.#options,
+      layout: this.#layout,
+      pool: this.#pool,
+      index: this.#index,
+      deletions: this.#deletions,
+      touched: this.#touched,
+      signal: this.#scanAbort.signal,
+      log: this.#claimHost.logger,
+    })
   }
 
   /** Drops an entry whose file changed behind us (files untouched), counted by reason. */
   #dropStale(entry: IndexedEntry, reason: StaleReason): void {
     if (this.#index.peek(entry.key) === entry) this.#index.delete(entry.key)
-    this.#stale[reason]++
-    const log = this.#claimHost.logger
-    const now = performance.now()
-    if (now - this.#staleLog.at < STALE_LOG_INTERVAL_MS) {
-      this.#staleLog.suppressed++
-      return
-    }
-    const suppressed = this.#staleLog.suppressed
-    this.#staleLog = { at: now, suppressed: 0 }
-    log.warn(
-      { key: entry.key, reason, path: entry.path, ...(suppressed > 0 ? { suppressedSinceLast: suppressed } : {}) },
-      'cached file changed behind the service (deleted, truncated or replaced): dropped from the index, rendered again on demand',
-    )
+    this.#stale.record(entry, reason, this.#claimHost.logger)
   }
 
   /** After a missing file: is it the whole cache directory? Then check the whole index. */
@@ -482,8 +403,6 @@ export class DiskStore implements AudioStore {
   }
 
   async #runAudit(): Promise<AuditReport> {
-    const started = performance.now()
-    const log = this.#claimHost.logger
     // What the directory is as the check begins: the baseline from now on, if it exists (on the same file system).
     let root: DirIdentity | undefined
     try {
@@ -491,28 +410,16 @@ export class DiskStore implements AudioStore {
     } catch {
       root = undefined
     }
-    const entries = [...this.#index.all()]
-    const found: Record<StaleReason, number> = { missing: 0, size: 0, replaced: 0, unreadable: 0 }
-    try {
-      await forEachLimit(entries, this.#options.scanConcurrency, async (entry) => {
-        const reason = await staleReasonOfAsync(entry)
-        // Only if the index still holds this very entry (not a newer render of the key).
-        if (reason === undefined || this.#index.peek(entry.key) !== entry) return
-        found[reason]++
-        this.#dropStale(entry, reason)
-      })
-    } catch (err) {
-      log.error({ err }, 'checking the index against the cache directory failed')
-    }
+    const report = await auditEntries({
+      entries: [...this.#index.all()],
+      concurrency: this.#options.scanConcurrency,
+      stillIndexed: (entry) => this.#index.peek(entry.key) === entry,
+      dropStale: (entry, reason) => this.#dropStale(entry, reason),
+      log: this.#claimHost.logger,
+    })
     if (root !== undefined && (this.#root === undefined || root.dev === this.#root.dev)) this.#root = root
-    const report: AuditReport = {
-      checked: entries.length,
-      stale: STALE_REASONS.reduce((sum, r) => sum + found[r], 0),
-      byReason: found,
-      durationMs: Math.round(performance.now() - started),
-    }
     this.#lastAudit = report
-    log.warn({ cacheDir: this.#layout.cacheDir, ...report }, 'the cache directory vanished or was replaced: checked every indexed entry against the disk')
+    this.#claimHost.logger.warn({ cacheDir: this.#layout.cacheDir, ...report }, 'the cache directory vanished or was replaced: checked every indexed entry against the disk')
     return report
   }
 
@@ -566,39 +473,4 @@ export class DiskStore implements AudioStore {
       log.error({ err, key: entry.key }, 'onEvict hook threw')
     }
   }
-}
-
-/** At most one stale-entry warning per this many ms (the rest are counted in the next line and in the metric). */
-const STALE_LOG_INTERVAL_MS = 10_000
-
-/** The cache directory's identity: a vanished or replaced directory has none or another. */
-interface DirIdentity {
-  readonly dev: number
-  readonly ino: number
-}
-
-/** undefined when the directory does not exist; throws on other stat errors. */
-function dirIdentity(dir: string): DirIdentity | undefined {
-  let stat: Stats | undefined
-  try {
-    stat = statSync(dir, { throwIfNoEntry: false })
-  } catch (err) {
-    if (errnoCode(err) === 'ENOTDIR') return undefined
-    throw err
-  }
-  return stat === undefined || !stat.isDirectory() ? undefined : { dev: stat.dev, ino: stat.ino }
-}
-
-/** What `verifyIndex` found. */
-export interface AuditReport {
-  readonly checked: number
-  readonly stale: number
-  readonly byReason: Readonly<Record<StaleReason, number>>
-  readonly durationMs: number
-}
-
-/** The cache directory's readiness (see DiskStore.health). */
-export interface StoreHealth {
-  readonly state: 'ok' | 'degraded' | 'failed'
-  readonly detail: string
 }
