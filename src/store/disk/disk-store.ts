@@ -5,25 +5,24 @@
  * disk is trusted over memory.
  */
 import fs from 'node:fs/promises'
-import { TtsError } from '../../core/errors.js'
 import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../../core/ports/index.js'
 import { CacheIndex } from './cache-index.js'
 import { claimKey, type ClaimHost } from './claim.js'
-import { forEachLimit } from './concurrency.js'
 import { cacheDirHealth, dirIdentity, type DirIdentity, type StoreHealth } from './dir-health.js'
 import { DirWatchers } from './dir-watcher.js'
 import { isLow, type SpaceInfo } from './disk-space.js'
-import { cacheEntryOf, readEntry, readSidecar, removeEntryFiles, type IndexedEntry } from './entry-files.js'
+import { readEntry, readSidecar, type IndexedEntry } from './entry-files.js'
+import { deleteEntryFiles, entryEvicted, keysMatching, removeKeys, type RemovalHost } from './entry-removal.js'
 import { staleReasonOf, type StaleReason } from './file-identity.js'
-import { fsyncDir, storeIoError, writeFileAtomic } from './fs-util.js'
+import { storeIoError } from './fs-util.js'
+import { pinEntry } from './pin-entry.js'
 import { scanIntoIndex } from './index-load.js'
 import { KeyDeletions } from './key-deletions.js'
 import { assertCacheKey, CacheLayout } from './layout.js'
-import { resolveStoreOptions, STORE_DEFAULTS, type DiskStoreOptions, type EvictReason, type ResolvedStoreOptions } from './options.js'
+import { resolveStoreOptions, STORE_DEFAULTS, type DiskStoreOptions, type ResolvedStoreOptions } from './options.js'
 import { DiskRenderSlot, type SlotHost } from './render-slot.js'
 import type { ScanReport } from './scan.js'
 import { ServiceRegistration } from './service-registry.js'
-import { encodeSidecar } from './sidecar.js'
 import { StaleEntries, auditEntries, type AuditReport } from './stale-entries.js'
 import { StringPool } from './string-pool.js'
 
@@ -38,6 +37,7 @@ export class DiskStore implements AudioStore {
   readonly #deletions = new KeyDeletions()
   readonly #claimHost: ClaimHost
   readonly #slotHost: SlotHost
+  readonly #removal: RemovalHost
   #scanReport: ScanReport | undefined
   /** The background scan, while it runs (settles, never rejects). */
   #scanning: Promise<void> | undefined
@@ -90,8 +90,9 @@ export class DiskStore implements AudioStore {
       maxBytes: options.maxCacheBytes,
       maxAgeMs: options.maxAgeMs,
       clock: options.clock,
-      onDropped: (entry, reason) => this.#dropped(entry, reason),
+      onDropped: (entry, reason) => entryEvicted(this.#removal, entry, reason),
     })
+    this.#removal = { index: this.#index, deletions: this.#deletions, layout: this.#layout, options, log: logger }
     // Every claim and commit starts here: during a background scan that marks the key as the store's own.
     const settleDeletions = (key: string): Promise<void> => {
       this.#touched?.add(key)
@@ -209,26 +210,7 @@ export class DiskStore implements AudioStore {
    */
   async pin(key: string): Promise<void> {
     assertCacheKey(key)
-    const notFound = (): TtsError => new TtsError('TTS_ERR_NOT_FOUND', { args: [`cache entry ${key}`] })
-    if (this.#index.peek(key) === undefined) throw notFound()
-    this.#touched?.add(key)
-    // The text lives in the sidecar only; the rest of the new sidecar comes from the index entry.
-    const meta = await readSidecar(this.#layout, key).catch((err: unknown) => {
-      throw storeIoError(err, 'read', this.#layout.sidecarPath(key))
-    })
-    const entry = this.#index.peek(key)
-    if (entry === undefined || meta === undefined) throw notFound()
-    if (entry.pinned) return
-    const pinned = cacheEntryOf(this.#layout, { ...entry, pinned: true })
-    // Move it out of the LRU first, so no eviction deletes its files while the sidecar is written.
-    this.#index.add(pinned)
-    try {
-      await writeFileAtomic(this.#layout.tempPath(key, 'json'), this.#layout.sidecarPath(key), encodeSidecar({ ...entry, text: meta.text, pinned: true }))
-      await fsyncDir(this.#layout.dirOf(key))
-    } catch (err) {
-      if (this.#index.peek(key) === pinned) this.#index.add(entry)
-      throw storeIoError(err, 'pin', this.#layout.sidecarPath(key))
-    }
+    await pinEntry(this.#index, this.#layout, key, (k) => this.#touched?.add(k))
   }
 
   /**
@@ -263,7 +245,7 @@ export class DiskStore implements AudioStore {
     assertCacheKey(key)
     this.#touched?.add(key)
     const entry = this.#index.delete(key)
-    const hadWav = await this.#deleteFiles(key)
+    const hadWav = await deleteEntryFiles(this.#removal, key)
     return entry !== undefined || hadWav
   }
 
@@ -271,15 +253,13 @@ export class DiskStore implements AudioStore {
   async removeWhere(filter: EntryFilter): Promise<number> {
     // What a running scan has not indexed yet would escape the filter: wait for it.
     await this.indexed()
-    const matches = (e: CacheEntry): boolean =>
-      (filter.voice === undefined || e.voice === filter.voice) && (filter.engine === undefined || e.engine === filter.engine)
-    return this.#removeKeys([...this.#index.all()].filter(matches).map((e) => e.key))
+    return removeKeys(this.#removal, keysMatching(this.#index, filter))
   }
 
   /** Removes every indexed entry, pinned ones included. Locks and renders in progress are left alone. */
   async removeAll(): Promise<number> {
     await this.indexed()
-    return this.#removeKeys([...this.#index.all()].map((e) => e.key))
+    return removeKeys(this.#removal, [...this.#index.all()].map((e) => e.key))
   }
 
   /** Indexed, unexpired entries: pinned first, then most to least recently used. No recency change. */
@@ -445,32 +425,5 @@ export class DiskStore implements AudioStore {
     if (known !== undefined && known.bytes === entry.bytes && known.createdAt === entry.createdAt) return known
     this.#index.add(entry)
     return entry
-  }
-
-  async #removeKeys(keys: readonly string[]): Promise<number> {
-    for (const key of keys) this.#index.delete(key)
-    try {
-      await forEachLimit(keys, this.#options.scanConcurrency, async (key) => {
-        await this.#deleteFiles(key)
-      })
-    } catch (err) {
-      throw storeIoError(err, 'remove entries under', this.#layout.cacheDir)
-    }
-    return keys.length
-  }
-
-  #deleteFiles(key: string): Promise<boolean> {
-    return this.#deletions.run(key, () => removeEntryFiles(this.#layout, key))
-  }
-
-  #dropped(entry: IndexedEntry, reason: EvictReason): void {
-    const log = this.#claimHost.logger
-    log.debug({ key: entry.key, bytes: entry.bytes, reason }, 'evicting cache entry')
-    this.#deleteFiles(entry.key).catch((err: unknown) => log.error({ err, key: entry.key, reason }, 'cannot delete evicted entry'))
-    try {
-      this.#options.onEvict?.(entry, reason)
-    } catch (err) {
-      log.error({ err, key: entry.key }, 'onEvict hook threw')
-    }
   }
 }
