@@ -8,7 +8,7 @@ import fs from 'node:fs/promises'
 import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../../core/ports/index.js'
 import { CacheIndex } from './cache-index.js'
 import { claimKey, type ClaimHost } from './claim.js'
-import { cacheDirHealth, dirIdentity, type DirIdentity, type StoreHealth } from './dir-health.js'
+import { cacheDirHealth, type StoreHealth } from './dir-health.js'
 import { DirWatchers } from './dir-watcher.js'
 import { isLow, type SpaceInfo } from './disk-space.js'
 import { readEntry, readSidecar, type IndexedEntry } from './entry-files.js'
@@ -23,7 +23,7 @@ import { resolveStoreOptions, STORE_DEFAULTS, type DiskStoreOptions, type Resolv
 import { DiskRenderSlot, type SlotHost } from './render-slot.js'
 import type { ScanReport } from './scan.js'
 import { ServiceRegistration } from './service-registry.js'
-import { StaleEntries, auditEntries, type AuditReport } from './stale-entries.js'
+import { IndexVerifier, StaleEntries, type AuditReport } from './stale-entries.js'
 import { StringPool } from './string-pool.js'
 
 export type { AuditReport, StoreHealth }
@@ -47,13 +47,10 @@ export class DiskStore implements AudioStore {
   #touched: Set<string> | undefined
   /** This service's registration in the directory (`service` option), released by close. */
   #registration: ServiceRegistration | undefined
-  /** The cache directory as it was at open (or after the last audit): a vanished or replaced one is noticed. */
-  #root: DirIdentity | undefined
   /** Entries found stale, by reason (see StaleReason), with their throttled warning. */
   readonly #stale = new StaleEntries()
-  /** The whole-index check after the cache directory vanished or was replaced, while it runs. */
-  #audit: Promise<AuditReport> | undefined
-  #lastAudit: AuditReport | undefined
+  /** Notices the cache directory vanishing or being replaced, and checks the whole index then. */
+  readonly #verifier: IndexVerifier
 
   /**
    * Creates `cacheDir` if needed, scans it (cleaning crash leftovers) and indexes what is valid.
@@ -75,7 +72,7 @@ export class DiskStore implements AudioStore {
         : await ServiceRegistration.register({ cacheDir: resolved.cacheDir, shared: resolved.service.shared, logger: resolved.logger.child({ component: 'store' }) })
     const store = new DiskStore(resolved)
     store.#registration = registration
-    store.#root = dirIdentity(resolved.cacheDir)
+    store.#verifier.captureRoot()
     if (resolved.scanInBackground) store.#touched = new Set()
     else await store.#load()
     return store
@@ -93,6 +90,14 @@ export class DiskStore implements AudioStore {
       onDropped: (entry, reason) => entryEvicted(this.#removal, entry, reason),
     })
     this.#removal = { index: this.#index, deletions: this.#deletions, layout: this.#layout, options, log: logger }
+    this.#verifier = new IndexVerifier({
+      cacheDir: options.cacheDir,
+      entries: () => [...this.#index.all()],
+      concurrency: options.scanConcurrency,
+      stillIndexed: (entry) => this.#index.peek(entry.key) === entry,
+      dropStale: (entry, reason) => this.#dropStale(entry, reason),
+      log: logger,
+    })
     // Every claim and commit starts here: during a background scan that marks the key as the store's own.
     const settleDeletions = (key: string): Promise<void> => {
       this.#touched?.add(key)
@@ -171,7 +176,7 @@ export class DiskStore implements AudioStore {
     const stale = staleReasonOf(entry)
     if (stale === undefined) return entry
     this.#dropStale(entry, stale)
-    if (stale === 'missing') this.#checkRoot()
+    if (stale === 'missing') this.#verifier.checkRoot()
     return undefined
   }
 
@@ -278,10 +283,7 @@ export class DiskStore implements AudioStore {
    * lookup found a file missing, or `health()` looked); joins the check already running.
    */
   verifyIndex(): Promise<AuditReport> {
-    this.#audit ??= this.#runAudit().finally(() => {
-      this.#audit = undefined
-    })
-    return this.#audit
+    return this.#verifier.verify()
   }
 
   /**
@@ -294,11 +296,11 @@ export class DiskStore implements AudioStore {
   async health(): Promise<StoreHealth> {
     return cacheDirHealth({
       dir: this.#layout.cacheDir,
-      root: this.#root,
+      root: this.#verifier.root,
       entries: this.#index.stats().entries,
       options: this.#options,
       verifyIndex: () => void this.verifyIndex(),
-      staleSummary: () => this.#staleSummary(),
+      staleSummary: () => this.#verifier.summary(),
     })
   }
 
@@ -366,46 +368,6 @@ export class DiskStore implements AudioStore {
   #dropStale(entry: IndexedEntry, reason: StaleReason): void {
     if (this.#index.peek(entry.key) === entry) this.#index.delete(entry.key)
     this.#stale.record(entry, reason, this.#claimHost.logger)
-  }
-
-  /** After a missing file: is it the whole cache directory? Then check the whole index. */
-  #checkRoot(): void {
-    if (this.#audit !== undefined) return
-    let now: DirIdentity | undefined
-    try {
-      now = dirIdentity(this.#layout.cacheDir)
-    } catch {
-      // Unreadable: health() reports it; lookups go on one by one.
-      return
-    }
-    const root = this.#root
-    if (now === undefined || root === undefined || now.ino !== root.ino || now.dev !== root.dev) void this.verifyIndex()
-  }
-
-  async #runAudit(): Promise<AuditReport> {
-    // What the directory is as the check begins: the baseline from now on, if it exists (on the same file system).
-    let root: DirIdentity | undefined
-    try {
-      root = dirIdentity(this.#layout.cacheDir)
-    } catch {
-      root = undefined
-    }
-    const report = await auditEntries({
-      entries: [...this.#index.all()],
-      concurrency: this.#options.scanConcurrency,
-      stillIndexed: (entry) => this.#index.peek(entry.key) === entry,
-      dropStale: (entry, reason) => this.#dropStale(entry, reason),
-      log: this.#claimHost.logger,
-    })
-    if (root !== undefined && (this.#root === undefined || root.dev === this.#root.dev)) this.#root = root
-    this.#lastAudit = report
-    this.#claimHost.logger.warn({ cacheDir: this.#layout.cacheDir, ...report }, 'the cache directory vanished or was replaced: checked every indexed entry against the disk')
-    return report
-  }
-
-  #staleSummary(): string {
-    const last = this.#lastAudit
-    return last === undefined ? '' : `Last check: ${last.stale} of ${last.checked} indexed entries were gone or changed.`
   }
 
   /** The free space when below `minFreeBytes` (or the inode minimum); undefined when there is room or it cannot be read. */
