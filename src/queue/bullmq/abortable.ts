@@ -41,11 +41,6 @@ export function detach(promise: Promise<unknown>, logger: Logger, what: string):
   })
 }
 
-/** One signal that aborts when any of the given ones does (undefined entries are skipped). */
-export function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal {
-  const present = signals.filter((s): s is AbortSignal => s !== undefined)
-  return AbortSignal.any(present)
-}
 
 /** Waits for `promises` to settle, at most `ms` (a dead Redis must not hang a close). */
 export async function settleWithin(promises: readonly Promise<unknown>[], ms: number): Promise<void> {

@@ -1,7 +1,10 @@
 /** What the BullMQ render queue is built from and what it reports (the node side of the cluster path). */
-import type { AudioTransport, Clock, Logger, RenderOptions } from '../../core/ports/index.js'
+import type { AudioTransport, Clock, Logger } from '../../core/ports/index.js'
 import type { RedisTimeouts } from '../../redis/redis-connections.js'
 import type { RedisTarget } from '../../redis/redis-target.js'
+import type { ClusterRenderOptions, UnavailableCause } from '../cluster-backend.js'
+
+export type { ClusterRenderOptions, UnavailableCause }
 
 export const BULLMQ_QUEUE_DEFAULTS = Object.freeze({
   /**
@@ -41,18 +44,6 @@ export interface BullMqRenderQueueOptions {
   readonly nodeId?: string | undefined
 }
 
-/**
- * RenderOptions plus the hooks the fallback queue uses. `refresh` should come from the core
- * (a forced re-render must not be answered from the published audio).
- */
-export interface ClusterRenderOptions extends RenderOptions {
-  readonly refresh?: boolean | undefined
-  /** Called once Redis took the job (or the audio was found published). */
-  readonly onAccepted?: (() => void) | undefined
-  /** Asked right before `job.outPath` is written; `false`: another backend owns the file now. */
-  readonly claimOutput?: (() => boolean) | undefined
-}
-
 /** What this node's queue did (tests and metrics). */
 export interface ClusterRenderCounters {
   /** render() calls answered with audio. */
@@ -63,5 +54,3 @@ export interface ClusterRenderCounters {
   readonly jobsAdded: number
 }
 
-/** Why the cluster path is unavailable: the connection is down, or it is up and Redis does not answer. */
-export type UnavailableCause = 'connection' | 'unresponsive'

@@ -10,12 +10,13 @@ import { hostname } from 'node:os'
 import { Job, type Queue, type QueueEvents } from 'bullmq'
 import { TtsError } from '../../core/errors.js'
 import { abortError } from '../../core/single-flight.js'
-import { systemClock, type Logger, type QueueStats, type RenderJob, type RenderQueue, type RenderedAudio, type SharedAudio, type SharedWav } from '../../core/ports/index.js'
+import { systemClock, type Logger, type QueueStats, type RenderJob, type RenderedAudio, type SharedAudio, type SharedWav } from '../../core/ports/index.js'
 import { isClientReady, quitRedisClient, type RedisClient } from '../../redis/redis-connections.js'
 import { isCommandTimeout, redisErrorForLog } from '../../redis/redis-errors.js'
 import type { RedisHealth } from '../../redis/redis-health.js'
 import { describeRedisTarget } from '../../redis/redis-target.js'
-import { anySignal, detach, settleWithin } from './abortable.js'
+import { anySignal, type ClusterBackend } from '../cluster-backend.js'
+import { detach, settleWithin } from './abortable.js'
 import { DrainMeter } from './drain-meter.js'
 import { startEventsReader } from './events-reader.js'
 import type { JobFinishWaiters } from './finish-waiters.js'
@@ -28,7 +29,7 @@ import { renderRounds, type RoundsHost } from './render-rounds.js'
 
 export { BULLMQ_QUEUE_DEFAULTS, type BullMqRenderQueueOptions, type ClusterRenderCounters, type ClusterRenderOptions, type UnavailableCause }
 
-export class BullMqRenderQueue implements RenderQueue {
+export class BullMqRenderQueue implements ClusterBackend {
   readonly #log: Logger
   readonly #limit: number
   readonly #concurrency: number

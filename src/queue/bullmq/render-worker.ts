@@ -13,7 +13,7 @@ import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../../au
 import { cacheKeyFor } from '../../core/cache-key.js'
 import { TtsError, toTtsError } from '../../core/errors.js'
 import type { AudioTransport, EngineCatalog, Logger, Renderer, SharedAudio } from '../../core/ports/index.js'
-import { anySignal } from './abortable.js'
+import { anySignal } from '../cluster-backend.js'
 import { encodeFailure, parseJobData, RENDER_QUEUE_NAME, type RenderJobData, type RenderJobResult } from './job-codec.js'
 import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isConnectionError, quitRedisClient, redisErrorForLog, type RedisClient, type RedisTimeouts } from '../../redis/redis-connections.js'
 import { createSharedAudio } from '../../store/shared/index.js'
