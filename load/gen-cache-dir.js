@@ -2,7 +2,7 @@
 // @ts-check
 /**
  * Creates a cache directory of N valid entries, quickly, in the DiskStore's layout
- * (src/store/layout.ts, src/store/sidecar.ts):
+ * (src/store/disk/layout.ts, src/store/disk/sidecar.ts):
  *
  *   <cacheDir>/<k[0..2]>/<k[2..4]>/<key>.wav    PCM16 mono WAV at --rate
  *   <cacheDir>/<k[0..2]>/<k[2..4]>/<key>.json   {key,text,voice,engine,engineVersion,sampleRate,

@@ -1,20 +1,8 @@
 import type { Logger as PinoLogger } from 'pino'
 import type { Config } from './config/schema.js'
-import type { AudioStore, RenderQueue } from './core/ports.js'
+import type { AudioStore, ReadinessReport, RenderQueue } from './core/ports/index.js'
 import type { TtsService } from './core/tts-service.js'
 
-/** One readiness check: the composition root runs them for `/readyz` and `doctor`. */
-export interface ReadinessCheck {
-  readonly ok: boolean
-  /** `degraded` is ready but impaired (e.g. Redis down, falling back to the local pool). */
-  readonly state?: 'ok' | 'degraded' | 'failed'
-  readonly detail?: string
-}
-
-export interface ReadinessReport {
-  readonly ok: boolean
-  readonly checks: Readonly<Record<string, ReadinessCheck>>
-}
 
 /**
  * Everything the listeners (HTTP, ESL) need, built once by `buildApp` (src/app.ts).

@@ -7,12 +7,12 @@ import { constants as fsConstants } from 'node:fs'
 import { access, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger as PinoLogger } from 'pino'
-import type { AppContext, ReadinessCheck, ReadinessReport } from './app-context.js'
+import type { AppContext } from './app-context.js'
 import { engineAdapterOptionsOf } from './config/engine-binaries.js'
 import type { Config } from './config/schema.js'
 import { DEFAULTS, renderSlotsFor } from './core/defaults.js'
 import { toTtsError } from './core/errors.js'
-import type { Clock, RenderQueue } from './core/ports.js'
+import type { Clock, ReadinessCheck, ReadinessReport, RenderQueue, Renderer } from './core/ports/index.js'
 import { TtsService } from './core/tts-service.js'
 import { EngineCatalog } from './engines/catalog.js'
 import { PROBE_MEMO_FILE, ProbeMemo } from './engines/probe-memo.js'
@@ -20,8 +20,8 @@ import { createEngineRenderer } from './engines/pipeline/engine-renderer.js'
 import { RenderHost } from './engines/host/render-host.js'
 import { createLogger, logSecretsOf } from './logger.js'
 import { Metrics } from './observability/metrics.js'
-import { InProcessRenderPool, type RenderFunction } from './queue/in-process-pool.js'
-import { DiskStore } from './store/disk-store.js'
+import { InProcessRenderPool } from './queue/in-process/render-pool.js'
+import { DiskStore } from './store/disk/disk-store.js'
 import { availableParallelism } from 'node:os'
 import type { ClusterQueue } from './cluster/index.js'
 import { redisConfigured } from './cluster/cluster-settings.js'
@@ -37,7 +37,7 @@ export interface AppOverrides {
   /** Render in a host process (render-host.ts). Default: with listeners (serve), not for one-shot commands. */
   readonly renderHost?: boolean | undefined
   /** Wrap or replace the engine renderer (tests count engine runs this way). */
-  readonly wrapRenderer?: ((renderer: RenderFunction) => RenderFunction) | undefined
+  readonly wrapRenderer?: ((renderer: Renderer) => Renderer) | undefined
   /** Skip prom-client's process metrics (several apps in one test process). */
   readonly defaultMetrics?: boolean | undefined
 }
@@ -49,7 +49,7 @@ export interface App extends AppContext {
   readonly metrics: Metrics
   readonly store: DiskStore
   /** The renderer the queues run (engine → sox → validate), after `wrapRenderer`. */
-  readonly renderer: RenderFunction
+  readonly renderer: Renderer
   /** The cluster queue when REDIS_URL is set. */
   readonly cluster: ClusterQueue | undefined
   /**

@@ -23,10 +23,10 @@ import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { createClusterQueue, startWorker, type ClusterConfig, type Renderer, type RenderWorkerHandle } from '../../src/cluster/index.js'
 import { TtsError } from '../../src/core/errors.js'
-import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports.js'
+import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
 import { TtsService } from '../../src/core/tts-service.js'
-import { InProcessRenderPool } from '../../src/queue/in-process-pool.js'
-import { DiskStore } from '../../src/store/disk-store.js'
+import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
+import { DiskStore } from '../../src/store/disk/disk-store.js'
 
 export interface ClusterBenchOptions {
   readonly redisUrl: string

@@ -29,7 +29,7 @@ const { values } = parseArgs({
 })
 const entries = Number(values.entries)
 const rounds = Number(values.rounds)
-const { DiskStore } = await import(pathToFileURL(path.join(path.resolve(values.dist), 'store/disk-store.js')).href)
+const { DiskStore } = await import(pathToFileURL(path.join(path.resolve(values.dist), 'store/disk/disk-store.js')).href)
 
 generateCacheDir({ dir: values.dir, entries })
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent }

@@ -2,11 +2,10 @@
  * What a serving node uses as its RenderQueue when Redis is configured: the fallback queue
  * (cluster path, local pool when Redis is away) plus, optionally, an in-process worker.
  */
-import type { ReadinessCheck } from '../app-context.js'
-import type { EngineCatalog, Logger, QueueStats, RenderJob, RenderOptions, RenderQueue, RenderedAudio } from '../core/ports.js'
-import type { AudioTransport } from '../queue/bullmq-job-codec.js'
-import { BullMqRenderQueue } from '../queue/bullmq-render-queue.js'
-import type { Renderer } from '../queue/bullmq-render-worker.js'
+import type { ReadinessCheck, Renderer } from '../core/ports/index.js'
+import type { EngineCatalog, Logger, QueueStats, RenderJob, RenderOptions, RenderQueue, RenderedAudio } from '../core/ports/index.js'
+import type { AudioTransport } from '../core/ports/index.js'
+import { BullMqRenderQueue } from '../queue/bullmq/render-queue.js'
 import { FallbackRenderQueue, type BackendCounts } from '../queue/fallback-render-queue.js'
 import { clusterSettingsFrom, type ClusterConfig } from './cluster-settings.js'
 import { startWorker, type RenderWorkerHandle, type WorkerTuning } from './start-worker.js'

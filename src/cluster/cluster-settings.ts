@@ -6,9 +6,9 @@ import { availableParallelism } from 'node:os'
 import type { Config } from '../config/schema.js'
 import { renderSlotsFor } from '../core/defaults.js'
 import { TtsError } from '../core/errors.js'
-import type { AudioTransport } from '../queue/bullmq-job-codec.js'
-import type { RedisTimeouts } from '../queue/redis-connections.js'
-import { singleRedis, type RedisTarget } from '../queue/redis-target.js'
+import type { AudioTransport } from '../core/ports/index.js'
+import type { RedisTimeouts } from '../redis/redis-connections.js'
+import { singleRedis, type RedisTarget } from '../redis/redis-target.js'
 
 /** The config keys the cluster path reads (a subset of Config, so tests can pass just these). */
 export type ClusterConfig = Pick<

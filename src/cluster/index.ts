@@ -1,8 +1,8 @@
 /** The cluster (Redis + BullMQ) path: what buildApp and the `worker` CLI command use. */
 export { clusterSettingsFrom, redisConfigured, redisTargetFrom, type ClusterConfig, type ClusterSettings, type RedisTopologyConfig } from './cluster-settings.js'
-export type { RedisTarget } from '../queue/redis-target.js'
+export type { RedisTarget } from '../redis/redis-target.js'
 export { ClusterQueue, createClusterQueue, type CreateClusterQueueOptions } from './cluster-queue.js'
 export { startWorker, type RenderWorkerHandle, type StartWorkerOptions, type WorkerTuning } from './start-worker.js'
-export type { Renderer } from '../queue/bullmq-render-worker.js'
-export type { AudioTransport } from '../queue/bullmq-job-codec.js'
+export type { Renderer } from '../core/ports/index.js'
+export type { AudioTransport } from '../core/ports/index.js'
 export type { BackendCounts } from '../queue/fallback-render-queue.js'

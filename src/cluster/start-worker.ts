@@ -2,9 +2,10 @@
  * `tts-cache worker`: render workers only (no listeners), on this or another machine. `serve`
  * runs the same worker in-process when `workersInProcess` is set.
  */
-import type { EngineCatalog, Logger } from '../core/ports.js'
-import type { AudioTransport } from '../queue/bullmq-job-codec.js'
-import { BullMqRenderWorker, type Renderer, type RenderWorkerCounters } from '../queue/bullmq-render-worker.js'
+import type { EngineCatalog, Logger } from '../core/ports/index.js'
+import type { AudioTransport } from '../core/ports/index.js'
+import type { Renderer } from '../core/ports/index.js'
+import { BullMqRenderWorker, type RenderWorkerCounters } from '../queue/bullmq/render-worker.js'
 import { clusterSettingsFrom, type ClusterConfig } from './cluster-settings.js'
 
 /** Stall handling; BullMQ's defaults (30 s) unless overridden. Tests shorten them. */

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import { TtsError, toTtsError, type ErrorCode } from './errors.js'
 import { PrewarmFeeder, type FeedSource, type PrewarmFeederOptions } from './prewarm-feeder.js'
 import type { PrewarmItem } from './prewarm-input.js'
-import { systemClock, type Clock, type Logger, type QueueStats } from './ports.js'
-import type { ResolvedPhrase, TtsObserver, TtsService } from './tts-service.js'
+import { systemClock, type Clock, type Logger, type QueueStats, type TtsObserver } from './ports/index.js'
+import type { ResolvedPhrase, TtsService } from './tts-service.js'
 
 export type { PrewarmItem }
 

@@ -1,5 +1,5 @@
 import { TtsError, toTtsError } from './errors.js'
-import type { Logger, QueueStats } from './ports.js'
+import type { Logger, QueueStats } from './ports/index.js'
 
 /** A queue of work the feeder serves in FIFO order (a pre-warm batch is one). */
 export interface FeedSource {

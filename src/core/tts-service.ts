@@ -1,14 +1,10 @@
 import { cacheKeyFor, isCacheKey } from './cache-key.js'
-import { TtsError, toTtsError, type ErrorCode } from './errors.js'
+import { TtsError, toTtsError } from './errors.js'
 import { toPhraseRequest, type PhraseDefaults, type PhraseInput, type PhraseRequest } from './phrase.js'
-import type { AudioStore, CacheEntry, EngineCatalog, Logger, Priority, RenderQueue } from './ports.js'
+import type { AudioStore, CacheEntry, EngineCatalog, Logger, Priority, RenderQueue, RequestSource, ResultStatus, TtsObserver } from './ports/index.js'
 import { SingleFlight } from './single-flight.js'
 
-/** How a request was answered. */
-export type ResultStatus = 'hit' | 'rendered' | 'coalesced'
-
-/** Who asked (a metrics label). */
-export type RequestSource = 'http' | 'esl' | 'cli' | 'prewarm'
+export type { RequestSource, ResultStatus, TtsObserver }
 
 export interface TtsResult {
   readonly key: string
@@ -31,14 +27,6 @@ export interface GetOptions {
   /** Re-render even if cached, atomically replacing the old file. */
   readonly refresh?: boolean | undefined
   readonly source?: RequestSource | undefined
-}
-
-/** Hooks for metrics; every method optional, none may throw. */
-export interface TtsObserver {
-  result?(source: RequestSource, status: ResultStatus, seconds: number): void
-  failure?(source: RequestSource, code: ErrorCode): void
-  /** A waiter joined an in-flight render. */
-  coalesced?(source: RequestSource): void
 }
 
 export interface TtsServiceDeps {

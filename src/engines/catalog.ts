@@ -1,6 +1,6 @@
 import { DEFAULTS } from '../core/defaults.js'
 import { TtsError } from '../core/errors.js'
-import type { EngineCatalog as EngineCatalogPort, Logger } from '../core/ports.js'
+import type { EngineCatalog as EngineCatalogPort, Logger } from '../core/ports/index.js'
 import type { EngineAdapter, EngineAdapterOptions, EngineDetection, ProbeOptions } from './adapters/engine-adapter.js'
 import { firstLine, probeStdout } from './adapters/engine-probe.js'
 import { createAdapters, engineDefinition } from './adapters/index.js'

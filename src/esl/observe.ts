@@ -1,4 +1,4 @@
-import type { Logger } from '../core/ports.js'
+import type { Logger } from '../core/ports/index.js'
 import type { EslObserver } from './ports.js'
 
 type Hook = keyof EslObserver

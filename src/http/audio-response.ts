@@ -1,7 +1,7 @@
 import { open, type FileHandle } from 'node:fs/promises'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../core/errors.js'
-import type { CacheEntry } from '../core/ports.js'
+import type { CacheEntry } from '../core/ports/index.js'
 import type { ResultStatus } from '../core/tts-service.js'
 import { decideRange, etagFor, ifNoneMatchMatches, ifRangeAllowsRange } from './conditional-request.js'
 import type { HotAudio } from './hot-audio.js'

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { LRUCache } from 'lru-cache'
-import type { CacheEntry } from '../core/ports.js'
+import type { CacheEntry } from '../core/ports/index.js'
 
 interface HotFile {
   /** The index entry the bytes were read for: a refresh or re-render makes a new one. */

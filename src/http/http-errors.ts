@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError, type ErrorCode } from '../core/errors.js'
-import type { QueueStats } from '../core/ports.js'
+import type { QueueStats } from '../core/ports/index.js'
 
 /** The body of every error response. `code` is a stable TTS_ERR_* code from src/core/errors.ts. */
 export interface ErrorBody {

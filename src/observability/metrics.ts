@@ -1,9 +1,7 @@
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client'
-import type { QueueStats, StoreStats } from '../core/ports.js'
-import type { RequestSource, ResultStatus, TtsObserver } from '../core/tts-service.js'
+import type { HttpObserver, QueueStats, RenderPoolObserver, RequestSource, ResultStatus, StoreStats, TtsObserver } from '../core/ports/index.js'
 import type { EslObserver } from '../esl/index.js'
 import { createEslMetrics } from './esl-metrics.js'
-import type { HttpObserver, RenderPoolObserver } from './observers.js'
 import { registerQueueGauges, registerStoreGauges, type StatsSource } from './stats-gauges.js'
 
 export type { StatsSource }
@@ -35,11 +33,11 @@ export class Metrics {
   /** Pass as `observer` to the TtsService. */
   readonly tts: TtsObserver
   /** Pass to the render pool (in-process queue, BullMQ worker). */
-  readonly renderPool: RenderPoolObserver
+  readonly renderPool: Required<RenderPoolObserver>
   /** Pass to the ESL outbound server and inbound client (implements src/esl/ports.ts EslObserver). */
   readonly esl: EslObserver
   /** Used by the HTTP server. */
-  readonly http: HttpObserver
+  readonly http: Required<HttpObserver>
 
   #store: StatsSource<StoreStats> | undefined
   #queue: StatsSource<QueueStats> | undefined

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
-import type { QueueStats, StoreStats } from '../core/ports.js'
+import type { QueueStats, StoreStats } from '../core/ports/index.js'
 
 /** Anything with a synchronous `stats()` — the AudioStore and RenderQueue ports fit. */
 export interface StatsSource<S> {

@@ -13,20 +13,11 @@
  * vanished, no worker has this engine version). When Redis answers again, new misses take the
  * cluster path again; nothing needs a restart.
  */
-import type { ReadinessCheck } from '../app-context.js'
 import { TtsError, isTtsError } from '../core/errors.js'
-import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio } from '../core/ports.js'
-import { anySignal } from './bullmq-abortable.js'
-import type { ClusterRenderOptions, UnavailableCause } from './bullmq-render-queue.js'
+import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio, type ReadinessCheck } from '../core/ports/index.js'
+import { anySignal, type ClusterBackend, type ClusterRenderOptions } from './cluster-backend.js'
 
-/** The cluster side as the fallback sees it (BullMqRenderQueue implements it). */
-export interface ClusterBackend extends RenderQueue {
-  readonly available: boolean
-  /** Why it is not available: connection down, or connected and not answering. */
-  readonly unavailableCause?: UnavailableCause | undefined
-  onAvailabilityChange(listener: (available: boolean, cause: UnavailableCause | undefined) => void): () => void
-  render(job: RenderJob, options: ClusterRenderOptions): Promise<RenderedAudio>
-}
+export type { ClusterBackend }
 
 export type RedisFallbackMode = 'local' | 'fail'
 

@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { jobIdFor } from '../../src/queue/bullmq-job-codec.js'
+import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { spawnClusterChild, type ClusterChild } from '../support/redis-child.js'
 import { jobFor, sha256Of, wavFor } from '../support/redis-fixtures.js'
 import { watchJobAdds } from '../support/redis-job-events.js'

@@ -6,12 +6,13 @@
  * operators start it (env → loadConfig → buildApp, real espeak-ng) joins the same cluster.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { jobIdFor } from '../../src/queue/bullmq-job-codec.js'
+import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
 import { watchJobAdds } from '../support/redis-job-events.js'
 import { redisServerInstalled, uniquePrefix } from '../support/redis-server.js'
 import { clusterMasterOf, startRedisCluster, type ClusterSetup } from '../support/redis-topologies.js'
 import { startTestApp } from '../support/app.js'
+import { redisAudioKey } from '../../src/store/shared/index.js'
 
 describe.skipIf(!redisServerInstalled())('Redis Cluster (3 masters)', () => {
   let setup: ClusterSetup
@@ -55,7 +56,7 @@ describe.skipIf(!redisServerInstalled())('Redis Cluster (3 masters)', () => {
     expect(b.queue.cluster.counters().sharedHits).toBe(texts.length)
     expect(clusterEngine.runs).toBe(1 + texts.length)
     // …and their keys spread over the masters, while every queue key shares the hash tag's slot.
-    const audioMasters = new Set(await Promise.all(texts.map((t) => clusterMasterOf(setup, b.queue.cluster.sharedAudio.keyOf(a.service.resolve({ text: t }).key)))))
+    const audioMasters = new Set(await Promise.all(texts.map((t) => clusterMasterOf(setup, redisAudioKey(prefix, a.service.resolve({ text: t }).key)))))
     expect(audioMasters.size).toBeGreaterThan(1)
     const queueMasters = new Set(await Promise.all(['meta', 'events', 'wait', 'active'].map((k) => clusterMasterOf(setup, `{${prefix}}:render:${k}`))))
     expect(queueMasters.size).toBe(1)

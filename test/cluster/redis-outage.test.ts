@@ -8,10 +8,10 @@
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { ReadinessCheck } from '../../src/app-context.js'
+import type { ReadinessCheck } from '../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../src/cluster/index.js'
-import { BullMqRenderQueue } from '../../src/queue/bullmq-render-queue.js'
-import { BullMqRenderWorker } from '../../src/queue/bullmq-render-worker.js'
+import { BullMqRenderQueue } from '../../src/queue/bullmq/render-queue.js'
+import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { CountingRenderer, jobFor, startTestNode, tempDir, testLogger, wavFor, type TestNode } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis-server.js'
 

@@ -7,11 +7,12 @@
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ClusterQueue } from '../../src/cluster/index.js'
-import { jobIdFor } from '../../src/queue/bullmq-job-codec.js'
+import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
 import { watchJobAdds } from '../support/redis-job-events.js'
 import { redisServerInstalled, uniquePrefix } from '../support/redis-server.js'
 import { startSentinelSetup, type SentinelSetup } from '../support/redis-topologies.js'
+import { redisAudioKey } from '../../src/store/shared/index.js'
 
 /** Resolves once the node's cluster path went unavailable and then available again (it reconnected). */
 function reconnected(queue: ClusterQueue): Promise<void> {
@@ -83,7 +84,7 @@ describe.skipIf(!redisServerInstalled())('Redis Sentinel', () => {
     expect(b.queue.cluster.counters().sharedHits).toBe(1)
     expect(clusterEngine.runs).toBe(2)
     // …and it lives on the master the Sentinel named.
-    const shared = b.queue.cluster.sharedAudio.keyOf(a.service.resolve({ text: 'Press one for sales.' }).key)
+    const shared = redisAudioKey(prefix, a.service.resolve({ text: 'Press one for sales.' }).key)
     expect(await existsOn(await setup.masterPort(), shared)).toBe(true)
   })
 
@@ -103,7 +104,7 @@ describe.skipIf(!redisServerInstalled())('Redis Sentinel', () => {
     expect(clusterEngine.runsByText.get('After the failover.')).toBe(1)
     expect(b.localRenderer.runs).toBe(0)
     expect((await a.service.get({ text: 'After the failover.' })).status).toBe('hit')
-    const shared = a.queue.cluster.sharedAudio.keyOf(a.service.resolve({ text: 'After the failover.' }).key)
+    const shared = redisAudioKey(prefix, a.service.resolve({ text: 'After the failover.' }).key)
     expect(await existsOn(newMaster, shared)).toBe(true)
     expect(a.queue.readiness().state).toBe('ok')
   })

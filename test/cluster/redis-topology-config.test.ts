@@ -8,7 +8,7 @@ import { clusterSettingsFrom, redisConfigured, redisTargetFrom } from '../../src
 import { loadConfig } from '../../src/config/load-config.js'
 import { SECRET_KEYS } from '../../src/config/schema.js'
 import { isTtsError } from '../../src/core/errors.js'
-import { queuePrefixFor } from '../../src/queue/redis-target.js'
+import { queuePrefixFor } from '../../src/redis/redis-target.js'
 
 function issuesOf(env: Record<string, string>): string[] {
   try {

@@ -8,11 +8,12 @@ import { access, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { BullMqRenderQueue } from '../../src/queue/bullmq-render-queue.js'
-import { BullMqRenderWorker } from '../../src/queue/bullmq-render-worker.js'
+import { BullMqRenderQueue } from '../../src/queue/bullmq/render-queue.js'
+import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { spawnClusterChild, type ClusterChild } from '../support/redis-child.js'
 import { CountingRenderer, FAST_STALL, jobFor, tempDir, testLogger, wavFor } from '../support/redis-fixtures.js'
 import { startTestRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js'
+import { redisAudioKey } from '../../src/store/shared/index.js'
 
 let redis: TestRedis
 beforeAll(async () => {
@@ -50,10 +51,10 @@ it('retries the job of a worker killed mid-render on another worker, and publish
   const doomedTemp = started['outPath'] as string
   cleanups.push(() => rm(path.dirname(doomedTemp), { recursive: true, force: true }))
   await access(doomedTemp)
-  expect(await probe.exists(node.sharedAudio.keyOf(job.key))).toBe(0)
+  expect(await probe.exists(redisAudioKey(prefix, job.key))).toBe(0)
 
   expect(await doomed.kill('SIGKILL')).toBe('SIGKILL')
-  expect(await probe.exists(node.sharedAudio.keyOf(job.key))).toBe(0)
+  expect(await probe.exists(redisAudioKey(prefix, job.key))).toBe(0)
 
   const survivorEngine = new CountingRenderer()
   const survivor = new BullMqRenderWorker({
@@ -71,6 +72,6 @@ it('retries the job of a worker killed mid-render on another worker, and publish
   expect(survivorEngine.runs).toBe(1)
   expect(audio.bytes).toBe(wavFor(text).byteLength)
   expect(await readFile(job.outPath)).toEqual(wavFor(text))
-  const published = await probe.hgetBuffer(node.sharedAudio.keyOf(job.key), 'wav')
+  const published = await probe.hgetBuffer(redisAudioKey(prefix, job.key), 'wav')
   expect(published).toEqual(wavFor(text))
 })

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { AUDIO_FORMAT } from '../../src/core/defaults.js'
 import { TtsError } from '../../src/core/errors.js'
 import { toPhraseRequest, type PhraseInput } from '../../src/core/phrase.js'
-import type { CacheEntry, Logger, QueueStats } from '../../src/core/ports.js'
+import type { CacheEntry, Logger, QueueStats } from '../../src/core/ports/index.js'
 import { PrewarmBatches, type PrewarmBatchesOptions } from '../../src/core/prewarm-batches.js'
 import type { GetOptions, ResolvedPhrase, TtsObserver, TtsResult } from '../../src/core/tts-service.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { TtsError } from '../../src/core/errors.js'
-import type { Logger, QueueStats } from '../../src/core/ports.js'
+import type { Logger, QueueStats } from '../../src/core/ports/index.js'
 import { PrewarmFeeder, type FeedSource } from '../../src/core/prewarm-feeder.js'
 
 const silent: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, child: () => silent }

@@ -17,12 +17,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TtsError } from '../../src/core/errors.js'
-import type { SpaceInfo } from '../../src/store/disk-space.js'
+import type { SpaceInfo } from '../../src/store/disk/disk-space.js'
 import { startHook } from '../harness/esl/hook.js'
 import { buildRealHttpApp, type RealHttpApp } from '../support/http-real-app.js'
-import { expectTtsError } from '../support/store-contract.js'
+import { expectTtsError } from '../contracts/audio-store-contract.js'
 import { canonicalWav, keyOf, listFiles, slotMeta } from '../support/store-fixtures.js'
-import { openTestStore } from '../store/open-store.js'
+import { openTestStore } from '../store/disk/open-store.js'
 import { testApp } from '../http/harness.js'
 
 const LONG_TEXT =
@@ -216,7 +216,7 @@ describe('fault: a render cut short for lack of space (no mount needed: statfs i
   })
 
   it('ENOSPC and EDQUOT from the store’s own writes are TTS_ERR_STORE_FULL', async () => {
-    const { storeIoError } = await import('../../src/store/fs-util.js')
+    const { storeIoError } = await import('../../src/store/disk/fs-util.js')
     for (const code of ['ENOSPC', 'EDQUOT']) {
       const err = storeIoError(Object.assign(new Error(code), { code }), 'write', '/cache/x.json')
       expect(err).toMatchObject({ code: 'TTS_ERR_STORE_FULL', status: 507, details: { errno: code } })

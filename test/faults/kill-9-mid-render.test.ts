@@ -5,7 +5,7 @@
  * lock it left are cleaned by the next start, whose first request for the phrase renders it at
  * once (the dead owner's lock is stale at once) into a complete WAV.
  *
- * test/store/cross-process.test.ts ("crash safety") proves the store's half of this with store
+ * test/store/disk/cross-process.test.ts ("crash safety") proves the store's half of this with store
  * children killed mid-write; this test runs the real built service, its render host and a real
  * engine held mid-render by the wait-for-gate fixture (a handshake file, no sleeps).
  */

@@ -10,7 +10,7 @@
  * probe), and every caller carries a short deadline (`DEADLINE_MS`) it must be answered within.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import type { ReadinessCheck } from '../../src/app-context.js'
+import type { ReadinessCheck } from '../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../src/cluster/index.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis-server.js'

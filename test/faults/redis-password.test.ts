@@ -8,9 +8,9 @@
 import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Logger } from '../../src/core/ports.js'
-import { BullMqRenderWorker } from '../../src/queue/bullmq-render-worker.js'
-import { describeRedisTarget } from '../../src/queue/redis-target.js'
+import type { Logger } from '../../src/core/ports/index.js'
+import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
+import { describeRedisTarget } from '../../src/redis/redis-target.js'
 import { CountingRenderer, startTestNode } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis-server.js'
 

@@ -2,7 +2,7 @@ import { copyFile, mkdir, truncate, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { DiskStore } from '../../src/store/disk-store.js'
+import { DiskStore } from '../../src/store/disk/disk-store.js'
 import { testApp } from './harness.js'
 
 async function cachedKey(t: Awaited<ReturnType<typeof testApp>>, text = 'Press one'): Promise<{ key: string; bytes: Buffer }> {

@@ -118,7 +118,7 @@ describe('the bench harness', () => {
     const { generateCacheDir } = (await import(new URL('load/gen-cache-dir.js', ROOT).href)) as {
       generateCacheDir(o: { dir: string; entries: number; pinnedEvery?: number }): { reused: boolean; entries: number }
     }
-    const { DiskStore } = (await import(new URL('dist/store/disk-store.js', ROOT).href)) as {
+    const { DiskStore } = (await import(new URL('dist/store/disk/disk-store.js', ROOT).href)) as {
       DiskStore: { open(o: Record<string, unknown>): Promise<{ entries(): Iterable<{ key: string; pinned: boolean }>; close(): Promise<void> }> }
     }
     const cacheDir = join(dir, 'generated')

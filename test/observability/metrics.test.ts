@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { QueueStats, StoreStats } from '../../src/core/ports.js'
+import type { QueueStats, StoreStats } from '../../src/core/ports/index.js'
 import { Metrics } from '../../src/observability/metrics.js'
 
 /** The value of one sample line (`name{labels} value`) in the Prometheus text, or undefined. */

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path'
 import { pino } from 'pino'
 import { buildApp, type App, type AppOverrides } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import type { RenderFunction } from '../../src/queue/in-process-pool.js'
+import type { Renderer } from '../../src/core/ports/index.js'
 
 export const ROOT = new URL('../../', import.meta.url).pathname
 export const FIXTURES = join(ROOT, 'test/fixtures/engines')
@@ -37,7 +37,7 @@ export async function startTestApp(env: Record<string, string> = {}, overrides: 
     logger: pino({ level: 'silent' }),
     defaultMetrics: false,
     ...overrides,
-    wrapRenderer: (inner: RenderFunction): RenderFunction => {
+    wrapRenderer: (inner: Renderer): Renderer => {
       const wrapped = overrides.wrapRenderer?.(inner) ?? inner
       return (job, signal) => {
         count++

@@ -11,16 +11,17 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
-import type { ReadinessReport } from '../../src/app-context.js'
+import type { ReadinessReport } from '../../src/core/ports/index.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import type { Config } from '../../src/config/schema.js'
 import { TtsError } from '../../src/core/errors.js'
-import type { EngineCatalog, RenderedAudio, RenderJob } from '../../src/core/ports.js'
+import type { EngineCatalog, RenderedAudio, RenderJob } from '../../src/core/ports/index.js'
 import { TtsService } from '../../src/core/tts-service.js'
 import { buildHttpServer, type HttpAppContext, type HttpServerOptions } from '../../src/http/index.js'
 import { Metrics } from '../../src/observability/metrics.js'
-import { InProcessRenderPool, type RenderFunction } from '../../src/queue/in-process-pool.js'
-import { DiskStore } from '../../src/store/disk-store.js'
+import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
+import type { Renderer } from '../../src/core/ports/index.js'
+import { DiskStore } from '../../src/store/disk/disk-store.js'
 import { canonicalWav } from './store-fixtures.js'
 
 export const TEST_TOKEN = 'test-token-7f3a9c1e'
@@ -43,7 +44,7 @@ export class RenderGate {
   #waiters: { count: number; resolve: () => void }[] = []
   #failures: TtsError[] = []
 
-  wrap(inner: RenderFunction): RenderFunction {
+  wrap(inner: Renderer): Renderer {
     return async (job, signal) => {
       this.started.push(job)
       this.onStart?.(job)
@@ -95,7 +96,7 @@ export async function writeFakeWav(job: RenderJob): Promise<RenderedAudio> {
 
 /** The fake renderer: a RenderGate around writeFakeWav. */
 export class FakeRenderer extends RenderGate {
-  readonly render: RenderFunction = this.wrap(writeFakeWav)
+  readonly render: Renderer = this.wrap(writeFakeWav)
 }
 
 function gate(): { promise: Promise<void>; open: () => void } {

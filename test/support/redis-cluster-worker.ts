@@ -10,8 +10,8 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
-import type { RenderJob, RenderedAudio } from '../../src/core/ports.js'
-import { BullMqRenderWorker } from '../../src/queue/bullmq-render-worker.js'
+import type { RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
+import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { CountingRenderer, FAST_STALL, testLogger, wavFor } from './redis-fixtures.js'
 
 const [redisUrl = '', prefix = '', mode = 'hold'] = process.argv.slice(2)

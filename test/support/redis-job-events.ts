@@ -4,9 +4,9 @@
  * render only after every node has asked for the job, without sleeping.
  */
 import { QueueEvents } from 'bullmq'
-import { RENDER_QUEUE_NAME } from '../../src/queue/bullmq-job-codec.js'
-import { newRedisClient } from '../../src/queue/redis-connections.js'
-import { queuePrefixFor, singleRedis, type RedisTarget } from '../../src/queue/redis-target.js'
+import { RENDER_QUEUE_NAME } from '../../src/queue/bullmq/job-codec.js'
+import { newRedisClient } from '../../src/redis/redis-connections.js'
+import { queuePrefixFor, singleRedis, type RedisTarget } from '../../src/redis/redis-target.js'
 
 export interface JobAddWatcher {
   /** Resolves once `jobId` was added or joined `times` times since the watcher started. */

@@ -15,7 +15,7 @@ import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import type { RedisTarget } from '../../src/queue/redis-target.js'
+import type { RedisTarget } from '../../src/redis/redis-target.js'
 import { freePort, spawnRedisServer, type SpawnedRedis } from './redis-server.js'
 
 const run = promisify(execFile)

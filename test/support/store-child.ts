@@ -9,8 +9,8 @@
  *                              exit    → exit 0 at once, leaving the lock behind (a dead owner)
  */
 import { createInterface } from 'node:readline'
-import type { Logger } from '../../src/core/ports.js'
-import { DiskStore } from '../../src/store/disk-store.js'
+import type { Logger } from '../../src/core/ports/index.js'
+import { DiskStore } from '../../src/store/disk/disk-store.js'
 import { canonicalWav, renderInto, slotMeta } from './store-fixtures.js'
 import fs from 'node:fs/promises'
 

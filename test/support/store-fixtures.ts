@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import type { Clock, EntryMeta, Logger, RenderSlot } from '../../src/core/ports.js'
+import type { Clock, EntryMeta, Logger, RenderSlot } from '../../src/core/ports/index.js'
 
 export interface WavOptions {
   readonly sampleRate?: number

@@ -7,8 +7,8 @@
  * `scan` prints one JSON line: the scan report, wall time, and RSS / heap after indexing.
  */
 import v8 from 'node:v8'
-import type { Logger } from '../../src/core/ports.js'
-import { DiskStore } from '../../src/store/disk-store.js'
+import type { Logger } from '../../src/core/ports/index.js'
+import { DiskStore } from '../../src/store/disk/disk-store.js'
 import { writeCacheEntries } from './store-fixtures.js'
 
 const [command, dir, arg] = process.argv.slice(2)

@@ -16,7 +16,7 @@ import path from 'node:path'
 const [, , cacheDir = '', mode = 'ours', concurrencyArg = '32'] = process.argv
 const concurrency = Number(concurrencyArg)
 
-/** A Logger (src/core/ports.ts) that drops everything but counts warnings and errors. */
+/** A Logger (src/core/ports/index.ts) that drops everything but counts warnings and errors. */
 const counts = { warn: 0, error: 0 }
 /** @type {any} */
 const logger = {
@@ -49,7 +49,7 @@ async function walk() {
   return files
 }
 
-const { DiskStore } = await import('../../../dist/store/disk-store.js')
+const { DiskStore } = await import('../../../dist/store/disk/disk-store.js')
 /** @type {unknown} */
 let keep
 let entries = 0

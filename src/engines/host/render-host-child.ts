@@ -4,7 +4,7 @@
  * and not in the service's event loop. Started with the one argument RENDER_HOST_FLAG.
  */
 import { TtsError } from '../../core/errors.js'
-import type { Logger, RenderedAudio, RenderJob } from '../../core/ports.js'
+import type { Logger, RenderedAudio, RenderJob } from '../../core/ports/index.js'
 import { adaptersById } from '../adapters/index.js'
 import { EngineCatalog } from '../catalog.js'
 import { createEngineRenderer } from '../pipeline/engine-renderer.js'

@@ -1,6 +1,6 @@
 /** What the service and its render host process say to each other (structured clone over IPC). */
 import { ERROR_CODES, TtsError, type ErrorCode } from '../../core/errors.js'
-import type { RenderedAudio, RenderJob } from '../../core/ports.js'
+import type { RenderedAudio, RenderJob } from '../../core/ports/index.js'
 import type { EngineAdapterOptions } from '../adapters/engine-adapter.js'
 
 /** The one argument the host process is started with. */

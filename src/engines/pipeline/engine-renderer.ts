@@ -1,4 +1,4 @@
-import type { Logger, RenderJob, RenderedAudio } from '../../core/ports.js'
+import type { Logger, Renderer } from '../../core/ports/index.js'
 import type { EngineAdapter } from '../adapters/engine-adapter.js'
 import { renderToFile } from './render-audio.js'
 
@@ -22,6 +22,6 @@ export interface EngineAdapterSource {
 export function createEngineRenderer(
   engines: EngineAdapterSource,
   options: EngineRendererOptions = {},
-): (job: RenderJob, signal: AbortSignal) => Promise<RenderedAudio> {
+): Renderer {
   return (job, signal) => renderToFile(job, { ...options, engine: engines.adapter(job.request.engine), signal })
 }

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream'
 import { WAV_HEADER_PROBE_BYTES } from '../../audio/wav.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import { abortError } from '../../core/single-flight.js'
 import { startEngineProcess } from '../process/run-engine-process.js'
 import { soxConvertArgv } from './sox-convert.js'

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream'
 import { TtsError } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import { abortError } from '../../core/single-flight.js'
 import { ByteTail } from './byte-tail.js'
 import { ENGINE_DEFAULTS } from '../engine-defaults.js'

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import { TtsError, toTtsError } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import type { EslCommand } from '../codec/command.js'
 import type { EslFrame } from '../codec/frame.js'
 import { EslFrameParser, type FrameLimits } from '../codec/frame-parser.js'

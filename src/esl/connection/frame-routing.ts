@@ -1,5 +1,5 @@
 import type { TtsError } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import type { EslFrame } from '../codec/frame.js'
 
 /** Callbacks for frames that are not replies. Called synchronously from the data handler. */

@@ -1,5 +1,5 @@
 import type { TtsError } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import type { EslSide } from '../ports.js'
 import type { Scheduler } from './scheduler.js'
 

@@ -1,6 +1,6 @@
 import { connect as netConnect } from 'node:net'
 import { TtsError, toTtsError } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import { backoffDelayMs, backoffOptions, type BackoffOptions } from './backoff.js'
 import { authCommand, exitCommand } from '../codec/command.js'
 import { EslConnection } from '../connection/connection.js'

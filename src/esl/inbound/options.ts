@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import type { BackoffOptions } from './backoff.js'
 import type { EslInboundState, EslObserver, EslTtsService } from '../ports.js'
 import type { PrewarmStats } from './prewarm-events.js'

@@ -1,6 +1,6 @@
 import { toTtsError } from '../../core/errors.js'
 import { HOOK_VARIABLES } from '../codec/channel-data.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import type { EslEvent } from '../codec/event.js'
 import { observe } from '../observe.js'
 import { percentDecodeStrict } from '../codec/percent-decode.js'

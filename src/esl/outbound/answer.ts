@@ -1,5 +1,5 @@
 import type { ErrorCode } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import type { TtsResult } from '../../core/tts-service.js'
 import type { EslCallOutcome, EslCallStatus } from '../ports.js'
 import type { ChannelVariable } from './deliver-variables.js'

@@ -1,5 +1,5 @@
 import { toTtsError } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import type { ChannelData } from '../codec/channel-data.js'
 import { exitCommand, sendmsgSetCommand, uuidSetvarCommand, type EslCommand } from '../codec/command.js'
 import type { EslConnection, ReplyOutcome } from '../connection/connection.js'

@@ -1,4 +1,4 @@
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 
 /**
  * A child logger that is only created when something is logged through it. The hook handles

@@ -1,6 +1,6 @@
 import { createServer, type Server, type Socket } from 'node:net'
 import { TtsError } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import { ESL_DEFAULTS } from '../defaults.js'
 import { observe } from '../observe.js'
 import { OutboundSession, type OutboundSessionConfig, type SessionPhase } from './session.js'

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net'
 import { TtsError, toTtsError, type ErrorCode } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import type { PhraseInput } from '../../core/phrase.js'
 import { parseChannelData, type ChannelData } from '../codec/channel-data.js'
 import { connectCommand } from '../codec/command.js'

@@ -1,5 +1,5 @@
 import { TtsError, toTtsError } from '../../core/errors.js'
-import type { Logger } from '../../core/ports.js'
+import type { Logger } from '../../core/ports/index.js'
 import { HOOK_VARIABLES, type ChannelData } from '../codec/channel-data.js'
 import { getvarCommand, uuidGetvarCommand } from '../codec/command.js'
 import { decodeUtf8Strict } from '../codec/percent-decode.js'

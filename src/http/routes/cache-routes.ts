@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { isCacheKey } from '../../core/cache-key.js'
 import { TtsError } from '../../core/errors.js'
-import type { EntryFilter } from '../../core/ports.js'
+import type { EntryFilter } from '../../core/ports/index.js'
 import { httpError } from '../http-errors.js'
 import { audioUrl, type RouteDeps } from '../route-deps.js'
 import { entrySchema, errorResponses, keyParamsSchema, purgeQuerySchema, purgeResultSchema, type PurgeQuery } from '../schemas.js'

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify'
-import type { ReadinessCheck, ReadinessReport } from '../../app-context.js'
+import type { ReadinessCheck, ReadinessReport } from '../../core/ports/index.js'
 import type { ErrorCode } from '../../core/errors.js'
 import { httpError } from '../http-errors.js'
 import { notReadySchema, readySchema } from '../schemas.js'

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Logger } from '../../../src/core/ports.js'
+import type { Logger } from '../../../src/core/ports/index.js'
 import { parseWavHeader } from '../../../src/audio/wav.js'
 import { RenderHost } from '../../../src/engines/host/render-host.js'
 import { fixture, isProcessAlive, makeTempDir, readPidFile, removeTempDirs, renderJob, waitForFile, ttsErrorOf } from '../../fixtures/engines/helpers.js'

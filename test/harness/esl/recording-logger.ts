@@ -1,4 +1,4 @@
-import type { Logger } from '../../../src/core/ports.js'
+import type { Logger } from '../../../src/core/ports/index.js'
 
 export interface LogEntry {
   readonly level: 'debug' | 'info' | 'warn' | 'error'

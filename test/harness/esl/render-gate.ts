@@ -7,8 +7,7 @@
  * renders are parked at once; the rest wait in the pool's queue).
  */
 import { TtsError } from '../../../src/core/errors.js'
-import type { RenderJob } from '../../../src/core/ports.js'
-import type { RenderFunction } from '../../../src/queue/in-process-pool.js'
+import type { RenderJob, Renderer } from '../../../src/core/ports/index.js'
 
 export class EslRenderGate {
   /** Every job that reached the renderer, in order (held or not). */
@@ -31,7 +30,7 @@ export class EslRenderGate {
     for (const parked of this.#parked.splice(0)) parked.open()
   }
 
-  wrap(inner: RenderFunction): RenderFunction {
+  wrap(inner: Renderer): Renderer {
     return async (job, signal) => {
       this.started.push(job)
       if (this.#held) await this.#park(signal)
