@@ -11,9 +11,7 @@
  * not permitted it is skipped, saying why; the deterministic part below needs no mount: the store's
  * verdict on a short render with the free space read through an injected statfs.
  */
-import { spawnSync } from 'node:child_process'
-import { mkdtemp, readdir, rm, rmdir, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TtsError } from '../../src/core/errors.js'
@@ -23,40 +21,17 @@ import { buildRealHttpApp, type RealHttpApp } from '../support/http-real-app.js'
 import { expectTtsError } from '../contracts/audio-store-contract.js'
 import { canonicalWav, keyOf, listFiles, slotMeta } from '../support/store-fixtures.js'
 import { openTestStore } from '../store/disk/open-store.js'
+import { fillTo, mountTmpfs, strictTestRun } from '../support/tmpfs.js'
 import { testApp } from '../http/harness.js'
 
 const LONG_TEXT =
   'Thank you for calling. All of our agents are busy helping other callers right now. Please stay on the line and ' +
   'your call will be answered in the order it was received. You can also reach us on our website at any time.'
 
-/** Mounts a tmpfs of `size` at a fresh directory; the reason it cannot when it cannot. */
-async function mountTmpfs(size: string): Promise<{ dir: string; unmount: () => Promise<void> } | { reason: string }> {
-  const dir = await mkdtemp(join(tmpdir(), 'tts-full-'))
-  const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { encoding: 'utf8' })
-  if (mounted.status !== 0) {
-    await rmdir(dir)
-    return { reason: `mount -t tmpfs failed (${mounted.error?.message ?? mounted.stderr.trim()}): needs root (or CAP_SYS_ADMIN)` }
-  }
-  return {
-    dir,
-    unmount: async () => {
-      spawnSync('umount', ['-l', dir])
-      await rmdir(dir)
-    },
-  }
-}
-
-/** Fills the file system holding `dir` until `leaveBytes` are left (a filler file). */
-async function fill(dir: string, leaveBytes: number): Promise<string> {
-  const { statfs } = await import('node:fs/promises')
-  const s = await statfs(dir)
-  const filler = join(dir, 'filler.bin')
-  await writeFile(filler, Buffer.alloc(Math.max(0, s.bavail * s.bsize - leaveBytes)))
-  return filler
-}
-
 const tmpfs = await mountTmpfs('2m')
 if ('reason' in tmpfs) {
+  // A strict run (CI) installs and runs as root: a refused mount there is a failure, not a skip.
+  if (strictTestRun) throw new Error(`test/faults/disk-full.test.ts: ${tmpfs.reason}`)
   process.stderr.write(`\n*** test/faults/disk-full.test.ts: SKIPPING the real-tmpfs disk-full tests: ${tmpfs.reason} ***\n\n`)
 }
 
@@ -85,7 +60,7 @@ describe.skipIf('reason' in tmpfs)(`fault: the cache's file system fills up (rea
     expect(cached.headers['x-tts-cache']).toBe('rendered')
     expect((await t.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ok' })
 
-    const filler = await fill(cacheDir, 12 * 1024)
+    const filler = await fillTo(cacheDir, 12 * 1024)
     const before = await listFiles(cacheDir)
     const full = await t.app.inject({ method: 'GET', url: `/v1/tts?text=${encodeURIComponent(LONG_TEXT)}` })
     expect(full.statusCode).toBe(507)
@@ -118,7 +93,7 @@ describe.skipIf('reason' in tmpfs)(`fault: the cache's file system fills up (rea
     // it leaves a header that matches the cut file and exits 0 (measured): nothing in its output
     // tells. What does: the sidecar, written before publishing, cannot be written on the full disk.
     const url = `/v1/tts?rate=22050&text=${encodeURIComponent(LONG_TEXT)}`
-    const filler = await fill(cacheDir, 24 * 1024)
+    const filler = await fillTo(cacheDir, 24 * 1024)
     try {
       const before = await listFiles(cacheDir)
       const full = await t.app.inject({ method: 'GET', url })
@@ -138,7 +113,7 @@ describe.skipIf('reason' in tmpfs)(`fault: the cache's file system fills up (rea
     try {
       // A deadline no render here comes near: the status (error, not timeout) is the point.
       const hook = await startHook({ defaultDeadlineMs: 60_000, maxDeadlineMs: 60_000 }, cleanups, { env: { TTS_CACHE_DIR: join(mountDir(), 'esl-cache') } })
-      const filler = await fill(mountDir(), 12 * 1024)
+      const filler = await fillTo(mountDir(), 12 * 1024)
       try {
         const result = await hook.call({ variables: [['tts_cache_text', LONG_TEXT]] })
         expect(result.variables.get('tts_cache_status')).toBe('error')
