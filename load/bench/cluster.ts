@@ -12,7 +12,7 @@
  * machine. Pass `renderer` to measure a real engine pipeline.
  *
  * Library: `runClusterBench({ redisUrl, instances, workers, sentences, burst })`.
- * CLI:     node --import ./test/support/ts-hooks.mjs load/bench/cluster.ts redis://127.0.0.1:6379
+ * CLI:     node --import ./test/harness/ts-hooks.mjs load/bench/cluster.ts redis://127.0.0.1:6379
  */
 import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'

@@ -10,12 +10,12 @@
  * `--long`: one extra round frozen 35 s (past BullMQ's 30 s job lock): after SIGCONT, B asks for
  * the key whose worker lost its lock.
  *
- * CLI: node --import ./test/support/ts-hooks.mjs load/bench/redis-outage.ts [rounds] [--long]
+ * CLI: node --import ./test/harness/ts-hooks.mjs load/bench/redis-outage.ts [rounds] [--long]
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClusterQueue } from '../../src/cluster/index.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../../test/support/redis-fixtures.js'
-import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../test/support/redis-server.js'
+import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../test/harness/redis-server.js'
 
 interface Timing {
   readonly ms: number

@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { tempDir } from '../support/app.js'
+import { tempDir } from '../harness/app.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

@@ -5,10 +5,10 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
-import { spawnClusterChild, type ClusterChild } from '../support/redis-child.js'
+import { spawnClusterChild, type ClusterChild } from '../harness/redis-child.js'
 import { jobFor, sha256Of, wavFor } from '../support/redis-fixtures.js'
-import { watchJobAdds } from '../support/redis-job-events.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js'
+import { watchJobAdds } from '../harness/redis-job-events.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
 
 let redis: TestRedis
 beforeAll(async () => {

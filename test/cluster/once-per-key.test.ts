@@ -8,8 +8,8 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { startWorker, type RenderWorkerHandle } from '../../src/cluster/index.js'
 import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { clusterConfig, CountingRenderer, sha256Of, startTestNode, testLogger, wavFor, type TestNode } from '../support/redis-fixtures.js'
-import { watchJobAdds } from '../support/redis-job-events.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js'
+import { watchJobAdds } from '../harness/redis-job-events.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
 
 let redis: TestRedis
 beforeAll(async () => {

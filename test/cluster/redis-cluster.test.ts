@@ -8,10 +8,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
-import { watchJobAdds } from '../support/redis-job-events.js'
-import { redisServerInstalled, uniquePrefix } from '../support/redis-server.js'
-import { clusterMasterOf, startRedisCluster, type ClusterSetup } from '../support/redis-topologies.js'
-import { startTestApp } from '../support/app.js'
+import { watchJobAdds } from '../harness/redis-job-events.js'
+import { redisServerInstalled, uniquePrefix } from '../harness/redis-server.js'
+import { clusterMasterOf, startRedisCluster, type ClusterSetup } from '../harness/redis-topologies.js'
+import { startTestApp } from '../harness/app.js'
 import { redisAudioKey } from '../../src/store/shared/index.js'
 
 describe.skipIf(!redisServerInstalled())('Redis Cluster (3 masters)', () => {

@@ -13,7 +13,7 @@ import type { ClusterQueue } from '../../src/cluster/index.js'
 import { BullMqRenderQueue } from '../../src/queue/bullmq/render-queue.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { CountingRenderer, jobFor, startTestNode, tempDir, testLogger, wavFor, type TestNode } from '../support/redis-fixtures.js'
-import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis-server.js'
+import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
 
 /** Resolves once the queue's readiness is in `state` (at once if it already is). */
 function readinessState(queue: ClusterQueue, state: 'ok' | 'degraded'): Promise<ReadinessCheck> {

@@ -9,9 +9,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ClusterQueue } from '../../src/cluster/index.js'
 import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
-import { watchJobAdds } from '../support/redis-job-events.js'
-import { redisServerInstalled, uniquePrefix } from '../support/redis-server.js'
-import { startSentinelSetup, type SentinelSetup } from '../support/redis-topologies.js'
+import { watchJobAdds } from '../harness/redis-job-events.js'
+import { redisServerInstalled, uniquePrefix } from '../harness/redis-server.js'
+import { startSentinelSetup, type SentinelSetup } from '../harness/redis-topologies.js'
 import { redisAudioKey } from '../../src/store/shared/index.js'
 
 /** Resolves once the node's cluster path went unavailable and then available again (it reconnected). */

@@ -10,9 +10,9 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { BullMqRenderQueue } from '../../src/queue/bullmq/render-queue.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
-import { spawnClusterChild, type ClusterChild } from '../support/redis-child.js'
+import { spawnClusterChild, type ClusterChild } from '../harness/redis-child.js'
 import { CountingRenderer, FAST_STALL, jobFor, tempDir, testLogger, wavFor } from '../support/redis-fixtures.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
 import { redisAudioKey } from '../../src/store/shared/index.js'
 
 let redis: TestRedis

@@ -13,7 +13,7 @@ import { BullMqRenderQueue, type ClusterRenderOptions } from '../../src/queue/bu
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
 import { clusterConfig, CountingRenderer, jobFor, tempDir, testLogger, wavFor } from '../support/redis-fixtures.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
 
 interface Harness {
   readonly queue: RenderQueue

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll } from 'vitest'
 import { RedisSharedAudio, SharedDirAudio } from '../../src/store/shared/index.js'
 import { tempDir, testLogger } from '../support/redis-fixtures.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../support/redis-server.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
 import { sharedAudioContract } from './shared-audio-contract.js'
 
 let redis: TestRedis

@@ -5,7 +5,7 @@
  * states what must happen; none of them may be rendered.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { FIXTURES } from '../support/app.js'
+import { FIXTURES } from '../harness/app.js'
 import { MACRO_END_EXACT, MACRO_TEXT_GUARD } from '../../src/esl/outbound/call-input.js'
 import { channelDataFrame } from '../fakes/freeswitch/frames.js'
 import { FALLBACK_WAV, startHook } from '../harness/esl/hook.js'

@@ -17,11 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TtsError } from '../../src/core/errors.js'
 import type { SpaceInfo } from '../../src/store/disk/disk-space.js'
 import { startHook } from '../harness/esl/hook.js'
-import { buildRealHttpApp, type RealHttpApp } from '../support/http-real-app.js'
+import { buildRealHttpApp, type RealHttpApp } from '../harness/http-real-app.js'
 import { expectTtsError } from '../contracts/audio-store-contract.js'
 import { canonicalWav, keyOf, listFiles, slotMeta } from '../support/store-fixtures.js'
 import { openTestStore } from '../store/disk/open-store.js'
-import { fillTo, mountTmpfs, strictTestRun } from '../support/tmpfs.js'
+import { fillTo, mountTmpfs, strictTestRun } from '../harness/tmpfs.js'
 import { testApp } from '../http/harness.js'
 
 const LONG_TEXT =

@@ -13,7 +13,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { fixture, makeTempDir, removeTempDirs } from '../fixtures/engines/helpers.js'
 import { eventually } from '../http/harness.js'
-import { buildRealHttpApp, type RealHttpApp } from '../support/http-real-app.js'
+import { buildRealHttpApp, type RealHttpApp } from '../harness/http-real-app.js'
 
 const apps: RealHttpApp[] = []
 afterEach(async () => {

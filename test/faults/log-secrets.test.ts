@@ -12,7 +12,7 @@ import { authCommand } from '../../src/esl/codec/command.js'
 import { REDACTED_LOG_PATHS } from '../../src/http/http-server.js'
 import { createLogger, logSecretsOf } from '../../src/logger.js'
 import { LogCapture } from '../support/http-app.js'
-import { redisServerInstalled, spawnRedisServer, type SpawnedRedis } from '../support/redis-server.js'
+import { redisServerInstalled, spawnRedisServer, type SpawnedRedis } from '../harness/redis-server.js'
 
 const REDIS_PASSWORD = 'redis-Pa55-wrong-7f3a'
 const RIGHT_PASSWORD = 'redis-right-pass-91c2'

@@ -13,7 +13,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { ReadinessCheck } from '../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../src/cluster/index.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
-import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis-server.js'
+import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
 
 /** The callers' deadline: far above the detection bound (2 × COMMAND_TIMEOUT_MS), far below BullMQ's 30 s. */
 const DEADLINE_MS = 5000

@@ -12,7 +12,7 @@ import type { Logger } from '../../src/core/ports/index.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { describeRedisTarget } from '../../src/redis/redis-target.js'
 import { CountingRenderer, startTestNode } from '../support/redis-fixtures.js'
-import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../support/redis-server.js'
+import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
 
 const RIGHT = 'Right-redis-pw-6d1e'
 const WRONG = 'Wrong-redis-pw-93ab'

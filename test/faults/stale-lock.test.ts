@@ -16,7 +16,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import type { DiskStore } from '../../src/store/disk/disk-store.js'
 import { eventually, testApp } from '../http/harness.js'
 import { openTestStore } from '../store/disk/open-store.js'
-import { spawnStoreChild, type StoreChild } from '../support/store-child-process.js'
+import { spawnStoreChild, type StoreChild } from '../harness/store-child-process.js'
 import { keyOf, type RecordingLogger } from '../support/store-fixtures.js'
 
 const children: StoreChild[] = []

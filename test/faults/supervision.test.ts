@@ -6,7 +6,7 @@
  *    real Unix datagram socket this test binds with the same unix-dgram package);
  *  - `serve --supervise`: SIGKILLs and restarts a child that stops beating (SIGSTOP) or exits.
  * The real `serve` (dist/) runs in each case; a blocked loop comes from a test-only preload
- * (test/support/block-loop-hook.mjs: SIGUSR2 spins the main thread), never from the service.
+ * (test/harness/block-loop-hook.mjs: SIGUSR2 spins the main thread), never from the service.
  * The end-to-end bound on a real FreeSWITCH is in test/freeswitch/real-freeswitch.test.ts.
  * Nothing here asserts a duration: each step waits for an event (a datagram, a log line, an exit).
  */
@@ -20,7 +20,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
 import { DEFAULTS } from '../../src/core/defaults.js'
 import { openSdNotifier, sdNotifyEnvironment } from '../../src/supervision/sd-notify.js'
-import { ROOT } from '../support/app.js'
+import { ROOT } from '../harness/app.js'
 
 interface DgramSocket {
   bind(path: string): void
@@ -28,7 +28,7 @@ interface DgramSocket {
   close(): void
 }
 /** Test-only preload: SIGUSR2 blocks the main thread's event loop (never shipped). */
-const BLOCK_LOOP_HOOK = join(ROOT, 'test/support/block-loop-hook.mjs')
+const BLOCK_LOOP_HOOK = join(ROOT, 'test/harness/block-loop-hook.mjs')
 
 const unixDgram = createRequire(import.meta.url)('unix-dgram') as { createSocket(type: 'unix_dgram'): DgramSocket }
 

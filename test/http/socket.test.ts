@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TEST_TOKEN } from '../support/http-app.js'
-import { buildRealHttpApp, type RealHttpApp } from '../support/http-real-app.js'
+import { buildRealHttpApp, type RealHttpApp } from '../harness/http-real-app.js'
 import { eventually } from './harness.js'
 import { listen, parseRaw, rawRequest } from './listening.js'
 

@@ -13,7 +13,7 @@ import { decodeFailure, encodeFailure, jobIdFor, parseJobData, RENDER_QUEUE_NAME
 import { BullMqRenderQueue, type BullMqRenderQueueOptions, type ClusterRenderOptions } from '../../../src/queue/bullmq/render-queue.js'
 import { BullMqRenderWorker, type BullMqRenderWorkerOptions } from '../../../src/queue/bullmq/render-worker.js'
 import { CountingRenderer, fixedCatalog, jobFor, requestFor, tempDir, testLogger, wavFor } from '../../support/redis-fixtures.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../support/redis-server.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../../harness/redis-server.js'
 import { redisAudioKey } from '../../../src/store/shared/index.js'
 
 let redis: TestRedis

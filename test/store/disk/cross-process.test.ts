@@ -1,5 +1,5 @@
 /**
- * Two processes on one cache directory: real child processes (test/support/store-child.ts),
+ * Two processes on one cache directory: real child processes (test/harness/store-child.ts),
  * sequenced by handshakes on their stdout and our log, never by sleeping.
  */
 import { spawn } from 'node:child_process'
@@ -9,7 +9,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TtsError } from '../../../src/core/errors.js'
 import type { ClaimResult } from '../../../src/core/ports/index.js'
-import { spawnStoreChild, type StoreChild } from '../../support/store-child-process.js'
+import { spawnStoreChild, type StoreChild } from '../../harness/store-child-process.js'
 import { keyOf, listFiles, type LogRecord, type RecordingLogger } from '../../support/store-fixtures.js'
 import { openTestStore } from './open-store.js'
 

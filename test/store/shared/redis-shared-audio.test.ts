@@ -2,7 +2,7 @@ import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisAudioKey, RedisSharedAudio } from '../../../src/store/shared/index.js'
 import { jobFor, SAMPLE_RATE, testLogger, wavFor } from '../../support/redis-fixtures.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../support/redis-server.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../../harness/redis-server.js'
 
 let redis: TestRedis
 let client: Redis

@@ -11,7 +11,7 @@ import { buildApp, type App } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { buildHttpServer, type HttpServerOptions } from '../../src/http/index.js'
 import { createLogger } from '../../src/logger.js'
-import { LogCapture, RenderGate, TEST_TOKEN } from './http-app.js'
+import { LogCapture, RenderGate, TEST_TOKEN } from '../support/http-app.js'
 
 export interface RealHttpApp {
   readonly app: FastifyInstance

@@ -21,7 +21,7 @@ export interface ClusterChild {
   kill(signal?: NodeJS.Signals): Promise<number | string>
 }
 
-/** Spawns `test/support/<script>` under Node with the TS hooks; argv is passed as is (no shell). */
+/** Spawns `test/harness/<script>` under Node with the TS hooks; argv is passed as is (no shell). */
 export function spawnClusterChild(script: 'redis-cluster-node.ts' | 'redis-cluster-worker.ts', args: readonly string[]): ClusterChild {
   const child: ChildProcess = spawn(process.execPath, ['--import', path.join(here, 'ts-hooks.mjs'), path.join(here, script), ...args], {
     stdio: ['pipe', 'pipe', 'pipe'],

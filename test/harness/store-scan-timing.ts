@@ -1,15 +1,15 @@
 /**
  * Times the disk store's start-up scan (not a test; no assertions on time live in tests).
  *
- *   node --import ./test/support/ts-hooks.mjs test/support/store-scan-timing.ts generate <dir> <count>
- *   node --import ./test/support/ts-hooks.mjs test/support/store-scan-timing.ts scan <dir> [scanProcesses]
+ *   node --import ./test/harness/ts-hooks.mjs test/harness/store-scan-timing.ts generate <dir> <count>
+ *   node --import ./test/harness/ts-hooks.mjs test/harness/store-scan-timing.ts scan <dir> [scanProcesses]
  *
  * `scan` prints one JSON line: the scan report, wall time, and RSS / heap after indexing.
  */
 import v8 from 'node:v8'
 import type { Logger } from '../../src/core/ports/index.js'
 import { DiskStore } from '../../src/store/disk/disk-store.js'
-import { writeCacheEntries } from './store-fixtures.js'
+import { writeCacheEntries } from '../support/store-fixtures.js'
 
 const [command, dir, arg] = process.argv.slice(2)
 

@@ -1,6 +1,6 @@
 /**
  * A real HTTP server process for the shutdown test (test/http/shutdown.test.ts), run with
- *   node --import ./test/support/ts-hooks.mjs test/support/http-serve.ts
+ *   node --import ./test/harness/ts-hooks.mjs test/harness/http-serve.ts
  * It builds the real app (buildApp: espeak-ng, DiskStore, in-process pool) in a temp cache dir,
  * the HTTP server on it, listens on 127.0.0.1:0 and prints one JSON line per event on stdout:
  * `listening` (with the port), `request` (a request reached the server), `render` (a render
@@ -17,7 +17,7 @@ import { buildApp } from '../../src/app.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { buildHttpServer } from '../../src/http/index.js'
 import { createLogger } from '../../src/logger.js'
-import { RenderGate } from './http-app.js'
+import { RenderGate } from '../support/http-app.js'
 
 function emit(event: Record<string, unknown>): void {
   process.stdout.write(`${JSON.stringify(event)}\n`)

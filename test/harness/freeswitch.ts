@@ -363,8 +363,8 @@ export interface ServicePorts {
   readonly http: number
 }
 
-/** Test-only preload (never part of the service): SIGUSR2 blocks the event loop (test/support/block-loop-hook.mjs). */
-export const BLOCK_LOOP_HOOK = join(ROOT, 'test/support/block-loop-hook.mjs')
+/** Test-only preload (never part of the service): SIGUSR2 blocks the event loop (test/harness/block-loop-hook.mjs). */
+export const BLOCK_LOOP_HOOK = join(ROOT, 'test/harness/block-loop-hook.mjs')
 
 export interface RunningService {
   /** What the suite spawned: `serve`, or with `supervise` its supervisor. */

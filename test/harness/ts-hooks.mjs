@@ -1,6 +1,6 @@
 // Lets a plain `node` child run the TypeScript sources the way tsc resolves them: Node strips
 // the types itself; this hook maps a relative `./x.js` import to `./x.ts` when only the .ts exists.
-// Use: node --import ./test/support/ts-hooks.mjs test/support/<script>.ts … (test children, timing scripts)
+// Use: node --import ./test/harness/ts-hooks.mjs test/harness/<script>.ts … (test children, timing scripts)
 import { registerHooks } from 'node:module'
 
 registerHooks({

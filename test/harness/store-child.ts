@@ -11,7 +11,7 @@
 import { createInterface } from 'node:readline'
 import type { Logger } from '../../src/core/ports/index.js'
 import { DiskStore } from '../../src/store/disk/disk-store.js'
-import { canonicalWav, renderInto, slotMeta } from './store-fixtures.js'
+import { canonicalWav, renderInto, slotMeta } from '../support/store-fixtures.js'
 import fs from 'node:fs/promises'
 
 const [mode, cacheDir, key] = process.argv.slice(2)

@@ -1,4 +1,4 @@
-// TEST-ONLY preload, never shipped: `node --import test/support/block-loop-hook.mjs dist/cli/main.js serve`.
+// TEST-ONLY preload, never shipped: `node --import test/harness/block-loop-hook.mjs dist/cli/main.js serve`.
 // On SIGUSR2 the main thread writes one line to stderr and then spins for good (or for
 // TTS_TEST_BLOCK_LOOP_MS): a blocked event loop, the fault the watchdog and the supervisor bound.
 // It lives under test/ and is loaded only by a command-line flag of the test, so no setting of

@@ -7,7 +7,7 @@
  *           {cmd:'exit'}              → closes everything, exits 0
  */
 import { createInterface } from 'node:readline'
-import { startTestNode } from './redis-fixtures.js'
+import { startTestNode } from '../support/redis-fixtures.js'
 
 const [redisUrl = '', prefix = ''] = process.argv.slice(2)
 

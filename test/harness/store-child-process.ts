@@ -1,4 +1,4 @@
-/** Spawns test/support/store-child.ts and talks to it line by line (handshakes, never sleeps). */
+/** Spawns test/harness/store-child.ts and talks to it line by line (handshakes, never sleeps). */
 import { spawn, type ChildProcess } from 'node:child_process'
 import path from 'node:path'
 import { createInterface } from 'node:readline'

@@ -12,7 +12,7 @@ import { writeFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
-import { CountingRenderer, FAST_STALL, testLogger, wavFor } from './redis-fixtures.js'
+import { CountingRenderer, FAST_STALL, testLogger, wavFor } from '../support/redis-fixtures.js'
 
 const [redisUrl = '', prefix = '', mode = 'hold'] = process.argv.slice(2)
 
