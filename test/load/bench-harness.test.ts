@@ -37,7 +37,7 @@ interface Ours {
 
 let dir: string
 beforeAll(async () => {
-  if (!existsSync(new URL('dist/app.js', ROOT))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
+  if (!existsSync(new URL('dist/app/build-app.js', ROOT))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
   dir = await mkdtemp(join(tmpdir(), 'tts-bench-smoke-'))
 })
 afterAll(async () => {

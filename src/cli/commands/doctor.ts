@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { redisTargetFrom } from '../../cluster/cluster-settings.js'
+import { redisTargetFrom } from '../../app/cluster-settings.js'
 import { engineAdapterOptionsOf } from '../../config/engine-binaries.js'
 import { loadConfig } from '../../config/load-config.js'
 import { describeRedisTarget, type RedisTarget } from '../../redis/redis-target.js'

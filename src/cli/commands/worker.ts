@@ -1,4 +1,4 @@
-import { redisConfigured } from '../../cluster/cluster-settings.js'
+import { redisConfigured } from '../../app/cluster-settings.js'
 import { engineAdapterOptionsOf } from '../../config/engine-binaries.js'
 import { loadConfig } from '../../config/load-config.js'
 import { EngineCatalog } from '../../engines/catalog.js'
@@ -25,7 +25,7 @@ export async function workerCommand(argv: readonly string[], env: NodeJS.Process
     ...engineAdapterOptionsOf(config),
   })
   const renderer = createEngineRenderer(engines, { timeoutMs: config.renderTimeoutMs, soxPath: config.soxBin, logger: logger.child({ component: 'render' }) })
-  const { startWorker } = await import('../../cluster/index.js')
+  const { startWorker } = await import('../../app/cluster.js')
   const worker = startWorker({ config, logger: logger.child({ component: 'worker' }), renderer, engines, transport: config.clusterAudio })
   await worker.whenReady()
   logger.info({ concurrency: config.workerConcurrency, engines: engines.ids() }, 'render worker running')

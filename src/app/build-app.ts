@@ -7,24 +7,24 @@ import { constants as fsConstants } from 'node:fs'
 import { access, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Logger as PinoLogger } from 'pino'
-import type { AppContext } from './app-context.js'
-import { engineAdapterOptionsOf } from './config/engine-binaries.js'
-import type { Config } from './config/schema.js'
-import { DEFAULTS, renderSlotsFor } from './core/defaults.js'
-import { toTtsError } from './core/errors.js'
-import type { Clock, ReadinessCheck, ReadinessReport, RenderQueue, Renderer } from './core/ports/index.js'
-import { TtsService } from './core/tts-service.js'
-import { EngineCatalog } from './engines/catalog.js'
-import { PROBE_MEMO_FILE, ProbeMemo } from './engines/probe-memo.js'
-import { createEngineRenderer } from './engines/pipeline/engine-renderer.js'
-import { RenderHost } from './engines/host/render-host.js'
-import { createLogger, logSecretsOf } from './logger.js'
-import { Metrics } from './observability/metrics.js'
-import { InProcessRenderPool } from './queue/in-process/render-pool.js'
-import { DiskStore } from './store/disk/disk-store.js'
+import type { AppContext } from './context.js'
+import { engineAdapterOptionsOf } from '../config/engine-binaries.js'
+import type { Config } from '../config/schema.js'
+import { DEFAULTS, renderSlotsFor } from '../core/defaults.js'
+import { toTtsError } from '../core/errors.js'
+import type { Clock, ReadinessCheck, ReadinessReport, RenderQueue, Renderer } from '../core/ports/index.js'
+import { TtsService } from '../core/tts-service.js'
+import { EngineCatalog } from '../engines/catalog.js'
+import { PROBE_MEMO_FILE, ProbeMemo } from '../engines/probe-memo.js'
+import { createEngineRenderer } from '../engines/pipeline/engine-renderer.js'
+import { RenderHost } from '../engines/host/render-host.js'
+import { createLogger, logSecretsOf } from '../logger.js'
+import { Metrics } from '../observability/metrics.js'
+import { InProcessRenderPool } from '../queue/in-process/render-pool.js'
+import { DiskStore } from '../store/disk/disk-store.js'
 import { availableParallelism } from 'node:os'
-import type { ClusterQueue } from './cluster/index.js'
-import { redisConfigured } from './cluster/cluster-settings.js'
+import type { ClusterQueue } from './cluster.js'
+import { redisConfigured } from './cluster-settings.js'
 
 export interface AppOverrides {
   readonly logger?: PinoLogger | undefined
@@ -129,7 +129,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     let queue: RenderQueue = pool
     if (redisConfigured(config)) {
       // Loaded only when configured: BullMQ and ioredis cost start-up time the embedded default does not need.
-      const { createClusterQueue } = await import('./cluster/index.js')
+      const { createClusterQueue } = await import('./cluster.js')
       cluster = await createClusterQueue({
         config,
         logger: logger.child({ component: 'cluster' }),
