@@ -1,30 +1,39 @@
 /**
- * The composition root: `buildApp(config, overrides)` wires the adapters into the core.
- * The CLI builds one app per process; tests build apps with real parts (and may wrap the
- * renderer to count engine runs). Nothing here listens on a port (src/server.ts does).
+ * The composition root: `buildApp(config, overrides)` wires the adapters into the core. The
+ * CLI builds one app per process; tests, cluster test nodes and the benchmarks build theirs here
+ * too, swapping any port through the overrides (a fake catalog, a counting renderer, a cluster
+ * queue with test tuning). Nothing here listens on a port (server.ts does).
  */
-import { constants as fsConstants } from 'node:fs'
-import { access, mkdir } from 'node:fs/promises'
-import { join } from 'node:path'
+import { mkdir } from 'node:fs/promises'
+import { availableParallelism } from 'node:os'
 import type { Logger as PinoLogger } from 'pino'
-import type { AppContext } from './context.js'
-import { engineAdapterOptionsOf } from '../config/engine-binaries.js'
 import type { Config } from '../config/schema.js'
+import { engineAdapterOptionsOf } from '../config/engine-binaries.js'
 import { DEFAULTS, renderSlotsFor } from '../core/defaults.js'
 import { toTtsError } from '../core/errors.js'
-import type { Clock, ReadinessCheck, ReadinessReport, RenderQueue, Renderer } from '../core/ports/index.js'
+import type { Clock, EngineCatalog, Logger, RenderQueue, Renderer } from '../core/ports/index.js'
 import { TtsService } from '../core/tts-service.js'
-import { EngineCatalog } from '../engines/catalog.js'
-import { PROBE_MEMO_FILE, ProbeMemo } from '../engines/probe-memo.js'
-import { createEngineRenderer } from '../engines/pipeline/engine-renderer.js'
 import { RenderHost } from '../engines/host/render-host.js'
 import { createLogger, logSecretsOf } from '../logger.js'
 import { Metrics } from '../observability/metrics.js'
 import { InProcessRenderPool } from '../queue/in-process/render-pool.js'
 import { DiskStore } from '../store/disk/disk-store.js'
-import { availableParallelism } from 'node:os'
 import type { ClusterQueue } from './cluster.js'
 import { redisConfigured } from './cluster-settings.js'
+import type { AppContext } from './context.js'
+import { detectAppEngines } from './engine-detection.js'
+import { engineRendererFor } from './engine-options.js'
+import { coreProbes, readinessOf, type ReadinessProbe } from './readiness.js'
+
+export type { ReadinessProbe } from './readiness.js'
+
+/** What a `queue` override is handed: this node's in-process pool and the parts it renders with. */
+export interface QueueParts {
+  readonly pool: InProcessRenderPool
+  readonly renderer: Renderer
+  readonly engines: EngineCatalog
+  readonly logger: Logger
+}
 
 export interface AppOverrides {
   readonly logger?: PinoLogger | undefined
@@ -34,23 +43,32 @@ export interface AppOverrides {
    * store scans the cache directory in the background, so calls are answered during the scan.
    */
   readonly listeners?: boolean | undefined
-  /** Render in a host process (render-host.ts). Default: with listeners (serve), not for one-shot commands. */
+  /** Render in a host process (render-host.ts). Default: with listeners (serve), not for one-shot commands. Ignored with `renderer`. */
   readonly renderHost?: boolean | undefined
-  /** Wrap or replace the engine renderer (tests count engine runs this way). */
+  /** The engine catalog instead of detecting the engines (no probes, no re-check). */
+  readonly engines?: EngineCatalog | undefined
+  /** The renderer instead of the engine pipeline (no render host). */
+  readonly renderer?: Renderer | undefined
+  /** Wrap the renderer (given or built; tests count engine runs this way). */
   readonly wrapRenderer?: ((renderer: Renderer) => Renderer) | undefined
+  /** An opened store instead of DiskStore.open on config.cacheDir; closed with the app. */
+  readonly store?: DiskStore | undefined
+  /**
+   * The render queue instead of the pool (or the cluster queue when Redis is configured): a
+   * queue, or a factory given the pool (e.g. a cluster queue with its own tuning). Closed with the app.
+   */
+  readonly queue?: RenderQueue | ((parts: QueueParts) => RenderQueue | Promise<RenderQueue>) | undefined
   /** Skip prom-client's process metrics (several apps in one test process). */
   readonly defaultMetrics?: boolean | undefined
 }
-
-export type ReadinessProbe = () => ReadinessCheck | Promise<ReadinessCheck>
 
 export interface App extends AppContext {
   readonly engines: EngineCatalog
   readonly metrics: Metrics
   readonly store: DiskStore
-  /** The renderer the queues run (engine → sox → validate), after `wrapRenderer`. */
+  /** The renderer the queues run (engine → sox → validate, or the override), after `wrapRenderer`. */
   readonly renderer: Renderer
-  /** The cluster queue when REDIS_URL is set. */
+  /** The cluster queue when REDIS_URL is set (and no `queue` override). */
   readonly cluster: ClusterQueue | undefined
   /**
    * After a start that replayed remembered engine probes: runs them again, adopts what changed
@@ -73,73 +91,27 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
   await mkdir(config.cacheDir, { recursive: true }).catch((err: unknown) => {
     throw toTtsError(err, 'TTS_ERR_STORE_IO')
   })
-  const adapterOptions = engineAdapterOptionsOf(config)
-  const detectOptions = { defaultEngine: config.engine, soxPath: config.soxBin, logger, ...adapterOptions }
-  // A service renders in its host process (see render-host.ts: starting processes from the
-  // service's own would stall its event loop); a one-shot command renders in process. Forked
-  // first, so it boots while this process detects the engines and opens the store.
-  const host =
-    (overrides.renderHost ?? overrides.listeners === true)
-      ? new RenderHost({ adapters: adapterOptions, enabled: [], timeoutMs: config.renderTimeoutMs, killGraceMs: undefined, soxPath: config.soxBin, logger })
-      : undefined
+  const host = startRenderHost(config, overrides, logger)
   let built = false
   try {
-    // A service starts from the probes it remembers and re-checks them once listening
-    // (recheckEngines); one-shot commands and `doctor` always probe. (Probing in the host on a
-    // first start, when nothing is remembered, measured no faster: the niced host boots while
-    // this process has nothing else to do.)
-    const probeMemoFile = join(config.cacheDir, PROBE_MEMO_FILE)
-    const memo = overrides.listeners === true ? await ProbeMemo.load(probeMemoFile, logger) : undefined
-    const engines = await EngineCatalog.detect({ ...detectOptions, memo })
+    const listeners = overrides.listeners === true
+    const detected = overrides.engines === undefined ? await detectAppEngines(config, logger, listeners, host) : undefined
+    const engines = overrides.engines ?? detected?.engines
+    if (engines === undefined) throw new Error('unreachable: engines neither given nor detected')
     host?.enable(engines.ids())
-    if (memo !== undefined && memo.counts.replayed > 0) {
-      logger.info({ file: probeMemoFile, ...memo.counts }, 'engine probes replayed from the last start; re-checked once listening')
-    }
-    const store = await DiskStore.open({
-      cacheDir: config.cacheDir,
-      maxCacheBytes: config.maxCacheBytes,
-      maxAgeMs: config.maxAgeMs,
-      minFreeBytes: config.minFreeBytes,
-      // A service registers in the directory: a second one there refuses to start unless both say it is shared.
-      service: overrides.listeners === true ? { shared: config.cacheShared || config.clusterAudio === 'shared-dir' } : undefined,
-      staleLockMs: Math.max(DEFAULTS.staleLockMs, config.renderTimeoutMs * 2),
-      // A service answers at once, even on a big cache; a one-shot command wants the whole index.
-      scanInBackground: overrides.listeners === true,
-      clock: overrides.clock,
-      logger,
-    })
-    const baseRenderer =
-      host?.render ??
-      createEngineRenderer(engines, {
-        timeoutMs: config.renderTimeoutMs,
-        soxPath: config.soxBin,
-        logger: logger.child({ component: 'render' }),
-      })
+    const store = overrides.store ?? (await openStore(config, overrides, logger))
+    const baseRenderer = overrides.renderer ?? host?.render ?? (detected === undefined ? undefined : engineRendererFor(config, detected.engines, logger))
+    if (baseRenderer === undefined) throw new TypeError('buildApp: an `engines` override needs a `renderer` override too')
     const renderer = overrides.wrapRenderer?.(baseRenderer) ?? baseRenderer
-    const concurrency = renderSlotsFor(config.renderConcurrency, availableParallelism())
     const pool = new InProcessRenderPool({
       renderer,
-      concurrency,
+      concurrency: renderSlotsFor(config.renderConcurrency, availableParallelism()),
       queueLimit: config.queueLimit,
       clock: overrides.clock,
       logger: logger.child({ component: 'pool' }),
       observer: metrics.renderPool,
     })
-    let cluster: ClusterQueue | undefined
-    let queue: RenderQueue = pool
-    if (redisConfigured(config)) {
-      // Loaded only when configured: BullMQ and ioredis cost start-up time the embedded default does not need.
-      const { createClusterQueue } = await import('./cluster.js')
-      cluster = await createClusterQueue({
-        config,
-        logger: logger.child({ component: 'cluster' }),
-        local: pool,
-        renderer,
-        engines,
-        transport: config.clusterAudio,
-      })
-      queue = cluster
-    }
+    const { queue, cluster } = await wireQueue(config, overrides, { pool, renderer, engines, logger })
     const service = new TtsService({
       store,
       queue,
@@ -150,60 +122,8 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     })
     metrics.watchStore(store)
     metrics.watchQueue(queue)
-
-    const probes = new Map<string, ReadinessProbe>()
-    // Vanished, replaced or unmounted directory, not writable, or below TTS_MIN_FREE_BYTES (DiskStore.health).
-    probes.set('cacheDir', async () => {
-      const { state, detail } = await store.health()
-      return { ok: state !== 'failed', state, detail }
-    })
-    probes.set('index', () => {
-      const { state, error } = store.indexing
-      const { entries } = store.stats()
-      if (state === 'failed') {
-        return { ok: true, state: 'degraded', detail: `scan failed (${error?.message ?? 'unknown'}); ${entries} entries indexed, the rest are read from disk when asked for` }
-      }
-      if (state === 'scanning') return { ok: true, state: 'ok', detail: `scanning the cache directory: ${entries} entries indexed so far, the rest are read from disk when asked for` }
-      return { ok: true, state: 'ok', detail: `${entries} entries` }
-    })
-    probes.set('engine', async () => {
-      const status = engines.describe().engines.find((e) => e.isDefault)
-      const path = status?.path
-      if (path === undefined) return { ok: false, state: 'failed', detail: `${config.engine} not found` }
-      try {
-        await access(path, fsConstants.X_OK)
-        return { ok: true, state: 'ok', detail: `${config.engine} ${status?.version ?? ''}`.trim() }
-      } catch {
-        return { ok: false, state: 'failed', detail: `${config.engine} at ${path} is no longer executable` }
-      }
-    })
-    if (cluster !== undefined) {
-      const c = cluster
-      probes.set('redis', () => c.readiness())
-    }
-
-    const recheck = async (): Promise<void> => {
-      if (memo === undefined) return
-      try {
-        if (memo.counts.replayed === 0) {
-          await memo.save()
-          return
-        }
-        // Probed in the render host when there is one (no process start here); replayed here.
-        const recorder = host === undefined ? ProbeMemo.recorder(probeMemoFile) : ProbeMemo.replaying(probeMemoFile, await host.probe(config.engine))
-        const fresh = await EngineCatalog.detect({ ...detectOptions, memo: recorder, logFound: false })
-        if (!recorder.sameAs(memo)) {
-          const { changed, found, lost } = engines.adopt(fresh)
-          if (changed.length > 0) logger.warn({ engines: changed }, 'engines changed since their probes were remembered: now using what they report')
-          if (found.length + lost.length > 0) logger.warn({ found, lost }, 'engines found or lost since the start: restart the service to enable or disable them')
-        }
-        await recorder.save()
-      } catch (err) {
-        logger.warn({ err }, 'engine re-check failed: keeping the detection from the start')
-      }
-    }
+    const probes = coreProbes(config, store, engines, cluster === undefined ? undefined : () => cluster.readiness())
     let rechecking: Promise<void> | undefined
-
     let closing: Promise<void> | undefined
     const app: App = {
       config,
@@ -216,24 +136,13 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       renderer,
       cluster,
       recheckEngines() {
-        rechecking ??= recheck()
+        rechecking ??= detected?.recheck() ?? Promise.resolve()
         return rechecking
       },
       addReadinessCheck(name, probe) {
         probes.set(name, probe)
       },
-      async readiness(): Promise<ReadinessReport> {
-        const entries = await Promise.all(
-          [...probes].map(async ([name, probe]): Promise<[string, ReadinessCheck]> => {
-            try {
-              return [name, await probe()]
-            } catch (err) {
-              return [name, { ok: false, state: 'failed', detail: toTtsError(err).message }]
-            }
-          }),
-        )
-        return { ok: entries.every(([, check]) => check.ok), checks: Object.fromEntries(entries) }
-      },
+      readiness: () => readinessOf(probes),
       close(graceMs = config.shutdownGraceMs) {
         closing ??= (async () => {
           await rechecking
@@ -252,4 +161,49 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     // A failed build leaves no host process behind.
     if (!built) await host?.close()
   }
+}
+
+/**
+ * A service renders in its host process (see render-host.ts: starting processes from the
+ * service's own would stall its event loop); a one-shot command renders in process. Forked
+ * first, so it boots while this process detects the engines and opens the store.
+ */
+function startRenderHost(config: Config, overrides: AppOverrides, logger: PinoLogger): RenderHost | undefined {
+  if (overrides.renderer !== undefined || !(overrides.renderHost ?? overrides.listeners === true)) return undefined
+  return new RenderHost({ adapters: engineAdapterOptionsOf(config), enabled: [], timeoutMs: config.renderTimeoutMs, killGraceMs: undefined, soxPath: config.soxBin, logger })
+}
+
+function openStore(config: Config, overrides: AppOverrides, logger: PinoLogger): Promise<DiskStore> {
+  const listeners = overrides.listeners === true
+  return DiskStore.open({
+    cacheDir: config.cacheDir,
+    maxCacheBytes: config.maxCacheBytes,
+    maxAgeMs: config.maxAgeMs,
+    minFreeBytes: config.minFreeBytes,
+    // A service registers in the directory: a second one there refuses to start unless both say it is shared.
+    service: listeners ? { shared: config.cacheShared || config.clusterAudio === 'shared-dir' } : undefined,
+    staleLockMs: Math.max(DEFAULTS.staleLockMs, config.renderTimeoutMs * 2),
+    // A service answers at once, even on a big cache; a one-shot command wants the whole index.
+    scanInBackground: listeners,
+    clock: overrides.clock,
+    logger,
+  })
+}
+
+/** The pool, the queue given in the overrides, or (REDIS_URL) the cluster queue around the pool. */
+async function wireQueue(config: Config, overrides: AppOverrides, parts: QueueParts): Promise<{ queue: RenderQueue; cluster: ClusterQueue | undefined }> {
+  const given = overrides.queue
+  if (given !== undefined) return { queue: typeof given === 'function' ? await given(parts) : given, cluster: undefined }
+  if (!redisConfigured(config)) return { queue: parts.pool, cluster: undefined }
+  // Loaded only when configured: BullMQ and ioredis cost start-up time the embedded default does not need.
+  const { createClusterQueue } = await import('./cluster.js')
+  const cluster = await createClusterQueue({
+    config,
+    logger: parts.logger.child({ component: 'cluster' }),
+    local: parts.pool,
+    renderer: parts.renderer,
+    engines: parts.engines,
+    transport: config.clusterAudio,
+  })
+  return { queue: cluster, cluster }
 }
