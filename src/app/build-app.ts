@@ -21,7 +21,7 @@ import { DiskStore } from '../store/disk/disk-store.js'
 import type { ClusterQueue } from './cluster.js'
 import { redisConfigured } from './cluster-settings.js'
 import type { AppContext } from './context.js'
-import { detectAppEngines } from './engine-detection.js'
+import { detectAppEngines, type DetectedEngines } from './engine-detection.js'
 import { engineRendererFor } from './engine-options.js'
 import { coreProbes, readinessOf, type ReadinessProbe } from './readiness.js'
 
@@ -122,44 +122,65 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
     })
     metrics.watchStore(store)
     metrics.watchQueue(queue)
-    const probes = coreProbes(config, store, engines, cluster === undefined ? undefined : () => cluster.readiness())
-    let rechecking: Promise<void> | undefined
-    let closing: Promise<void> | undefined
-    const app: App = {
-      config,
-      logger,
-      service,
-      store,
-      queue,
-      engines,
-      metrics,
-      renderer,
-      cluster,
-      recheckEngines() {
-        rechecking ??= detected?.recheck() ?? Promise.resolve()
-        return rechecking
-      },
-      addReadinessCheck(name, probe) {
-        probes.set(name, probe)
-      },
-      readiness: () => readinessOf(probes),
-      close(graceMs = config.shutdownGraceMs) {
-        closing ??= (async () => {
-          await rechecking
-          await service.close(graceMs)
-          await queue.close(graceMs)
-          if (queue !== pool) await pool.close(graceMs)
-          await host?.close()
-          await store.close()
-        })()
-        return closing
-      },
-    }
+    const app = assembleApp({ config, logger, metrics, host, detected, engines, store, renderer, pool, queue, cluster, service })
     built = true
     return app
   } finally {
     // A failed build leaves no host process behind.
     if (!built) await host?.close()
+  }
+}
+
+interface AppParts {
+  readonly config: Config
+  readonly logger: PinoLogger
+  readonly metrics: Metrics
+  readonly host: RenderHost | undefined
+  readonly detected: DetectedEngines | undefined
+  readonly engines: EngineCatalog
+  readonly store: DiskStore
+  readonly renderer: Renderer
+  readonly pool: InProcessRenderPool
+  readonly queue: RenderQueue
+  readonly cluster: ClusterQueue | undefined
+  readonly service: TtsService
+}
+
+/** The app over its wired parts: readiness probes, the engine re-check, and `close` in reverse order of wiring. */
+function assembleApp(parts: AppParts): App {
+  const { config, logger, metrics, host, detected, engines, store, renderer, pool, queue, cluster, service } = parts
+  const probes = coreProbes(config, store, engines, cluster === undefined ? undefined : () => cluster.readiness())
+  let rechecking: Promise<void> | undefined
+  let closing: Promise<void> | undefined
+  return {
+    config,
+    logger,
+    service,
+    store,
+    queue,
+    engines,
+    metrics,
+    renderer,
+    cluster,
+    recheckEngines() {
+      rechecking ??= detected?.recheck() ?? Promise.resolve()
+      return rechecking
+    },
+    addReadinessCheck(name, probe) {
+      probes.set(name, probe)
+    },
+    readiness: () => readinessOf(probes),
+    close(graceMs = config.shutdownGraceMs) {
+      closing ??= (async () => {
+        await rechecking
+        await service.close(graceMs)
+        await queue.close(graceMs)
+        if (queue !== pool) await pool.close(graceMs)
+        await host?.close()
+        await store.close()
+      })()
+      return closing
+    },
   }
 }
 
