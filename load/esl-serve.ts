@@ -1,7 +1,7 @@
 /**
  * The ESL hook of the REAL built app, as a server process for load/esl-bench.ts: buildApp
  * (DiskStore on a cache dir, espeak-ng + sox, in-process pool, metrics) and EslOutboundServer
- * wired exactly as src/server.ts wires them, logging at info level to a file. It pre-warms the
+ * wired exactly as src/app/server.ts wires them, logging at info level to a file. It pre-warms the
  * load generator's phrases (real renders; a reused --cache-dir makes later runs start warm) and
  * records every call's service-side time (EslObserver.answered: from the data event that
  * completed CHANNEL_DATA to our write of the variables) next to the app's own metrics.
@@ -18,7 +18,7 @@
 import { mkdirSync, openSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type * as AppModule from '../src/app.js'
+import type * as AppModule from '../src/app/build-app.js'
 import type * as ConfigModule from '../src/config/load-config.js'
 import type * as EslModule from '../src/esl/index.js'
 import type * as LoggerModule from '../src/logger.js'

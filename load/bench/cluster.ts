@@ -1,6 +1,6 @@
 /**
  * Cluster benchmark: N serving nodes and M render workers on one Redis, all in this process
- * (each node with its own TtsService, disk store in its own temp dir and BullMQ client).
+ * (each node a buildApp with its own disk store in its own temp dir and BullMQ client).
  *
  *   rendersPerUniqueSentence  bursts of concurrent requests for new sentences, spread over the
  *                             nodes: engine runs per unique sentence (the goal is exactly 1.0)
@@ -20,13 +20,13 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
-import { pino } from 'pino'
-import { createClusterQueue, startWorker, type ClusterConfig, type Renderer, type RenderWorkerHandle } from '../../src/cluster/index.js'
+import { pino, type Logger as PinoLogger } from 'pino'
+import { buildApp } from '../../src/app/build-app.js'
+import { createClusterQueue, startWorker, type ClusterConfig, type ClusterQueue, type Renderer, type RenderWorkerHandle } from '../../src/app/cluster.js'
 import { TtsError } from '../../src/core/errors.js'
 import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
-import { TtsService } from '../../src/core/tts-service.js'
-import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
-import { DiskStore } from '../../src/store/disk/disk-store.js'
+import type { TtsService } from '../../src/core/tts-service.js'
+import { loadConfig } from '../../src/config/load-config.js'
 
 export interface ClusterBenchOptions {
   readonly redisUrl: string
@@ -178,13 +178,19 @@ async function withCluster<T>(setup: ClusterSetup, body: (nodes: readonly TtsSer
     for (let i = 0; i < setup.instances; i++) {
       const dir = await mkdtemp(path.join(tmpdir(), 'tts-bench-node-'))
       closers.push(() => rm(dir, { recursive: true, force: true }))
-      const store = await DiskStore.open({ cacheDir: dir, logger: setup.logger })
-      closers.push(() => store.close())
-      const local = new InProcessRenderPool({ renderer: setup.renderer, concurrency: 1, logger: setup.logger })
-      const queue = createClusterQueue({ config: { ...config, cacheDir: dir }, logger: setup.logger, local })
-      closers.push(() => queue.close(5000))
-      await queue.cluster.whenStarted()
-      services.push(new TtsService({ store, queue, engines: benchCatalog, defaults: { engine: 'espeak-ng', voice: '', sampleRate: SAMPLE_RATE, maxTextChars: 2000 }, logger: setup.logger }))
+      // A node is a plain buildApp: the bench catalog and renderer, and the cluster queue with the bench's settings.
+      const nodeConfig = loadConfig({ env: {}, overrides: { cacheDir: dir, engine: 'espeak-ng', voice: '', sampleRate: SAMPLE_RATE, maxTextChars: 2000, renderConcurrency: 1 } })
+      let queue: ClusterQueue | undefined
+      const app = await buildApp(nodeConfig, {
+        logger: setup.logger as unknown as PinoLogger,
+        defaultMetrics: false,
+        engines: benchCatalog,
+        renderer: setup.renderer,
+        queue: ({ pool }) => (queue = createClusterQueue({ config: { ...config, cacheDir: dir }, logger: setup.logger, local: pool })),
+      })
+      closers.push(() => app.close(5000))
+      await queue?.cluster.whenStarted()
+      services.push(app.service)
     }
     await Promise.all(workers.map((w) => w.whenReady()))
     return await body(services)

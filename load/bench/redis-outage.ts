@@ -13,7 +13,7 @@
  * CLI: node --import ./test/harness/ts-hooks.mjs load/bench/redis-outage.ts [rounds] [--long]
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ClusterQueue } from '../../src/cluster/index.js'
+import type { ClusterQueue } from '../../src/app/cluster.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../../test/support/redis-fixtures.js'
 import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../test/harness/redis-server.js'
 

@@ -29,11 +29,22 @@ const { values } = parseArgs({
 })
 const entries = Number(values.entries)
 const rounds = Number(values.rounds)
-const { DiskStore } = await import(pathToFileURL(path.join(path.resolve(values.dist), 'store/disk/disk-store.js')).href)
+const { buildApp, loadConfig } = await import(pathToFileURL(path.join(path.resolve(values.dist), 'app/index.js')).href)
 
 generateCacheDir({ dir: values.dir, entries })
 const silent = { debug() {}, info() {}, warn() {}, error() {}, child: () => silent }
-const store = await DiskStore.open({ cacheDir: values.dir, logger: silent, maxCacheBytes: 1024 ** 4 })
+// The store of an app built as the service builds it (buildApp; a one-shot app indexes the whole
+// directory before it returns), with a fixed catalog and no renderer: this bench renders nothing.
+const catalog = { versionOf: () => 'bench', checkVoice() {}, ids: () => ['espeak-ng'] }
+const app = await buildApp(loadConfig({ env: {}, overrides: { cacheDir: values.dir, maxCacheBytes: 1024 ** 4 } }), {
+  logger: silent,
+  defaultMetrics: false,
+  engines: catalog,
+  renderer: async () => {
+    throw new Error('store-lookup renders nothing')
+  },
+})
+const store = app.store
 /** @type {string[]} */
 const keys = [...store.entries()].map((/** @type {{ key: string }} */ e) => e.key)
 const paths = keys.map((k) => store.pathFor(k))
@@ -65,4 +76,4 @@ process.stdout.write('| operation | first round | rounds | median |\n| --- | ---
 for (const [name, xs] of Object.entries(results)) {
   process.stdout.write(`| ${name} | ${xs[0]?.toFixed(0)} | ${xs.slice(1).map((x) => x.toFixed(0)).join(', ')} | ${median(xs.slice(1)).toFixed(0)} |\n`)
 }
-await store.close()
+await app.close()

@@ -1,4 +1,4 @@
-import { buildApp, type App } from '../app.js'
+import { buildApp, type App } from '../app/build-app.js'
 import { loadConfig } from '../config/load-config.js'
 import type { Config } from '../config/schema.js'
 import { createLogger, logSecretsOf } from '../logger.js'

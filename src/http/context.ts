@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import type { AppContext } from '../app-context.js'
+import type { AppContext } from '../app/context.js'
 import type { HotAudio } from './hot-audio.js'
 import type { PrewarmBatches } from '../core/prewarm-batches.js'
 import type { Metrics } from '../observability/metrics.js'

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
-import { buildApp, type App } from '../../src/app.js'
+import { buildApp, type App } from '../../src/app/build-app.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { tempDir } from '../harness/app.js'
 

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { startWorker, type RenderWorkerHandle } from '../../src/cluster/index.js'
+import { startWorker, type RenderWorkerHandle } from '../../src/app/cluster.js'
 import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { clusterConfig, CountingRenderer, sha256Of, startTestNode, testLogger, wavFor, type TestNode } from '../support/redis-fixtures.js'
 import { watchJobAdds } from '../harness/redis-job-events.js'

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import type { ClusterQueue } from '../../src/cluster/index.js'
+import type { ClusterQueue } from '../../src/app/cluster.js'
 import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
 import { watchJobAdds } from '../harness/redis-job-events.js'

@@ -4,7 +4,7 @@
  * them, each refused with a message naming the variable when it is malformed or ambiguous.
  */
 import { describe, expect, it } from 'vitest'
-import { clusterSettingsFrom, redisConfigured, redisTargetFrom } from '../../src/cluster/index.js'
+import { clusterSettingsFrom, redisConfigured, redisTargetFrom } from '../../src/app/cluster.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import { SECRET_KEYS } from '../../src/config/schema.js'
 import { isTtsError } from '../../src/core/errors.js'

@@ -6,7 +6,7 @@
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createClusterQueue } from '../../src/cluster/index.js'
+import { createClusterQueue } from '../../src/app/cluster.js'
 import { TtsError } from '../../src/core/errors.js'
 import type { RenderJob, RenderQueue, RenderedAudio } from '../../src/core/ports/index.js'
 import { BullMqRenderQueue, type ClusterRenderOptions } from '../../src/queue/bullmq/render-queue.js'

@@ -11,7 +11,7 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { ReadinessCheck } from '../../src/core/ports/index.js'
-import type { ClusterQueue } from '../../src/cluster/index.js'
+import type { ClusterQueue } from '../../src/app/cluster.js'
 import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
 

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { pino } from 'pino'
-import { buildApp, type App, type AppOverrides } from '../../src/app.js'
+import { buildApp, type App, type AppOverrides } from '../../src/app/build-app.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import type { Renderer } from '../../src/core/ports/index.js'
 

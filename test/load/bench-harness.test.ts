@@ -37,7 +37,7 @@ interface Ours {
 
 let dir: string
 beforeAll(async () => {
-  if (!existsSync(new URL('dist/app.js', ROOT))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
+  if (!existsSync(new URL('dist/app/build-app.js', ROOT))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)')
   dir = await mkdtemp(join(tmpdir(), 'tts-bench-smoke-'))
 })
 afterAll(async () => {
@@ -118,8 +118,10 @@ describe('the bench harness', () => {
     const { generateCacheDir } = (await import(new URL('load/gen-cache-dir.js', ROOT).href)) as {
       generateCacheDir(o: { dir: string; entries: number; pinnedEvery?: number }): { reused: boolean; entries: number }
     }
-    const { DiskStore } = (await import(new URL('dist/store/disk/disk-store.js', ROOT).href)) as {
-      DiskStore: { open(o: Record<string, unknown>): Promise<{ entries(): Iterable<{ key: string; pinned: boolean }>; close(): Promise<void> }> }
+    // As the bench does: the store of an app from dist/app/index.js (the public surface), not a deep import.
+    const { buildApp, loadConfig } = (await import(new URL('dist/app/index.js', ROOT).href)) as {
+      loadConfig(o: { env: Record<string, string>; overrides: Record<string, unknown> }): unknown
+      buildApp(config: unknown, overrides: Record<string, unknown>): Promise<{ store: { entries(): Iterable<{ key: string; pinned: boolean }> }; close(): Promise<void> }>
     }
     const cacheDir = join(dir, 'generated')
     expect(generateCacheDir({ dir: cacheDir, entries: 40, pinnedEvery: 10 }).reused).toBe(false)
@@ -132,14 +134,21 @@ describe('the bench harness', () => {
       error: (o: unknown) => warnings.push(o),
       child: () => logger,
     }
-    const store = await DiskStore.open({ cacheDir, logger })
+    const catalog = { versionOf: () => 'bench', checkVoice: () => undefined, ids: () => ['espeak-ng'] }
+    const app = await buildApp(loadConfig({ env: {}, overrides: { cacheDir } }), {
+      logger,
+      defaultMetrics: false,
+      engines: catalog,
+      renderer: () => Promise.reject(new Error('renders nothing')),
+    })
+    const store = app.store
     try {
       const indexed = [...store.entries()]
       expect(indexed).toHaveLength(40)
       expect(indexed.filter((e) => e.pinned)).toHaveLength(4)
       expect(warnings).toEqual([])
     } finally {
-      await store.close()
+      await app.close()
     }
   })
 

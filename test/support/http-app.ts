@@ -1,6 +1,6 @@
 /**
- * Builds the HTTP server on a real TtsService, a real DiskStore in a temp dir and the real
- * in-process render pool, with two fakes: the renderer (writes a canonical WAV, and can be
+ * Builds the HTTP server on an app from buildApp (the real TtsService, DiskStore in a temp dir
+ * and in-process render pool), with two fakes given as overrides: the renderer (writes a canonical WAV, and can be
  * held so renders stay in flight as long as a test needs) and the engine catalog (fixed
  * engines and voices, no probing). Used by the HTTP tests that need a controllable renderer;
  * tests that need real audio use buildApp with espeak-ng.
@@ -12,16 +12,15 @@ import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import { pino } from 'pino'
 import type { ReadinessReport } from '../../src/core/ports/index.js'
+import { buildApp } from '../../src/app/build-app.js'
 import { loadConfig } from '../../src/config/load-config.js'
 import type { Config } from '../../src/config/schema.js'
 import { TtsError } from '../../src/core/errors.js'
 import type { EngineCatalog, RenderedAudio, RenderJob } from '../../src/core/ports/index.js'
-import { TtsService } from '../../src/core/tts-service.js'
 import { buildHttpServer, type HttpAppContext, type HttpServerOptions } from '../../src/http/index.js'
-import { Metrics } from '../../src/observability/metrics.js'
-import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
+import type { Metrics } from '../../src/observability/metrics.js'
 import type { Renderer } from '../../src/core/ports/index.js'
-import { DiskStore } from '../../src/store/disk/disk-store.js'
+import type { DiskStore } from '../../src/store/disk/disk-store.js'
 import { canonicalWav } from './store-fixtures.js'
 
 export const TEST_TOKEN = 'test-token-7f3a9c1e'
@@ -180,26 +179,9 @@ export async function buildTestContext(options: Omit<TestHttpAppOptions, 'server
   })
   const logs = new LogCapture()
   const logger = pino({ level: config.logLevel, redact: { paths: ['req.headers.authorization', 'headers.authorization'], censor: '[redacted]' } }, logs)
-  const metrics = new Metrics({ defaultMetrics: false })
-  const store = await DiskStore.open({ cacheDir, logger, maxCacheBytes: config.maxCacheBytes })
   const renderer = new FakeRenderer()
-  const queue = new InProcessRenderPool({
-    renderer: renderer.render,
-    concurrency: config.renderConcurrency,
-    queueLimit: config.queueLimit,
-    logger,
-    observer: metrics.renderPool,
-  })
-  metrics.watchStore(store)
-  metrics.watchQueue(queue)
-  const service = new TtsService({
-    store,
-    queue,
-    engines: options.engines ?? new FakeEngineCatalog(),
-    defaults: { engine: config.engine, voice: config.voice, sampleRate: config.sampleRate, maxTextChars: config.maxTextChars },
-    logger,
-    observer: metrics.tts,
-  })
+  const built = await buildApp(config, { logger, defaultMetrics: false, engines: options.engines ?? new FakeEngineCatalog(), renderer: renderer.render })
+  const { service, store, queue, metrics } = built
   const readiness =
     options.readiness ??
     (async (): Promise<ReadinessReport> => ({ ok: true, checks: { cacheDir: { ok: true, state: 'ok' }, engine: { ok: true, state: 'ok' } } }))
@@ -218,9 +200,7 @@ export async function buildTestContext(options: Omit<TestHttpAppOptions, 'server
       if (closed) return
       closed = true
       renderer.release()
-      await service.close(1000)
-      await queue.close(1000)
-      await store.close()
+      await built.close(1000)
       await rm(root, { recursive: true, force: true })
     },
   }

@@ -1,15 +1,15 @@
 /**
  * Fixtures for the cluster tests: a counting fixture renderer (deterministic WAV per text, with
  * gates to hold renders and hooks that say when one starts), a fixed engine catalog, a silent
- * logger, and a whole node (TtsService + disk store + cluster queue) in a temp dir.
+ * logger, and a whole node (buildApp with a cluster queue override) in a temp dir.
  */
 import { createHash } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { pino } from 'pino'
-import { createClusterQueue, type ClusterQueue, type WorkerTuning } from '../../src/cluster/index.js'
-import type { ClusterConfig } from '../../src/cluster/cluster-settings.js'
+import { pino, type Logger as PinoLogger } from 'pino'
+import { createClusterQueue, type ClusterQueue, type WorkerTuning } from '../../src/app/cluster.js'
+import type { ClusterConfig } from '../../src/app/cluster-settings.js'
 import { cacheKeyFor } from '../../src/core/cache-key.js'
 import { AUDIO_FORMAT } from '../../src/core/defaults.js'
 import { TtsError } from '../../src/core/errors.js'
@@ -17,9 +17,10 @@ import type { PhraseRequest } from '../../src/core/phrase.js'
 import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
 import type { RedisTarget } from '../../src/redis/redis-target.js'
 import { abortError } from '../../src/core/single-flight.js'
-import { TtsService } from '../../src/core/tts-service.js'
-import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
-import { DiskStore } from '../../src/store/disk/disk-store.js'
+import type { TtsService } from '../../src/core/tts-service.js'
+import type { DiskStore } from '../../src/store/disk/disk-store.js'
+import { buildApp } from '../../src/app/build-app.js'
+import { loadConfig } from '../../src/config/load-config.js'
 import { canonicalWav } from './store-fixtures.js'
 
 export const ENGINE_VERSION = 'fixture-1'
@@ -206,35 +207,32 @@ export async function startTestNode(options: {
 }): Promise<TestNode> {
   const dir = await mkdtemp(path.join(tmpdir(), 'tts-node-'))
   const logger = options.logger ?? testLogger()
-  const store = await DiskStore.open({ cacheDir: dir, logger })
   const localRenderer = new CountingRenderer()
-  const local = new InProcessRenderPool({ renderer: localRenderer.render, concurrency: 2, queueLimit: 1000, logger })
-  const config = clusterConfig(options.redisUrl, options.prefix, { cacheDir: dir, ...options.config })
-  const queue = createClusterQueue({
-    config,
-    logger,
-    local,
-    renderer: options.renderer?.render,
-    engines: fixedCatalog(),
-    workerTuning: options.workerTuning,
+  const clusterCfg = clusterConfig(options.redisUrl, options.prefix, { cacheDir: dir, ...options.config })
+  const config = loadConfig({
+    env: {},
+    overrides: { cacheDir: dir, engine: 'espeak-ng', voice: '', sampleRate: SAMPLE_RATE, maxTextChars: 2000, renderConcurrency: 2, queueLimit: 1000 },
   })
-  const service = new TtsService({
-    store,
-    queue,
+  let queue: ClusterQueue | undefined
+  const app = await buildApp(config, {
+    // The app only calls the Logger port's methods on it (no render host, no engine detection here).
+    logger: logger as unknown as PinoLogger,
+    defaultMetrics: false,
     engines: fixedCatalog(),
-    defaults: { engine: 'espeak-ng', voice: '', sampleRate: SAMPLE_RATE, maxTextChars: 2000 },
-    logger,
+    renderer: localRenderer.render,
+    // The cluster queue with the test's own settings; the in-process worker (when the config asks) renders with `options.renderer`.
+    queue: ({ pool }) =>
+      (queue = createClusterQueue({ config: clusterCfg, logger, local: pool, renderer: options.renderer?.render, engines: fixedCatalog(), workerTuning: options.workerTuning })),
   })
+  if (queue === undefined) throw new Error('unreachable: buildApp did not build the queue')
   return {
-    service,
-    store,
+    service: app.service,
+    store: app.store,
     queue,
     localRenderer,
     dir,
     close: async () => {
-      await service.close(5000)
-      await queue.close(5000)
-      await store.close()
+      await app.close(5000)
       await rm(dir, { recursive: true, force: true })
     },
   }

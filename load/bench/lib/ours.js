@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * "Ours" for the in-process scenarios: the real app (buildApp from dist/app.js, the same
+ * "Ours" for the in-process scenarios: the real app (buildApp from dist/app/index.js, the same
  * composition `serve` and `get` use) without listeners, on a cache directory of its own.
  *
  * Renders are counted exactly through buildApp's `wrapRenderer` override: every engine run
@@ -49,7 +49,7 @@ export function collectingLogger() {
  * @property {'espeak-ng' | 'slow'} [engine] 'slow' is the command engine with slow-engine.sh
  * @property {number} [slowSeconds] render time of the slow fixture (default 1)
  * @property {Record<string, unknown>} [config] more config overrides (keys of src/config/schema.ts)
- * @property {(config: any, overrides: any) => Promise<any>} [buildApp] default: dist/app.js
+ * @property {(config: any, overrides: any) => Promise<any>} [buildApp] default: dist/app/index.js
  */
 
 /**
@@ -69,7 +69,7 @@ export function collectingLogger() {
  * @returns {Promise<Ours>}
  */
 export async function startOurs(options) {
-  const buildApp = options.buildApp ?? (await import('../../../dist/app.js')).buildApp
+  const buildApp = options.buildApp ?? (await import('../../../dist/app/index.js')).buildApp
   const { loadConfig } = await import('../../../dist/config/load-config.js')
   const cacheDir = path.join(options.workDir, 'cache')
   mkdirSync(cacheDir, { recursive: true })

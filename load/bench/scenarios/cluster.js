@@ -38,8 +38,12 @@ export async function clusterScenario(ctx) {
     runs.push({ label: 'synthetic engine, 50 ms a render', result: await mod.runClusterBench({ redisUrl, ...sizes, renderMs: 50 }) })
     if (!ctx.signal.aborted) {
       ctx.progress('real espeak-ng pipeline (engine + sox)')
-      const renderer = await realRenderer()
-      runs.push({ label: 'espeak-ng + sox (real pipeline)', result: await mod.runClusterBench({ redisUrl, ...sizes, renderer }) })
+      const app = await realPipelineApp(ctx.workDir)
+      try {
+        runs.push({ label: 'espeak-ng + sox (real pipeline)', result: await mod.runClusterBench({ redisUrl, ...sizes, renderer: app.renderer }) })
+      } finally {
+        await app.close()
+      }
     }
   } finally {
     await redis.stop()
@@ -97,11 +101,14 @@ export async function clusterScenario(ctx) {
   }
 }
 
-/** The service's own render pipeline (engine catalog + renderer from dist/), for espeak-ng. */
-async function realRenderer() {
-  const { EngineCatalog } = await import('../../../dist/engines/catalog.js')
-  const { createEngineRenderer } = await import('../../../dist/engines/pipeline/engine-renderer.js')
+/**
+ * An app from dist/ (buildApp, one-shot: the in-process engine pipeline, no render host) for
+ * espeak-ng: its renderer is the service's own render pipeline (engine catalog + engine → sox).
+ * @param {string} workDir
+ */
+async function realPipelineApp(workDir) {
+  const { buildApp, loadConfig } = await import('../../../dist/app/index.js')
   const { logger } = collectingLogger()
-  const engines = await EngineCatalog.detect({ defaultEngine: 'espeak-ng', logger })
-  return createEngineRenderer(engines, { logger })
+  const cacheDir = mkdtempSync(path.join(workDir, 'real-pipeline-'))
+  return buildApp(loadConfig({ env: {}, overrides: { cacheDir, engine: 'espeak-ng' } }), { logger, defaultMetrics: false })
 }

@@ -2,7 +2,7 @@
 /**
  * ESL hit path: load/esl-load.ts (`runEslLoad`, simulated FreeSWITCH channels speaking the
  * captured outbound protocol) against load/esl-serve.ts (the built app's ESL hook wired as
- * src/server.ts wires it, a child process driven over IPC), every phrase pre-warmed.
+ * src/app/server.ts wires it, a child process driven over IPC), every phrase pre-warmed.
  * Both are the ESL work's own tools; erasable TypeScript, so Node 24 runs them as they are.
  *
  * Two load shapes:

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { redisTargetFrom } from '../../cluster/cluster-settings.js'
-import { engineAdapterOptionsOf } from '../../config/engine-binaries.js'
+import { redisTargetFrom } from '../../app/cluster-settings.js'
+import { detectEngines } from '../../app/engine-options.js'
 import { loadConfig } from '../../config/load-config.js'
 import { describeRedisTarget, type RedisTarget } from '../../redis/redis-target.js'
 import { SECRET_KEYS, type Config } from '../../config/schema.js'
 import { toTtsError } from '../../core/errors.js'
-import { EngineCatalog, type CatalogDescription } from '../../engines/catalog.js'
+import type { CatalogDescription } from '../../engines/catalog.js'
 import { createLogger } from '../../logger.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { describeError, EXIT, json, out } from '../output.js'
@@ -36,12 +36,7 @@ export async function doctorCommand(argv: readonly string[], env: NodeJS.Process
   if (config !== undefined) {
     const logger = createLogger({ level: 'silent', destination: 2 })
     try {
-      const catalog = await EngineCatalog.detect({
-        defaultEngine: config.engine,
-        soxPath: config.soxBin,
-        logger,
-        ...engineAdapterOptionsOf(config),
-      })
+      const catalog = await detectEngines(config, logger)
       engines = catalog.describe()
       for (const e of engines.engines) {
         if (e.found || e.isDefault) {

@@ -2,7 +2,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../../config/schema.js'
 import { loadConfig } from '../../config/load-config.js'
 import { createLogger, logSecretsOf } from '../../logger.js'
-import type { RunningServer } from '../../server.js'
+import type { RunningServer } from '../../app/server.js'
 import type { Liveness, LivenessOptions } from '../../supervision/liveness.js'
 import type { SupervisedMessage } from '../../supervision/supervisor-protocol.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
@@ -31,9 +31,9 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
   const systemd = sd === undefined ? undefined : { notifier: openSdNotifier(sd, logger), watchdogMs: sd.watchdogMs }
   // The listeners' modules (Fastify and its plugins: a third of the start-up) load while
   // buildApp waits for the engine probes, instead of before it.
-  const serverModule = import('../../server.js')
+  const serverModule = import('../../app/server.js')
   serverModule.catch(() => undefined) // Awaited below; this only keeps an early failure from being "unhandled".
-  const { buildApp } = await import('../../app.js')
+  const { buildApp } = await import('../../app/build-app.js')
   const app = await buildApp(config, { logger, listeners: true })
   let server: RunningServer
   try {

@@ -1,8 +1,6 @@
-import { redisConfigured } from '../../cluster/cluster-settings.js'
-import { engineAdapterOptionsOf } from '../../config/engine-binaries.js'
+import { redisConfigured } from '../../app/cluster-settings.js'
 import { loadConfig } from '../../config/load-config.js'
-import { EngineCatalog } from '../../engines/catalog.js'
-import { createEngineRenderer } from '../../engines/pipeline/engine-renderer.js'
+import { detectEngines, engineRendererFor } from '../../app/engine-options.js'
 import { createLogger, logSecretsOf } from '../../logger.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT, UsageError } from '../output.js'
@@ -18,14 +16,9 @@ export async function workerCommand(argv: readonly string[], env: NodeJS.Process
   const config = loadConfig({ env, file: values.config, overrides })
   if (!redisConfigured(config)) throw new UsageError('worker needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (render workers take jobs from the BullMQ queue)')
   const logger = createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
-  const engines = await EngineCatalog.detect({
-    defaultEngine: config.engine,
-    soxPath: config.soxBin,
-    logger,
-    ...engineAdapterOptionsOf(config),
-  })
-  const renderer = createEngineRenderer(engines, { timeoutMs: config.renderTimeoutMs, soxPath: config.soxBin, logger: logger.child({ component: 'render' }) })
-  const { startWorker } = await import('../../cluster/index.js')
+  const engines = await detectEngines(config, logger)
+  const renderer = engineRendererFor(config, engines, logger)
+  const { startWorker } = await import('../../app/cluster.js')
   const worker = startWorker({ config, logger: logger.child({ component: 'worker' }), renderer, engines, transport: config.clusterAudio })
   await worker.whenReady()
   logger.info({ concurrency: config.workerConcurrency, engines: engines.ids() }, 'render worker running')

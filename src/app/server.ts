@@ -3,9 +3,9 @@
  * optional inbound ESL connection. Shutdown order: stop accepting everywhere, let in-flight
  * HTTP requests and ESL calls finish (bounded), then the caller closes the app itself.
  */
-import type { App } from './app.js'
-import { EslInboundClient, EslOutboundServer } from './esl/index.js'
-import { buildHttpServer } from './http/index.js'
+import type { App } from './build-app.js'
+import { EslInboundClient, EslOutboundServer } from '../esl/index.js'
+import { buildHttpServer } from '../http/index.js'
 
 export interface RunningServer {
   /** Where each listener is bound (port 0 in config resolves to the real port here). */

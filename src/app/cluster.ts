@@ -2,7 +2,7 @@
 export { clusterSettingsFrom, redisConfigured, redisTargetFrom, type ClusterConfig, type ClusterSettings, type RedisTopologyConfig } from './cluster-settings.js'
 export type { RedisTarget } from '../redis/redis-target.js'
 export { ClusterQueue, createClusterQueue, type CreateClusterQueueOptions } from './cluster-queue.js'
-export { startWorker, type RenderWorkerHandle, type StartWorkerOptions, type WorkerTuning } from './start-worker.js'
+export { startWorker, type RenderWorkerHandle, type StartWorkerOptions, type WorkerTuning } from './build-worker.js'
 export type { Renderer } from '../core/ports/index.js'
 export type { AudioTransport } from '../core/ports/index.js'
 export type { BackendCounts } from '../queue/fallback-render-queue.js'

@@ -8,7 +8,7 @@ import type { AudioTransport } from '../core/ports/index.js'
 import { BullMqRenderQueue } from '../queue/bullmq/render-queue.js'
 import { FallbackRenderQueue, type BackendCounts } from '../queue/fallback-render-queue.js'
 import { clusterSettingsFrom, type ClusterConfig } from './cluster-settings.js'
-import { startWorker, type RenderWorkerHandle, type WorkerTuning } from './start-worker.js'
+import { startWorker, type RenderWorkerHandle, type WorkerTuning } from './build-worker.js'
 
 export interface CreateClusterQueueOptions {
   readonly config: ClusterConfig

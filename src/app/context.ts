@@ -1,7 +1,7 @@
 import type { Logger as PinoLogger } from 'pino'
-import type { Config } from './config/schema.js'
-import type { AudioStore, ReadinessReport, RenderQueue } from './core/ports/index.js'
-import type { TtsService } from './core/tts-service.js'
+import type { Config } from '../config/schema.js'
+import type { AudioStore, ReadinessReport, RenderQueue } from '../core/ports/index.js'
+import type { TtsService } from '../core/tts-service.js'
 
 
 /**
