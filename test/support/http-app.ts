@@ -120,6 +120,7 @@ export class FakeEngineCatalog implements EngineCatalog {
   }
 
   checkVoice(engine: string, voice: string): void {
+    this.versionOf(engine) // an engine it does not hold: TTS_ERR_UNKNOWN_ENGINE, as the real catalog
     const list = this.#voices[engine]
     if (list !== undefined && voice !== '' && !list.includes(voice)) throw new TtsError('TTS_ERR_UNKNOWN_VOICE', { args: [engine, voice] })
   }
