@@ -7,7 +7,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
-import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
+import { CountingRenderer, startWorkerAndClientNodes } from '../support/redis-fixtures.js'
 import { watchJobAdds } from '../harness/redis-job-events.js'
 import { redisServerInstalled, uniquePrefix } from '../harness/redis-server.js'
 import { clusterMasterOf, startRedisCluster, type ClusterSetup } from '../harness/redis-topologies.js'
@@ -30,11 +30,7 @@ describe.skipIf(!redisServerInstalled())('Redis Cluster (3 masters)', () => {
   it('renders a new sentence once for requests on two nodes, shares its audio, and keeps the queue in one slot', async () => {
     const prefix = uniquePrefix('cluster')
     const clusterEngine = new CountingRenderer()
-    const a: TestNode = await startTestNode({ redisUrl: setup.target, prefix, renderer: clusterEngine, config: { workersInProcess: true } })
-    cleanups.push(() => a.close())
-    const b: TestNode = await startTestNode({ redisUrl: setup.target, prefix })
-    cleanups.push(() => b.close())
-    await Promise.all([a.queue.cluster.whenStarted(), b.queue.cluster.whenStarted(), a.queue.worker?.whenReady()])
+    const { a, b } = await startWorkerAndClientNodes({ redisUrl: setup.target, prefix, renderer: clusterEngine, cleanups })
     const adds = await watchJobAdds(setup.target, prefix)
     cleanups.push(() => adds.close())
 

@@ -12,7 +12,7 @@ import type { ReadinessCheck } from '../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../src/app/cluster.js'
 import { BullMqRenderQueue } from '../../src/queue/bullmq/render-queue.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
-import { CountingRenderer, jobFor, startTestNode, tempDir, testLogger, wavFor, type TestNode } from '../support/redis-fixtures.js'
+import { CountingRenderer, jobFor, startWorkerAndClientNodes, tempDir, testLogger, wavFor } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
 
 /** Resolves once the queue's readiness is in `state` (at once if it already is). */
@@ -54,11 +54,14 @@ describe.skipIf(!redisServerInstalled())('Redis outage', () => {
     const prefix = uniquePrefix('outage')
     const clusterEngine = new CountingRenderer()
     // A: falls back to its local pool, runs the cluster's worker in-process. B: fails fast, no worker.
-    const a: TestNode = await startTestNode({ redisUrl: redis.url, prefix, renderer: clusterEngine, config: { workersInProcess: true, redisFallback: 'local' } })
-    cleanups.push(() => a.close())
-    const b: TestNode = await startTestNode({ redisUrl: redis.url, prefix, config: { redisFallback: 'fail' } })
-    cleanups.push(() => b.close())
-    await Promise.all([a.queue.cluster.whenStarted(), b.queue.cluster.whenStarted(), a.queue.worker?.whenReady()])
+    const { a, b } = await startWorkerAndClientNodes({
+      redisUrl: redis.url,
+      prefix,
+      renderer: clusterEngine,
+      cleanups,
+      configA: { redisFallback: 'local' },
+      configB: { redisFallback: 'fail' },
+    })
 
     // Redis up: both nodes go through the cluster; one render, shared.
     expect((await a.service.get({ text: 'Main menu.' })).status).toBe('rendered')

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { ClusterQueue } from '../../src/app/cluster.js'
 import { jobIdFor } from '../../src/queue/bullmq/job-codec.js'
-import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
+import { CountingRenderer, startWorkerAndClientNodes, type TestNode } from '../support/redis-fixtures.js'
 import { watchJobAdds } from '../harness/redis-job-events.js'
 import { redisServerInstalled, uniquePrefix } from '../harness/redis-server.js'
 import { startSentinelSetup, type SentinelSetup } from '../harness/redis-topologies.js'
@@ -50,14 +50,8 @@ describe.skipIf(!redisServerInstalled())('Redis Sentinel', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
   })
 
-  async function twoNodes(prefix: string, clusterEngine: CountingRenderer): Promise<{ a: TestNode; b: TestNode }> {
-    const a = await startTestNode({ redisUrl: setup.target, prefix, renderer: clusterEngine, config: { workersInProcess: true } })
-    cleanups.push(() => a.close())
-    const b = await startTestNode({ redisUrl: setup.target, prefix })
-    cleanups.push(() => b.close())
-    await Promise.all([a.queue.cluster.whenStarted(), b.queue.cluster.whenStarted(), a.queue.worker?.whenReady()])
-    return { a, b }
-  }
+  const twoNodes = (prefix: string, clusterEngine: CountingRenderer): Promise<{ a: TestNode; b: TestNode }> =>
+    startWorkerAndClientNodes({ redisUrl: setup.target, prefix, renderer: clusterEngine, cleanups })
 
   it('renders a new sentence once for requests on two nodes, through the master the Sentinel names, and shares its audio', async () => {
     const prefix = uniquePrefix('sentinel')

@@ -12,7 +12,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { ReadinessCheck } from '../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../src/app/cluster.js'
-import { CountingRenderer, startTestNode, type TestNode } from '../support/redis-fixtures.js'
+import { CountingRenderer, startWorkerAndClientNodes, type TestNode } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
 
 /** The callers' deadline: far above the detection bound (2 × COMMAND_TIMEOUT_MS), far below BullMQ's 30 s. */
@@ -80,18 +80,15 @@ describe.skipIf(!redisServerInstalled())('Redis frozen (SIGSTOP)', () => {
     const prefix = uniquePrefix('frozen')
     const timeouts = { redisCommandTimeoutMs: COMMAND_TIMEOUT_MS }
     // A: renders locally when Redis is away and runs the cluster's worker. B: no worker.
-    const a = await startTestNode({
+    return startWorkerAndClientNodes({
       redisUrl: redis.url,
       prefix,
       renderer: clusterEngine,
-      config: { workersInProcess: true, redisFallback: 'local', ...timeouts },
-      ...(tuning === undefined ? {} : { workerTuning: tuning }),
+      cleanups,
+      configA: { redisFallback: 'local', ...timeouts },
+      configB: { redisFallback: 'fail', ...timeouts },
+      workerTuning: tuning,
     })
-    cleanups.push(() => a.close())
-    const b = await startTestNode({ redisUrl: redis.url, prefix, config: { redisFallback: 'fail', ...timeouts } })
-    cleanups.push(() => b.close())
-    await Promise.all([a.queue.cluster.whenStarted(), b.queue.cluster.whenStarted(), a.queue.worker?.whenReady()])
-    return { a, b }
   }
 
   it('renders locally, within the deadline, a miss whose job a worker had already taken; once per key on the node; readiness degraded; the cluster again after SIGCONT', async () => {

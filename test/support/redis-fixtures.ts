@@ -64,6 +64,36 @@ export function fixedCatalog(version = ENGINE_VERSION): EngineCatalog {
   }
 }
 
+/**
+ * The pair most cluster tests need: node `a` runs the cluster's worker in-process with
+ * `renderer`, node `b` only asks; both started and the worker ready. Each node's close goes to
+ * `cleanups` (the caller runs them after the test).
+ */
+export async function startWorkerAndClientNodes(options: {
+  readonly redisUrl: string | RedisTarget
+  readonly prefix: string
+  readonly renderer: CountingRenderer
+  readonly cleanups: (() => Promise<unknown>)[]
+  /** Extra settings for node a (the worker's) and node b. */
+  readonly configA?: Partial<ClusterConfig>
+  readonly configB?: Partial<ClusterConfig>
+  readonly workerTuning?: WorkerTuning | undefined
+}): Promise<{ a: TestNode; b: TestNode }> {
+  const { redisUrl, prefix, cleanups } = options
+  const a = await startTestNode({
+    redisUrl,
+    prefix,
+    renderer: options.renderer,
+    config: { workersInProcess: true, ...options.configA },
+    ...(options.workerTuning === undefined ? {} : { workerTuning: options.workerTuning }),
+  })
+  cleanups.push(() => a.close())
+  const b = await startTestNode({ redisUrl, prefix, config: { ...options.configB } })
+  cleanups.push(() => b.close())
+  await Promise.all([a.queue.cluster.whenStarted(), b.queue.cluster.whenStarted(), a.queue.worker?.whenReady()])
+  return { a, b }
+}
+
 interface Gate {
   readonly promise: Promise<void>
   open(): void
