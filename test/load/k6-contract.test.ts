@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { prewarmProgressSchema } from '../../src/http/schemas.js'
+import { prewarmProgressSchema } from '../../src/http/schemas/prewarm.js'
 import { Metrics } from '../../src/observability/metrics.js'
 
 const source = (file: string): Promise<string> => readFile(new URL(`../../load/k6/${file}`, import.meta.url), 'utf8')

@@ -4,7 +4,8 @@ import { TtsError } from '../../core/errors.js'
 import type { EntryFilter } from '../../core/ports/index.js'
 import { httpError } from '../http-errors.js'
 import { audioUrl, type RouteDeps } from '../route-deps.js'
-import { entrySchema, errorResponses, keyParamsSchema, purgeQuerySchema, purgeResultSchema, type PurgeQuery } from '../schemas.js'
+import { entrySchema, keyParamsSchema, purgeQuerySchema, purgeResultSchema, type PurgeQuery } from '../schemas/cache.js'
+import { errorResponses } from '../schemas/errors.js'
 
 function checkedKey(key: string): string {
   if (!isCacheKey(key)) throw new TtsError('TTS_ERR_INVALID_KEY', { args: [String(key).slice(0, 80)] })

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify'
 import type { ReadinessCheck, ReadinessReport } from '../../core/ports/index.js'
 import type { ErrorCode } from '../../core/errors.js'
 import { httpError } from '../http-errors.js'
-import { notReadySchema, readySchema } from '../schemas.js'
+import { notReadySchema, readySchema } from '../schemas/ops.js'
 
 /** Lets a request through whatever the pressure: probes and scrapes must answer under load. */
 const ignorePressure = (): void => undefined

@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import type { PrewarmItem } from '../../core/prewarm-batches.js'
 import { httpError } from '../http-errors.js'
+import { errorResponses } from '../schemas/errors.js'
 import {
-  errorResponses,
   prewarmAcceptedSchema,
   prewarmJsonBodySchema,
   prewarmProgressSchema,
@@ -10,7 +10,7 @@ import {
   prewarmTextBodySchema,
   type PrewarmJsonBody,
   type PrewarmQuery,
-} from '../schemas.js'
+} from '../schemas/prewarm.js'
 
 /** Splits a text/plain body into phrases: one per line (LF or CRLF), blank lines skipped. */
 export function phrasesOf(body: string): string[] {
