@@ -14,8 +14,14 @@ function checkedKey(key: string): string {
 
 /** GET /v1/cache/:key (metadata), DELETE /v1/cache/:key and DELETE /v1/cache (purge). */
 export async function cacheRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const { store } = app.tts
+  describeEntryRoute(app, deps)
+  removeEntryRoute(app)
+  purgeRoute(app)
+}
 
+/** GET /v1/cache/:key: the sidecar metadata of one entry, with its URL. */
+function describeEntryRoute(app: FastifyInstance, deps: RouteDeps): void {
+  const { store } = app.tts
   app.get<{ Params: { key: string } }>(
     '/v1/cache/:key',
     {
@@ -34,7 +40,11 @@ export async function cacheRoutes(app: FastifyInstance, deps: RouteDeps): Promis
       return { ...entry, url: audioUrl(deps, request, key) }
     },
   )
+}
 
+/** DELETE /v1/cache/:key: purge one entry. */
+function removeEntryRoute(app: FastifyInstance): void {
+  const { store } = app.tts
   app.delete<{ Params: { key: string } }>(
     '/v1/cache/:key',
     {
@@ -55,7 +65,11 @@ export async function cacheRoutes(app: FastifyInstance, deps: RouteDeps): Promis
       return { removed: 1 }
     },
   )
+}
 
+/** DELETE /v1/cache: purge the entries of a voice and/or engine, or (all=true, alone) everything. */
+function purgeRoute(app: FastifyInstance): void {
+  const { store } = app.tts
   app.delete<{ Querystring: PurgeQuery }>(
     '/v1/cache',
     {

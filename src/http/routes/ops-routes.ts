@@ -30,8 +30,13 @@ function codeForCheck(name: string): ErrorCode {
 
 /** GET /healthz, GET /readyz and GET /metrics. */
 export async function opsRoutes(app: FastifyInstance, options: { isClosing: () => boolean }): Promise<void> {
-  const { metrics } = app.tts
+  healthzRoute(app)
+  readyzRoute(app, options.isClosing)
+  metricsRoute(app)
+}
 
+/** GET /healthz: liveness. */
+function healthzRoute(app: FastifyInstance): void {
   app.get(
     '/healthz',
     {
@@ -45,7 +50,10 @@ export async function opsRoutes(app: FastifyInstance, options: { isClosing: () =
     },
     async () => ({ status: 'ok' as const }),
   )
+}
 
+/** GET /readyz: the readiness checks; 503 naming the failing ones, or while closing. */
+function readyzRoute(app: FastifyInstance, isClosing: () => boolean): void {
   app.get(
     '/readyz',
     {
@@ -60,7 +68,7 @@ export async function opsRoutes(app: FastifyInstance, options: { isClosing: () =
       },
     },
     async (request, reply) => {
-      if (options.isClosing()) throw httpError('TTS_ERR_SHUTTING_DOWN', 'the service is shutting down')
+      if (isClosing()) throw httpError('TTS_ERR_SHUTTING_DOWN', 'the service is shutting down')
       let report: ReadinessReport
       try {
         report = await app.tts.readiness()
@@ -87,7 +95,11 @@ export async function opsRoutes(app: FastifyInstance, options: { isClosing: () =
       return reply.code(503).send({ code: codeForCheck(first), message, status: 'failed', checks })
     },
   )
+}
 
+/** GET /metrics: the Prometheus exposition. */
+function metricsRoute(app: FastifyInstance): void {
+  const { metrics } = app.tts
   app.get(
     '/metrics',
     {

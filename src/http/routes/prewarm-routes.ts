@@ -19,8 +19,13 @@ export function phrasesOf(body: string): string[] {
 
 /** POST /v1/prewarm (start a batch) and GET /v1/prewarm/:id (its progress). */
 export async function prewarmRoutes(app: FastifyInstance): Promise<void> {
-  const maxItems = app.tts.config.prewarmMaxItems
+  submitRoute(app)
+  progressRoute(app)
+}
 
+/** POST /v1/prewarm: a batch as JSON or text/plain, submitted to the pre-warm batches (202 and its id). */
+function submitRoute(app: FastifyInstance): void {
+  const maxItems = app.tts.config.prewarmMaxItems
   app.post<{ Body: PrewarmJsonBody | string; Querystring: PrewarmQuery }>(
     '/v1/prewarm',
     {
@@ -59,7 +64,10 @@ export async function prewarmRoutes(app: FastifyInstance): Promise<void> {
       return reply.code(202).header('location', `/v1/prewarm/${accepted.id}`).send(accepted)
     },
   )
+}
 
+/** GET /v1/prewarm/:id: a batch's progress. */
+function progressRoute(app: FastifyInstance): void {
   app.get<{ Params: { id: string } }>(
     '/v1/prewarm/:id',
     {
