@@ -6,8 +6,21 @@ const CALL_SECONDS_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1
 const SERVICE_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 const INBOUND_STATES: readonly EslInboundState[] = ['connected', 'connecting', 'auth-failed', 'disconnected']
 
-/** The `tts_esl_*` metrics, behind the ESL adapter's own observer port (src/esl/ports.ts). */
+/**
+ * The `tts_esl_*` metrics, behind the ESL adapter's own observer port (src/esl/ports.ts): one
+ * group of families per concern, registered in this order (the exposition lists them so).
+ */
 export function createEslMetrics(registers: Registry[]): EslObserver {
+  return {
+    ...connectionMetrics(registers),
+    ...commandMetrics(registers),
+    ...callMetrics(registers),
+    ...inputMetrics(registers),
+  }
+}
+
+/** Open connections by side, connections opened, inbound reconnects and the inbound state. */
+function connectionMetrics(registers: Registry[]): Pick<Required<EslObserver>, 'connectionOpened' | 'connectionClosed' | 'reconnect' | 'inboundState'> {
   const eslOpen = new Gauge({
     name: 'tts_esl_connections',
     help: 'Open ESL connections by side (outbound: FreeSWITCH connected to us, one per call; inbound: our client to FreeSWITCH)',
@@ -31,12 +44,41 @@ export function createEslMetrics(registers: Registry[]): EslObserver {
     labelNames: ['state'] as const,
     registers,
   })
+  for (const side of ['outbound', 'inbound'] as const) eslOpen.set({ side }, 0)
+  return {
+    connectionOpened(side: EslSide): void {
+      eslOpen.inc({ side })
+      eslOpened.inc({ side })
+    },
+    connectionClosed(side: EslSide): void {
+      eslOpen.dec({ side })
+    },
+    reconnect(): void {
+      eslReconnects.inc()
+    },
+    inboundState(state: EslInboundState): void {
+      for (const s of INBOUND_STATES) eslInboundState.set({ state: s }, s === state ? 1 : 0)
+    },
+  }
+}
+
+/** ESL commands sent, by side, command word and outcome. */
+function commandMetrics(registers: Registry[]): Pick<Required<EslObserver>, 'command'> {
   const eslCommands = new Counter({
     name: 'tts_esl_commands_total',
     help: 'ESL commands sent, by side, command word and outcome (ok, refused, timeout, closed)',
     labelNames: ['side', 'command', 'outcome'] as const,
     registers,
   })
+  return {
+    command(side: EslSide, name: string, outcome: EslCommandOutcome): void {
+      eslCommands.inc({ side, command: name, outcome })
+    },
+  }
+}
+
+/** Outbound calls: their results, session time and service-side time (the hit path). */
+function callMetrics(registers: Registry[]): Pick<Required<EslObserver>, 'answered' | 'callResult'> {
   const eslCalls = new Counter({
     name: 'tts_esl_results_total',
     help: 'Outbound ESL calls answered, by status written to the channel (hit, rendered, coalesced, timeout, error) and whether it was delivered',
@@ -59,6 +101,19 @@ export function createEslMetrics(registers: Registry[]): EslObserver {
   })
   // Bound once per status: observe() on the hot path then skips hashing the label set.
   const serviceByStatus = new Map(ESL_CALL_STATUSES.map((status) => [status, eslServiceSeconds.labels({ status })]))
+  return {
+    answered(status: EslCallStatus, seconds: number): void {
+      serviceByStatus.get(status)?.observe(seconds)
+    },
+    callResult(outcome: EslCallOutcome): void {
+      eslCalls.inc({ status: outcome.status, delivered: String(outcome.delivered) })
+      eslCallSeconds.observe({ status: outcome.status }, outcome.seconds)
+    },
+  }
+}
+
+/** What FreeSWITCH sent us outside a call: pre-warm CUSTOM events and malformed input. */
+function inputMetrics(registers: Registry[]): Pick<Required<EslObserver>, 'prewarm' | 'protocolError'> {
   const eslPrewarm = new Counter({
     name: 'tts_esl_prewarm_events_total',
     help: 'Pre-warm requests received as FreeSWITCH CUSTOM events, by outcome (accepted, dropped, invalid)',
@@ -71,31 +126,7 @@ export function createEslMetrics(registers: Registry[]): EslObserver {
     labelNames: ['side'] as const,
     registers,
   })
-  for (const side of ['outbound', 'inbound'] as const) eslOpen.set({ side }, 0)
   return {
-    connectionOpened(side: EslSide): void {
-      eslOpen.inc({ side })
-      eslOpened.inc({ side })
-    },
-    connectionClosed(side: EslSide): void {
-      eslOpen.dec({ side })
-    },
-    reconnect(): void {
-      eslReconnects.inc()
-    },
-    inboundState(state: EslInboundState): void {
-      for (const s of INBOUND_STATES) eslInboundState.set({ state: s }, s === state ? 1 : 0)
-    },
-    command(side: EslSide, name: string, outcome: EslCommandOutcome): void {
-      eslCommands.inc({ side, command: name, outcome })
-    },
-    answered(status: EslCallStatus, seconds: number): void {
-      serviceByStatus.get(status)?.observe(seconds)
-    },
-    callResult(outcome: EslCallOutcome): void {
-      eslCalls.inc({ status: outcome.status, delivered: String(outcome.delivered) })
-      eslCallSeconds.observe({ status: outcome.status }, outcome.seconds)
-    },
     prewarm(outcome: 'accepted' | 'dropped' | 'invalid'): void {
       eslPrewarm.inc({ outcome })
     },
@@ -103,5 +134,4 @@ export function createEslMetrics(registers: Registry[]): EslObserver {
       eslProtocolErrors.inc({ side })
     },
   }
-
 }
