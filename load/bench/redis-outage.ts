@@ -14,8 +14,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClusterQueue } from '../../src/app/cluster.js'
-import { CountingRenderer, startTestNode, type TestNode } from '../../test/support/redis-fixtures.js'
-import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../test/harness/redis-server.js'
+import { CountingRenderer } from '../../test/fakes/counting-renderer.js'
+import { startTestNode, type TestNode } from '../../test/harness/redis/test-nodes.js'
+import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../test/harness/redis/server.js'
 
 interface Timing {
   readonly ms: number

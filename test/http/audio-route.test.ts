@@ -3,7 +3,7 @@ import { dirname } from 'node:path'
 import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
 import { DiskStore } from '../../src/store/disk/disk-store.js'
-import { testApp } from './harness.js'
+import { testApp } from '../harness/http/test-apps.js'
 
 async function cachedKey(t: Awaited<ReturnType<typeof testApp>>, text = 'Press one'): Promise<{ key: string; bytes: Buffer }> {
   const res = await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { text } })
