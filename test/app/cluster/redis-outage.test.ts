@@ -10,11 +10,10 @@ import path from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { ReadinessCheck } from '../../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../../src/app/cluster.js'
-import { BullMqRenderQueue } from '../../../src/queue/bullmq/render-queue.js'
-import { BullMqRenderWorker } from '../../../src/queue/bullmq/render-worker.js'
+import { startWorker } from '../../../src/app/build-worker.js'
 import { CountingRenderer } from '../../fakes/counting-renderer.js'
 import { jobFor } from '../../harness/queue/render-jobs.js'
-import { startWorkerAndClientNodes, tempDir } from '../../harness/redis/test-nodes.js'
+import { clusterConfig, startTestNode, startWorkerAndClientNodes, tempDir } from '../../harness/redis/test-nodes.js'
 import { testLogger } from '../../fakes/loggers.js'
 import { wavFor } from '../../fakes/wav.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../harness/redis/server.js'
@@ -120,11 +119,12 @@ describe.skipIf(!redisServerInstalled())('Redis outage', () => {
     const logger = testLogger()
     const dir = await tempDir('empty')
     cleanups.push(() => rm(dir, { recursive: true, force: true }))
-    // The cluster queue alone (no fallback): it waits through the outage.
-    const node = new BullMqRenderQueue({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, limit: 10, logger })
-    cleanups.push(() => node.close(1000))
+    // A node from buildApp, asked through its BullMQ side alone (no fallback): it waits through the outage.
+    const serving = await startTestNode({ redisUrl: redis.url, prefix, logger })
+    cleanups.push(() => serving.close())
+    const node = serving.queue.cluster
     const engine = new CountingRenderer()
-    const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, concurrency: 2, renderer: engine.render, logger })
+    const worker = startWorker({ config: clusterConfig(redis.url, prefix, { audioTtlSeconds: 600, workerConcurrency: 2 }), logger, renderer: engine.render })
     cleanups.push(() => worker.close(1000))
     cleanups.push(async () => engine.release())
     await Promise.all([node.whenStarted(), worker.whenReady()])

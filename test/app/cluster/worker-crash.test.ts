@@ -8,11 +8,10 @@ import { access, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { BullMqRenderQueue } from '../../../src/queue/bullmq/render-queue.js'
-import { BullMqRenderWorker } from '../../../src/queue/bullmq/render-worker.js'
+import { startWorker } from '../../../src/app/build-worker.js'
 import { spawnClusterChild, type ClusterChild } from '../../harness/redis/child.js'
 import { CountingRenderer } from '../../fakes/counting-renderer.js'
-import { FAST_STALL, tempDir } from '../../harness/redis/test-nodes.js'
+import { clusterConfig, FAST_STALL, startTestNode, tempDir } from '../../harness/redis/test-nodes.js'
 import { jobFor } from '../../harness/queue/render-jobs.js'
 import { testLogger } from '../../fakes/loggers.js'
 import { wavFor } from '../../fakes/wav.js'
@@ -37,8 +36,10 @@ it('retries the job of a worker killed mid-render on another worker, and publish
   const logger = testLogger()
   const dir = await tempDir('crash')
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  const node = new BullMqRenderQueue({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, limit: 10, logger })
-  cleanups.push(() => node.close(1000))
+  // A serving node from buildApp; the job goes straight to its BullMQ side (no local fallback).
+  const serving = await startTestNode({ redisUrl: redis.url, prefix, logger })
+  cleanups.push(() => serving.close())
+  const node = serving.queue.cluster
   const probe = new Redis(redis.url)
   cleanups.push(() => probe.quit())
 
@@ -61,14 +62,11 @@ it('retries the job of a worker killed mid-render on another worker, and publish
   expect(await probe.exists(redisAudioKey(prefix, job.key))).toBe(0)
 
   const survivorEngine = new CountingRenderer()
-  const survivor = new BullMqRenderWorker({
-    redisUrl: redis.url,
-    prefix,
-    audioTtlSeconds: 600,
-    concurrency: 1,
-    renderer: survivorEngine.render,
+  const survivor = startWorker({
+    config: clusterConfig(redis.url, prefix, { audioTtlSeconds: 600, workerConcurrency: 1 }),
     logger,
-    ...FAST_STALL,
+    renderer: survivorEngine.render,
+    tuning: FAST_STALL,
   })
   cleanups.push(() => survivor.close(1000))
 

@@ -11,9 +11,9 @@
 import { writeFile } from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import type { RenderJob, RenderedAudio } from '../../../src/core/ports/index.js'
-import { BullMqRenderWorker } from '../../../src/queue/bullmq/render-worker.js'
+import { startWorker } from '../../../src/app/build-worker.js'
 import { CountingRenderer } from '../../fakes/counting-renderer.js'
-import { FAST_STALL } from './test-nodes.js'
+import { clusterConfig, FAST_STALL } from './test-nodes.js'
 import { testLogger } from '../../fakes/loggers.js'
 import { wavFor } from '../../fakes/wav.js'
 
@@ -40,17 +40,13 @@ async function held(job: RenderJob, signal: AbortSignal): Promise<RenderedAudio>
   return rendering
 }
 
-const worker = new BullMqRenderWorker({
-  redisUrl,
-  prefix,
-  audioTtlSeconds: 600,
-  concurrency: 2,
-  renderer: mode === 'hang' ? hang : held,
+// The worker as `tts-cache worker` starts it (src/app/build-worker.ts), with the fixture engine.
+const worker = startWorker({
+  config: clusterConfig(redisUrl, prefix, { audioTtlSeconds: 600, workerConcurrency: 2 }),
   logger: testLogger(),
+  renderer: mode === 'hang' ? hang : held,
+  tuning: FAST_STALL,
   name: `child-${process.pid}`,
-  lockDurationMs: FAST_STALL.lockDurationMs,
-  stalledIntervalMs: FAST_STALL.stalledIntervalMs,
-  maxStalledCount: FAST_STALL.maxStalledCount,
 })
 await worker.whenReady()
 say({ type: 'ready' })
