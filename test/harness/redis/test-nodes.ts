@@ -130,7 +130,8 @@ export async function startTestNode(options: {
     defaultMetrics: false,
     engines: fixedCatalog(),
     renderer: localRenderer.render,
-    // The cluster queue with the test's own settings; the in-process worker (when the config asks) renders with `options.renderer`.
+    // One-root exception (docs/architecture.md): through buildApp's queue override, src/app's own factory builds the cluster
+    // queue with the test's settings; its in-process worker (when the config asks) renders with `options.renderer`.
     queue: ({ pool }) =>
       (queue = createClusterQueue({ config: clusterCfg, logger, local: pool, renderer: options.renderer?.render, engines: fixedCatalog(), workerTuning: options.workerTuning })),
   })
