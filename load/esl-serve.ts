@@ -18,11 +18,8 @@
 import { mkdirSync, openSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import type * as AppModule from '../src/app/build-app.js'
-import type * as ConfigModule from '../src/config/load-config.js'
-import type * as EslModule from '../src/esl/index.js'
-import type * as LoggerModule from '../src/logger.js'
-import type { EslCallOutcome, EslCallStatus, EslObserver } from '../src/esl/index.js'
+import type * as PublicEntry from '../src/index.js'
+import type { EslCallOutcome, EslCallStatus, EslObserver } from '../src/index.js'
 import type * as EslLoad from './esl-load.js'
 
 // Computed specifiers: Node 24 runs this file directly (type stripping); tsc sees only the types.
@@ -31,11 +28,8 @@ const { parseArgs, phraseText } = (await import(new URL('./esl-load.ts', import.
 const ROOT = new URL('../', import.meta.url).pathname
 const args = parseArgs(process.argv.slice(2))
 const dist = resolve(ROOT, args['dist'] ?? 'dist')
-const importDist = async <T>(path: string): Promise<T> => (await import(pathToFileURL(resolve(dist, path)).href)) as T
-const { buildApp } = await importDist<typeof AppModule>('app.js')
-const { loadConfig } = await importDist<typeof ConfigModule>('config/load-config.js')
-const { EslOutboundServer } = await importDist<typeof EslModule>('esl/index.js')
-const { createLogger } = await importDist<typeof LoggerModule>('logger.js')
+// The package's public entry only (src/index.ts → <dist>/index.js).
+const { buildApp, loadConfig, EslOutboundServer, createLogger } = (await import(pathToFileURL(resolve(dist, 'index.js')).href)) as typeof PublicEntry
 
 const cacheDir = resolve(ROOT, args['cache-dir'] ?? 'load/.out/esl-bench-cache')
 const logFile = resolve(ROOT, args['log'] ?? 'load/.out/esl-serve.log')

@@ -19,7 +19,7 @@
  * --voices (comma list, default ''), --pinned-every (0: none; N: every Nth entry pinned),
  * --force (regenerate even if a complete directory is there).
  *
- * Needs `npm run build` (it imports the key function from dist/). Writes a marker file
+ * Needs `npm run build` (it imports the key function from the package's public entry, dist/index.js). Writes a marker file
  * `.gen-cache-dir.json` at the root when complete; the store ignores files at the root.
  * A second run with the same options is a no-op.
  */
@@ -27,8 +27,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
-import { cacheKeyFor } from '../dist/core/cache-key.js'
-import { AUDIO_FORMAT } from '../dist/core/defaults.js'
+import { AUDIO_FORMAT, cacheKeyFor } from '../dist/index.js'
 
 export const MARKER_FILE = '.gen-cache-dir.json'
 

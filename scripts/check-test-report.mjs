@@ -12,7 +12,7 @@ import path from 'node:path'
 /** Suites that must run at least one passing test in a strict run: label → file pattern. */
 const REQUIRED_SUITES = Object.freeze({
   'real FreeSWITCH (test/freeswitch/)': /\/test\/freeswitch\/[^/]+\.test\.ts$/,
-  'real redis-server (test/cluster/)': /\/test\/cluster\/[^/]+\.test\.ts$/,
+  'real redis-server (test/app/cluster/)': /\/test\/app\/cluster\/[^/]+\.test\.ts$/,
 })
 
 const [reportPath, ...flags] = process.argv.slice(2)

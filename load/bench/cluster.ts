@@ -21,12 +21,21 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 import { pino, type Logger as PinoLogger } from 'pino'
-import { buildApp } from '../../src/app/build-app.js'
-import { createClusterQueue, startWorker, type ClusterConfig, type ClusterQueue, type Renderer, type RenderWorkerHandle } from '../../src/app/cluster.js'
-import { TtsError } from '../../src/core/errors.js'
-import type { EngineCatalog, Logger, RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
-import type { TtsService } from '../../src/core/tts-service.js'
-import { loadConfig } from '../../src/config/load-config.js'
+// The package's public entry only (src/index.ts; compiled with it by lib/compile-ts.js).
+import {
+  buildApp,
+  loadConfig,
+  startWorker,
+  TtsError,
+  type ClusterConfig,
+  type EngineCatalog,
+  type Logger,
+  type RenderedAudio,
+  type RenderJob,
+  type Renderer,
+  type RenderWorkerHandle,
+  type TtsService,
+} from '../../src/index.js'
 
 export interface ClusterBenchOptions {
   readonly redisUrl: string
@@ -178,18 +187,22 @@ async function withCluster<T>(setup: ClusterSetup, body: (nodes: readonly TtsSer
     for (let i = 0; i < setup.instances; i++) {
       const dir = await mkdtemp(path.join(tmpdir(), 'tts-bench-node-'))
       closers.push(() => rm(dir, { recursive: true, force: true }))
-      // A node is a plain buildApp: the bench catalog and renderer, and the cluster queue with the bench's settings.
-      const nodeConfig = loadConfig({ env: {}, overrides: { cacheDir: dir, engine: 'espeak-ng', voice: '', sampleRate: SAMPLE_RATE, maxTextChars: 2000, renderConcurrency: 1 } })
-      let queue: ClusterQueue | undefined
+      // A node is a plain buildApp: the bench's Redis settings in its config (buildApp builds the
+      // cluster queue from them, as for `serve`), the bench catalog and renderer as overrides.
+      const { cacheDir: _unused, ...redisSettings } = config
+      const nodeConfig = loadConfig({
+        env: {},
+        overrides: { ...redisSettings, cacheDir: dir, engine: 'espeak-ng', voice: '', sampleRate: SAMPLE_RATE, maxTextChars: 2000, renderConcurrency: 1 },
+      })
       const app = await buildApp(nodeConfig, {
         logger: setup.logger as unknown as PinoLogger,
         defaultMetrics: false,
         engines: benchCatalog,
         renderer: setup.renderer,
-        queue: ({ pool }) => (queue = createClusterQueue({ config: { ...config, cacheDir: dir }, logger: setup.logger, local: pool })),
       })
       closers.push(() => app.close(5000))
-      await queue?.cluster.whenStarted()
+      if (app.cluster === undefined) throw new Error('buildApp built no cluster queue: redisUrl missing from the node config')
+      await app.cluster.cluster.whenStarted()
       services.push(app.service)
     }
     await Promise.all(workers.map((w) => w.whenReady()))

@@ -13,9 +13,13 @@
  * CLI: node --import ./test/harness/ts-hooks.mjs load/bench/redis-outage.ts [rounds] [--long]
  */
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { ClusterQueue } from '../../src/app/cluster.js'
-import { CountingRenderer, startTestNode, type TestNode } from '../../test/support/redis-fixtures.js'
-import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../test/harness/redis-server.js'
+import type { App } from '../../src/index.js'
+import { CountingRenderer } from '../../test/fakes/counting-renderer.js'
+import { startTestNode, type TestNode } from '../../test/harness/redis/test-nodes.js'
+import { spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../test/harness/redis/server.js'
+
+/** The cluster queue a node's buildApp made (its BullMQ side behind the local fallback). */
+type ClusterQueue = NonNullable<App['cluster']>
 
 interface Timing {
   readonly ms: number

@@ -1,7 +1,7 @@
 /**
- * The public surface of the composition root, for code outside src/ (the benchmarks under
- * load/ import dist/app/index.js): build an app from a parsed config. The cluster parts stay
- * behind build-app's lazy import, so importing this costs no BullMQ.
+ * The public surface of the composition root, re-exported by the package's entry (src/index.ts →
+ * dist/index.js, which is what code outside src/ imports): build an app from a parsed config.
+ * The cluster parts stay behind build-app's lazy import, so importing this costs no BullMQ.
  */
 export { buildApp, type App, type AppOverrides, type QueueParts, type ReadinessProbe } from './build-app.js'
 export { startServer, type RunningServer } from './server.js'

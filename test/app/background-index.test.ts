@@ -3,7 +3,7 @@ import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import { buildApp, type App } from '../../src/app/build-app.js'
 import { loadConfig } from '../../src/config/load-config.js'
-import { tempDir } from '../harness/app.js'
+import { tempDir } from '../harness/app/test-app.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

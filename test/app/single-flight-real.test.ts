@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { parseWavHeader, isCanonicalWav } from '../../src/audio/wav.js'
-import { startTestApp, listFiles, type TestApp } from '../harness/app.js'
+import { startTestApp, listFiles, type TestApp } from '../harness/app/test-app.js'
 
 let t: TestApp | undefined
 afterEach(async () => {

@@ -2,8 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
-import { FIXTURES, listFiles, tempDir } from '../harness/app.js'
-import { runCli } from '../harness/cli.js'
+import { FIXTURES, listFiles, tempDir } from '../harness/app/test-app.js'
+import { runCli } from '../harness/cli/run-cli.js'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -146,7 +146,7 @@ describe('tts-cache serve', () => {
   /** Starts the built `serve` on ports chosen by the system; resolves once the HTTP API listens. */
   async function startServe(): Promise<{ base: string; stop: () => Promise<number | null> }> {
     const { spawn } = await import('node:child_process')
-    const { ROOT } = await import('../harness/app.js')
+    const { ROOT } = await import('../harness/app/test-app.js')
     const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], {
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: '0', TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],

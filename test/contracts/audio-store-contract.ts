@@ -7,7 +7,8 @@ import fs from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { isTtsError, type ErrorCode, TtsError } from '../../src/core/errors.js'
 import type { AudioStore, CacheEntry, ClaimResult, RenderSlot } from '../../src/core/ports/index.js'
-import { canonicalWav, keyOf, renderInto, slotMeta, type SlotMeta } from '../support/store-fixtures.js'
+import { canonicalWav } from '../fakes/wav.js'
+import { keyOf, renderInto, slotMeta, type SlotMeta } from '../harness/store/fixtures.js'
 
 export interface ContractSubject {
   readonly store: AudioStore

@@ -1,5 +1,5 @@
 import { describeAudioStoreContract } from './audio-store-contract.js'
-import { openTestStore } from '../store/disk/open-store.js'
+import { openTestStore } from '../harness/store/open-store.js'
 
 // The start-up scan has two read paths (child processes, inline); a peer store exercises both.
 for (const scanProcesses of [2, 0]) {

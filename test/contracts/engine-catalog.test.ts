@@ -10,8 +10,8 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { EngineCatalog } from '../../src/core/ports/index.js'
 import { EngineCatalog as DetectedEngineCatalog } from '../../src/engines/catalog.js'
 import { silentLogger } from '../fixtures/engines/helpers.js'
-import { FakeEngineCatalog } from '../support/http-app.js'
-import { fixedCatalog } from '../support/redis-fixtures.js'
+import { FakeEngineCatalog } from '../fakes/engine-catalogs.js'
+import { fixedCatalog } from '../fakes/engine-catalogs.js'
 
 interface Subject {
   readonly catalog: () => Promise<EngineCatalog>

@@ -12,8 +12,12 @@ import type { RenderJob, RenderQueue, RenderedAudio } from '../../src/core/ports
 import { BullMqRenderQueue, type ClusterRenderOptions } from '../../src/queue/bullmq/render-queue.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
-import { clusterConfig, CountingRenderer, jobFor, tempDir, testLogger, wavFor } from '../support/redis-fixtures.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
+import { clusterConfig, tempDir } from '../harness/redis/test-nodes.js'
+import { CountingRenderer } from '../fakes/counting-renderer.js'
+import { jobFor } from '../harness/queue/render-jobs.js'
+import { testLogger } from '../fakes/loggers.js'
+import { wavFor } from '../fakes/wav.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis/server.js'
 
 interface Harness {
   readonly queue: RenderQueue

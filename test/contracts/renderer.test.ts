@@ -20,8 +20,8 @@ import type { EngineAdapterOptions } from '../../src/engines/adapters/engine-ada
 import { RenderHost } from '../../src/engines/host/render-host.js'
 import { createEngineRenderer } from '../../src/engines/pipeline/engine-renderer.js'
 import { fixture, isProcessAlive, makeTempDir, readPidFile, removeTempDirs, renderJob, silentLogger, ttsErrorOf, waitForFile } from '../fixtures/engines/helpers.js'
-import { FakeRenderer } from '../support/http-app.js'
-import { CountingRenderer } from '../support/redis-fixtures.js'
+import { FakeRenderer } from '../fakes/fake-renderer.js'
+import { CountingRenderer } from '../fakes/counting-renderer.js'
 
 /** What a case asks of the renderer: speak normally, fail as the engine fails, or hang until aborted. */
 type Scenario = 'speak' | 'fail' | 'hang'

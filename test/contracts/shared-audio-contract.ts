@@ -7,7 +7,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { SharedAudio } from '../../src/core/ports/index.js'
-import { jobFor, SAMPLE_RATE, wavFor } from '../support/redis-fixtures.js'
+import { jobFor, SAMPLE_RATE } from '../harness/queue/render-jobs.js'
+import { wavFor } from '../fakes/wav.js'
 
 export interface SharedAudioSetup {
   readonly tier: SharedAudio

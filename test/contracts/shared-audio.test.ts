@@ -4,8 +4,9 @@ import path from 'node:path'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll } from 'vitest'
 import { RedisSharedAudio, SharedDirAudio } from '../../src/store/shared/index.js'
-import { tempDir, testLogger } from '../support/redis-fixtures.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
+import { tempDir } from '../harness/redis/test-nodes.js'
+import { testLogger } from '../fakes/loggers.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis/server.js'
 import { sharedAudioContract } from './shared-audio-contract.js'
 
 let redis: TestRedis

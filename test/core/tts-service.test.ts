@@ -21,7 +21,7 @@ import type {
 } from '../../src/core/ports/index.js'
 import { TtsService } from '../../src/core/tts-service.js'
 import { silentLogger } from '../fixtures/engines/helpers.js'
-import { FakeEngineCatalog } from '../support/http-app.js'
+import { FakeEngineCatalog } from '../fakes/engine-catalogs.js'
 
 /** The store's index in a Map; `claim` always owns (no other process shares it). */
 class MemoryStore implements AudioStore {

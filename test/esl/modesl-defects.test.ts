@@ -16,9 +16,9 @@ import { EslInboundClient } from '../../src/esl/inbound/client.js'
 import { captureBytes, OUTBOUND, referenceFrames } from '../fakes/freeswitch/captures.js'
 import { FakeEventSocket } from '../fakes/freeswitch/event-socket.js'
 import { startRealApp } from '../harness/esl/hook.js'
-import { ManualScheduler } from '../harness/esl/manual-scheduler.js'
+import { ManualScheduler } from '../fakes/esl/manual-scheduler.js'
 import { socketPair } from '../harness/esl/socket-pair.js'
-import { RecordingLogger } from '../harness/esl/recording-logger.js'
+import { RecordingLogger } from '../fakes/esl/recording-logger.js'
 import { settle, waitFor } from '../harness/esl/wait.js'
 
 const require = createRequire(import.meta.url)

@@ -5,13 +5,13 @@
  * states what must happen; none of them may be rendered.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { FIXTURES } from '../harness/app.js'
+import { FIXTURES } from '../harness/app/test-app.js'
 import { MACRO_END_EXACT, MACRO_TEXT_GUARD } from '../../src/esl/outbound/call-input.js'
 import { channelDataFrame } from '../fakes/freeswitch/frames.js'
 import { FALLBACK_WAV, startHook } from '../harness/esl/hook.js'
-import { ManualScheduler } from '../harness/esl/manual-scheduler.js'
+import { ManualScheduler } from '../fakes/esl/manual-scheduler.js'
 import { waitFor } from '../harness/esl/wait.js'
-import { auth, testApp } from '../http/harness.js'
+import { auth, testApp } from '../harness/http/test-apps.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

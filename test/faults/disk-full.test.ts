@@ -17,12 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TtsError } from '../../src/core/errors.js'
 import type { SpaceInfo } from '../../src/store/disk/disk-space.js'
 import { startHook } from '../harness/esl/hook.js'
-import { buildRealHttpApp, type RealHttpApp } from '../harness/http-real-app.js'
+import { buildRealHttpApp, type RealHttpApp } from '../harness/http/real-app.js'
 import { expectTtsError } from '../contracts/audio-store-contract.js'
-import { canonicalWav, keyOf, listFiles, slotMeta } from '../support/store-fixtures.js'
-import { openTestStore } from '../store/disk/open-store.js'
-import { fillTo, mountTmpfs, strictTestRun } from '../harness/tmpfs.js'
-import { testApp } from '../http/harness.js'
+import { canonicalWav } from '../fakes/wav.js'
+import { keyOf, listFiles, slotMeta } from '../harness/store/fixtures.js'
+import { openTestStore } from '../harness/store/open-store.js'
+import { fillTo, mountTmpfs, strictTestRun } from '../harness/store/tmpfs.js'
+import { testApp } from '../harness/http/test-apps.js'
 
 const LONG_TEXT =
   'Thank you for calling. All of our agents are busy helping other callers right now. Please stay on the line and ' +

@@ -13,7 +13,7 @@ import { createCommandEngine } from '../../src/engines/adapters/command.js'
 import { createEspeakNgEngine } from '../../src/engines/adapters/espeak-ng.js'
 import { renderToFile } from '../../src/engines/pipeline/render-audio.js'
 import { fixture, isProcessAlive, makeTempDir, readPidFile, removeTempDirs, renderJob, silentLogger } from '../fixtures/engines/helpers.js'
-import { startTestApp, type TestApp } from '../harness/app.js'
+import { startTestApp, type TestApp } from '../harness/app/test-app.js'
 
 const apps: TestApp[] = []
 afterEach(async () => {

@@ -9,8 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { PROTOCOL_ERROR_LOG_DEFAULTS } from '../../src/esl/connection/protocol-error-log.js'
 import { serializeError } from '../../src/log-redaction.js'
 import { startHook } from '../harness/esl/hook.js'
-import { ManualScheduler } from '../harness/esl/manual-scheduler.js'
-import type { LogEntry } from '../harness/esl/recording-logger.js'
+import { ManualScheduler } from '../fakes/esl/manual-scheduler.js'
+import type { LogEntry } from '../fakes/esl/recording-logger.js'
 import { waitFor } from '../harness/esl/wait.js'
 
 const cleanups: (() => Promise<void>)[] = []

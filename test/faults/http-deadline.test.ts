@@ -12,8 +12,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { fixture, makeTempDir, removeTempDirs } from '../fixtures/engines/helpers.js'
-import { eventually } from '../http/harness.js'
-import { buildRealHttpApp, type RealHttpApp } from '../harness/http-real-app.js'
+import { eventually } from '../harness/http/test-apps.js'
+import { buildRealHttpApp, type RealHttpApp } from '../harness/http/real-app.js'
 
 const apps: RealHttpApp[] = []
 afterEach(async () => {

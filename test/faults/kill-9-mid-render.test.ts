@@ -15,7 +15,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
 import { fixture } from '../fixtures/engines/helpers.js'
-import { ROOT, tempDir } from '../harness/app.js'
+import { ROOT, tempDir } from '../harness/app/test-app.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

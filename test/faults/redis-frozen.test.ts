@@ -12,8 +12,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { ReadinessCheck } from '../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../src/app/cluster.js'
-import { CountingRenderer, startWorkerAndClientNodes, type TestNode } from '../support/redis-fixtures.js'
-import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
+import { CountingRenderer } from '../fakes/counting-renderer.js'
+import { startWorkerAndClientNodes, type TestNode } from '../harness/redis/test-nodes.js'
+import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis/server.js'
 
 /** The callers' deadline: far above the detection bound (2 × COMMAND_TIMEOUT_MS), far below BullMQ's 30 s. */
 const DEADLINE_MS = 5000

@@ -9,10 +9,11 @@ import { Writable } from 'node:stream'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Logger } from '../../src/core/ports/index.js'
-import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
+import { startWorker } from '../../src/app/build-worker.js'
 import { describeRedisTarget } from '../../src/redis/redis-target.js'
-import { CountingRenderer, startTestNode } from '../support/redis-fixtures.js'
-import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
+import { CountingRenderer } from '../fakes/counting-renderer.js'
+import { clusterConfig, startTestNode } from '../harness/redis/test-nodes.js'
+import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis/server.js'
 
 const RIGHT = 'Right-redis-pw-6d1e'
 const WRONG = 'Wrong-redis-pw-93ab'
@@ -57,7 +58,7 @@ describe.skipIf(!redisServerInstalled())('Redis passwords in the cluster path', 
     const wrongUrl = `redis://:${WRONG}@127.0.0.1:${redis.port}`
     const refused = await startTestNode({ redisUrl: wrongUrl, prefix, logger: log.logger })
     cleanups.push(() => refused.close())
-    const worker = new BullMqRenderWorker({ redisUrl: wrongUrl, prefix, audioTtlSeconds: 60, concurrency: 1, renderer: new CountingRenderer().render, logger: log.logger })
+    const worker = startWorker({ config: clusterConfig(wrongUrl, prefix, { audioTtlSeconds: 60, workerConcurrency: 1 }), logger: log.logger, renderer: new CountingRenderer().render })
     cleanups.push(() => worker.close(500))
     await log.seen('WRONGPASS')
     expect((await refused.service.get({ text: 'Refused password.' })).status).toBe('rendered')

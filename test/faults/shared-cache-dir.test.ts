@@ -14,9 +14,9 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { isTtsError } from '../../src/core/errors.js'
 import { processStartTicks, thisProcessIdentity } from '../../src/store/disk/process-identity.js'
 import { SERVICES_DIR } from '../../src/store/disk/service-registry.js'
-import { ROOT, startTestApp, tempDir, type TestApp } from '../harness/app.js'
+import { ROOT, startTestApp, tempDir, type TestApp } from '../harness/app/test-app.js'
 import { startHook, type RealApp } from '../harness/esl/hook.js'
-import { EslRenderGate } from '../harness/esl/render-gate.js'
+import { EslRenderGate } from '../fakes/esl/render-gate.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

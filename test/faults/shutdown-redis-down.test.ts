@@ -14,8 +14,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { ROOT } from '../harness/app.js'
-import { freePort, redisServerInstalled, spawnRedisServer } from '../harness/redis-server.js'
+import { ROOT } from '../harness/app/test-app.js'
+import { freePort, redisServerInstalled, spawnRedisServer } from '../harness/redis/server.js'
 
 const NEVER_MS = 30_000
 

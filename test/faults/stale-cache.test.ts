@@ -10,11 +10,11 @@
 import { readFile, rm, stat, truncate, unlink, writeFile } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
-import { runCli } from '../harness/cli.js'
+import { runCli } from '../harness/cli/run-cli.js'
 import { startHook } from '../harness/esl/hook.js'
-import { eventually } from '../http/harness.js'
-import { TEST_TOKEN } from '../support/http-app.js'
-import { buildRealHttpApp, type RealHttpApp } from '../harness/http-real-app.js'
+import { eventually } from '../harness/http/test-apps.js'
+import { TEST_TOKEN } from '../harness/http/test-app.js'
+import { buildRealHttpApp, type RealHttpApp } from '../harness/http/real-app.js'
 
 const open: RealHttpApp[] = []
 const cleanups: (() => Promise<void>)[] = []

@@ -14,10 +14,11 @@ import os from 'node:os'
 import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { DiskStore } from '../../src/store/disk/disk-store.js'
-import { eventually, testApp } from '../http/harness.js'
-import { openTestStore } from '../store/disk/open-store.js'
-import { spawnStoreChild, type StoreChild } from '../harness/store-child-process.js'
-import { keyOf, type RecordingLogger } from '../support/store-fixtures.js'
+import { eventually, testApp } from '../harness/http/test-apps.js'
+import { openTestStore } from '../harness/store/open-store.js'
+import { spawnStoreChild, type StoreChild } from '../harness/store/child-process.js'
+import { keyOf } from '../harness/store/fixtures.js'
+import { type RecordingLogger } from '../fakes/recording-logger.js'
 
 const children: StoreChild[] = []
 afterEach(async () => {

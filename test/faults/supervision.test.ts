@@ -20,7 +20,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '../../src/config/load-config.js'
 import { DEFAULTS } from '../../src/core/defaults.js'
 import { openSdNotifier, sdNotifyEnvironment } from '../../src/supervision/sd-notify.js'
-import { ROOT } from '../harness/app.js'
+import { ROOT } from '../harness/app/test-app.js'
 
 interface DgramSocket {
   bind(path: string): void

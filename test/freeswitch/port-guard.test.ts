@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { answers, assertListenerIs, assertPortUnused, freePort, listenerPids } from '../harness/freeswitch.js'
+import { answers, assertListenerIs, assertPortUnused, freePort, listenerPids } from '../harness/freeswitch/freeswitch.js'
 
 describe('the e2e suite port guard', () => {
   let strangerPid: number

@@ -5,7 +5,7 @@
  * tts_cache_http_url), real loopback calls. Assertions are on FreeSWITCH's own events
  * (PLAYBACK_START path, PLAYBACK_STOP status, the channel variables at hangup), its log, and what
  * the caller's leg recorded. A foreign process on a port the suite uses fails it loudly
- * (test/harness/freeswitch.ts checks every listener's owner through /proc).
+ * (test/harness/freeswitch/freeswitch.ts checks every listener's owner through /proc).
  *
  * Timing is measured and printed (silence before speech), never a pass/fail threshold, with two
  * exceptions argued where they stand: telling our deadline apart from FreeSWITCH's own 25 s, and
@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest'
-import { FIXTURES, ROOT } from '../harness/app.js'
+import { FIXTURES, ROOT } from '../harness/app/test-app.js'
 import {
   freePort,
   freeswitchAvailable,
@@ -31,9 +31,9 @@ import {
   type RunningFreeSwitch,
   type RunningService,
   type ServicePorts,
-} from '../harness/freeswitch.js'
-import { redisServerInstalled, spawnRedisServer } from '../harness/redis-server.js'
-import { fillTo, mountTmpfs, strictTestRun } from '../harness/tmpfs.js'
+} from '../harness/freeswitch/freeswitch.js'
+import { redisServerInstalled, spawnRedisServer } from '../harness/redis/server.js'
+import { fillTo, mountTmpfs, strictTestRun } from '../harness/store/tmpfs.js'
 
 if (!freeswitchAvailable) {
   // Said once, loudly: this suite is the only one that needs it.

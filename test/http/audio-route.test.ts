@@ -1,9 +1,8 @@
 import { copyFile, mkdir, truncate, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { pino } from 'pino'
 import { describe, expect, it } from 'vitest'
-import { DiskStore } from '../../src/store/disk/disk-store.js'
-import { testApp } from './harness.js'
+import { buildTestContext } from '../harness/http/test-app.js'
+import { testApp } from '../harness/http/test-apps.js'
 
 async function cachedKey(t: Awaited<ReturnType<typeof testApp>>, text = 'Press one'): Promise<{ key: string; bytes: Buffer }> {
   const res = await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { text } })
@@ -61,15 +60,15 @@ describe('GET /v1/audio/<key>.wav', () => {
   it('serves a WAV another process published in the cache directory (not yet in this index)', async () => {
     const t = await testApp()
     const { bytes } = await cachedKey(t)
-    // Another store on the same directory publishes a key this one never saw (WAV + sidecar).
-    const peer = await DiskStore.open({ cacheDir: t.cacheDir, logger: pino({ level: 'silent' }) })
+    // Another app (buildApp: its own store) on the same directory publishes a key this one never saw (WAV + sidecar).
+    const peer = await buildTestContext({ config: { cacheDir: t.cacheDir } })
     const other = 'c'.repeat(64)
-    const claim = await peer.claim(other)
+    const claim = await peer.store.claim(other)
     if (claim.state !== 'owned') throw new Error(`expected to own ${other}`)
     await writeFile(claim.slot.tempPath, bytes)
     await claim.slot.commit({ text: 'from a peer', voice: '', engine: 'espeak-ng', engineVersion: 'fake-1', sampleRate: 8000, format: 'wav-pcm16-mono', pinned: false }, { bytes: bytes.length, durationMs: 0 })
     await claim.slot.release()
-    await peer.close()
+    await peer.closeContext()
     expect(t.store.peek(other)).toBeUndefined()
     const res = await t.app.inject({ method: 'GET', url: `/v1/audio/${other}.wav` })
     expect(res.statusCode).toBe(200)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { auth, TEST_TOKEN, testApp } from './harness.js'
+import { auth, TEST_TOKEN, testApp } from '../harness/http/test-apps.js'
 
 const protectedRequests = [
   { method: 'POST', url: '/v1/prewarm', payload: { items: [{ text: 'a' }] } },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { eventually, testApp } from './harness.js'
+import { eventually, testApp } from '../harness/http/test-apps.js'
 
 describe('backpressure', () => {
   it('answers 503 TTS_ERR_OVERLOADED with Retry-After when the render queue is full, and never a 200 for it', async () => {

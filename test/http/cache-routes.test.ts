@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { auth, testApp } from './harness.js'
+import { auth, testApp } from '../harness/http/test-apps.js'
 
 async function put(t: Awaited<ReturnType<typeof testApp>>, text: string, voice?: string, engine?: string): Promise<string> {
   const res = await t.app.inject({ method: 'POST', url: '/v1/tts', payload: { text, voice, engine } })

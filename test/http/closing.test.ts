@@ -1,8 +1,8 @@
 import { connect } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { buildTestHttpApp } from '../support/http-app.js'
-import { eventually } from './harness.js'
-import { listen, parseRaw } from './listening.js'
+import { buildTestHttpApp } from '../harness/http/test-app.js'
+import { eventually } from '../harness/http/test-apps.js'
+import { listen, parseRaw } from '../harness/http/listening.js'
 
 describe('app.close()', () => {
   it('waits for requests in flight, and answers requests that arrive meanwhile with 503 TTS_ERR_SHUTTING_DOWN', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { ERROR_CODES } from '../../src/core/errors.js'
-import { auth, testApp } from './harness.js'
+import { auth, testApp } from '../harness/http/test-apps.js'
 
 function expectError(res: { statusCode: number; json(): unknown; headers: Record<string, unknown> }, status: number, code: string): void {
   expect(res.statusCode).toBe(status)

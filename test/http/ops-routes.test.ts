@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { eventually, testApp } from './harness.js'
+import { eventually, testApp } from '../harness/http/test-apps.js'
 
 function sample(text: string, series: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `))

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { TestHttpApp } from '../support/http-app.js'
-import { auth, eventually, testApp } from './harness.js'
+import type { TestHttpApp } from '../harness/http/test-app.js'
+import { auth, eventually, testApp } from '../harness/http/test-apps.js'
 
 async function finished(t: TestHttpApp, id: string): Promise<Record<string, unknown>> {
   return eventually(async () => {

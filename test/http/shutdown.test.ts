@@ -16,7 +16,7 @@ interface Event {
 
 /** The child process and a way to wait for its events (JSON lines on stdout). */
 function startServer(dir: string): { child: ChildProcessWithoutNullStreams; next(match: (e: Event) => boolean): Promise<Event>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', './test/harness/ts-hooks.mjs', 'test/harness/http-serve.ts'], {
+  const child = spawn(process.execPath, ['--import', './test/harness/ts-hooks.mjs', 'test/harness/http/serve.ts'], {
     cwd: root,
     env: { ...process.env, TTS_TEST_ROOT: dir },
     stdio: ['pipe', 'pipe', 'pipe'],

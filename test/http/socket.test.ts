@@ -7,10 +7,10 @@
 import { readdir } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { TEST_TOKEN } from '../support/http-app.js'
-import { buildRealHttpApp, type RealHttpApp } from '../harness/http-real-app.js'
-import { eventually } from './harness.js'
-import { listen, parseRaw, rawRequest } from './listening.js'
+import { TEST_TOKEN } from '../harness/http/test-app.js'
+import { buildRealHttpApp, type RealHttpApp } from '../harness/http/real-app.js'
+import { eventually } from '../harness/http/test-apps.js'
+import { listen, parseRaw, rawRequest } from '../harness/http/listening.js'
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = []

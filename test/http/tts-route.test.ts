@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
-import { auth, eventually, testApp } from './harness.js'
+import { auth, eventually, testApp } from '../harness/http/test-apps.js'
 
 const hello = '/v1/tts?text=Hello%20caller'
 

@@ -1,14 +1,16 @@
 // @ts-check
 /**
- * Child process for the start-up benchmark: opens a DiskStore on a cache directory and prints
- * one JSON line {openMs, entries, rssBytes, heapUsedBytes, ...}. Run in a fresh process so
- * the RSS is the store's and nothing else's:
+ * Child process for the start-up benchmark: opens the cache directory the way a one-shot command
+ * does — buildApp from the package's public entry (dist/index.js), so the whole index is built
+ * before it returns — with a fixed engine catalog and no renderer (nothing is probed or rendered),
+ * and prints one JSON line {openMs, entries, rssBytes, heapUsedBytes, ...}. Run in a fresh
+ * process so the RSS is the app's (its store's index) and nothing else's:
  *
  *   node --expose-gc load/bench/child/open-store.js <cacheDir> [ours|walk|empty]
  *
  * `walk` is the baseline: a bare readdir of every shard and leaf directory with the same
  * concurrency (no file is opened) — the floor for any index built at start. `empty` opens
- * nothing: the RSS of a Node process with the store's modules loaded and no index.
+ * nothing: the RSS of a Node process with the same modules loaded and no index.
  */
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -49,16 +51,31 @@ async function walk() {
   return files
 }
 
-const { DiskStore } = await import('../../../dist/store/disk/disk-store.js')
+const { buildApp, loadConfig, TtsError } = await import('../../../dist/index.js')
+/** The generated entries' engine at any version; never asked to render. */
+const catalog = {
+  /** @param {string} engine */
+  versionOf(engine) {
+    if (engine !== 'espeak-ng') throw new TtsError('TTS_ERR_UNKNOWN_ENGINE', { args: [engine] })
+    return 'bench'
+  },
+  checkVoice() {},
+  ids: () => ['espeak-ng'],
+}
+/** @type {import('../../../dist/index.js').Renderer} */
+const noRenderer = async () => {
+  throw new Error('open-store renders nothing')
+}
 /** @type {unknown} */
 let keep
 let entries = 0
 const started = performance.now()
 if (mode === 'ours') {
-  const store = await DiskStore.open({ cacheDir, logger, maxCacheBytes: 1024 ** 4, scanConcurrency: concurrency })
-  const stats = store.stats()
-  entries = stats.entries // all entries (pinned ones included)
-  keep = store
+  // The store's scan concurrency is its default (32), the same as `walk` uses by default.
+  const config = loadConfig({ env: {}, overrides: { cacheDir, maxCacheBytes: 1024 ** 4, logLevel: 'silent' } })
+  const app = await buildApp(config, { logger, defaultMetrics: false, engines: catalog, renderer: noRenderer })
+  entries = app.store.stats().entries // all entries (pinned ones included)
+  keep = app
 } else if (mode === 'walk') {
   entries = await walk()
 }

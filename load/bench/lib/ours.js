@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * "Ours" for the in-process scenarios: the real app (buildApp from dist/app/index.js, the same
+ * "Ours" for the in-process scenarios: the real app (buildApp from dist/index.js, the package's public entry, the same
  * composition `serve` and `get` use) without listeners, on a cache directory of its own.
  *
  * Renders are counted exactly through buildApp's `wrapRenderer` override: every engine run
@@ -49,7 +49,7 @@ export function collectingLogger() {
  * @property {'espeak-ng' | 'slow'} [engine] 'slow' is the command engine with slow-engine.sh
  * @property {number} [slowSeconds] render time of the slow fixture (default 1)
  * @property {Record<string, unknown>} [config] more config overrides (keys of src/config/schema.ts)
- * @property {(config: any, overrides: any) => Promise<any>} [buildApp] default: dist/app/index.js
+ * @property {(config: any, overrides: any) => Promise<any>} [buildApp] default: dist/index.js
  */
 
 /**
@@ -69,8 +69,9 @@ export function collectingLogger() {
  * @returns {Promise<Ours>}
  */
 export async function startOurs(options) {
-  const buildApp = options.buildApp ?? (await import('../../../dist/app/index.js')).buildApp
-  const { loadConfig } = await import('../../../dist/config/load-config.js')
+  const pkg = await import('../../../dist/index.js')
+  const buildApp = options.buildApp ?? pkg.buildApp
+  const { loadConfig } = pkg
   const cacheDir = path.join(options.workDir, 'cache')
   mkdirSync(cacheDir, { recursive: true })
   /** @type {Record<string, unknown>} */

@@ -6,7 +6,7 @@
  * chunk) is invalid. Uses the service's own WAV parser so both sides are judged alike.
  */
 import { open } from 'node:fs/promises'
-import { parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../../../dist/audio/wav.js'
+import { parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../../../dist/index.js'
 
 /**
  * @param {string} path

@@ -107,7 +107,7 @@ export async function clusterScenario(ctx) {
  * @param {string} workDir
  */
 async function realPipelineApp(workDir) {
-  const { buildApp, loadConfig } = await import('../../../dist/app/index.js')
+  const { buildApp, loadConfig } = await import('../../../dist/index.js')
   const { logger } = collectingLogger()
   const cacheDir = mkdtempSync(path.join(workDir, 'real-pipeline-'))
   return buildApp(loadConfig({ env: {}, overrides: { cacheDir, engine: 'espeak-ng' } }), { logger, defaultMetrics: false })

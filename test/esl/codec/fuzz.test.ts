@@ -13,7 +13,7 @@ import { EslFrameParser } from '../../../src/esl/codec/frame-parser.js'
 import { EslInboundClient } from '../../../src/esl/inbound/client.js'
 import { captureBytes, OUTBOUND } from '../../fakes/freeswitch/captures.js'
 import { startHook, startRealApp } from '../../harness/esl/hook.js'
-import { RecordingLogger } from '../../harness/esl/recording-logger.js'
+import { RecordingLogger } from '../../fakes/esl/recording-logger.js'
 import { waitFor } from '../../harness/esl/wait.js'
 import { createServer } from 'node:net'
 

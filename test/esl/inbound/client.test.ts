@@ -10,8 +10,8 @@ import { backoffFloorMs, backoffOptions } from '../../../src/esl/inbound/backoff
 import { EslInboundClient, type EslInboundClientOptions } from '../../../src/esl/inbound/client.js'
 import { FakeEventSocket } from '../../fakes/freeswitch/event-socket.js'
 import { RecordingObserver, startRealApp } from '../../harness/esl/hook.js'
-import { ManualScheduler } from '../../harness/esl/manual-scheduler.js'
-import { RecordingLogger } from '../../harness/esl/recording-logger.js'
+import { ManualScheduler } from '../../fakes/esl/manual-scheduler.js'
+import { RecordingLogger } from '../../fakes/esl/recording-logger.js'
 import { settle, waitFor } from '../../harness/esl/wait.js'
 
 const cleanups: (() => Promise<void>)[] = []

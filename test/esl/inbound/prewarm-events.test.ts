@@ -5,7 +5,7 @@ import { EslFrameParser } from '../../../src/esl/codec/frame-parser.js'
 import { PrewarmDispatcher } from '../../../src/esl/inbound/prewarm-events.js'
 import { startRealApp } from '../../harness/esl/hook.js'
 import { plainEvent } from '../../fakes/freeswitch/frames.js'
-import { RecordingLogger } from '../../harness/esl/recording-logger.js'
+import { RecordingLogger } from '../../fakes/esl/recording-logger.js'
 import { waitFor } from '../../harness/esl/wait.js'
 
 function event(headers: [string, string][]): EslEvent {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { EslOutboundServer } from '../../../src/esl/outbound/server.js'
 import { runCall } from '../../fakes/freeswitch/call.js'
 import { FALLBACK_WAV, isWavFile, startHook, startRealApp } from '../../harness/esl/hook.js'
-import { RecordingLogger } from '../../harness/esl/recording-logger.js'
+import { RecordingLogger } from '../../fakes/esl/recording-logger.js'
 import { waitFor } from '../../harness/esl/wait.js'
 
 const cleanups: (() => Promise<void>)[] = []

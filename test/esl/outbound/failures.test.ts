@@ -1,12 +1,12 @@
 /**
  * Deadlines, hangups, slow/silent/half-closed peers and malformed data, on the real app (real
  * TtsService, DiskStore, espeak-ng + sox, pool). The hook's timers run on a manual clock and
- * renders are held on the real renderer (test/harness/esl/render-gate.ts): no test waits for or measures
+ * renders are held on the real renderer (test/fakes/esl/render-gate.ts): no test waits for or measures
  * wall time.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { ALLOWED_COMMAND, commandLines, FALLBACK_WAV, startHook } from '../../harness/esl/hook.js'
-import { ManualScheduler } from '../../harness/esl/manual-scheduler.js'
+import { ManualScheduler } from '../../fakes/esl/manual-scheduler.js'
 import { settle, waitFor } from '../../harness/esl/wait.js'
 
 const cleanups: (() => Promise<void>)[] = []

@@ -6,10 +6,10 @@ import { Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { EslTtsService } from '../../../src/esl/ports.js'
 import { EslOutboundServer } from '../../../src/esl/outbound/server.js'
-import { FIXTURES } from '../../harness/app.js'
+import { FIXTURES } from '../../harness/app/test-app.js'
 import { channelDataFrame } from '../../fakes/freeswitch/frames.js'
 import { ALLOWED_COMMAND, commandLines, FALLBACK_WAV, isWavFile, startHook } from '../../harness/esl/hook.js'
-import { RecordingLogger } from '../../harness/esl/recording-logger.js'
+import { RecordingLogger } from '../../fakes/esl/recording-logger.js'
 import { waitFor } from '../../harness/esl/wait.js'
 
 const cleanups: (() => Promise<void>)[] = []

@@ -1,16 +1,16 @@
 /**
  * The tts_cache hook (EslOutboundServer) in front of the REAL application: buildApp's TtsService
  * with the real DiskStore on a temp cache dir, real espeak-ng + sox and the in-process pool
- * (test/harness/app.ts). Only FreeSWITCH is a double (test/fakes/freeswitch/call.ts, held to the
+ * (test/harness/app/test-app.ts). Only FreeSWITCH is a double (test/fakes/freeswitch/call.ts, held to the
  * captures). A render can be held on the real renderer with `gate` (render-gate.ts).
  */
 import { readFile, stat } from 'node:fs/promises'
 import { EslOutboundServer, type EslOutboundServerOptions } from '../../../src/esl/outbound/server.js'
 import type { EslCallOutcome, EslCallStatus, EslObserver, EslTtsService } from '../../../src/esl/ports.js'
-import { startTestApp, type TestApp } from '../app.js'
+import { startTestApp, type TestApp } from '../app/test-app.js'
 import { runCall, startCall, type FakeCallOptions, type FakeCallResult, type FakeFreeSwitchCall } from '../../fakes/freeswitch/call.js'
-import { EslRenderGate } from './render-gate.js'
-import { RecordingLogger } from './recording-logger.js'
+import { EslRenderGate } from '../../fakes/esl/render-gate.js'
+import { RecordingLogger } from '../../fakes/esl/recording-logger.js'
 
 /** Records every observer hook call. */
 export class RecordingObserver implements EslObserver {
@@ -75,7 +75,7 @@ export interface RealApp {
 }
 
 /**
- * Starts the real app (see test/harness/app.ts) with a render gate around the real renderer.
+ * Starts the real app (see test/harness/app/test-app.ts) with a render gate around the real renderer.
  * `env` is read like the CLI reads the environment (e.g. TTS_ENGINE=command + TTS_COMMAND).
  */
 export async function startRealApp(env: Record<string, string> = {}, cleanups?: (() => Promise<void>)[]): Promise<RealApp> {

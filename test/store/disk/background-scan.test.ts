@@ -3,7 +3,10 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Logger } from '../../../src/core/ports/index.js'
 import { DiskStore } from '../../../src/store/disk/disk-store.js'
-import { canonicalWav, FakeClock, keyOf, makeTempDir, RecordingLogger, removeDir, renderInto, slotMeta, writeCacheEntries } from '../../support/store-fixtures.js'
+import { canonicalWav } from '../../fakes/wav.js'
+import { FakeClock } from '../../fakes/clock.js'
+import { keyOf, makeTempDir, removeDir, renderInto, slotMeta, writeCacheEntries } from '../../harness/store/fixtures.js'
+import { RecordingLogger } from '../../fakes/recording-logger.js'
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {

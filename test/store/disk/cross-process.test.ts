@@ -1,5 +1,5 @@
 /**
- * Two processes on one cache directory: real child processes (test/harness/store-child.ts),
+ * Two processes on one cache directory: real child processes (test/harness/store/child.ts),
  * sequenced by handshakes on their stdout and our log, never by sleeping.
  */
 import { spawn } from 'node:child_process'
@@ -9,9 +9,10 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { TtsError } from '../../../src/core/errors.js'
 import type { ClaimResult } from '../../../src/core/ports/index.js'
-import { spawnStoreChild, type StoreChild } from '../../harness/store-child-process.js'
-import { keyOf, listFiles, type LogRecord, type RecordingLogger } from '../../support/store-fixtures.js'
-import { openTestStore } from './open-store.js'
+import { spawnStoreChild, type StoreChild } from '../../harness/store/child-process.js'
+import { keyOf, listFiles } from '../../harness/store/fixtures.js'
+import { type LogRecord, type RecordingLogger } from '../../fakes/recording-logger.js'
+import { openTestStore } from '../../harness/store/open-store.js'
 
 const children: StoreChild[] = []
 afterEach(async () => {

@@ -4,8 +4,9 @@ import { describe, expect, it } from 'vitest'
 import { TtsError } from '../../../src/core/errors.js'
 import { DiskStore } from '../../../src/store/disk/disk-store.js'
 import { expectTtsError, owned } from '../../contracts/audio-store-contract.js'
-import { canonicalWav, keyOf, listFiles, renderInto, slotMeta } from '../../support/store-fixtures.js'
-import { openTestStore } from './open-store.js'
+import { canonicalWav } from '../../fakes/wav.js'
+import { keyOf, listFiles, renderInto, slotMeta } from '../../harness/store/fixtures.js'
+import { openTestStore } from '../../harness/store/open-store.js'
 
 describe('DiskStore files', () => {
   it('publishes at <cacheDir>/<k0k1>/<k2k3>/<key>.wav with its sidecar, leaving no temp file or lock', async () => {

@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest'
 import type { CacheEntry } from '../../../src/core/ports/index.js'
 import type { DiskStore } from '../../../src/store/disk/disk-store.js'
 import type { EvictReason } from '../../../src/store/disk/options.js'
-import { canonicalWav, keyOf, listFiles, renderInto, slotMeta } from '../../support/store-fixtures.js'
-import { openTestStore } from './open-store.js'
+import { canonicalWav } from '../../fakes/wav.js'
+import { keyOf, listFiles, renderInto, slotMeta } from '../../harness/store/fixtures.js'
+import { openTestStore } from '../../harness/store/open-store.js'
 
 const WAV = canonicalWav() // 100 ms at 8 kHz
 const WAV_BYTES = WAV.length

@@ -1,7 +1,7 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CacheLayout, parseCacheFileName } from '../../../src/store/disk/layout.js'
-import { keyOf } from '../../support/store-fixtures.js'
+import { keyOf } from '../../harness/store/fixtures.js'
 
 const key = keyOf('layout')
 

@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLock, newLockOwner, ownedBy, readLock, removeLockIf, sameLock, staleReason, type LockState } from '../../../src/store/disk/render-lock.js'
 import { processStartTicks } from '../../../src/store/disk/process-identity.js'
-import { makeTempDir, removeDir } from '../../support/store-fixtures.js'
+import { makeTempDir, removeDir } from '../../harness/store/fixtures.js'
 
 const dirs: string[] = []
 afterEach(async () => {

@@ -2,8 +2,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { expectTtsError, owned } from '../../contracts/audio-store-contract.js'
-import { keyOf, listFiles, renderInto, slotMeta } from '../../support/store-fixtures.js'
-import { openTestStore } from './open-store.js'
+import { keyOf, listFiles, renderInto, slotMeta } from '../../harness/store/fixtures.js'
+import { openTestStore } from '../../harness/store/open-store.js'
 
 describe('DiskRenderSlot commit', () => {
   it('a sidecar that cannot be put in place fails the commit with TTS_ERR_STORE_IO; no WAV, temp file or lock is left', async () => {

@@ -1,8 +1,10 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisAudioKey, RedisSharedAudio } from '../../../src/store/shared/index.js'
-import { jobFor, SAMPLE_RATE, testLogger, wavFor } from '../../support/redis-fixtures.js'
-import { startTestRedis, uniquePrefix, type TestRedis } from '../../harness/redis-server.js'
+import { jobFor, SAMPLE_RATE } from '../../harness/queue/render-jobs.js'
+import { testLogger } from '../../fakes/loggers.js'
+import { wavFor } from '../../fakes/wav.js'
+import { startTestRedis, uniquePrefix, type TestRedis } from '../../harness/redis/server.js'
 
 let redis: TestRedis
 let client: Redis

@@ -1,7 +1,8 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createSharedAudio, SharedDirAudio } from '../../../src/store/shared/index.js'
-import { jobFor, testLogger } from '../../support/redis-fixtures.js'
+import { jobFor } from '../../harness/queue/render-jobs.js'
+import { testLogger } from '../../fakes/loggers.js'
 
 describe('SharedDirAudio', () => {
   const root = '/srv/tts-cache'
