@@ -29,23 +29,36 @@ async function fakeApp(): Promise<App> {
   return app
 }
 
-async function finished(batches: PrewarmBatches, id: string): Promise<void> {
-  while (batches.progress(id)?.state === 'running') await new Promise((resolve) => setTimeout(resolve, 2))
-}
-
 describe('pre-warm store lookups', () => {
-  it('looks each item up once: at submission, not again when handing it to the service', async () => {
+  it("looks each item up once: at submission, not again when handing it to the service (the app's one tracker)", async () => {
     const app = await fakeApp()
     await app.service.get({ text: 'cached already' })
     await app.service.get({ text: 'cached, to pin' })
-    const batches = new PrewarmBatches({ service: app.service, queue: app.queue, logger: app.logger })
-    cleanups.push(() => batches.close())
     const lookup = vi.spyOn(app.store, 'lookup')
-    const accepted = batches.submit([{ text: 'new one' }, { text: 'new two' }, { text: 'cached already' }, { text: 'cached, to pin', pin: true }])
+    const { accepted, finished } = app.prewarm.request([{ text: 'new one' }, { text: 'new two' }, { text: 'cached already' }, { text: 'cached, to pin', pin: true }])
     expect(accepted).toMatchObject({ total: 4, cached: 2, queued: 2 })
-    await finished(batches, accepted.id)
-    expect(batches.progress(accepted.id)).toMatchObject({ state: 'done', done: 4, rendered: 2, failed: 0 })
+    expect(await finished).toMatchObject({ state: 'done', done: 4, rendered: 2, failed: 0 })
     expect(lookup).toHaveBeenCalledTimes(4)
     expect(app.store.peek(app.service.resolve({ text: 'cached, to pin' }).key)?.pinned).toBe(true)
+  })
+})
+
+describe('buildApp prewarm override', () => {
+  it('takes a factory given the app parts, and closes that tracker with the app', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'tts-prewarm-override-'))
+    cleanups.push(() => rm(root, { recursive: true, force: true }))
+    const config = loadConfig({ env: {}, overrides: { cacheDir: join(root, 'cache'), logLevel: 'silent' } })
+    let given: PrewarmBatches | undefined
+    const app = await buildApp(config, {
+      logger: pino({ level: 'silent' }),
+      defaultMetrics: false,
+      engines: new FakeEngineCatalog(),
+      renderer: new FakeRenderer().render,
+      prewarm: (parts) => (given = new PrewarmBatches({ ...parts, newId: () => 'fixed-id' })),
+    })
+    expect(app.prewarm).toBe(given)
+    expect(app.prewarm.submit([{ text: '' }]).id).toBe('fixed-id')
+    await app.close(1000)
+    expect(() => app.prewarm.submit([{ text: 'after close' }])).toThrowError(expect.objectContaining({ code: 'TTS_ERR_SHUTTING_DOWN' }))
   })
 })
