@@ -12,6 +12,7 @@ import { engineAdapterOptionsOf } from '../config/engine-binaries.js'
 import { DEFAULTS, renderSlotsFor } from '../core/defaults.js'
 import { toTtsError } from '../core/errors.js'
 import type { Clock, EngineCatalog, Logger, RenderQueue, Renderer } from '../core/ports/index.js'
+import type { PrewarmBatches, PrewarmBatchesOptions } from '../core/prewarm-batches.js'
 import { TtsService } from '../core/tts-service.js'
 import { RenderHost } from '../engines/host/render-host.js'
 import { createLogger, logSecretsOf } from '../logger.js'
@@ -23,9 +24,11 @@ import { redisConfigured } from './cluster-settings.js'
 import type { AppContext } from './context.js'
 import { detectAppEngines, type DetectedEngines } from './engine-detection.js'
 import { engineRendererFor } from './engine-options.js'
+import { buildPrewarm, type PrewarmOverride } from './prewarm.js'
 import { coreProbes, readinessOf, type ReadinessProbe } from './readiness.js'
 
 export type { ReadinessProbe } from './readiness.js'
+export type { PrewarmOverride, PrewarmParts } from './prewarm.js'
 
 /** What a `queue` override is handed: this node's in-process pool and the parts it renders with. */
 export interface QueueParts {
@@ -58,6 +61,10 @@ export interface AppOverrides {
    * queue, or a factory given the pool (e.g. a cluster queue with its own tuning). Closed with the app.
    */
   readonly queue?: RenderQueue | ((parts: QueueParts) => RenderQueue | Promise<RenderQueue>) | undefined
+  /** The pre-warm tracker instead of the one built on the service (or a factory given its parts). Closed with the app. */
+  readonly prewarm?: PrewarmOverride | undefined
+  /** Sizing of the tracker built when `prewarm` is not given (the CLI keeps every failure of its one batch). */
+  readonly prewarmOptions?: PrewarmBatchesOptions | undefined
   /** Skip prom-client's process metrics (several apps in one test process). */
   readonly defaultMetrics?: boolean | undefined
 }
@@ -68,6 +75,8 @@ export interface App extends AppContext {
   readonly store: DiskStore
   /** The renderer the queues run (engine → sox → validate, or the override), after `wrapRenderer`. */
   readonly renderer: Renderer
+  /** The one pre-warm tracker: HTTP, the CLI and ESL CUSTOM events submit to it. */
+  readonly prewarm: PrewarmBatches
   /** The cluster queue when REDIS_URL is set (and no `queue` override). */
   readonly cluster: ClusterQueue | undefined
   /**
@@ -120,9 +129,10 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       logger: logger.child({ component: 'service' }),
       observer: metrics.tts,
     })
+    const prewarm = buildPrewarm({ service, queue, logger, observer: metrics.tts }, overrides.prewarm, overrides.prewarmOptions)
     metrics.watchStore(store)
     metrics.watchQueue(queue)
-    const app = assembleApp({ config, logger, metrics, host, detected, engines, store, renderer, pool, queue, cluster, service })
+    const app = assembleApp({ config, logger, metrics, host, detected, engines, store, renderer, pool, queue, cluster, service, prewarm })
     built = true
     return app
   } finally {
@@ -144,11 +154,12 @@ interface AppParts {
   readonly queue: RenderQueue
   readonly cluster: ClusterQueue | undefined
   readonly service: TtsService
+  readonly prewarm: PrewarmBatches
 }
 
 /** The app over its wired parts: readiness probes, the engine re-check, and `close` in reverse order of wiring. */
 function assembleApp(parts: AppParts): App {
-  const { config, logger, metrics, host, detected, engines, store, renderer, pool, queue, cluster, service } = parts
+  const { config, logger, metrics, host, detected, engines, store, renderer, pool, queue, cluster, service, prewarm } = parts
   const probes = coreProbes(config, store, engines, cluster === undefined ? undefined : () => cluster.readiness())
   let rechecking: Promise<void> | undefined
   let closing: Promise<void> | undefined
@@ -161,6 +172,7 @@ function assembleApp(parts: AppParts): App {
     engines,
     metrics,
     renderer,
+    prewarm,
     cluster,
     recheckEngines() {
       rechecking ??= detected?.recheck() ?? Promise.resolve()
@@ -173,6 +185,8 @@ function assembleApp(parts: AppParts): App {
     close(graceMs = config.shutdownGraceMs) {
       closing ??= (async () => {
         await rechecking
+        // Pre-warm first: nothing more is handed to the service it then closes.
+        await prewarm.close(0)
         await service.close(graceMs)
         await queue.close(graceMs)
         if (queue !== pool) await pool.close(graceMs)

@@ -46,7 +46,7 @@ export async function startServer(app: App): Promise<RunningServer> {
         port: config.fsEslPort,
         password: config.fsEslPassword,
         heartbeatTimeoutMs: config.fsEslHeartbeatTimeoutMs,
-        service: app.service,
+        prewarm: app.prewarm,
         logger,
         observer: app.metrics.esl,
       })

@@ -1,4 +1,4 @@
-import { buildApp, type App } from '../app/build-app.js'
+import { buildApp, type App, type AppOverrides } from '../app/build-app.js'
 import { loadConfig } from '../config/load-config.js'
 import type { Config } from '../config/schema.js'
 import { createLogger, logSecretsOf } from '../logger.js'
@@ -6,17 +6,18 @@ import { createLogger, logSecretsOf } from '../logger.js'
 /**
  * For the one-shot commands (get, prewarm, stats, purge): the same app as `serve`, without
  * listeners, working directly on the cache directory. Logs go to stderr at warn so stdout
- * stays machine-readable.
+ * stays machine-readable. `appOverrides` size parts for the command (prewarm: its tracker).
  */
 export async function withLocalApp<T>(
   env: NodeJS.ProcessEnv,
   overrides: Record<string, unknown>,
   configFile: string | undefined,
   use: (app: App, config: Config) => Promise<T>,
+  appOverrides: Pick<AppOverrides, 'prewarmOptions'> = {},
 ): Promise<T> {
   const config = loadConfig({ env, file: configFile, overrides })
   const logger = createLogger({ level: env['TTS_LOG_LEVEL'] ?? 'warn', destination: 2, secrets: logSecretsOf(config) })
-  const app = await buildApp(config, { logger, listeners: false })
+  const app = await buildApp(config, { ...appOverrides, logger, listeners: false })
   try {
     return await use(app, config)
   } finally {

@@ -1,18 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { TtsError, toTtsError, type ErrorCode } from './errors.js'
-import { PrewarmFeeder, type FeedSource, type PrewarmFeederOptions } from './prewarm-feeder.js'
+import { TtsError, toTtsError } from './errors.js'
+import { PrewarmBatch, type PrewarmItemError, type PrewarmProgress, type PrewarmTask } from './prewarm-batch.js'
+import { PrewarmFeeder, type PrewarmFeederOptions } from './prewarm-feeder.js'
 import type { PrewarmItem } from './prewarm-input.js'
 import { systemClock, type Clock, type Logger, type QueueStats, type TtsObserver } from './ports/index.js'
-import type { ResolvedPhrase, TtsService } from './tts-service.js'
+import type { TtsService } from './tts-service.js'
 
 export type { PrewarmItem }
-
-/** Why one item of a batch was not (or could not be) cached. `index` is its position in the batch. */
-export interface PrewarmItemError {
-  readonly index: number
-  readonly code: ErrorCode
-  readonly message: string
-}
+export type { PrewarmItemError, PrewarmProgress, PrewarmState } from './prewarm-batch.js'
 
 /** The answer to a submission: what was already cached, what was queued, what was refused. */
 export interface PrewarmAccepted {
@@ -26,38 +21,14 @@ export interface PrewarmAccepted {
   readonly rejected: readonly PrewarmItemError[]
 }
 
-/**
- * `running` until every item is done or failed; `done` then (even if some failed: see
- * `failed`); `cancelled` when the service shut down before every item was handed over.
- */
-export type PrewarmState = 'running' | 'done' | 'cancelled'
-
-export interface PrewarmProgress {
-  readonly id: string
-  readonly state: PrewarmState
-  readonly total: number
-  /** Items now in the cache (cached at submission, hit, rendered or coalesced). */
-  readonly done: number
-  /** Rejected at submission, failed to render, or cancelled. done + failed = total once not running. */
-  readonly failed: number
-  /** Items already cached when the batch was submitted. */
-  readonly cached: number
-  /** Items this batch rendered itself. */
-  readonly rendered: number
-  /** ms since epoch. */
-  readonly createdAt: number
-  readonly finishedAt: number | undefined
-  /** The first failures (at most `maxErrorsKept`), rejections included. */
-  readonly errors: readonly PrewarmItemError[]
-}
-
 export interface PrewarmBatchesDeps {
-  readonly service: Pick<TtsService, 'resolve' | 'getResolved' | 'lookupKey'>
+  /** `resolve` and `lookupKey` at submission (the one store lookup per item), `getWithoutLookup` at hand-over. */
+  readonly service: Pick<TtsService, 'resolve' | 'lookupKey' | 'getWithoutLookup'>
   /** Read before each hand-over, to leave room in the queue for live calls. */
   readonly queue: { stats(): QueueStats }
   readonly logger: Logger
   readonly clock?: Clock | undefined
-  /** Told about each item's result with source `prewarm` (getResolved does not report itself). */
+  /** Told about each item's result with source `prewarm` (getWithoutLookup does not report itself). */
   readonly observer?: TtsObserver | undefined
   /** Batch ids; default crypto.randomUUID. */
   readonly newId?: (() => string) | undefined
@@ -74,36 +45,20 @@ export interface PrewarmBatchesOptions extends PrewarmFeederOptions {
   readonly maxErrorsKept?: number
 }
 
-interface Task {
-  readonly index: number
-  readonly resolved: ResolvedPhrase
-  readonly pin: boolean
-}
-
-interface Batch {
-  readonly id: string
-  readonly total: number
-  readonly cached: number
-  readonly createdAt: number
-  finishedAt: number | undefined
-  cancelled: boolean
-  /** Tasks not yet handed over; `cursor` is the next one. Entries are cleared as they go. */
-  tasks: (Task | undefined)[]
-  cursor: number
-  inFlight: number
-  done: number
-  failed: number
-  rendered: number
-  readonly errors: PrewarmItemError[]
+/** A request nobody polls (a CUSTOM event): what was accepted, and the final progress to come. */
+export interface PrewarmRequest {
+  readonly accepted: PrewarmAccepted
+  readonly finished: Promise<PrewarmProgress>
 }
 
 /**
- * Tracks pre-warm batches: validates and counts each submission, keeps per-batch progress
- * (bounded: `maxBatches` batches, `maxPendingItems` items waiting) and hands the items to a
- * PrewarmFeeder, which feeds the TtsService at `prewarm` priority with bounded concurrency
- * and never fills the render queue (see prewarm-feeder.ts). Idempotent: an item already
- * cached is counted as `cached`; a phrase someone else is rendering is joined (single-flight),
- * never rendered twice.
+ * The one pre-warm tracker of an app (built by buildApp, used by POST /v1/prewarm, the CLI's
+ * `prewarm` and CUSTOM `tts_cache::prewarm` events): validates each submission, looks each item
+ * up once (what is cached is counted, not handed over), keeps per-batch progress (bounded:
+ * `maxBatches` batches, `maxPendingItems` items waiting) and hands the rest to a PrewarmFeeder,
+ * which feeds the TtsService at `prewarm` priority with bounded concurrency and never fills the
+ * render queue (see prewarm-feeder.ts). Idempotent: a phrase someone else is rendering is joined
+ * (single-flight), never rendered twice.
  */
 export class PrewarmBatches {
   readonly #deps: PrewarmBatchesDeps
@@ -113,9 +68,10 @@ export class PrewarmBatches {
   readonly #maxPendingItems: number
   readonly #maxErrorsKept: number
   readonly #feeder: PrewarmFeeder
-  /** Insertion order = age: the first finished batch is the one to forget. */
-  readonly #batches = new Map<string, Batch>()
-  #pending = 0
+  /** Kept for progress(); insertion order = age: the first finished batch is the one to forget. */
+  readonly #batches = new Map<string, PrewarmBatch>()
+  /** Requests (not kept for progress) still running: close() cancels them too. */
+  readonly #requests = new Set<PrewarmBatch>()
 
   constructor(deps: PrewarmBatchesDeps, options: PrewarmBatchesOptions = {}) {
     this.#deps = deps
@@ -124,12 +80,16 @@ export class PrewarmBatches {
     this.#maxBatches = Math.max(1, options.maxBatches ?? 100)
     this.#maxPendingItems = Math.max(1, options.maxPendingItems ?? 200_000)
     this.#maxErrorsKept = Math.max(0, options.maxErrorsKept ?? 100)
-    this.#feeder = new PrewarmFeeder({ queue: deps.queue, logger: deps.logger, wait: deps.wait }, options)
+    const { service, queue, logger, clock, observer, wait } = deps
+    this.#feeder = new PrewarmFeeder({ service, queue, logger, clock, observer, wait }, options)
   }
 
   /** Items accepted but not yet handed to the service, across all batches. */
   get pendingItems(): number {
-    return this.#pending
+    let pending = 0
+    for (const batch of this.#batches.values()) pending += batch.left
+    for (const batch of this.#requests) pending += batch.left
+    return pending
   }
 
   /** Items handed to the service and not yet settled. */
@@ -139,135 +99,114 @@ export class PrewarmBatches {
 
   /**
    * Validates every item (invalid ones are listed in `rejected`, the rest go ahead), counts
-   * what is cached and starts feeding the rest. Throws TTS_ERR_SHUTTING_DOWN after close,
-   * and TTS_ERR_OVERLOADED when too many batches are running or too many items are pending.
+   * what is cached and starts feeding the rest; progress(id) reports on it. Throws
+   * TTS_ERR_SHUTTING_DOWN after close, and TTS_ERR_OVERLOADED when too many batches are
+   * running or too many items are pending.
    */
   submit(items: readonly PrewarmItem[]): PrewarmAccepted {
-    if (this.#feeder.closing.aborted) throw new TtsError('TTS_ERR_SHUTTING_DOWN')
+    this.#refuseWhenClosing()
     this.#makeRoomForOneBatch()
-    const rejected: PrewarmItemError[] = []
-    const tasks: Task[] = []
-    let cached = 0
-    let pinOnly = 0
-    items.forEach((item, index) => {
-      let resolved: ResolvedPhrase
-      try {
-        resolved = this.#deps.service.resolve(item)
-      } catch (err) {
-        const error = toTtsError(err)
-        rejected.push({ index, code: error.code, message: error.message })
-        return
-      }
-      const pin = item.pin === true
-      const hit = this.#deps.service.lookupKey(resolved.key)
-      if (hit !== undefined) {
-        cached++
-        // Cached already; only a missing pin is left to apply (a hit through the service).
-        if (pin && !hit.pinned) {
-          pinOnly++
-          tasks.push({ index, resolved, pin })
-        }
-        return
-      }
-      tasks.push({ index, resolved, pin })
-    })
-    if (this.#pending + tasks.length > this.#maxPendingItems) {
-      throw new TtsError('TTS_ERR_OVERLOADED', {
-        args: [this.#pending],
-        retryAfterSeconds: this.#retryAfterSeconds(this.#pending),
-        details: { reason: `more than ${this.#maxPendingItems} pre-warm items pending` },
-      })
-    }
-    const id = this.#newId()
-    const batch: Batch = {
-      id,
-      total: items.length,
-      cached,
-      createdAt: this.#clock.now(),
-      finishedAt: undefined,
-      cancelled: false,
-      tasks,
-      cursor: 0,
-      inFlight: 0,
-      done: cached - pinOnly,
-      failed: rejected.length,
-      rendered: 0,
-      errors: rejected.slice(0, this.#maxErrorsKept),
-    }
-    this.#batches.set(id, batch)
-    this.#pending += tasks.length
-    this.#deps.logger.info(
-      { batch: id, total: batch.total, cached, queued: tasks.length - pinOnly, rejected: rejected.length },
-      'pre-warm batch accepted',
-    )
-    if (!this.#finishIfSettled(batch)) this.#feeder.add(this.#sourceOf(batch))
-    return { id, total: batch.total, cached, queued: tasks.length - pinOnly, rejected }
+    const { batch, accepted } = this.#accept(items, 'info')
+    this.#batches.set(batch.id, batch)
+    this.#start(batch)
+    return accepted
   }
 
-  /** Progress of a batch, or undefined when unknown (never submitted, or forgotten). */
+  /**
+   * Like submit, for a request nobody will poll (one CUSTOM event): the same validation, lookup,
+   * priority, bounds on pending items and metrics, but not kept for progress() nor counted in
+   * `maxBatches`, and logged at debug. `finished` resolves with its final progress.
+   */
+  request(items: readonly PrewarmItem[]): PrewarmRequest {
+    this.#refuseWhenClosing()
+    const { batch, accepted } = this.#accept(items, 'debug')
+    const finished = batch.whenFinished()
+    this.#requests.add(batch)
+    this.#start(batch)
+    return { accepted, finished }
+  }
+
+  /** Progress of a batch, or undefined when unknown (never submitted, forgotten, or a request). */
   progress(id: string): PrewarmProgress | undefined {
-    const b = this.#batches.get(id)
-    if (b === undefined) return undefined
-    return {
-      id: b.id,
-      state: b.finishedAt === undefined ? 'running' : b.cancelled ? 'cancelled' : 'done',
-      total: b.total,
-      done: b.done,
-      failed: b.failed,
-      cached: b.cached,
-      rendered: b.rendered,
-      createdAt: b.createdAt,
-      finishedAt: b.finishedAt,
-      errors: [...b.errors],
-    }
+    return this.#batches.get(id)?.progress()
   }
 
   /**
    * Hand over nothing more (items not yet handed over are cancelled and count as failed)
    * and wait, at most `graceMs`, for the items in flight. Renders themselves keep going
-   * in the TtsService, whose own close bounds them.
+   * in the TtsService, whose own close bounds them. Idempotent.
    */
   async close(graceMs = 0): Promise<void> {
-    if (!this.#feeder.closing.aborted) {
-      const closed = this.#feeder.close(graceMs)
-      for (const batch of this.#batches.values()) {
-        const left = batch.tasks.length - batch.cursor
-        if (left > 0) {
-          batch.cancelled = true
-          batch.failed += left
-          this.#pending -= left
-          this.#recordError(batch, { index: -1, code: 'TTS_ERR_SHUTTING_DOWN', message: `${left} items cancelled: the service is shutting down` })
-          batch.tasks = []
-          batch.cursor = 0
-          this.#finishIfSettled(batch)
-        }
-      }
-      await closed
-      return
-    }
-    await this.#feeder.close(graceMs)
+    if (this.#feeder.closing.aborted) return this.#feeder.close(graceMs)
+    const closed = this.#feeder.close(graceMs)
+    const now = this.#clock.now()
+    for (const batch of [...this.#batches.values(), ...this.#requests]) batch.cancelRest(now)
+    await closed
   }
 
-  /** A batch as the feeder sees it: its tasks, in order, each run once. */
-  #sourceOf(batch: Batch): FeedSource {
-    return {
-      hasNext: () => batch.cursor < batch.tasks.length,
-      next: () => {
-        const task = batch.tasks[batch.cursor]
-        batch.tasks[batch.cursor] = undefined
-        batch.cursor++
-        this.#pending--
-        batch.inFlight++
-        return async () => {
-          try {
-            if (task !== undefined) await this.#run(batch, task)
-          } finally {
-            batch.inFlight--
-            this.#finishIfSettled(batch)
-          }
-        }
-      },
+  #refuseWhenClosing(): void {
+    if (this.#feeder.closing.aborted) throw new TtsError('TTS_ERR_SHUTTING_DOWN')
+  }
+
+  /** Resolves and looks up every item (once each), checks the pending bound and builds the batch. */
+  #accept(items: readonly PrewarmItem[], logLevel: 'info' | 'debug'): { batch: PrewarmBatch; accepted: PrewarmAccepted } {
+    const { tasks, rejected, cached, pinOnly } = this.#classify(items)
+    const pending = this.pendingItems
+    if (pending + tasks.length > this.#maxPendingItems) {
+      throw new TtsError('TTS_ERR_OVERLOADED', {
+        args: [pending],
+        retryAfterSeconds: this.#retryAfterSeconds(pending),
+        details: { reason: `more than ${this.#maxPendingItems} pre-warm items pending` },
+      })
     }
+    const { logger } = this.#deps
+    const batch = new PrewarmBatch({
+      id: this.#newId(),
+      total: items.length,
+      cached,
+      pinOnly,
+      createdAt: this.#clock.now(),
+      tasks,
+      rejected,
+      maxErrorsKept: this.#maxErrorsKept,
+      onFinished: (b) => {
+        this.#requests.delete(b)
+        const { total, done, failed, rendered, state } = b.progress()
+        logger[logLevel]({ batch: b.id, total, done, failed, rendered, cancelled: state === 'cancelled' }, 'pre-warm batch finished')
+      },
+    })
+    const queued = tasks.length - pinOnly
+    logger[logLevel]({ batch: batch.id, total: batch.total, cached, queued, rejected: rejected.length }, 'pre-warm batch accepted')
+    return { batch, accepted: { id: batch.id, total: batch.total, cached, queued, rejected } }
+  }
+
+  #classify(items: readonly PrewarmItem[]): { tasks: PrewarmTask[]; rejected: PrewarmItemError[]; cached: number; pinOnly: number } {
+    const { service } = this.#deps
+    const rejected: PrewarmItemError[] = []
+    const tasks: PrewarmTask[] = []
+    let cached = 0
+    let pinOnly = 0
+    items.forEach((item, index) => {
+      try {
+        const resolved = service.resolve(item)
+        const pin = item.pin === true
+        // The item's one store lookup: a hit is counted here and never handed over, unless a pin is missing.
+        const hit = service.lookupKey(resolved.key)
+        if (hit !== undefined) cached++
+        if (hit !== undefined && (!pin || hit.pinned)) return
+        if (hit !== undefined) pinOnly++
+        tasks.push({ index, resolved, pin })
+      } catch (err) {
+        const error = toTtsError(err)
+        rejected.push({ index, code: error.code, message: error.message })
+      }
+    })
+    return { tasks, rejected, cached, pinOnly }
+  }
+
+  /** Feeds a new batch, unless nothing of it is left to hand over. */
+  #start(batch: PrewarmBatch): void {
+    if (!batch.finishIfSettled(this.#clock.now())) this.#feeder.add(batch)
   }
 
   #makeRoomForOneBatch(): void {
@@ -278,58 +217,12 @@ export class PrewarmBatches {
         if (this.#batches.size < this.#maxBatches) return
       }
     }
+    const pending = this.pendingItems
     throw new TtsError('TTS_ERR_OVERLOADED', {
-      args: [this.#pending],
-      retryAfterSeconds: this.#retryAfterSeconds(this.#pending),
+      args: [pending],
+      retryAfterSeconds: this.#retryAfterSeconds(pending),
       details: { reason: `${this.#batches.size} pre-warm batches are still running` },
     })
-  }
-
-  /** Never rejects: every outcome is counted on the batch. */
-  async #run(batch: Batch, task: Task): Promise<void> {
-    const started = performance.now()
-    try {
-      const result = await this.#feeder.retryWhileOverloaded(() =>
-        this.#deps.service.getResolved(task.resolved, { priority: 'prewarm', pin: task.pin, source: 'prewarm', keepAlive: true }),
-      )
-      batch.done++
-      if (result.status === 'rendered') batch.rendered++
-      this.#observe(() => this.#deps.observer?.result?.('prewarm', result.status, (performance.now() - started) / 1000))
-    } catch (err) {
-      const error = toTtsError(err)
-      batch.failed++
-      this.#recordError(batch, { index: task.index, code: error.code, message: error.message })
-      this.#observe(() => this.#deps.observer?.failure?.('prewarm', error.code))
-      if (error.status >= 500 && error.code !== 'TTS_ERR_SHUTTING_DOWN') {
-        this.#deps.logger.warn({ batch: batch.id, index: task.index, key: task.resolved.key, err: error }, 'pre-warm item failed')
-      }
-    }
-  }
-
-  #observe(report: () => void): void {
-    try {
-      report()
-    } catch (err) {
-      this.#deps.logger.warn({ err }, 'pre-warm: observer threw')
-    }
-  }
-
-  #recordError(batch: Batch, error: PrewarmItemError): void {
-    if (batch.errors.length < this.#maxErrorsKept) batch.errors.push(error)
-  }
-
-  /** Marks the batch finished when nothing is left to hand over or in flight; true if finished. */
-  #finishIfSettled(batch: Batch): boolean {
-    if (batch.finishedAt !== undefined) return true
-    if (batch.inFlight > 0 || batch.cursor < batch.tasks.length) return false
-    batch.finishedAt = this.#clock.now()
-    batch.tasks = []
-    batch.cursor = 0
-    this.#deps.logger.info(
-      { batch: batch.id, total: batch.total, done: batch.done, failed: batch.failed, rendered: batch.rendered, cancelled: batch.cancelled },
-      'pre-warm batch finished',
-    )
-    return true
   }
 
   #retryAfterSeconds(items: number): number {

@@ -1,17 +1,27 @@
 import { TtsError, toTtsError } from './errors.js'
-import type { Logger, QueueStats } from './ports/index.js'
+import type { PrewarmOutcome, PrewarmTask } from './prewarm-batch.js'
+import { systemClock, type Clock, type Logger, type QueueStats, type TtsObserver } from './ports/index.js'
+import type { TtsService } from './tts-service.js'
 
-/** A queue of work the feeder serves in FIFO order (a pre-warm batch is one). */
+/** Tasks the feeder serves in FIFO order, reporting each outcome back (a pre-warm batch is one). */
 export interface FeedSource {
   hasNext(): boolean
-  /** The next piece of work; called only after hasNext() said yes. Must never reject. */
-  next(): () => Promise<void>
+  /** The next task; called only after hasNext() said yes. */
+  take(): PrewarmTask | undefined
+  /** How a task taken from this source ended (`now`: the clock's ms). */
+  settled(outcome: PrewarmOutcome, now: number): void
+  readonly id: string
 }
 
 export interface PrewarmFeederDeps {
+  /** Handed each task; the batch looked the key up at submission, so this does not again. */
+  readonly service: Pick<TtsService, 'getWithoutLookup'>
   /** Read before each hand-over, to leave room in the queue for live calls. */
   readonly queue: { stats(): QueueStats }
   readonly logger: Logger
+  readonly clock?: Clock | undefined
+  /** Told about each item's result with source `prewarm` (the service does not report these itself). */
+  readonly observer?: TtsObserver | undefined
   /** Waits `ms` or until `signal` aborts (then resolves early). Injectable so tests never sleep. */
   readonly wait?: ((ms: number, signal: AbortSignal) => Promise<void>) | undefined
 }
@@ -42,14 +52,16 @@ const defaultWait = (ms: number, signal: AbortSignal): Promise<void> =>
   })
 
 /**
- * Hands pre-warm work to the render queue a few pieces at a time: at most `concurrency` in
- * flight (never one promise per item of a 10,000-item batch), and only while the queue is at
- * most half full, so pre-warm work is never the reason a live call gets TTS_ERR_OVERLOADED.
- * When a settling piece frees a slot it pumps again; with nothing of ours in flight and no
- * headroom, it polls every `idleRetryMs`.
+ * Hands pre-warm tasks to the service a few at a time, at `prewarm` priority: at most
+ * `concurrency` in flight (never one promise per item of a 10,000-item batch), and only while
+ * the queue is at most half full, so pre-warm work is never the reason a live call gets
+ * TTS_ERR_OVERLOADED. Each task takes one path: source → here → service, its outcome told to
+ * the observer and recorded on its source. When a settling task frees a slot it pumps again;
+ * with nothing of ours in flight and no headroom, it polls every `idleRetryMs`.
  */
 export class PrewarmFeeder {
   readonly #deps: PrewarmFeederDeps
+  readonly #clock: Clock
   readonly #wait: (ms: number, signal: AbortSignal) => Promise<void>
   readonly #fixedConcurrency: number | undefined
   readonly #overloadAttempts: number
@@ -61,6 +73,7 @@ export class PrewarmFeeder {
 
   constructor(deps: PrewarmFeederDeps, options: PrewarmFeederOptions = {}) {
     this.#deps = deps
+    this.#clock = deps.clock ?? systemClock
     this.#wait = deps.wait ?? defaultWait
     this.#fixedConcurrency = options.concurrency === undefined ? undefined : Math.max(1, options.concurrency)
     this.#overloadAttempts = Math.max(1, options.overloadAttempts ?? 5)
@@ -121,9 +134,10 @@ export class PrewarmFeeder {
         if (this.#running.size === 0) this.#scheduleIdleRetry()
         return
       }
-      const run: Promise<void> = source
-        .next()()
-        .catch((err: unknown) => this.#deps.logger.error({ err }, 'pre-warm: work rejected (a bug: it must not)'))
+      const task = source.take()
+      if (task === undefined) continue
+      const run: Promise<void> = this.#handOver(source, task)
+        .catch((err: unknown) => this.#deps.logger.error({ err }, 'pre-warm: hand-over rejected (a bug: it must not)'))
         .finally(() => {
           this.#running.delete(run)
           this.pump()
@@ -146,6 +160,35 @@ export class PrewarmFeeder {
       }),
     ])
     clearTimeout(timer)
+  }
+
+  /** Never rejects: the outcome goes to the observer and to the task's source. */
+  async #handOver(source: FeedSource, task: PrewarmTask): Promise<void> {
+    const started = performance.now()
+    let outcome: PrewarmOutcome
+    try {
+      const result = await this.retryWhileOverloaded(() =>
+        this.#deps.service.getWithoutLookup(task.resolved, { priority: 'prewarm', pin: task.pin, source: 'prewarm', keepAlive: true }),
+      )
+      outcome = { status: result.status }
+      this.#observe(() => this.#deps.observer?.result?.('prewarm', result.status, (performance.now() - started) / 1000))
+    } catch (err) {
+      const error = toTtsError(err)
+      outcome = { error: { index: task.index, code: error.code, message: error.message } }
+      this.#observe(() => this.#deps.observer?.failure?.('prewarm', error.code))
+      if (error.status >= 500 && error.code !== 'TTS_ERR_SHUTTING_DOWN') {
+        this.#deps.logger.warn({ batch: source.id, index: task.index, key: task.resolved.key, err: error }, 'pre-warm item failed')
+      }
+    }
+    source.settled(outcome, this.#clock.now())
+  }
+
+  #observe(report: () => void): void {
+    try {
+      report()
+    } catch (err) {
+      this.#deps.logger.warn({ err }, 'pre-warm: observer threw')
+    }
   }
 
   #nextSource(): FeedSource | undefined {

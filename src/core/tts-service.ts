@@ -117,6 +117,17 @@ export class TtsService {
         return toResult(hit, 'hit')
       }
     }
+    return this.getWithoutLookup(resolved, options)
+  }
+
+  /**
+   * `getResolved` without its index lookup, for a caller that has just looked the key up itself
+   * (a pre-warm batch does, at submission, to count what is cached): one lookup per item, not two.
+   * A WAV that appeared since is still a hit (the store's claim finds it on disk), a render in
+   * flight is joined, and `pin` pins an entry that is already there.
+   */
+  async getWithoutLookup(resolved: ResolvedPhrase, options: GetOptions = {}): Promise<TtsResult> {
+    const { key } = resolved
     if (this.#closing) throw new TtsError('TTS_ERR_SHUTTING_DOWN')
     const priority = options.priority ?? 'live'
     const { promise, joined } = this.#flights.run(key, (signal) => this.#produce(resolved, options, signal), {

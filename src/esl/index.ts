@@ -11,7 +11,7 @@
  *   outbound/    the per-call hook: server, session and its stages (call input, the wait for
  *                audio, delivering the variables)
  *   inbound/     the pre-warm client: handshake, reconnect back-off, pre-warm events
- *   ports.ts     what the adapter needs from the core (EslTtsService) and reports (EslObserver)
+ *   ports.ts     what the adapter needs from the core (EslTtsService, EslPrewarm) and reports (EslObserver)
  *   defaults.ts  every ESL default, each with its unit; observe.ts calls the observer safely
  */
 export { EslOutboundServer, type EslOutboundServerOptions, type EslOutboundStats } from './outbound/server.js'
@@ -22,6 +22,7 @@ export type {
   EslCommandOutcome,
   EslInboundState,
   EslObserver,
+  EslPrewarm,
   EslSide,
   EslTtsService,
 } from './ports.js'

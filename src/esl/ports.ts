@@ -3,10 +3,14 @@
  * Nothing outside src/esl sees a socket, a frame or modesl.
  */
 import type { ErrorCode } from '../core/errors.js'
+import type { PrewarmBatches } from '../core/prewarm-batches.js'
 import type { TtsService } from '../core/tts-service.js'
 
 /** The two TtsService methods the ESL adapter calls (a narrow port, easy to fake). */
 export type EslTtsService = Pick<TtsService, 'resolve' | 'get'>
+
+/** Where the inbound client sends CUSTOM pre-warm events: the app's one pre-warm tracker (a request per event). */
+export type EslPrewarm = Pick<PrewarmBatches, 'request'>
 
 /** `tts_cache_status` as written to the channel. Fixed words: never caller text. */
 export type EslCallStatus = 'hit' | 'rendered' | 'coalesced' | 'timeout' | 'error'

@@ -4,8 +4,11 @@ import type { HotAudio } from './hot-audio.js'
 import type { PrewarmBatches } from '../core/prewarm-batches.js'
 import type { Metrics } from '../observability/metrics.js'
 
-/** What the HTTP server needs: the app context plus its metrics. */
-export type HttpAppContext = AppContext & { readonly metrics: Metrics }
+/**
+ * What the HTTP server needs: the app context plus its metrics and its one pre-warm tracker
+ * (buildApp's `app.prewarm`; the server never builds one of its own).
+ */
+export type HttpAppContext = AppContext & { readonly metrics: Metrics; readonly prewarm: PrewarmBatches }
 
 /**
  * Per-route auth policy (route `config.auth`):
@@ -19,7 +22,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The application context the routes use (decorated once by buildHttpServer). */
     readonly tts: HttpAppContext
-    /** Pre-warm batch tracker (closed in onClose). */
+    /** The app's pre-warm tracker (its hand-over stops when the server closes). */
     readonly prewarm: PrewarmBatches
     /** In-memory copies of the hottest WAVs (TTS_HTTP_HOT_BYTES). */
     readonly hotAudio: HotAudio

@@ -16,7 +16,7 @@ interface Call {
   reject(err: unknown): void
 }
 
-/** A TtsService stand-in whose getResolved calls stay pending until the test settles them. */
+/** A TtsService stand-in whose getWithoutLookup calls (the hand-over) stay pending until the test settles them. */
 class ControlledService {
   readonly cache = new Map<string, { pinned: boolean }>()
   readonly calls: Call[] = []
@@ -34,7 +34,7 @@ class ControlledService {
     return hit === undefined ? undefined : entry(key, hit.pinned)
   }
 
-  getResolved(resolved: ResolvedPhrase, options: GetOptions = {}): Promise<TtsResult> {
+  getWithoutLookup(resolved: ResolvedPhrase, options: GetOptions = {}): Promise<TtsResult> {
     this.inFlight++
     this.maxInFlight = Math.max(this.maxInFlight, this.inFlight)
     return new Promise<TtsResult>((resolve, reject) => {

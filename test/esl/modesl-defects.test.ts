@@ -181,7 +181,7 @@ describe('modesl defect 3: no reconnect; api() after a FreeSWITCH restart loses 
       host: '127.0.0.1',
       port,
       password: 'ClueCon',
-      service: real.test.app.service,
+      prewarm: real.test.app.prewarm,
       logger,
       scheduler,
       random: () => 0,

@@ -56,7 +56,7 @@ export class EslInboundClient {
     this.#scheduler = options.scheduler ?? systemScheduler
     this.#random = options.random ?? Math.random
     this.#prewarm = new PrewarmDispatcher({
-      service: options.service,
+      prewarm: options.prewarm,
       logger: this.#logger,
       observer: options.observer,
       subclass: options.prewarmSubclass ?? ESL_DEFAULTS.prewarmSubclass,

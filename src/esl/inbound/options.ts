@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../../core/errors.js'
 import type { Logger } from '../../core/ports/index.js'
 import type { BackoffOptions } from './backoff.js'
-import type { EslInboundState, EslObserver, EslTtsService } from '../ports.js'
+import type { EslInboundState, EslObserver, EslPrewarm } from '../ports.js'
 import type { PrewarmStats } from './prewarm-events.js'
 import type { Scheduler } from '../connection/scheduler.js'
 
@@ -12,7 +12,8 @@ export interface EslInboundClientOptions {
   readonly port?: number | undefined
   /** FS_ESL_PASSWORD. Never logged, never in an error message or in state(). */
   readonly password: string
-  readonly service: EslTtsService
+  /** The app's pre-warm tracker: each CUSTOM pre-warm event becomes one request to it. */
+  readonly prewarm: EslPrewarm
   readonly logger: Logger
   readonly observer?: EslObserver | undefined
   /** Reconnect when nothing (not even HEARTBEAT, every 20 s by default) arrived for this long. */
@@ -24,6 +25,7 @@ export interface EslInboundClientOptions {
   /** A connection that lived this long resets the back-off. */
   readonly stableConnectionMs?: number | undefined
   readonly backoff?: Partial<BackoffOptions> | undefined
+  /** Pre-warm events in flight at once; more are dropped. */
   readonly maxPrewarmInFlight?: number | undefined
   readonly prewarmSubclass?: string | undefined
   readonly maxHeaderBytes?: number | undefined

@@ -208,7 +208,7 @@ describe('live fuzzing', () => {
           host: '127.0.0.1',
           port: (server.address() as AddressInfo).port,
           password: 'ClueCon',
-          service: real.test.app.service,
+          prewarm: real.test.app.prewarm,
           logger,
           commandTimeoutMs: 200,
           connectTimeoutMs: 200,

@@ -34,7 +34,7 @@ async function setup(options: Partial<EslInboundClientOptions> = {}, fsPassword 
     host: '127.0.0.1',
     port,
     password: 'ClueCon',
-    service: real.test.app.service,
+    prewarm: real.test.app.prewarm,
     logger,
     observer,
     scheduler,

@@ -65,7 +65,7 @@ export async function buildTestContext(options: Omit<TestHttpAppOptions, 'server
   const readiness =
     options.readiness ??
     (async (): Promise<ReadinessReport> => ({ ok: true, checks: { cacheDir: { ok: true, state: 'ok' }, engine: { ok: true, state: 'ok' } } }))
-  const ctx: HttpAppContext = { config, logger, service, store, queue, metrics, readiness }
+  const ctx: HttpAppContext = { config, logger, service, store, queue, metrics, readiness, prewarm: built.prewarm }
   let closed = false
   return {
     ctx,
