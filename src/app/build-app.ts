@@ -19,6 +19,7 @@ import { Metrics } from '../observability/metrics.js'
 import { InProcessRenderPool } from '../queue/in-process/render-pool.js'
 import { DiskStore } from '../store/disk/disk-store.js'
 import type { ClusterQueue } from './cluster.js'
+import type { SharedAudioSource } from './shared-audio-tier.js'
 import { redisConfigured } from './cluster-settings.js'
 import type { AppContext } from './context.js'
 import { detectAppEngines, type DetectedEngines } from './engine-detection.js'
@@ -58,6 +59,8 @@ export interface AppOverrides {
    * queue, or a factory given the pool (e.g. a cluster queue with its own tuning). Closed with the app.
    */
   readonly queue?: RenderQueue | ((parts: QueueParts) => RenderQueue | Promise<RenderQueue>) | undefined
+  /** The cluster path's shared audio tier instead of the one config.clusterAudio picks (ignored with `queue`). */
+  readonly sharedAudio?: SharedAudioSource | undefined
   /** Skip prom-client's process metrics (several apps in one test process). */
   readonly defaultMetrics?: boolean | undefined
 }
@@ -225,6 +228,7 @@ async function wireQueue(config: Config, overrides: AppOverrides, parts: QueuePa
     renderer: parts.renderer,
     engines: parts.engines,
     transport: config.clusterAudio,
+    sharedAudio: overrides.sharedAudio,
   })
   return { queue: cluster, cluster }
 }

@@ -14,6 +14,7 @@ import { BullMqRenderQueue } from '../../src/queue/bullmq/render-queue.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { CountingRenderer, jobFor, startWorkerAndClientNodes, tempDir, testLogger, wavFor } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
+import { redisSharedAudio } from '../../src/app/shared-audio-tier.js'
 
 /** Resolves once the queue's readiness is in `state` (at once if it already is). */
 function readinessState(queue: ClusterQueue, state: 'ok' | 'degraded'): Promise<ReadinessCheck> {
@@ -117,10 +118,10 @@ describe.skipIf(!redisServerInstalled())('Redis outage', () => {
     const dir = await tempDir('empty')
     cleanups.push(() => rm(dir, { recursive: true, force: true }))
     // The cluster queue alone (no fallback): it waits through the outage.
-    const node = new BullMqRenderQueue({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, limit: 10, logger })
+    const node = new BullMqRenderQueue({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), limit: 10, logger })
     cleanups.push(() => node.close(1000))
     const engine = new CountingRenderer()
-    const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, concurrency: 2, renderer: engine.render, logger })
+    const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), concurrency: 2, renderer: engine.render, logger })
     cleanups.push(() => worker.close(1000))
     cleanups.push(async () => engine.release())
     await Promise.all([node.whenStarted(), worker.whenReady()])

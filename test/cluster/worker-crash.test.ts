@@ -14,6 +14,7 @@ import { spawnClusterChild, type ClusterChild } from '../harness/redis-child.js'
 import { CountingRenderer, FAST_STALL, jobFor, tempDir, testLogger, wavFor } from '../support/redis-fixtures.js'
 import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
 import { redisAudioKey } from '../../src/store/shared/index.js'
+import { redisSharedAudio } from '../../src/app/shared-audio-tier.js'
 
 let redis: TestRedis
 beforeAll(async () => {
@@ -33,7 +34,7 @@ it('retries the job of a worker killed mid-render on another worker, and publish
   const logger = testLogger()
   const dir = await tempDir('crash')
   cleanups.push(() => rm(dir, { recursive: true, force: true }))
-  const node = new BullMqRenderQueue({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, limit: 10, logger })
+  const node = new BullMqRenderQueue({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), limit: 10, logger })
   cleanups.push(() => node.close(1000))
   const probe = new Redis(redis.url)
   cleanups.push(() => probe.quit())
@@ -60,7 +61,7 @@ it('retries the job of a worker killed mid-render on another worker, and publish
   const survivor = new BullMqRenderWorker({
     redisUrl: redis.url,
     prefix,
-    audioTtlSeconds: 600,
+    sharedAudio: redisSharedAudio(prefix, 600),
     concurrency: 1,
     renderer: survivorEngine.render,
     logger,

@@ -14,6 +14,7 @@ import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { InProcessRenderPool } from '../../src/queue/in-process/render-pool.js'
 import { clusterConfig, CountingRenderer, jobFor, tempDir, testLogger, wavFor } from '../support/redis-fixtures.js'
 import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis-server.js'
+import { redisSharedAudio } from '../../src/app/shared-audio-tier.js'
 
 interface Harness {
   readonly queue: RenderQueue
@@ -54,8 +55,8 @@ const bullmq: Factory = async ({ concurrency, queueLimit }) => {
   const renderer = new CountingRenderer()
   const logger = testLogger()
   const prefix = uniquePrefix('contract')
-  const queue = new BullMqRenderQueue({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, limit: queueLimit + concurrency, concurrency, logger })
-  const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, concurrency, renderer: renderer.render, logger })
+  const queue = new BullMqRenderQueue({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), limit: queueLimit + concurrency, concurrency, logger })
+  const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), concurrency, renderer: renderer.render, logger })
   await Promise.all([queue.whenStarted(), worker.whenReady()])
   return {
     queue,

@@ -13,6 +13,7 @@ import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { describeRedisTarget } from '../../src/redis/redis-target.js'
 import { CountingRenderer, startTestNode } from '../support/redis-fixtures.js'
 import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../harness/redis-server.js'
+import { redisSharedAudio } from '../../src/app/shared-audio-tier.js'
 
 const RIGHT = 'Right-redis-pw-6d1e'
 const WRONG = 'Wrong-redis-pw-93ab'
@@ -57,7 +58,7 @@ describe.skipIf(!redisServerInstalled())('Redis passwords in the cluster path', 
     const wrongUrl = `redis://:${WRONG}@127.0.0.1:${redis.port}`
     const refused = await startTestNode({ redisUrl: wrongUrl, prefix, logger: log.logger })
     cleanups.push(() => refused.close())
-    const worker = new BullMqRenderWorker({ redisUrl: wrongUrl, prefix, audioTtlSeconds: 60, concurrency: 1, renderer: new CountingRenderer().render, logger: log.logger })
+    const worker = new BullMqRenderWorker({ redisUrl: wrongUrl, prefix, sharedAudio: redisSharedAudio(prefix, 60), concurrency: 1, renderer: new CountingRenderer().render, logger: log.logger })
     cleanups.push(() => worker.close(500))
     await log.seen('WRONGPASS')
     expect((await refused.service.get({ text: 'Refused password.' })).status).toBe('rendered')

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline'
 import type { RenderJob, RenderedAudio } from '../../src/core/ports/index.js'
 import { BullMqRenderWorker } from '../../src/queue/bullmq/render-worker.js'
 import { CountingRenderer, FAST_STALL, testLogger, wavFor } from '../support/redis-fixtures.js'
+import { redisSharedAudio } from '../../src/app/shared-audio-tier.js'
 
 const [redisUrl = '', prefix = '', mode = 'hold'] = process.argv.slice(2)
 
@@ -40,7 +41,7 @@ async function held(job: RenderJob, signal: AbortSignal): Promise<RenderedAudio>
 const worker = new BullMqRenderWorker({
   redisUrl,
   prefix,
-  audioTtlSeconds: 600,
+  sharedAudio: redisSharedAudio(prefix, 600),
   concurrency: 2,
   renderer: mode === 'hang' ? hang : held,
   logger: testLogger(),
