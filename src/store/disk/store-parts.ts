@@ -76,10 +76,19 @@ export function wireStoreParts(options: ResolvedStoreOptions): StoreParts {
   })
   const scan = new IndexScan((touched, signal) => scanIntoIndex({ options, layout, pool, index, deletions, touched, signal, log }), options.cacheDir, log)
   const watchers = new DirWatchers(log)
+  const claimHost = claimHostOf({ options, log, layout, index, pool, watchers, deletions, scan, indexFound })
+  return { options, log, layout, index, pool, watchers, deletions, removal, stale, verifier, scan, claimHost, dropStale, indexFound }
+}
+
+type HostParts = Pick<StoreParts, 'options' | 'log' | 'layout' | 'index' | 'pool' | 'watchers' | 'deletions' | 'scan' | 'indexFound'>
+
+/** What the claim stage (claim.ts) and the render slots it hands out (render-slot.ts) call back into. */
+function claimHostOf(p: HostParts): ClaimHost {
+  const { options, log, layout, index } = p
   // Every claim and commit starts here: during a background scan that marks the key as the store's own.
   const settleDeletions = (key: string): Promise<void> => {
-    scan.touch(key)
-    return deletions.settled(key)
+    p.scan.touch(key)
+    return p.deletions.settled(key)
   }
   const slotHost: SlotHost = {
     layout,
@@ -93,19 +102,18 @@ export function wireStoreParts(options: ResolvedStoreOptions): StoreParts {
     },
     lowSpace: () => lowSpace(options, layout, log, Math.max(options.minFreeBytes, STORE_DEFAULTS.cutShortFreeBytesFloor)),
   }
-  const claimHost: ClaimHost = {
+  return {
     layout,
-    watchers,
+    watchers: p.watchers,
     logger: log,
     staleLockMs: options.staleLockMs,
     lockPollMs: options.lockPollMs,
     settleDeletions,
-    read: (key) => readEntry(layout, key, pool),
+    read: (key) => readEntry(layout, key, p.pool),
     isExpired: (entry) => index.isExpired(entry),
-    found: indexFound,
+    found: p.indexFound,
     slot: (key, owner) => new DiskRenderSlot(slotHost, key, owner),
   }
-  return { options, log, layout, index, pool, watchers, deletions, removal, stale, verifier, scan, claimHost, dropStale, indexFound }
 }
 
 /** The free space when below `minFreeBytes` (or the inode minimum); undefined when there is room or it cannot be read. */
