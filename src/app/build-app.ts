@@ -20,6 +20,7 @@ import { Metrics } from '../observability/metrics.js'
 import { InProcessRenderPool } from '../queue/in-process/render-pool.js'
 import { DiskStore } from '../store/disk/disk-store.js'
 import type { ClusterQueue } from './cluster.js'
+import type { SharedAudioSource } from './shared-audio-tier.js'
 import { redisConfigured } from './cluster-settings.js'
 import type { AppContext } from './context.js'
 import { detectAppEngines, type DetectedEngines } from './engine-detection.js'
@@ -65,6 +66,8 @@ export interface AppOverrides {
   readonly prewarm?: PrewarmOverride | undefined
   /** Sizing of the tracker built when `prewarm` is not given (the CLI keeps every failure of its one batch). */
   readonly prewarmOptions?: PrewarmBatchesOptions | undefined
+  /** The cluster path's shared audio tier instead of the one config.clusterAudio picks (ignored with `queue`). */
+  readonly sharedAudio?: SharedAudioSource | undefined
   /** Skip prom-client's process metrics (several apps in one test process). */
   readonly defaultMetrics?: boolean | undefined
 }
@@ -239,6 +242,7 @@ async function wireQueue(config: Config, overrides: AppOverrides, parts: QueuePa
     renderer: parts.renderer,
     engines: parts.engines,
     transport: config.clusterAudio,
+    sharedAudio: overrides.sharedAudio,
   })
   return { queue: cluster, cluster }
 }

@@ -7,6 +7,7 @@ import type { AudioTransport } from '../core/ports/index.js'
 import type { Renderer } from '../core/ports/index.js'
 import { BullMqRenderWorker, type RenderWorkerCounters } from '../queue/bullmq/render-worker.js'
 import { clusterSettingsFrom, type ClusterConfig } from './cluster-settings.js'
+import { sharedAudioTier, type SharedAudioSource } from './shared-audio-tier.js'
 
 /** Stall handling; BullMQ's defaults (30 s) unless overridden. Tests shorten them. */
 export interface WorkerTuning {
@@ -23,6 +24,8 @@ export interface StartWorkerOptions {
   /** When given, jobs for another engine version are refused (the asking node renders locally). */
   readonly engines?: EngineCatalog | undefined
   readonly transport?: AudioTransport | undefined
+  /** The shared audio tier instead of the one `transport` picks (a test's own tier). */
+  readonly sharedAudio?: SharedAudioSource | undefined
   readonly tuning?: WorkerTuning | undefined
   /** Shows in BullMQ's worker list. */
   readonly name?: string | undefined
@@ -44,12 +47,10 @@ export function startWorker(options: StartWorkerOptions): RenderWorkerHandle {
     audioRedis: settings.audioRedis,
     timeouts: settings.timeouts,
     prefix: settings.prefix,
-    audioTtlSeconds: settings.audioTtlSeconds,
+    sharedAudio: options.sharedAudio ?? sharedAudioTier(settings, 'worker'),
     concurrency: settings.workerConcurrency,
     renderer: options.renderer,
     logger,
-    transport: settings.transport,
-    sharedCacheDir: settings.sharedCacheDir,
     engines: options.engines,
     lockDurationMs: options.tuning?.lockDurationMs,
     stalledIntervalMs: options.tuning?.stalledIntervalMs,

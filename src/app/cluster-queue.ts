@@ -9,6 +9,7 @@ import { BullMqRenderQueue } from '../queue/bullmq/render-queue.js'
 import { FallbackRenderQueue, type BackendCounts } from '../queue/fallback-render-queue.js'
 import { clusterSettingsFrom, type ClusterConfig } from './cluster-settings.js'
 import { startWorker, type RenderWorkerHandle, type WorkerTuning } from './build-worker.js'
+import { sharedAudioTier, type SharedAudioSource } from './shared-audio-tier.js'
 
 export interface CreateClusterQueueOptions {
   readonly config: ClusterConfig
@@ -20,6 +21,8 @@ export interface CreateClusterQueueOptions {
   readonly engines?: EngineCatalog | undefined
   /** 'redis' (default) or 'shared-dir' (every node and worker mounts config.cacheDir at the same path). */
   readonly transport?: AudioTransport | undefined
+  /** The shared audio tier instead of the one `transport` picks (a test's own tier); the in-process worker gets it too. */
+  readonly sharedAudio?: SharedAudioSource | undefined
   readonly workerTuning?: WorkerTuning | undefined
 }
 
@@ -76,8 +79,7 @@ export function createClusterQueue(options: CreateClusterQueueOptions): ClusterQ
     audioRedis: settings.audioRedis,
     timeouts: settings.timeouts,
     prefix: settings.prefix,
-    audioTtlSeconds: settings.audioTtlSeconds,
-    transport: settings.transport,
+    sharedAudio: options.sharedAudio ?? sharedAudioTier(settings, 'node'),
     // As the in-process pool: `queueLimit` may wait on top of the renders that run.
     limit: settings.queueLimit + settings.workerConcurrency,
     concurrency: worker === undefined ? 0 : settings.workerConcurrency,
@@ -103,6 +105,7 @@ function startInProcessWorker(options: CreateClusterQueueOptions): RenderWorkerH
     renderer: options.renderer,
     engines: options.engines,
     transport: options.transport,
+    sharedAudio: options.sharedAudio,
     tuning: options.workerTuning,
     name: 'in-process',
   })

@@ -136,66 +136,80 @@ export class FallbackRenderQueue implements RenderQueue {
     const attempt = new AbortController()
     // Who writes job.outPath: decided once, synchronously, so the two backends never both do.
     let owner: 'none' | 'cluster' | 'fallback' = 'none'
-    let enqueueTimer: NodeJS.Timeout | undefined
-    let outageTimer: NodeJS.Timeout | undefined
-    let unsubscribe: () => void = () => undefined
-    const cleanup = (): void => {
-      clearTimeout(enqueueTimer)
-      clearTimeout(outageTimer)
-      unsubscribe()
-    }
     return new Promise<RenderedAudio>((resolve, reject) => {
       const fallBack = (reason: string): void => {
         if (owner !== 'none') return
         owner = 'fallback'
-        cleanup()
+        triggers.stop()
         this.#log.warn({ key: job.key, reason }, 'cluster render abandoned')
         attempt.abort(new TtsError('TTS_ERR_QUEUE_UNAVAILABLE', { args: [reason] }))
         this.#degraded(job, options, reason).then(resolve, reject)
       }
-      enqueueTimer = setTimeout(() => fallBack(`redis did not take the job within ${this.#afterMs} ms`), this.#afterMs)
-      unsubscribe = this.#cluster.onAvailabilityChange((available, cause) => {
-        clearTimeout(outageTimer)
-        if (available) return
-        // Not answering: the probe (or command) already waited its timeout; a worker holding the
-        // job cannot report back through a frozen Redis, so do not wait for it.
-        if (cause === 'unresponsive') fallBack('redis stopped answering while waiting')
-        else outageTimer = setTimeout(() => fallBack(`redis connection lost for ${this.#afterMs} ms while waiting`), this.#afterMs)
-      })
-      this.#cluster
-        .render(job, {
-          ...options,
-          signal: anySignal([options.signal, attempt.signal]),
-          onAccepted: () => {
-            clearTimeout(enqueueTimer)
-            ;(options as ClusterRenderOptions).onAccepted?.()
-          },
-          claimOutput: () => {
-            if (owner === 'fallback') return false
-            owner = 'cluster'
-            return true
-          },
-        })
-        .then(
-          (audio) => {
-            if (owner === 'fallback') return
-            cleanup()
-            this.#counts.cluster++
-            resolve(audio)
-          },
-          (err: unknown) => {
-            if (owner === 'fallback') {
-              this.#log.debug({ err, key: job.key }, 'abandoned cluster render ended')
-              return
-            }
-            if (owner === 'none' && isTtsError(err, 'TTS_ERR_QUEUE_UNAVAILABLE') && options.signal?.aborted !== true) {
-              fallBack(err.message)
-              return
-            }
-            cleanup()
-            reject(err)
-          },
-        )
+      const triggers = this.#fallbackTriggers(fallBack)
+      const claimOutput = (): boolean => {
+        if (owner === 'fallback') return false
+        owner = 'cluster'
+        return true
+      }
+      this.#cluster.render(job, clusterOptionsOf(options, attempt.signal, triggers.accepted, claimOutput)).then(
+        (audio) => {
+          if (owner === 'fallback') return
+          triggers.stop()
+          this.#counts.cluster++
+          resolve(audio)
+        },
+        (err: unknown) => {
+          if (owner === 'fallback') {
+            this.#log.debug({ err, key: job.key }, 'abandoned cluster render ended')
+            return
+          }
+          if (owner === 'none' && isTtsError(err, 'TTS_ERR_QUEUE_UNAVAILABLE') && options.signal?.aborted !== true) {
+            fallBack(err.message)
+            return
+          }
+          triggers.stop()
+          reject(err)
+        },
+      )
     })
+  }
+
+  /**
+   * What makes a pending cluster render fall back (cases 2 to 4 above): Redis not taking the job
+   * within `fallbackAfterMs` (`accepted` stops that clock), Redis lost for that long, or Redis not
+   * answering. `stop` clears them all.
+   */
+  #fallbackTriggers(fallBack: (reason: string) => void): { readonly accepted: () => void; readonly stop: () => void } {
+    let outageTimer: NodeJS.Timeout | undefined
+    const enqueueTimer = setTimeout(() => fallBack(`redis did not take the job within ${this.#afterMs} ms`), this.#afterMs)
+    const unsubscribe = this.#cluster.onAvailabilityChange((available, cause) => {
+      clearTimeout(outageTimer)
+      if (available) return
+      // Not answering: the probe (or command) already waited its timeout; a worker holding the
+      // job cannot report back through a frozen Redis, so do not wait for it.
+      if (cause === 'unresponsive') fallBack('redis stopped answering while waiting')
+      else outageTimer = setTimeout(() => fallBack(`redis connection lost for ${this.#afterMs} ms while waiting`), this.#afterMs)
+    })
+    return {
+      accepted: () => clearTimeout(enqueueTimer),
+      stop: () => {
+        clearTimeout(enqueueTimer)
+        clearTimeout(outageTimer)
+        unsubscribe()
+      },
+    }
+  }
+}
+
+/** The caller's options for the cluster backend: its signal joined with the attempt's, `onAccepted` passed through, and the output claim. */
+function clusterOptionsOf(options: RenderOptions, attempt: AbortSignal, accepted: () => void, claimOutput: () => boolean): ClusterRenderOptions {
+  return {
+    ...options,
+    signal: anySignal([options.signal, attempt]),
+    onAccepted: () => {
+      accepted()
+      ;(options as ClusterRenderOptions).onAccepted?.()
+    },
+    claimOutput,
   }
 }

@@ -42,103 +42,122 @@ const HEALTHY_AFTER_MS = 10_000
 const EXIT_USAGE = 2
 
 export function startSupervisor(options: SupervisorOptions): RunningSupervisor {
-  const log = options.logger.child({ component: 'supervisor' })
-  const checkMs = Math.max(10, Math.min(100, Math.floor((options.watchdogMs || 1000) / 5)))
-  let child: ChildProcess | undefined
-  let startedAt = 0
-  let readyAt: number | undefined
-  let lastBeatAt = 0
-  let lastCheckAt = performance.now()
-  let failures = 0
-  let stopping = false
-  let restartTimer: NodeJS.Timeout | undefined
-  let resolveDone!: (code: number) => void
-  const done = new Promise<number>((resolve) => (resolveDone = resolve))
+  const supervisor = new Supervisor(options)
+  return { done: supervisor.done, childPid: () => supervisor.childPid(), stop: (signal) => supervisor.stop(signal) }
+}
 
-  const start = (): void => {
-    restartTimer = undefined
-    const c = options.spawnChild()
-    child = c
-    startedAt = performance.now()
-    lastBeatAt = startedAt
-    readyAt = undefined
-    log.info({ childPid: c.pid }, 'serve started')
-    c.on('message', (message: unknown) => {
-      if (c !== child || !isSupervisedMessage(message)) return
-      lastBeatAt = performance.now()
-      if (message.ttsCache === 'ready' && readyAt === undefined) {
-        readyAt = lastBeatAt
-        log.info({ childPid: c.pid, startMs: Math.round(readyAt - startedAt) }, 'serve ready')
-      }
-    })
-    // The IPC channel breaking is not an exit; only 'exit' decides.
-    c.on('error', (err) => log.error({ err, childPid: c.pid }, 'serve child error'))
-    c.once('exit', (code, signal) => onExit(c, code, signal))
+/** One supervisor's state: the current child, its start, readiness and last beat, the restart back-off. */
+class Supervisor {
+  readonly done: Promise<number>
+  readonly #options: SupervisorOptions
+  readonly #log: Logger
+  readonly #checkMs: number
+  readonly #check: NodeJS.Timeout
+  #child: ChildProcess | undefined
+  #startedAt = 0
+  #readyAt: number | undefined
+  #lastBeatAt = 0
+  #lastCheckAt = performance.now()
+  #failures = 0
+  #stopping = false
+  #restartTimer: NodeJS.Timeout | undefined
+  #resolveDone!: (code: number) => void
+
+  constructor(options: SupervisorOptions) {
+    this.#options = options
+    this.#log = options.logger.child({ component: 'supervisor' })
+    this.#checkMs = Math.max(10, Math.min(100, Math.floor((options.watchdogMs || 1000) / 5)))
+    this.done = new Promise<number>((resolve) => (this.#resolveDone = resolve))
+    this.#check = setInterval(() => this.#checkBeats(), this.#checkMs)
+    this.#start()
   }
 
-  const onExit = (c: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void => {
-    if (c !== child) return
-    child = undefined
-    const wasHealthy = readyAt !== undefined && performance.now() - readyAt >= HEALTHY_AFTER_MS
-    if (stopping) {
-      log.info({ childPid: c.pid, code, signal }, 'serve stopped')
-      finish(code ?? 1)
+  childPid(): number | undefined {
+    return this.#child?.pid
+  }
+
+  stop(signal: NodeJS.Signals): void {
+    if (this.#stopping) {
+      this.#log.warn({ signal }, 'second signal: killing serve')
+      this.#child?.kill('SIGKILL')
+      return
+    }
+    this.#stopping = true
+    if (this.#restartTimer !== undefined) clearTimeout(this.#restartTimer)
+    if (this.#child === undefined) {
+      this.#finish(0)
+      return
+    }
+    this.#log.info({ signal, childPid: this.#child.pid }, 'stopping serve')
+    this.#child.kill(signal)
+  }
+
+  #start(): void {
+    this.#restartTimer = undefined
+    const c = this.#options.spawnChild()
+    this.#child = c
+    this.#startedAt = performance.now()
+    this.#lastBeatAt = this.#startedAt
+    this.#readyAt = undefined
+    this.#log.info({ childPid: c.pid }, 'serve started')
+    c.on('message', (message: unknown) => this.#onMessage(c, message))
+    // The IPC channel breaking is not an exit; only 'exit' decides.
+    c.on('error', (err) => this.#log.error({ err, childPid: c.pid }, 'serve child error'))
+    c.once('exit', (code, signal) => this.#onExit(c, code, signal))
+  }
+
+  #onMessage(c: ChildProcess, message: unknown): void {
+    if (c !== this.#child || !isSupervisedMessage(message)) return
+    this.#lastBeatAt = performance.now()
+    if (message.ttsCache === 'ready' && this.#readyAt === undefined) {
+      this.#readyAt = this.#lastBeatAt
+      this.#log.info({ childPid: c.pid, startMs: Math.round(this.#readyAt - this.#startedAt) }, 'serve ready')
+    }
+  }
+
+  #onExit(c: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (c !== this.#child) return
+    this.#child = undefined
+    const wasHealthy = this.#readyAt !== undefined && performance.now() - this.#readyAt >= HEALTHY_AFTER_MS
+    if (this.#stopping) {
+      this.#log.info({ childPid: c.pid, code, signal }, 'serve stopped')
+      this.#finish(code ?? 1)
       return
     }
     if (code === EXIT_USAGE) {
-      log.error({ childPid: c.pid, code }, 'serve exited with a usage error: not restarting')
-      finish(code)
+      this.#log.error({ childPid: c.pid, code }, 'serve exited with a usage error: not restarting')
+      this.#finish(code)
       return
     }
-    failures = wasHealthy ? 0 : failures + 1
-    const delayMs = failures <= 1 ? 0 : Math.min(options.maxRestartDelayMs, 100 * 2 ** (failures - 2))
-    log.error({ childPid: c.pid, code, signal, restartInMs: delayMs }, 'serve exited: starting another')
-    restartTimer = setTimeout(start, delayMs)
+    this.#failures = wasHealthy ? 0 : this.#failures + 1
+    const delayMs = this.#failures <= 1 ? 0 : Math.min(this.#options.maxRestartDelayMs, 100 * 2 ** (this.#failures - 2))
+    this.#log.error({ childPid: c.pid, code, signal, restartInMs: delayMs }, 'serve exited: starting another')
+    this.#restartTimer = setTimeout(() => this.#start(), delayMs)
   }
 
-  const check = setInterval(() => {
+  /** Every `checkMs`: a child silent past its limit (start timeout, then the watchdog) is SIGKILLed. */
+  #checkBeats(): void {
     const now = performance.now()
     // This process itself did not run for a while (stopped, starved): give the child a fresh window.
-    if (now - lastCheckAt > Math.max(250, checkMs * 3)) lastBeatAt = Math.max(lastBeatAt, now)
-    lastCheckAt = now
-    const c = child
-    if (c === undefined || stopping || c.pid === undefined) return
-    const limitMs = readyAt === undefined ? options.startTimeoutMs : options.watchdogMs
+    if (now - this.#lastCheckAt > Math.max(250, this.#checkMs * 3)) this.#lastBeatAt = Math.max(this.#lastBeatAt, now)
+    this.#lastCheckAt = now
+    const c = this.#child
+    if (c === undefined || this.#stopping || c.pid === undefined) return
+    const ready = this.#readyAt !== undefined
+    const limitMs = ready ? this.#options.watchdogMs : this.#options.startTimeoutMs
     if (limitMs <= 0) return
-    const silentMs = now - lastBeatAt
-    if (silentMs >= limitMs) {
-      log.error(
-        { childPid: c.pid, silentMs: Math.round(silentMs), limitMs, ready: readyAt !== undefined },
-        readyAt === undefined ? 'serve not ready in time: killing it (SIGKILL) and starting another' : 'no heartbeat from serve (frozen or blocked): killing it (SIGKILL) and starting another',
-      )
-      lastBeatAt = now // one kill per silence: the restart comes from 'exit'
-      c.kill('SIGKILL')
-    }
-  }, checkMs)
-
-  const finish = (code: number): void => {
-    clearInterval(check)
-    resolveDone(code)
+    const silentMs = now - this.#lastBeatAt
+    if (silentMs < limitMs) return
+    this.#log.error(
+      { childPid: c.pid, silentMs: Math.round(silentMs), limitMs, ready },
+      ready ? 'no heartbeat from serve (frozen or blocked): killing it (SIGKILL) and starting another' : 'serve not ready in time: killing it (SIGKILL) and starting another',
+    )
+    this.#lastBeatAt = now // one kill per silence: the restart comes from 'exit'
+    c.kill('SIGKILL')
   }
 
-  start()
-  return {
-    done,
-    childPid: () => child?.pid,
-    stop: (signal) => {
-      if (stopping) {
-        log.warn({ signal }, 'second signal: killing serve')
-        child?.kill('SIGKILL')
-        return
-      }
-      stopping = true
-      if (restartTimer !== undefined) clearTimeout(restartTimer)
-      if (child === undefined) {
-        finish(0)
-        return
-      }
-      log.info({ signal, childPid: child.pid }, 'stopping serve')
-      child.kill(signal)
-    },
+  #finish(code: number): void {
+    clearInterval(this.#check)
+    this.#resolveDone(code)
   }
 }

@@ -18,6 +18,7 @@ import { jobFor } from '../harness/queue/render-jobs.js'
 import { testLogger } from '../fakes/loggers.js'
 import { wavFor } from '../fakes/wav.js'
 import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis/server.js'
+import { redisSharedAudio } from '../../src/app/shared-audio-tier.js'
 
 interface Harness {
   readonly queue: RenderQueue
@@ -58,8 +59,8 @@ const bullmq: Factory = async ({ concurrency, queueLimit }) => {
   const renderer = new CountingRenderer()
   const logger = testLogger()
   const prefix = uniquePrefix('contract')
-  const queue = new BullMqRenderQueue({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, limit: queueLimit + concurrency, concurrency, logger })
-  const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, concurrency, renderer: renderer.render, logger })
+  const queue = new BullMqRenderQueue({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), limit: queueLimit + concurrency, concurrency, logger })
+  const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), concurrency, renderer: renderer.render, logger })
   await Promise.all([queue.whenStarted(), worker.whenReady()])
   return {
     queue,

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
 import { TtsError } from '../../core/errors.js'
 import type { Logger } from '../../core/ports/index.js'
@@ -5,7 +6,8 @@ import { abortError } from '../../core/single-flight.js'
 import { ByteTail } from './byte-tail.js'
 import { ENGINE_DEFAULTS } from '../engine-defaults.js'
 import { signalProcessGroup, waitForProcessGroupExit } from './process-group.js'
-import { spawnChild, type ChildOutcome } from './spawn-child.js'
+import { resultOf, type EngineProcessResult, type KillReason } from './process-outcome.js'
+import { spawnChild } from './spawn-child.js'
 
 export interface RunEngineProcessOptions {
   /** Names the program in errors and logs (`espeak-ng`, `sox`). */
@@ -32,11 +34,7 @@ export interface RunEngineProcessOptions {
   readonly logger?: Logger | undefined
 }
 
-export interface EngineProcessResult {
-  /** '' unless `captureStdout`. */
-  readonly stdout: string
-  readonly stderrTail: string
-}
+export type { EngineProcessResult }
 
 /** A started process (see `startEngineProcess`). */
 export interface EngineProcess {
@@ -86,92 +84,37 @@ export function startEngineProcess(
 ): EngineProcess & { readonly stdin: Writable }
 export function startEngineProcess(file: string, args: readonly string[], options: RunEngineProcessOptions): EngineProcess
 export function startEngineProcess(file: string, args: readonly string[], options: RunEngineProcessOptions): EngineProcess {
-  const { signal, label } = options
-  if (signal?.aborted === true) throw abortError(signal)
-  if (options.streamStdin === true && options.input !== undefined) {
-    throw new TtsError('TTS_ERR_INTERNAL', { args: [`${label}: stdin cannot be both streamed and given as input`] })
-  }
-  const capture = options.captureStdout === true
+  const { signal } = options
+  assertCanStart(options)
   const stderr = new ByteTail(ENGINE_DEFAULTS.stderrTailBytes)
+  const termination = new GroupTermination(options.killGraceMs)
   const { child: subprocess, outcome } = spawnChild(file, args, {
     stdin: options.input !== undefined || options.streamStdin === true ? 'pipe' : 'ignore',
-    stdout: capture || options.streamStdout === true ? 'pipe' : 'ignore',
-    captureStdout: capture,
+    stdout: options.captureStdout === true || options.streamStdout === true ? 'pipe' : 'ignore',
+    captureStdout: options.captureStdout === true,
     maxStdoutBytes: ENGINE_DEFAULTS.probeStdoutMaxBytes,
     // Engines are third-party programs: they get the service's environment minus its secrets.
     env: { ...engineEnvironment(process.env), ...options.env },
     onStderr: (chunk) => stderr.push(chunk),
-    // Called from a stdout event, so never before `terminate` below exists.
-    onMaxStdout: () => terminate('maxBuffer'),
+    // Called from a stdout event, so never before the group is attached below.
+    onMaxStdout: () => termination.terminate('maxBuffer'),
   })
   const pid = subprocess.pid
-  let killedFor: 'timeout' | 'abort' | 'maxBuffer' | undefined
-  let graceTimer: NodeJS.Timeout | undefined
-  const terminate = (why: 'timeout' | 'abort' | 'maxBuffer'): void => {
-    if (killedFor !== undefined || pid === undefined) return
-    killedFor = why
-    signalProcessGroup(pid, 'SIGTERM')
-    graceTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), options.killGraceMs)
-  }
-  if (options.input !== undefined && subprocess.stdin !== null) {
-    // Written now: a pipe takes a text this short at once, so the engine starts while the
-    // caller goes on (forking sox takes milliseconds).
-    subprocess.stdin.on('error', (err: Error) => {
-      // EPIPE: the process exited without reading it all; its exit status tells the story.
-      options.logger?.debug({ err, engine: label }, 'engine did not read all of its stdin')
-    })
-    subprocess.stdin.end(options.input)
-  }
-
-  const timer = setTimeout(() => terminate('timeout'), options.timeoutMs)
-  const onAbort = (): void => terminate('abort')
+  termination.attach(pid)
+  writeInput(subprocess, options)
+  const timer = setTimeout(() => termination.terminate('timeout'), options.timeoutMs)
+  const onAbort = (): void => termination.terminate('abort')
   signal?.addEventListener('abort', onAbort, { once: true })
-
-  // The process ended: its work is done (or failed) and its timeout no longer applies. A child it
-  // left behind may still hold its stdout/stderr (a helper daemon, a stray grandchild): waiting
-  // for those pipes to close would turn a finished render into a timeout (issue 17). So the rest
-  // of the group is killed now, and pipes still open a moment later (held by a process that
-  // left the group) are closed from our side.
-  let pipesTimer: NodeJS.Timeout | undefined
-  subprocess.once('exit', () => {
-    clearTimeout(timer)
-    if (pid === undefined) return
-    signalProcessGroup(pid, 'SIGKILL')
-    pipesTimer = setTimeout(() => {
-      const open = [subprocess.stdin, subprocess.stdout, subprocess.stderr].filter((s) => s !== null && !s.destroyed)
-      if (open.length === 0) return
-      options.logger?.warn({ engine: label, pgid: pid }, 'engine exited but a process outside its group holds its pipes: closing them')
-      for (const stream of open) stream?.destroy()
-    }, ENGINE_DEFAULTS.pipesCloseAfterExitMs)
-  })
+  const pipes = killGroupOnExit(subprocess, options, () => clearTimeout(timer))
 
   const settle = async (): Promise<EngineProcessResult> => {
     const ended = await outcome
     clearTimeout(timer)
-    clearTimeout(graceTimer)
-    clearTimeout(pipesTimer)
+    termination.clear()
+    pipes.clear()
     signal?.removeEventListener('abort', onAbort)
-    if (pid !== undefined) {
-      // Whatever the leader left behind (a grandchild that ignored SIGTERM, or one that
-      // daemonised and closed its pipes) dies now (again: the exit handler did it once); then
-      // wait until the group is really gone.
-      signalProcessGroup(pid, 'SIGKILL')
-      const gone = await waitForProcessGroupExit(pid, ENGINE_DEFAULTS.groupExitWaitMs, ENGINE_DEFAULTS.groupExitPollMs)
-      if (!gone) options.logger?.warn({ engine: label, pgid: pid }, 'engine process group still present after SIGKILL')
-    }
-    const stderrTail = stderr.text()
-
-    if (killedFor === 'abort' && signal !== undefined) throw abortError(signal)
-    if (killedFor === 'timeout') {
-      throw new TtsError('TTS_ERR_RENDER_TIMEOUT', {
-        args: [label, options.timeoutMs],
-        details: { timedOut: true, stderrTail },
-        ...(ended.exitCode === 0 ? {} : { cause: processError(file, args, ended) }),
-      })
-    }
-    const succeeded = ended.exitCode !== undefined && (ended.exitCode === 0 || options.successExitCodes?.includes(ended.exitCode) === true)
-    if (!succeeded || ended.maxBuffer) throw failureError(label, file, args, ended, stderrTail)
-    return { stdout: capture ? ended.stdout : '', stderrTail }
+    await reapGroup(pid, options)
+    return resultOf({ file, args, options, ended, killedFor: termination.reason, stderrTail: stderr.text() })
   }
   return {
     done: settle(),
@@ -180,34 +123,89 @@ export function startEngineProcess(file: string, args: readonly string[], option
   }
 }
 
-/** The plain Error a failed run is wrapped around (`cause`): what ran and how it ended. */
-function processError(file: string, args: readonly string[], ended: ChildOutcome): Error {
-  if (ended.spawnError !== undefined) return ended.spawnError
-  const how = ended.maxBuffer ? 'wrote too much to stdout' : ended.signal !== undefined ? `was killed by ${ended.signal}` : `exited with code ${ended.exitCode}`
-  return new Error(`\`${[file, ...args].join(' ')}\` ${how}`)
+/** Throws (nothing started) when the signal is already aborted or stdin is asked for twice. */
+function assertCanStart(options: RunEngineProcessOptions): void {
+  if (options.signal?.aborted === true) throw abortError(options.signal)
+  if (options.streamStdin === true && options.input !== undefined) {
+    throw new TtsError('TTS_ERR_INTERNAL', { args: [`${options.label}: stdin cannot be both streamed and given as input`] })
+  }
 }
 
-function failureError(label: string, file: string, args: readonly string[], ended: ChildOutcome, stderrTail: string): TtsError {
-  const errno = ended.spawnError?.code
-  if (errno === 'ENOENT' || errno === 'EACCES') {
-    return new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', {
-      args: [label, errno === 'ENOENT' ? `${file} not found` : `${file} is not executable`],
-      cause: ended.spawnError,
-      details: { errno, stderrTail },
-    })
+/** Kills a process group once, for one reason: SIGTERM, then SIGKILL after `killGraceMs`. */
+class GroupTermination {
+  readonly #killGraceMs: number
+  #pid: number | undefined
+  #graceTimer: NodeJS.Timeout | undefined
+  /** Why the group was killed; undefined while it was not. */
+  reason: KillReason | undefined
+
+  constructor(killGraceMs: number) {
+    this.#killGraceMs = killGraceMs
   }
-  const what = ended.maxBuffer
-    ? 'too much output'
-    : ended.exitCode !== undefined
-      ? `exit code ${ended.exitCode}`
-      : ended.signal !== undefined
-        ? `killed by ${ended.signal}`
-        : 'could not run'
-  return new TtsError('TTS_ERR_RENDER_FAILED', {
-    args: [label, what],
-    cause: processError(file, args, ended),
-    details: { exitCode: ended.exitCode ?? null, signal: ended.signal ?? null, timedOut: false, stderrTail },
+
+  attach(pid: number | undefined): void {
+    this.#pid = pid
+  }
+
+  terminate(why: KillReason): void {
+    const pid = this.#pid
+    if (this.reason !== undefined || pid === undefined) return
+    this.reason = why
+    signalProcessGroup(pid, 'SIGTERM')
+    this.#graceTimer = setTimeout(() => signalProcessGroup(pid, 'SIGKILL'), this.#killGraceMs)
+  }
+
+  clear(): void {
+    clearTimeout(this.#graceTimer)
+  }
+}
+
+/** Writes `input` to stdin and closes it. */
+function writeInput(subprocess: ChildProcess, options: RunEngineProcessOptions): void {
+  if (options.input === undefined || subprocess.stdin === null) return
+  // Written now: a pipe takes a text this short at once, so the engine starts while the
+  // caller goes on (forking sox takes milliseconds).
+  subprocess.stdin.on('error', (err: Error) => {
+    // EPIPE: the process exited without reading it all; its exit status tells the story.
+    options.logger?.debug({ err, engine: options.label }, 'engine did not read all of its stdin')
   })
+  subprocess.stdin.end(options.input)
+}
+
+/**
+ * The process ended: its work is done (or failed) and its timeout no longer applies (`onExit`). A
+ * child it left behind may still hold its stdout/stderr (a helper daemon, a stray grandchild):
+ * waiting for those pipes to close would turn a finished render into a timeout (issue 17). So
+ * the rest of the group is killed now, and pipes still open a moment later (held by a process
+ * that left the group) are closed from our side. `clear` cancels that later check.
+ */
+function killGroupOnExit(subprocess: ChildProcess, options: RunEngineProcessOptions, onExit: () => void): { clear(): void } {
+  let pipesTimer: NodeJS.Timeout | undefined
+  subprocess.once('exit', () => {
+    onExit()
+    const pid = subprocess.pid
+    if (pid === undefined) return
+    signalProcessGroup(pid, 'SIGKILL')
+    pipesTimer = setTimeout(() => {
+      const open = [subprocess.stdin, subprocess.stdout, subprocess.stderr].filter((s) => s !== null && !s.destroyed)
+      if (open.length === 0) return
+      options.logger?.warn({ engine: options.label, pgid: pid }, 'engine exited but a process outside its group holds its pipes: closing them')
+      for (const stream of open) stream?.destroy()
+    }, ENGINE_DEFAULTS.pipesCloseAfterExitMs)
+  })
+  return { clear: () => clearTimeout(pipesTimer) }
+}
+
+/**
+ * Whatever the leader left behind (a grandchild that ignored SIGTERM, or one that daemonised and
+ * closed its pipes) dies now (again: the exit handler did it once); then waits until the group
+ * is really gone.
+ */
+async function reapGroup(pid: number | undefined, options: RunEngineProcessOptions): Promise<void> {
+  if (pid === undefined) return
+  signalProcessGroup(pid, 'SIGKILL')
+  const gone = await waitForProcessGroupExit(pid, ENGINE_DEFAULTS.groupExitWaitMs, ENGINE_DEFAULTS.groupExitPollMs)
+  if (!gone) options.logger?.warn({ engine: options.label, pgid: pid }, 'engine process group still present after SIGKILL')
 }
 
 /**

@@ -9,9 +9,9 @@ import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, newRedisClient, type RedisCl
 import { redisErrorForLog } from '../../redis/redis-errors.js'
 import { RedisHealth } from '../../redis/redis-health.js'
 import { queuePrefixFor, singleRedis, type RedisTarget } from '../../redis/redis-target.js'
-import { createSharedAudio } from '../../store/shared/index.js'
 import { RENDER_QUEUE_NAME } from './job-codec.js'
 import type { BullMqRenderQueueOptions } from './queue-options.js'
+import { resolveSharedAudio } from './shared-audio-source.js'
 
 export interface QueueConnections {
   readonly target: RedisTarget
@@ -36,7 +36,7 @@ export function openQueueConnections(options: BullMqRenderQueueOptions, log: Log
   const producer = createRedisClient(target, 'producer', 'queue', log, timeouts)
   const audioClient = audioTarget === undefined || sameTarget(audioTarget, target) ? producer : createRedisClient(audioTarget, 'producer', 'audio', log, timeouts)
   const eventsTemplate = newRedisClient(target, 'blocking', 'events', timeouts, true)
-  const shared = createSharedAudio({ transport: options.transport, client: audioClient, prefix: options.prefix, ttlSeconds: options.audioTtlSeconds, logger: log })
+  const shared = resolveSharedAudio(options.sharedAudio, { client: audioClient, logger: log })
   const queue = new Queue(RENDER_QUEUE_NAME, {
     connection: producer,
     prefix: queuePrefix,

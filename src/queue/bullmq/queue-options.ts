@@ -1,10 +1,11 @@
 /** What the BullMQ render queue is built from and what it reports (the node side of the cluster path). */
-import type { AudioTransport, Clock, Logger } from '../../core/ports/index.js'
+import type { Clock, Logger } from '../../core/ports/index.js'
 import type { RedisTimeouts } from '../../redis/redis-connections.js'
 import type { RedisTarget } from '../../redis/redis-target.js'
 import type { ClusterRenderOptions, UnavailableCause } from '../cluster-backend.js'
+import type { SharedAudioSource } from './shared-audio-source.js'
 
-export type { ClusterRenderOptions, UnavailableCause }
+export type { ClusterRenderOptions, SharedAudioSource, UnavailableCause }
 
 export const BULLMQ_QUEUE_DEFAULTS = Object.freeze({
   /**
@@ -31,9 +32,11 @@ export interface BullMqRenderQueueOptions {
    * Redis Cluster: one hash slot), audio `<prefix>:audio:*`.
    */
   readonly prefix: string
-  readonly audioTtlSeconds: number
-  /** 'redis' (default): bytes travel through Redis. 'shared-dir': workers write into the shared cache dir. */
-  readonly transport?: AudioTransport | undefined
+  /**
+   * The shared audio tier finished audio is collected from (the root picks it: Redis, where the
+   * bytes travel through the audio Redis, or a shared directory every worker writes into).
+   */
+  readonly sharedAudio: SharedAudioSource
   /** Renders this node may wait on at once before TTS_ERR_OVERLOADED (config queueLimit). */
   readonly limit: number
   /** Reported as stats().concurrency: the in-process worker's concurrency, 0 when none. */

@@ -12,11 +12,11 @@ import { Worker, type Job } from 'bullmq'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../../audio/wav.js'
 import { cacheKeyFor } from '../../core/cache-key.js'
 import { TtsError, toTtsError } from '../../core/errors.js'
-import type { AudioTransport, EngineCatalog, Logger, Renderer, SharedAudio } from '../../core/ports/index.js'
+import type { EngineCatalog, Logger, Renderer, SharedAudio } from '../../core/ports/index.js'
 import { anySignal } from '../cluster-backend.js'
 import { encodeFailure, parseJobData, RENDER_QUEUE_NAME, type RenderJobData, type RenderJobResult } from './job-codec.js'
+import { resolveSharedAudio, type SharedAudioSource } from './shared-audio-source.js'
 import { createRedisClient, DEFAULT_REDIS_TIMEOUTS, isConnectionError, quitRedisClient, redisErrorForLog, type RedisClient, type RedisTimeouts } from '../../redis/redis-connections.js'
-import { createSharedAudio } from '../../store/shared/index.js'
 import { queuePrefixFor, singleRedis, type RedisTarget } from '../../redis/redis-target.js'
 
 /** BullMQ's own defaults, kept here so docs and tests name them. */
@@ -42,16 +42,14 @@ export interface BullMqRenderWorkerOptions {
   readonly timeouts?: RedisTimeouts | undefined
   /** Key namespace (config redisPrefix); hash-tagged on a Redis Cluster as the node does. */
   readonly prefix: string
-  readonly audioTtlSeconds: number
+  /** Where finished audio is published (the root picks the tier; the Redis tier is built over this worker's audio connection). */
+  readonly sharedAudio: SharedAudioSource
   /** Jobs this worker renders at once. */
   readonly concurrency: number
   readonly renderer: Renderer
   readonly logger: Logger
-  readonly transport?: AudioTransport | undefined
-  /** Temp directory for renders (redis transport). Default: a fresh one under the OS temp dir. */
+  /** Temp directory for renders (the Redis tier stages there). Default: a fresh one under the OS temp dir. */
   readonly workDir?: string | undefined
-  /** shared-dir transport: the cache dir every node and worker mounts at the same path. */
-  readonly sharedCacheDir?: string | undefined
   /** When given, a job whose engine version differs from this worker's is refused (not rendered wrongly). */
   readonly engines?: EngineCatalog | undefined
   readonly lockDurationMs?: number | undefined
@@ -97,14 +95,7 @@ export class BullMqRenderWorker {
     this.#client = createRedisClient(target, 'blocking', 'worker', this.#log, timeouts)
     this.#audioClient = createRedisClient(audioTarget, 'publisher', 'worker-audio', this.#log, timeouts)
     const workDir = this.#workDir
-    this.#shared = createSharedAudio({
-      transport: options.transport,
-      client: this.#audioClient,
-      prefix: options.prefix,
-      ttlSeconds: options.audioTtlSeconds,
-      logger: this.#log,
-      worker: { stagingDir: () => workDir, sharedCacheDir: options.sharedCacheDir },
-    })
+    this.#shared = resolveSharedAudio(options.sharedAudio, { client: this.#audioClient, logger: this.#log, stagingDir: () => workDir })
     this.#worker = new Worker<RenderJobData, RenderJobResult>(RENDER_QUEUE_NAME, (job, _token, signal) => this.#process(job, signal), {
       connection: this.#client,
       prefix: queuePrefixFor(target, options.prefix),

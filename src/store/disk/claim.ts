@@ -10,7 +10,9 @@ import type { DirWatchers } from './dir-watcher.js'
 import type { EntryRead, IndexedEntry } from './entry-files.js'
 import { errnoCode, storeIoError } from './fs-util.js'
 import type { CacheLayout } from './layout.js'
-import { createLock, keepLockFresh, lockHeartbeatMs, newLockOwner, ownedBy, readLock, removeLockIf, sameLock, staleReason, type LockOwner } from './render-lock.js'
+import { keepLockFresh, lockHeartbeatMs } from './lock-heartbeat.js'
+import { staleReason } from './lock-staleness.js'
+import { createLock, newLockOwner, ownedBy, readLock, removeLockIf, sameLock, type LockOwner } from './render-lock.js'
 import type { DiskRenderSlot } from './render-slot.js'
 
 export interface ClaimHost {

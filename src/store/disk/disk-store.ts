@@ -2,55 +2,32 @@
  * The disk audio store: WAVs under `<cacheDir>/<k[0..2]>/<k[2..4]>/<key>.wav` with a JSON
  * sidecar, an in-memory index (LRU by bytes, pinned entries apart) rebuilt by a scan at
  * open, and cross-process render locks. A hit is one stat of its WAV (file-identity.ts): the
- * disk is trusted over memory.
+ * disk is trusted over memory. The parts are wired in store-parts.ts; this is the AudioStore
+ * API over them.
  */
 import fs from 'node:fs/promises'
 import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../../core/ports/index.js'
-import { CacheIndex } from './cache-index.js'
-import { claimKey, type ClaimHost } from './claim.js'
+import { claimKey } from './claim.js'
 import { cacheDirHealth, type StoreHealth } from './dir-health.js'
-import { DirWatchers } from './dir-watcher.js'
-import { isLow, type SpaceInfo } from './disk-space.js'
-import { readEntry, readSidecar, type IndexedEntry } from './entry-files.js'
-import { deleteEntryFiles, entryEvicted, keysMatching, removeKeys, type RemovalHost } from './entry-removal.js'
-import { staleReasonOf, type StaleReason } from './file-identity.js'
+import { describeEntry } from './describe-entry.js'
+import { deleteEntryFiles, keysMatching, removeKeys } from './entry-removal.js'
+import { staleReasonOf } from './file-identity.js'
 import { storeIoError } from './fs-util.js'
+import type { IndexingState } from './index-scan.js'
 import { pinEntry } from './pin-entry.js'
-import { scanIntoIndex } from './index-load.js'
-import { KeyDeletions } from './key-deletions.js'
-import { assertCacheKey, CacheLayout } from './layout.js'
-import { resolveStoreOptions, STORE_DEFAULTS, type DiskStoreOptions, type ResolvedStoreOptions } from './options.js'
-import { DiskRenderSlot, type SlotHost } from './render-slot.js'
+import { assertCacheKey } from './layout.js'
+import { resolveStoreOptions, type DiskStoreOptions } from './options.js'
 import type { ScanReport } from './scan.js'
 import { ServiceRegistration } from './service-registry.js'
-import { IndexVerifier, StaleEntries, type AuditReport } from './stale-entries.js'
-import { StringPool } from './string-pool.js'
+import type { AuditReport } from './stale-entries.js'
+import { wireStoreParts, type StoreParts } from './store-parts.js'
 
 export type { AuditReport, StoreHealth }
 
 export class DiskStore implements AudioStore {
-  readonly #options: ResolvedStoreOptions
-  readonly #layout: CacheLayout
-  readonly #index: CacheIndex
-  readonly #pool = new StringPool()
-  readonly #watchers: DirWatchers
-  readonly #deletions = new KeyDeletions()
-  readonly #claimHost: ClaimHost
-  readonly #slotHost: SlotHost
-  readonly #removal: RemovalHost
-  #scanReport: ScanReport | undefined
-  /** The background scan, while it runs (settles, never rejects). */
-  #scanning: Promise<void> | undefined
-  readonly #scanAbort = new AbortController()
-  #scanError: Error | undefined
-  /** During a background scan: keys claimed, published, pinned or removed since it began (the scan leaves them alone). */
-  #touched: Set<string> | undefined
+  readonly #p: StoreParts
   /** This service's registration in the directory (`service` option), released by close. */
   #registration: ServiceRegistration | undefined
-  /** Entries found stale, by reason (see StaleReason), with their throttled warning. */
-  readonly #stale = new StaleEntries()
-  /** Notices the cache directory vanishing or being replaced, and checks the whole index then. */
-  readonly #verifier: IndexVerifier
 
   /**
    * Creates `cacheDir` if needed, scans it (cleaning crash leftovers) and indexes what is valid.
@@ -70,68 +47,21 @@ export class DiskStore implements AudioStore {
       resolved.service === undefined
         ? undefined
         : await ServiceRegistration.register({ cacheDir: resolved.cacheDir, shared: resolved.service.shared, logger: resolved.logger.child({ component: 'store' }) })
-    const store = new DiskStore(resolved)
+    const store = new DiskStore(wireStoreParts(resolved))
     store.#registration = registration
-    store.#verifier.captureRoot()
-    if (resolved.scanInBackground) store.#touched = new Set()
-    else await store.#load()
+    store.#p.verifier.captureRoot()
+    if (resolved.scanInBackground) store.#p.scan.defer()
+    else await store.#p.scan.runNow()
     return store
   }
 
-  private constructor(options: ResolvedStoreOptions) {
-    this.#options = options
-    const logger = options.logger.child({ component: 'store' })
-    this.#layout = new CacheLayout(options.cacheDir)
-    this.#watchers = new DirWatchers(logger)
-    this.#index = new CacheIndex({
-      maxBytes: options.maxCacheBytes,
-      maxAgeMs: options.maxAgeMs,
-      clock: options.clock,
-      onDropped: (entry, reason) => entryEvicted(this.#removal, entry, reason),
-    })
-    this.#removal = { index: this.#index, deletions: this.#deletions, layout: this.#layout, options, log: logger }
-    this.#verifier = new IndexVerifier({
-      cacheDir: options.cacheDir,
-      entries: () => [...this.#index.all()],
-      concurrency: options.scanConcurrency,
-      stillIndexed: (entry) => this.#index.peek(entry.key) === entry,
-      dropStale: (entry, reason) => this.#dropStale(entry, reason),
-      log: logger,
-    })
-    // Every claim and commit starts here: during a background scan that marks the key as the store's own.
-    const settleDeletions = (key: string): Promise<void> => {
-      this.#touched?.add(key)
-      return this.#deletions.settled(key)
-    }
-    this.#claimHost = {
-      layout: this.#layout,
-      watchers: this.#watchers,
-      logger,
-      staleLockMs: options.staleLockMs,
-      lockPollMs: options.lockPollMs,
-      settleDeletions,
-      read: (key) => readEntry(this.#layout, key, this.#pool),
-      isExpired: (entry) => this.#index.isExpired(entry),
-      found: (entry) => this.#indexFound(entry),
-      slot: (key, owner) => new DiskRenderSlot(this.#slotHost, key, owner),
-    }
-    this.#slotHost = {
-      layout: this.#layout,
-      clock: options.clock,
-      logger,
-      settleDeletions,
-      isPinned: (key) => this.#index.peek(key)?.pinned === true,
-      published: (entry) => {
-        this.#index.add(entry)
-        return entry
-      },
-      lowSpace: () => this.#lowSpace(Math.max(options.minFreeBytes, STORE_DEFAULTS.cutShortFreeBytesFloor)),
-    }
+  private constructor(parts: StoreParts) {
+    this.#p = parts
   }
 
   /** What the start-up scan found and cleaned (for the start log and benchmarks); undefined until it ends. */
   get scanReport(): ScanReport | undefined {
-    return this.#scanReport
+    return this.#p.scan.report
   }
 
   /**
@@ -140,14 +70,13 @@ export class DiskStore implements AudioStore {
    * header read slower), 'failed' when it could not finish (what it did not index is still found
    * by claim), 'done' otherwise.
    */
-  get indexing(): { readonly state: 'scanning' | 'done' | 'failed'; readonly error?: Error } {
-    if (this.#scanError !== undefined) return { state: 'failed', error: this.#scanError }
-    return { state: this.#touched === undefined ? 'done' : 'scanning' }
+  get indexing(): IndexingState {
+    return this.#p.scan.indexing
   }
 
   /** Resolves when the start-up scan has ended (at once unless it runs in the background); never rejects. */
-  async indexed(): Promise<void> {
-    await this.#scanning
+  indexed(): Promise<void> {
+    return this.#p.scan.ended()
   }
 
   /**
@@ -155,12 +84,11 @@ export class DiskStore implements AudioStore {
    * `serve` calls it once its listeners are up, so the scan does not slow their start.
    */
   startScan(): void {
-    if (this.#touched === undefined || this.#scanning !== undefined || this.#scanAbort.signal.aborted) return
-    this.#scanning = this.#runBackgroundScan()
+    this.#p.scan.start()
   }
 
   get cacheDir(): string {
-    return this.#layout.cacheDir
+    return this.#p.layout.cacheDir
   }
 
   /**
@@ -171,18 +99,18 @@ export class DiskStore implements AudioStore {
    */
   lookup(key: string): CacheEntry | undefined {
     assertCacheKey(key)
-    const entry = this.#index.get(key)
+    const entry = this.#p.index.get(key)
     if (entry === undefined) return undefined
     const stale = staleReasonOf(entry)
     if (stale === undefined) return entry
-    this.#dropStale(entry, stale)
-    if (stale === 'missing') this.#verifier.checkRoot()
+    this.#p.dropStale(entry, stale)
+    if (stale === 'missing') this.#p.verifier.checkRoot()
     return undefined
   }
 
   peek(key: string): CacheEntry | undefined {
     assertCacheKey(key)
-    return this.#index.peek(key)
+    return this.#p.index.peek(key)
   }
 
   /**
@@ -193,11 +121,11 @@ export class DiskStore implements AudioStore {
   async find(key: string): Promise<CacheEntry | undefined> {
     const hit = this.lookup(key)
     if (hit !== undefined) return hit
-    await this.#deletions.settled(key)
-    const read = await this.#claimHost.read(key)
-    if (read.status !== 'ok' || this.#index.isExpired(read.entry)) return undefined
-    this.#touched?.add(key)
-    return this.#indexFound(read.entry)
+    await this.#p.deletions.settled(key)
+    const read = await this.#p.claimHost.read(key)
+    if (read.status !== 'ok' || this.#p.index.isExpired(read.entry)) return undefined
+    this.#p.scan.touch(key)
+    return this.#p.indexFound(read.entry)
   }
 
   claim(key: string, options: ClaimOptions = {}): Promise<ClaimResult> {
@@ -206,7 +134,7 @@ export class DiskStore implements AudioStore {
     } catch (err) {
       return Promise.reject(err)
     }
-    return claimKey(this.#claimHost, key, options)
+    return claimKey(this.#p.claimHost, key, options)
   }
 
   /**
@@ -215,7 +143,7 @@ export class DiskStore implements AudioStore {
    */
   async pin(key: string): Promise<void> {
     assertCacheKey(key)
-    await pinEntry(this.#index, this.#layout, key, (k) => this.#touched?.add(k))
+    await pinEntry(this.#p.index, this.#p.layout, key, (k) => this.#p.scan.touch(k))
   }
 
   /**
@@ -224,33 +152,15 @@ export class DiskStore implements AudioStore {
    */
   async describe(key: string): Promise<DescribedEntry | undefined> {
     assertCacheKey(key)
-    let indexed = this.#index.peek(key)
-    const stale = indexed === undefined ? undefined : staleReasonOf(indexed)
-    if (indexed !== undefined && stale !== undefined) {
-      this.#dropStale(indexed, stale)
-      indexed = undefined
-    }
-    if (indexed === undefined && (this.#touched !== undefined || stale !== undefined)) {
-      this.#touched?.add(key)
-      const read = await this.#claimHost.read(key)
-      if (read.status !== 'ok' || this.#index.isExpired(read.entry)) return undefined
-      const found = this.#indexFound(read.entry)
-      return { ...found, path: found.path, text: read.text }
-    }
-    if (indexed === undefined) return undefined
-    const meta = await readSidecar(this.#layout, key).catch((err: unknown) => {
-      throw storeIoError(err, 'read', this.#layout.sidecarPath(key))
-    })
-    // The text is part of the key: any valid sidecar of this key has the same one.
-    return meta === undefined ? undefined : { ...indexed, path: indexed.path, text: meta.text }
+    return describeEntry(this.#p, key)
   }
 
   /** Drops the entry from the index and deletes its files. True when there was something to remove. */
   async remove(key: string): Promise<boolean> {
     assertCacheKey(key)
-    this.#touched?.add(key)
-    const entry = this.#index.delete(key)
-    const hadWav = await deleteEntryFiles(this.#removal, key)
+    this.#p.scan.touch(key)
+    const entry = this.#p.index.delete(key)
+    const hadWav = await deleteEntryFiles(this.#p.removal, key)
     return entry !== undefined || hadWav
   }
 
@@ -258,23 +168,23 @@ export class DiskStore implements AudioStore {
   async removeWhere(filter: EntryFilter): Promise<number> {
     // What a running scan has not indexed yet would escape the filter: wait for it.
     await this.indexed()
-    return removeKeys(this.#removal, keysMatching(this.#index, filter))
+    return removeKeys(this.#p.removal, keysMatching(this.#p.index, filter))
   }
 
   /** Removes every indexed entry, pinned ones included. Locks and renders in progress are left alone. */
   async removeAll(): Promise<number> {
     await this.indexed()
-    return removeKeys(this.#removal, [...this.#index.all()].map((e) => e.key))
+    return removeKeys(this.#p.removal, [...this.#p.index.all()].map((e) => e.key))
   }
 
   /** Indexed, unexpired entries: pinned first, then most to least recently used. No recency change. */
   *entries(): IterableIterator<CacheEntry> {
-    for (const entry of this.#index.all()) if (!this.#index.isExpired(entry)) yield entry
+    for (const entry of this.#p.index.all()) if (!this.#p.index.isExpired(entry)) yield entry
   }
 
   /** `entries`/`bytes` count the evictable (LRU) entries only; pinned ones are counted apart. */
   stats(): StoreStats {
-    return { ...this.#index.stats(), maxBytes: this.#options.maxCacheBytes, stale: this.#stale.counts() }
+    return { ...this.#p.index.stats(), maxBytes: this.#p.options.maxCacheBytes, stale: this.#p.stale.counts() }
   }
 
   /**
@@ -283,7 +193,7 @@ export class DiskStore implements AudioStore {
    * lookup found a file missing, or `health()` looked); joins the check already running.
    */
   verifyIndex(): Promise<AuditReport> {
-    return this.#verifier.verify()
+    return this.#p.verifier.verify()
   }
 
   /**
@@ -295,18 +205,18 @@ export class DiskStore implements AudioStore {
    */
   async health(): Promise<StoreHealth> {
     return cacheDirHealth({
-      dir: this.#layout.cacheDir,
-      root: this.#verifier.root,
-      entries: this.#index.stats().entries,
-      options: this.#options,
+      dir: this.#p.layout.cacheDir,
+      root: this.#p.verifier.root,
+      entries: this.#p.index.stats().entries,
+      options: this.#p.options,
       verifyIndex: () => void this.verifyIndex(),
-      staleSummary: () => this.#verifier.summary(),
+      staleSummary: () => this.#p.verifier.summary(),
     })
   }
 
   pathFor(key: string): string {
     assertCacheKey(key)
-    return this.#layout.wavPath(key)
+    return this.#p.layout.wavPath(key)
   }
 
   /**
@@ -314,7 +224,7 @@ export class DiskStore implements AudioStore {
    * and commits evict synchronously in memory; their files go in the background.
    */
   idle(): Promise<void> {
-    return this.#deletions.idle()
+    return this.#p.deletions.idle()
   }
 
   /**
@@ -322,70 +232,14 @@ export class DiskStore implements AudioStore {
    * directories and waits for pending deletions. Claims still waiting fall back to polling.
    */
   async close(): Promise<void> {
-    this.#scanAbort.abort(new Error('the store is closing'))
-    await this.indexed()
-    this.#touched = undefined
-    this.#watchers.closeAll()
+    await this.#p.scan.close()
+    this.#p.watchers.closeAll()
     await this.idle()
-    await this.#registration?.release().catch((err: unknown) => this.#claimHost.logger.warn({ err }, 'cannot remove this service’s registration from the cache directory'))
+    await this.#registration?.release().catch((err: unknown) => this.#p.log.warn({ err }, 'cannot remove this service’s registration from the cache directory'))
   }
 
   /** Other services registered on this directory when this one opened (TTS_CACHE_SHARED); empty otherwise. */
   get peers(): readonly { readonly pid: number; readonly hostname: string }[] {
     return this.#registration?.peers ?? []
-  }
-
-  async #runBackgroundScan(): Promise<void> {
-    const log = this.#claimHost.logger
-    log.info({ cacheDir: this.#layout.cacheDir }, 'scanning the cache directory in the background; unindexed entries are read from disk meanwhile')
-    try {
-      await this.#load()
-    } catch (err) {
-      if (!this.#scanAbort.signal.aborted) {
-        this.#scanError = err instanceof Error ? err : new Error(String(err))
-        log.error({ err }, 'cache directory scan failed; entries it did not index are still found on disk when asked for')
-      }
-    } finally {
-      this.#touched = undefined
-      this.#scanning = undefined
-    }
-  }
-
-  async #load(): Promise<void> {
-    this.#scanReport = await scanIntoIndex({
-      options: this.#options,
-      layout: this.#layout,
-      pool: this.#pool,
-      index: this.#index,
-      deletions: this.#deletions,
-      touched: this.#touched,
-      signal: this.#scanAbort.signal,
-      log: this.#claimHost.logger,
-    })
-  }
-
-  /** Drops an entry whose file changed behind us (files untouched), counted by reason. */
-  #dropStale(entry: IndexedEntry, reason: StaleReason): void {
-    if (this.#index.peek(entry.key) === entry) this.#index.delete(entry.key)
-    this.#stale.record(entry, reason, this.#claimHost.logger)
-  }
-
-  /** The free space when below `minFreeBytes` (or the inode minimum); undefined when there is room or it cannot be read. */
-  async #lowSpace(minFreeBytes: number): Promise<SpaceInfo | undefined> {
-    try {
-      const space = await this.#options.spaceReader(this.#layout.cacheDir)
-      return isLow(space, minFreeBytes, STORE_DEFAULTS.minFreeInodes) ? space : undefined
-    } catch (err) {
-      this.#claimHost.logger.debug({ err }, 'cannot read the free space of the cache directory')
-      return undefined
-    }
-  }
-
-  #indexFound(entry: IndexedEntry): CacheEntry {
-    const known = this.#index.peek(entry.key)
-    // Already indexed with the same file: keep the indexed object (and its pinned state).
-    if (known !== undefined && known.bytes === entry.bytes && known.createdAt === entry.createdAt) return known
-    this.#index.add(entry)
-    return entry
   }
 }

@@ -3,7 +3,8 @@
  * {pid, hostname, createdAt, token, pidStart, bootId, pidNs, heartbeatMs}. It only saves
  * duplicate renders: correctness (nobody sees half a WAV) comes from temp file + rename, so a
  * rare double owner is harmless; a lock wrongly respected is not (every caller of that phrase
- * waits), so staleness is judged by more than a live pid (see staleReason).
+ * waits), so staleness is judged by more than a live pid (lock-staleness.ts: staleReason); an
+ * owner keeps its lock fresh while it renders (lock-heartbeat.ts).
  *
  * Format: the first four fields are those of earlier versions, which ignore the others (JSON
  * keys they do not read); a lock without the newer fields is judged as before, plus its age.
@@ -11,9 +12,8 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
-import type { Logger } from '../../core/ports/index.js'
 import { errnoCode, storeIoError, unlinkIfExists, usingFile } from './fs-util.js'
-import { localProcessGoneReason, thisProcessIdentity } from './process-identity.js'
+import { thisProcessIdentity } from './process-identity.js'
 
 export interface LockOwner {
   readonly pid: number
@@ -42,11 +42,6 @@ export interface LockState {
   readonly owner: LockOwner | undefined
   readonly ino: number
   readonly mtimeMs: number
-}
-
-/** Refresh period of a lock judged stale after `staleLockMs` without a refresh: three chances. */
-export function lockHeartbeatMs(staleLockMs: number): number {
-  return Math.max(1, Math.floor(staleLockMs / 3))
 }
 
 /** This process as a lock owner; with `heartbeatMs`, it promises to refresh the lock (keepLockFresh). */
@@ -127,92 +122,6 @@ function parseOwner(raw: string): LockOwner | undefined {
     ...(typeof pidNs === 'string' && pidNs !== '' ? { pidNs } : {}),
     ...(typeof heartbeatMs === 'number' && Number.isFinite(heartbeatMs) && heartbeatMs > 0 ? { heartbeatMs } : {}),
   }
-}
-
-/**
- * Why this lock is stale, or undefined when its owner may still be rendering.
- * - an owner that promised a heartbeat (`heartbeatMs`) and did not refresh the lock's mtime for
- *   max(staleLockMs, 3 × heartbeatMs): stale, on any host (gone, frozen, or a leaked lock);
- * - another host: judged by that heartbeat alone; an earlier version's lock (no heartbeat) is
- *   stale once its `createdAt` is older than `staleLockMs`;
- * - this host, another boot id: stale at once (the lock survived a reboot);
- * - this host, another pid namespace (a container with our host name): judged as another host;
- * - this host, owner pid gone (kill(pid, 0) → ESRCH): stale at once;
- * - this host, owner pid alive with another start time than the lock records: the pid was
- *   reused; stale at once;
- * - this host, with our own pid but written before this process started, or written before the
- *   host booted (by uptime; with staleLockMs of age, as uptime can read low in sandboxes): stale;
- * - an earlier version's lock (no start time to tell a reused pid) with a live pid: stale once
- *   not modified for `staleLockMs` (its owner never refreshes it; renders are bounded by the
- *   render timeout, which staleLockMs exceeds; a wrong call costs a duplicate render);
- * - otherwise (the owner is the very process that wrote it, and keeps it fresh): never;
- * - no readable owner: stale once its mtime is older than `staleLockMs`.
- */
-export function staleReason(lock: LockState, staleLockMs: number, nowMs = Date.now()): string | undefined {
-  const { owner } = lock
-  if (owner === undefined) return nowMs - lock.mtimeMs > staleLockMs ? 'unreadable lock older than staleLockMs' : undefined
-  const silentMs = nowMs - lock.mtimeMs
-  if (owner.heartbeatMs !== undefined && silentMs > Math.max(staleLockMs, 3 * owner.heartbeatMs)) {
-    return `lock not refreshed for ${Math.round(silentMs)} ms (its owner refreshes it every ${owner.heartbeatMs} ms)`
-  }
-  const self = thisProcessIdentity()
-  const elsewhere =
-    owner.hostname !== os.hostname() ? `host ${owner.hostname}` : owner.pidNs !== undefined && self.pidNs !== undefined && owner.pidNs !== self.pidNs ? `pid namespace ${owner.pidNs}` : undefined
-  if (elsewhere !== undefined) {
-    // Its pid means nothing here: only its refreshes (above), or the age of an earlier version's lock.
-    if (owner.heartbeatMs !== undefined) return undefined
-    return nowMs - owner.createdAt > staleLockMs ? `lock of ${elsewhere} older than staleLockMs` : undefined
-  }
-  if (owner.bootId !== undefined && self.bootId !== undefined && owner.bootId !== self.bootId) return 'lock written before this host booted (another boot id)'
-  const gone = localProcessGoneReason(owner.pid, owner.pidStart)
-  if (gone !== undefined) return `owner ${gone}`
-  // Written before the host booted: the pid now belongs to someone else. Uptime can read low in
-  // some sandboxes, so this also asks for staleLockMs of age (a wrong call costs a duplicate render).
-  if (owner.createdAt < nowMs - os.uptime() * 1000 && nowMs - owner.createdAt > staleLockMs) return 'lock written before this host booted'
-  if (owner.pid === process.pid && owner.createdAt < performance.timeOrigin) return 'lock left by an earlier process with our pid'
-  if (owner.pidStart === undefined && owner.heartbeatMs === undefined && silentMs > staleLockMs) {
-    return `lock of an earlier version older than staleLockMs (pid ${owner.pid} is alive, but nothing tells whether it is still the owner)`
-  }
-  return undefined
-}
-
-/**
- * While the lock at `lockPath` is `owner`'s, refreshes its mtime every `owner.heartbeatMs`
- * (the heartbeat staleReason judges it by); stops by itself once the lock is gone or is someone
- * else's (released, or taken over). Never throws: failures are logged and the next beat tries
- * again. The timer does not keep the process alive.
- */
-export function keepLockFresh(lockPath: string, owner: LockOwner, logger: Logger): void {
-  const everyMs = owner.heartbeatMs
-  if (everyMs === undefined) return
-  const beat = async (): Promise<boolean> => {
-    const lock = await readLock(lockPath)
-    if (lock === undefined || !ownedBy(owner)(lock)) return false
-    const now = new Date()
-    try {
-      await fs.utimes(lockPath, now, now)
-    } catch (err) {
-      // Released between the read and the refresh: done.
-      if (errnoCode(err) === 'ENOENT') return false
-      throw storeIoError(err, 'refresh lock', lockPath)
-    }
-    return true
-  }
-  const schedule = (): void => {
-    const timer = setTimeout(() => {
-      beat().then(
-        (held) => {
-          if (held) schedule()
-        },
-        (err: unknown) => {
-          logger.warn({ err, lockPath }, 'cannot refresh our render lock; trying again at the next beat')
-          schedule()
-        },
-      )
-    }, everyMs)
-    timer.unref()
-  }
-  schedule()
 }
 
 export type RemoveOutcome = 'removed' | 'missing' | 'not-matching'

@@ -19,7 +19,8 @@ import { tempDir } from '../../harness/redis/test-nodes.js'
 import { testLogger } from '../../fakes/loggers.js'
 import { wavFor } from '../../fakes/wav.js'
 import { startTestRedis, uniquePrefix, type TestRedis } from '../../harness/redis/server.js'
-import { redisAudioKey } from '../../../src/store/shared/index.js'
+import { redisAudioKey, SharedDirAudio } from '../../../src/store/shared/index.js'
+import { redisSharedAudio } from '../../../src/app/shared-audio-tier.js'
 
 let redis: TestRedis
 beforeAll(async () => {
@@ -57,13 +58,13 @@ async function setup(label: string): Promise<Setup> {
     dir,
     renderer,
     async node(options = {}) {
-      const queue = new BullMqRenderQueue({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, limit: 100, logger, ...options })
+      const queue = new BullMqRenderQueue({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), limit: 100, logger, ...options })
       cleanups.push(() => queue.close(1000))
       await queue.whenStarted()
       return queue
     },
     async worker(options = {}) {
-      const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, audioTtlSeconds: 600, concurrency: 2, renderer: renderer.render, logger, ...options })
+      const worker = new BullMqRenderWorker({ redisUrl: redis.url, prefix, sharedAudio: redisSharedAudio(prefix, 600), concurrency: 2, renderer: renderer.render, logger, ...options })
       cleanups.push(() => worker.close(1000))
       await worker.whenReady()
       return worker
@@ -187,8 +188,8 @@ describe('published audio', () => {
 
   it('with the shared-dir transport, moves the WAV into the node temp path and puts no audio in Redis', async () => {
     const s = await setup('shared-dir')
-    const a = await s.node({ transport: 'shared-dir' })
-    await s.worker({ transport: 'shared-dir', sharedCacheDir: s.dir })
+    const a = await s.node({ sharedAudio: new SharedDirAudio() })
+    await s.worker({ sharedAudio: new SharedDirAudio({ root: s.dir }) })
     const job = jobFor('On the shared disk.', path.join(s.dir, `${jobFor('On the shared disk.', '').key}.1.abc.tmp.wav`))
     const audio = await a.render(job, { priority: 'live' })
     expect(audio.bytes).toBe(wavFor('On the shared disk.').byteLength)
@@ -294,7 +295,7 @@ describe('worker refusals', () => {
 describe('Redis unreachable', () => {
   it('rejects at once with TTS_ERR_QUEUE_UNAVAILABLE when Redis is not connected', async () => {
     const s = await setup('no-redis')
-    const queue = new BullMqRenderQueue({ redisUrl: 'redis://127.0.0.1:1', prefix: s.prefix, audioTtlSeconds: 60, limit: 10, logger: testLogger() })
+    const queue = new BullMqRenderQueue({ redisUrl: 'redis://127.0.0.1:1', prefix: s.prefix, sharedAudio: redisSharedAudio(s.prefix, 60), limit: 10, logger: testLogger() })
     cleanups.push(() => queue.close(100))
     expect(queue.available).toBe(false)
     await expect(queue.render(jobFor('nobody home', s.out('x')), { priority: 'live' })).rejects.toMatchObject({ code: 'TTS_ERR_QUEUE_UNAVAILABLE' })

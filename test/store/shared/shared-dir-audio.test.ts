@@ -1,8 +1,7 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createSharedAudio, SharedDirAudio } from '../../../src/store/shared/index.js'
+import { SharedDirAudio } from '../../../src/store/shared/index.js'
 import { jobFor } from '../../harness/queue/render-jobs.js'
-import { testLogger } from '../../fakes/loggers.js'
 
 describe('SharedDirAudio', () => {
   const root = '/srv/tts-cache'
@@ -19,12 +18,5 @@ describe('SharedDirAudio', () => {
     await expect(tier.stagingPath(key, `/etc/${key}.wav`, 'w1')).rejects.toMatchObject({ code: 'TTS_ERR_BAD_REQUEST' })
     await expect(tier.stagingPath(key, path.join(root, 'other.wav'), 'w1')).rejects.toMatchObject({ code: 'TTS_ERR_BAD_REQUEST' })
     await expect(tier.stagingPath(key, undefined, 'w1')).rejects.toMatchObject({ code: 'TTS_ERR_BAD_REQUEST' })
-  })
-
-  it('is refused at start on a worker that has no shared cache dir', () => {
-    const client = {} as Parameters<typeof createSharedAudio>[0]['client']
-    const make = (): unknown =>
-      createSharedAudio({ transport: 'shared-dir', client, prefix: 'p', ttlSeconds: 1, logger: testLogger(), worker: { stagingDir: () => Promise.resolve('/tmp'), sharedCacheDir: undefined } })
-    expect(make).toThrow(expect.objectContaining({ code: 'TTS_ERR_CONFIG' }) as Error)
   })
 })
