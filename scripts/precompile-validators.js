@@ -28,8 +28,9 @@ const ctx = {
   store: absent('store'),
   queue: absent('queue'),
   engines: absent('engines'),
-  // The server stops the tracker's hand-over when it closes; nothing else may touch it here.
-  prewarm: new Proxy({ close: async () => {} }, { get: (target, property) => { if (property === 'close') return target.close; throw new Error(`precompile-validators: the routes used prewarm.${String(property)} while being built`) } }),
+  // The server closes the tracker when it closes (fastify's decorate inspects the value, so a plain
+  // object, not a throwing proxy); the routes do not use it while being built.
+  prewarm: { close: async () => {} },
   readiness: () => { throw new Error('precompile-validators: readiness asked while building') },
 }
 const recorder = recordingValidatorBuilder()
