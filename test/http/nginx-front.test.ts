@@ -161,7 +161,7 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
     expect((await ask(front.base, { headers: { range: 'bytes=0-99' } })).body.equals(wav.subarray(0, 100))).toBe(true)
   })
 
-  it('falls back to the service for a /v1/audio miss, also when If-None-Match names the missing key, and for a POST', async () => {
+  it('falls back to the service for a /v1/audio miss (also when If-None-Match names the missing key), a POST and an If-Match / If-Unmodified-Since', async () => {
     const missing = 'ab'.repeat(32)
     for (const init of [{}, { headers: { 'if-none-match': `"${missing}"` } }, { method: 'POST' }] as RequestInit[]) {
       const direct = await fetch(`${serviceBase}/v1/audio/${missing}.wav`, init)
@@ -173,15 +173,23 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
       expect(JSON.parse(await res.text()).code).toBe(JSON.parse(directBody).code)
       expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([`${init.method ?? 'GET'} /v1/audio/${missing}.wav`])
     }
-    // Only GET and HEAD are nginx's, also for a file it has.
+    // Only GET and HEAD without a precondition nginx would judge by its own tag are nginx's, also for a file it has.
     const key = await render(`Not for posting, run ${RUN}.`)
-    const direct = await fetch(`${serviceBase}/v1/audio/${key}.wav`, { method: 'POST' })
-    await direct.arrayBuffer()
-    seen.length = 0
-    const posted = await fetch(`${front.base}/v1/audio/${key}.wav`, { method: 'POST' })
-    await posted.arrayBuffer()
-    expect(posted.status).toBe(direct.status)
-    expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([`POST /v1/audio/${key}.wav`])
+    const preconditions: RequestInit[] = [
+      { method: 'POST' },
+      { headers: { 'if-match': `"${key}"` } },
+      { headers: { 'if-unmodified-since': 'Mon, 01 Jan 2001 00:00:00 GMT' } },
+    ]
+    for (const init of preconditions) {
+      const direct = await fetch(`${serviceBase}/v1/audio/${key}.wav`, init)
+      const directBody = Buffer.from(await direct.arrayBuffer())
+      seen.length = 0
+      const res = await fetch(`${front.base}/v1/audio/${key}.wav`, init)
+      const body = Buffer.from(await res.arrayBuffer())
+      expect(res.status, JSON.stringify(init)).toBe(direct.status)
+      expect(body.equals(directBody), JSON.stringify(init)).toBe(true)
+      expect(seen.map((s) => `${s.method} ${s.url}`)).toEqual([`${init.method ?? 'GET'} /v1/audio/${key}.wav`])
+    }
   })
 
   it('serves a /v1/tts hit through X-Accel-Redirect after the service lookup: same bytes and service headers', async () => {
