@@ -20,15 +20,14 @@ export function cacheRelativeWavPath(key: string): string {
  * Hands a /v1/tts hit to the front: `X-Accel-Redirect: <prefix><k[0..2]>/<k[2..4]>/<key>.wav`, no
  * body, and the headers the front keeps (ETag, X-TTS-Cache, Content-Type; it adds Cache-Control,
  * Accept-Ranges and Content-Length from the file). Only for a hit (a render or a coalesced wait is
- * streamed as without the front), when `prefix` is set (TTS_HTTP_ACCEL_REDIRECT), the request came
- * through the front, and the file is where the layout puts it (a store may answer with another
- * path). Returns false, having set nothing, otherwise: the caller sends the file itself.
- * Range, If-Range and HEAD are then the front's to answer, on the file it opens.
+ * streamed as without the front), when `prefix` is set (TTS_HTTP_ACCEL_REDIRECT) and the request
+ * came through the front. Returns false, having set nothing, otherwise: the caller sends the file
+ * itself. Range, If-Range and HEAD are then the front's to answer, on the file it opens; a file it
+ * cannot find there (gone since the lookup) it asks for again without the front's header.
  */
 export function sendAccelRedirect(request: FastifyRequest, reply: FastifyReply, result: TtsResult, prefix: string | undefined): boolean {
   if (prefix === undefined || result.status !== 'hit' || request.headers[ACCEL_REQUEST_HEADER] !== '1') return false
   const relative = cacheRelativeWavPath(result.key)
-  if (!result.path.endsWith(`/${relative}`)) return false
   reply
     .header('etag', etagFor(result.key))
     .header('x-tts-cache', result.status)
