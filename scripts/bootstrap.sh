@@ -3,7 +3,7 @@
 #   bash scripts/bootstrap.sh serve   set up, then run the service on its embedded defaults
 #   bash scripts/bootstrap.sh test    set up, then run the whole test suite (`npm test`); CI runs this
 #   bash scripts/bootstrap.sh setup   set up only
-# Set-up = Debian packages (espeak-ng, sox; redis-server for tests) when root or passwordless sudo,
+# Set-up = Debian packages (espeak-ng, sox; redis-server, flite, nginx-light for tests) when root or passwordless sudo,
 # Node 24 from the npm registry when the machine's Node is older, `npm ci`, `npm run build`.
 set -euo pipefail
 
@@ -18,9 +18,14 @@ say() { printf '[bootstrap] %s\n' "$*" >&2; }
 # --- Debian packages -----------------------------------------------------------------------
 packages=(espeak-ng sox)
 [ "$mode" = test ] && packages+=(redis-server flite)   # flite: its adapter test runs for real
+# nginx-light: the nginx front (deploy/nginx/) runs for real in test/http/nginx-front.test.ts.
+[ "$mode" = test ] && packages+=(nginx-light)
 missing=()
 for p in "${packages[@]}"; do
-  command -v "$p" >/dev/null 2>&1 || missing+=("$p")
+  case "$p" in
+    nginx-light) [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=("$p") ;;   # /usr/sbin: not on every PATH
+    *) command -v "$p" >/dev/null 2>&1 || missing+=("$p") ;;
+  esac
 done
 # The end-to-end suite runs a real FreeSWITCH 1.10.12 from ../shared/freeswitch (or
 # $FREESWITCH_TEST_DIR): the libraries its binaries link, as its own `fs.sh deps` lists them.

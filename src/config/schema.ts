@@ -57,6 +57,9 @@ const publicBaseUrl = z.url({ protocol: /^https?$/ }).refine((value) => {
   return url !== null && url.username === '' && url.password === '' && url.search === '' && url.hash === ''
 }, 'must be an http(s) base URL without user, password, query or fragment, e.g. https://tts.example.com/')
 
+/** TTS_HTTP_ACCEL_REDIRECT: the front's internal location for the cache directory (deploy/nginx/). */
+const accelPrefix = z.string().regex(/^\/(?:[A-Za-z0-9_-]+\/)+$/, 'must be a URI path of letters, digits, _ and - segments starting and ending with /, e.g. /_tts_cache/')
+
 /**
  * Redis Sentinel / Cluster nodes: `host:port` items, comma-separated in the environment
  * (`10.0.0.1:26379,10.0.0.2:26379`; IPv6 as `[::1]:26379`), or a JSON array of such strings.
@@ -123,6 +126,7 @@ export const configSchema = z
     prewarmMaxItems: int(1, 1_000_000).default(DEFAULTS.prewarmMaxItems),
     bodyLimitBytes: byteSize.default(DEFAULTS.bodyLimitBytes),
     httpHotBytes: z.union([z.literal(0), byteSize]).default(DEFAULTS.httpHotBytes),
+    httpAccelRedirect: accelPrefix.optional(),
     redisUrl: optionalString,
     redisSentinels: hostPortList.optional(),
     redisSentinelName: optionalString,
@@ -207,6 +211,7 @@ export const ENV_NAMES = Object.freeze({
   TTS_PREWARM_MAX_ITEMS: 'prewarmMaxItems',
   TTS_BODY_LIMIT_BYTES: 'bodyLimitBytes',
   TTS_HTTP_HOT_BYTES: 'httpHotBytes',
+  TTS_HTTP_ACCEL_REDIRECT: 'httpAccelRedirect',
   REDIS_URL: 'redisUrl',
   REDIS_SENTINELS: 'redisSentinels',
   REDIS_SENTINEL_NAME: 'redisSentinelName',

@@ -7,12 +7,13 @@
  */
 import { execFile } from 'node:child_process'
 import { existsSync, readdirSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import path from 'node:path'
 // @ts-ignore autocannon ships no type declarations
 import autocannon from 'autocannon'
 import { monotonicUs, profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
-import { freePort, NGINX, startChild, startNginx, startServe, waitForHttp } from '../lib/servers.js'
+import { freePort, NGINX, startChild, startNginx, startNginxFront, startServe, waitForHttp } from '../lib/servers.js'
 import { fmtInt, fmtMs, fmtRatio } from '../lib/stats.js'
 import { subDir } from './context.js'
 
@@ -23,6 +24,15 @@ export const HTTP_GOAL_RATIO = 0.5
 export const HTTP_P99_RATIO = 3
 const TOKEN = 'bench-token-not-secret'
 const TEXT = 'Thank you for calling. All of our agents are busy right now; please stay on the line and your call will be answered in turn.'
+
+/** Through the nginx front (deploy/nginx/): its /v1/audio hits ≥ this × bare nginx's requests/s on the same file… */
+export const FRONT_AUDIO_GOAL_RATIO = 0.9
+/** …and its /v1/tts hits (our lookup, then X-Accel-Redirect) ≥ this × bare nginx's. */
+export const FRONT_TTS_GOAL_RATIO = 0.7
+/** TTS_HTTP_ACCEL_REDIRECT for ours: the shipped front's internal location. */
+const FRONT_ACCEL_PREFIX = '/_tts_cache/'
+/** The front's targets: GET /v1/audio/<key>.wav (nginx alone) and GET /v1/tts (ours, then nginx). */
+const FRONT_TARGETS = Object.freeze({ audio: 'front /v1/audio', tts: 'front /v1/tts' })
 
 /**
  * @param {string} dir
@@ -113,6 +123,8 @@ export async function httpHit(ctx) {
     TTS_API_TOKEN: TOKEN,
     // As deployed: the default level, so a log line per request would show here.
     TTS_LOG_LEVEL: 'info',
+    // Only requests through the front ask for it (X-TTS-Accel): the direct rows are unchanged.
+    TTS_HTTP_ACCEL_REDIRECT: FRONT_ACCEL_PREFIX,
   }
   const oursUrl = `http://127.0.0.1:${oursPort}/v1/tts?text=${encodeURIComponent(TEXT)}`
   const headers = { authorization: `Bearer ${TOKEN}` }
@@ -147,6 +159,7 @@ export async function httpHit(ctx) {
       baselines.push(nginx)
       targets['nginx'] = { url: `http://127.0.0.1:${nginxPort}/${path.basename(wav)}` }
       await waitForHttp(targets['nginx'].url, nginx)
+      Object.assign(targets, await startFrontTargets(ctx, { cacheDir, oursPort, wav, ttsPath: new URL(oursUrl).search, headers, children: baselines }))
     }
 
     ctx.progress('warm-up (JIT, connections)')
@@ -225,6 +238,10 @@ export async function httpHit(ctx) {
     })
   }
 
+  const front = frontRows(levels, (which, connections) => summary(runs[which]?.[connections]))
+  tables.push(...front.tables)
+  goals.push(...front.goals)
+
   if (Number.isFinite(worstRatio) && worstRatio < HTTP_GOAL_RATIO && !ctx.quick && !ctx.signal.aborted) {
     ctx.progress('HTTP goal missed: profiling our server under the same load')
     const profDir = subDir(ctx, 'cpu-prof')
@@ -257,10 +274,90 @@ export async function httpHit(ctx) {
       `the same ${fmtInt(wavBytes)}-byte WAV (our cached file; the baselines serve its directory). Ours: ` +
       `\`node dist/cli/main.js serve\` (HTTP only, info log level, bearer token sent), every request answered X-TTS-Cache: ${cacheHeader}. ` +
       `nginx: sendfile, access_log off, one worker process${NGINX === undefined ? ' (NOT INSTALLED: apt-get install nginx-light)' : ''}. ` +
+      `The nginx front: deploy/nginx/tts-cache.conf.template as shipped, with the same http-level tuning and one worker, before the same \`serve\` (TTS_HTTP_ACCEL_REDIRECT=${FRONT_ACCEL_PREFIX}): ` +
+      `GET /v1/audio/<key>.wav is nginx alone; GET /v1/tts is our lookup answered with X-Accel-Redirect, then nginx sends the file (each checked once before the runs). ` +
       `All servers and the load generator share the machine's 2 cores (server and generator one each).`,
     tables,
     goals,
     profiles,
     raw: { runs, wavBytes },
   }
+}
+
+/**
+ * Starts the nginx front before our `serve` and checks, once, that each front target is what its
+ * row says: /v1/audio answered by nginx alone (our X-TTS-Cache: hit from the front's own headers,
+ * the file's bytes) and /v1/tts handed over by X-Accel-Redirect (the same bytes, our headers).
+ * Its targets join the scenario's, so they run in the same interleaved rounds.
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @param {{ cacheDir: string, oursPort: number, wav: string, ttsPath: string, headers: Record<string, string>, children: import('../lib/servers.js').Child[] }} options
+ * @returns {Promise<Record<string, { url: string, headers?: Record<string, string> }>>}
+ */
+async function startFrontTargets(ctx, options) {
+  const port = await freePort()
+  const front = startNginxFront({ cacheDir: options.cacheDir, serviceAddr: `127.0.0.1:${options.oursPort}`, port, workDir: subDir(ctx, 'nginx-front') })
+  options.children.push(front)
+  const base = `http://127.0.0.1:${port}`
+  const key = path.basename(options.wav, '.wav')
+  /** @type {Record<string, { url: string, headers?: Record<string, string> }>} */
+  const targets = {
+    [FRONT_TARGETS.audio]: { url: `${base}/v1/audio/${key}.wav` },
+    [FRONT_TARGETS.tts]: { url: `${base}/v1/tts${options.ttsPath}`, headers: options.headers },
+  }
+  await waitForHttp(`${base}/v1/audio/${key}.wav`, front)
+  const file = await readFile(options.wav)
+  for (const [which, target] of Object.entries(targets)) {
+    const res = await fetch(target.url, { headers: target.headers ?? {} })
+    const bytes = Buffer.from(await res.arrayBuffer())
+    // X-Request-Id comes from our service only: absent, nginx answered alone; present, our lookup ran.
+    const reachedOurs = res.headers.get('x-request-id') !== null
+    if (res.status !== 200 || !bytes.equals(file) || res.headers.get('x-tts-cache') !== 'hit' || reachedOurs !== (which === FRONT_TARGETS.tts)) {
+      throw new Error(`nginx front: ${target.url} answered ${res.status} (${bytes.length} bytes, X-TTS-Cache ${res.headers.get('x-tts-cache')}, X-Request-Id ${res.headers.get('x-request-id')}), not as its row says`)
+    }
+  }
+  return targets
+}
+
+/**
+ * The front's rows and goals: each front target against bare nginx serving the same file.
+ * `summarize(which, connections)` is the scenario's own summary of a target's rounds.
+ * @template {{ rps: number, p50: number, p99: number }} S
+ * @param {number[]} levels
+ * @param {(which: string, connections: number) => S | undefined} summarize
+ */
+function frontRows(levels, summarize) {
+  /** @type {import('../lib/report.js').Table[]} */
+  const tables = []
+  /** @type {import('../lib/report.js').Goal[]} */
+  const goals = []
+  const rows = /** @type {const} */ ([
+    [FRONT_TARGETS.audio, FRONT_AUDIO_GOAL_RATIO, 'nginx alone: a regex location, the If-None-Match map, try_files (one stat), the same sendfile'],
+    [FRONT_TARGETS.tts, FRONT_TTS_GOAL_RATIO, 'our full /v1/tts lookup per request (query, key, index, stat) over a keep-alive upstream, then the same sendfile'],
+  ])
+  for (const connections of levels) {
+    const n = summarize('nginx', connections)
+    const cells = rows.map(([which]) => summarize(which, connections))
+    const ratio = (/** @type {S | undefined} */ f, /** @type {(s: S) => number} */ pick) => (f && n ? fmtRatio(pick(f), pick(n)) : '—')
+    tables.push({
+      caption: `${connections} connections: the nginx front (deploy/nginx) vs bare nginx, same file`,
+      headers: ['metric', 'bare nginx', ...rows.map(([which]) => which), ...rows.map(([which]) => `${which} / nginx`)],
+      rows: [
+        ['requests/s', n ? fmtInt(n.rps) : '—', ...cells.map((c) => (c ? fmtInt(c.rps) : '—')), ...cells.map((c) => ratio(c, (s) => s.rps))],
+        ['latency p50', n ? fmtMs(n.p50) : '—', ...cells.map((c) => (c ? fmtMs(c.p50) : '—')), ...cells.map((c) => ratio(c, (s) => s.p50))],
+        ['latency p99', n ? fmtMs(n.p99) : '—', ...cells.map((c) => (c ? fmtMs(c.p99) : '—')), ...cells.map((c) => ratio(c, (s) => s.p99))],
+      ],
+    })
+    rows.forEach(([which, goal, why], i) => {
+      const f = cells[i]
+      const value = f && n ? f.rps / n.rps : NaN
+      goals.push({
+        name: `${which} hit requests/s vs bare nginx, ${connections} connections`,
+        target: `≥ ${goal}×`,
+        value: Number.isFinite(value) ? fmtRatio(f?.rps ?? NaN, n?.rps ?? NaN) : 'no nginx',
+        met: Number.isFinite(value) ? value >= goal : undefined,
+        why,
+      })
+    })
+  }
+  return { tables, goals }
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../../core/errors.js'
 import type { PhraseInput } from '../../core/phrase.js'
 import type { TtsResult } from '../../core/tts-service.js'
+import { sendAccelRedirect } from '../accel-redirect.js'
 import { sendAudioFile, sendNotModified } from '../audio-response.js'
 import { ifNoneMatchMatches } from '../conditional-request.js'
 import { fromService } from '../http-errors.js'
@@ -78,7 +79,8 @@ export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
         const { key } = service.resolve(input)
         if (ifNoneMatchMatches(request.headers['if-none-match'], key)) return sendNotModified(reply, key)
       }
-      return getAudio(request, reply, input, refresh, (result) =>
+      return getAudio(request, reply, input, refresh, async (result) =>
+        sendAccelRedirect(request, reply, result, app.tts.config.httpAccelRedirect) ||
         sendAudioFile(request, reply, result, { cacheStatus: result.status, conditional: !refresh, hot: app.hotAudio }),
       )
     },

@@ -30,6 +30,8 @@ export interface RealHttpAppOptions {
   readonly server?: HttpServerOptions
   /** Write logs here instead of capturing them. */
   readonly logDestination?: number
+  /** Called before the server is ready: a test's own hooks (e.g. recording what the service answered). */
+  readonly beforeReady?: (app: FastifyInstance) => void
 }
 
 export async function buildRealHttpApp(options: RealHttpAppOptions = {}): Promise<RealHttpApp> {
@@ -53,6 +55,7 @@ export async function buildRealHttpApp(options: RealHttpAppOptions = {}): Promis
   const gate = new RenderGate()
   const ctx = await buildApp(config, { logger, wrapRenderer: (renderer) => gate.wrap(renderer), defaultMetrics: false })
   const app = buildHttpServer(ctx, { pressure: false, ...options.server })
+  options.beforeReady?.(app)
   await app.ready()
   let closing: Promise<void> | undefined
   return {
