@@ -70,7 +70,7 @@ function childrenRssOf(/** @type {number} */ pid) {
  * otherwise an empty directory.
  * @param {import('./context.js').ScenarioContext} ctx
  */
-async function soakCacheDir(ctx) {
+export async function bigCacheCopy(ctx) {
   const dir = subDir(ctx, 'cache')
   if (ctx.quick || !existsSync(path.join(BIG_CACHE_DIR, GEN_MARKER))) return { dir, entries: 0 }
   const copy = path.join(ctx.workDir, 'cache-100k')
@@ -99,7 +99,7 @@ export async function soak(ctx) {
   const httpPort = await freePort()
   const eslPort = await freePort()
   ctx.progress('preparing the cache directory (hard links to the 100k-entry tree when present)')
-  const cache = await soakCacheDir(ctx)
+  const cache = await bigCacheCopy(ctx)
   const child = startServe({
     nodeArgs: SERVE_NODE_ARGS,
     env: { TTS_CACHE_DIR: cache.dir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(httpPort), TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_LOG_LEVEL: 'info' },
@@ -185,7 +185,7 @@ function soakSection(ctx, r) {
   const entries = r.cache.entries > 0 ? `${fmtInt(r.cache.entries)}-entry index` : 'an empty cache (no 100k tree: run the startup scenario first)'
   return {
     id: 'soak',
-    title: `Soak: RSS from start-up through ${Math.round(seconds)} s of mixed ESL and HTTP load on the ${entries}`,
+    title: `Soak: RSS from start-up through ${Math.round(seconds)} s of mixed ESL and HTTP load, ${entries}`,
     description:
       `The real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level) on ${entries}, with 50 simulated FreeSWITCH channels back to ` +
       `back on the ESL hook (Zipf over ${r.phrases} new phrases: they are rendered during the run) and 16 HTTP connections of hits at ` +
