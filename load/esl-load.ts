@@ -289,6 +289,40 @@ export async function eslCall(port: number, text: string, options: { callTimeout
   return { ok: outcome.ok, status: outcome.status, file: outcome.file }
 }
 
+/** One call of a burst: its status and when its `exit` arrived, on CLOCK_MONOTONIC (µs, as process.hrtime). */
+export interface BurstCall {
+  readonly ok: boolean
+  readonly status: string | undefined
+  readonly exitUs: number
+}
+
+/** CLOCK_MONOTONIC in µs: the same clock in every process on the machine (esl-serve stamps its answers with it). */
+export function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n)
+}
+
+/**
+ * `channels` calls for the same `text`, all started at once (a dogpile: one miss and its
+ * waiters, or as many concurrent hits). Resolves when every call has ended; `startedUs` is when
+ * the first connect was issued.
+ */
+export async function runEslBurst(options: { port: number; host?: string; text: string; channels: number; callTimeoutMs?: number }): Promise<{ startedUs: number; calls: BurstCall[] }> {
+  const template = prepareTemplate(channelDataTemplate())
+  const encoded = new Map<string, string>()
+  const base = { port: options.port, host: options.host ?? '127.0.0.1', channels: options.channels, phrases: 1, zipfS: 0, callTimeoutMs: options.callTimeoutMs ?? 60_000 }
+  // performance.now() → monotonic µs: one offset, taken once.
+  const offsetUs = monotonicUs() - performance.now() * 1000
+  const startedMs = performance.now()
+  const outcomes = await Promise.all(
+    Array.from({ length: options.channels }, async () => {
+      const started = performance.now()
+      const o = await simulateCall(base, template, encoded, options.text)
+      return { ok: o.ok, status: o.status, exitUs: Math.round((started + o.ms) * 1000 + offsetUs) }
+    }),
+  )
+  return { startedUs: Math.round(startedMs * 1000 + offsetUs), calls: outcomes }
+}
+
 /** The text of phrase `rank` in a run with `prefix` (exported so a runner can pre-warm exactly these). */
 export function phraseText(prefix: string, rank: number): string {
   return `${prefix}: prompt number ${rank}, please hold the line.`

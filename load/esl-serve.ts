@@ -57,8 +57,14 @@ class ServiceTimes {
   #samples = new Float64Array(1 << 16)
   #count = 0
   readonly byStatus: Record<string, number> = {}
+  /** When each status was first and last answered (CLOCK_MONOTONIC µs, the load generator's clock too). */
+  readonly spans: Record<string, { firstUs: number; lastUs: number }> = {}
 
   add(status: EslCallStatus, seconds: number): void {
+    const at = Number(process.hrtime.bigint() / 1000n)
+    const span = this.spans[status]
+    if (span === undefined) this.spans[status] = { firstUs: at, lastUs: at }
+    else span.lastUs = at
     if (this.#count === this.#samples.length) {
       const grown = new Float64Array(this.#samples.length * 2)
       grown.set(this.#samples)
@@ -71,9 +77,10 @@ class ServiceTimes {
   reset(): void {
     this.#count = 0
     for (const k of Object.keys(this.byStatus)) delete this.byStatus[k]
+    for (const k of Object.keys(this.spans)) delete this.spans[k]
   }
 
-  summary(): { count: number; p50Ms: number; p90Ms: number; p99Ms: number; p999Ms: number; maxMs: number; meanMs: number; byStatus: Record<string, number> } {
+  summary(): { count: number; p50Ms: number; p90Ms: number; p99Ms: number; p999Ms: number; maxMs: number; meanMs: number; byStatus: Record<string, number>; spans: Record<string, { firstUs: number; lastUs: number }> } {
     const sorted = this.#samples.slice(0, this.#count).sort()
     const at = (p: number): number => {
       if (sorted.length === 0) return 0
@@ -91,6 +98,7 @@ class ServiceTimes {
       maxMs: at(100),
       meanMs: sorted.length === 0 ? 0 : Math.round((sum / sorted.length) * 1e6) / 1e3,
       byStatus: { ...this.byStatus },
+      spans: structuredClone(this.spans),
     }
   }
 }

@@ -132,6 +132,31 @@ describe('Metrics', () => {
     expect(sample(text, 'tts_esl_protocol_errors_total{side="inbound"}')).toBe(1)
   })
 
+  it('reads the ESL call counters at scrape time: a second scrape counts nothing twice, later calls add up', async () => {
+    const m = new Metrics({ defaultMetrics: false })
+    m.esl.connectionOpened?.('outbound')
+    m.esl.command?.('outbound', 'api', 'ok')
+    m.esl.command?.('outbound', 'api', 'ok')
+    m.esl.command?.('outbound', 'exit', 'refused')
+    const first = await m.text()
+    const second = await m.text()
+    for (const text of [first, second]) {
+      expect(sample(text, 'tts_esl_connections{side="outbound"}')).toBe(1)
+      expect(sample(text, 'tts_esl_connections_total{side="outbound"}')).toBe(1)
+      expect(sample(text, 'tts_esl_commands_total{side="outbound",command="api",outcome="ok"}')).toBe(2)
+      expect(sample(text, 'tts_esl_commands_total{side="outbound",command="exit",outcome="refused"}')).toBe(1)
+    }
+    m.esl.command?.('outbound', 'api', 'ok')
+    m.esl.connectionClosed?.('outbound')
+    m.esl.callResult?.({ uuid: 'u', status: 'rendered', delivered: false, hungUp: true, key: undefined, path: undefined, errorCode: undefined, seconds: 0.2 })
+    const third = await m.text()
+    expect(sample(third, 'tts_esl_commands_total{side="outbound",command="api",outcome="ok"}')).toBe(3)
+    expect(sample(third, 'tts_esl_connections{side="outbound"}')).toBe(0)
+    expect(sample(third, 'tts_esl_connections_total{side="outbound"}')).toBe(1)
+    expect(sample(third, 'tts_esl_results_total{status="rendered",delivered="false"}')).toBe(1)
+    expect(sample(third, 'tts_esl_call_duration_seconds_count{status="rendered"}')).toBe(1)
+  })
+
   it('counts HTTP responses by method, route template and status', async () => {
     const m = new Metrics({ defaultMetrics: false })
     m.http.requestFinished('GET', '/v1/audio/:file', 200, 0.002)

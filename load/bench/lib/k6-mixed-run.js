@@ -12,7 +12,7 @@ import { phraseSet, seededRandom, ttsQuery, zipfSampler } from '../../k6/lib/phr
 import { runConstantArrivalRate } from './arrival-rate.js'
 import { monotonicUs } from './cpu-profile.js'
 import { liveChildrenCpuS, machineCpu, processCpu } from './cpu-time.js'
-import { freePort, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
+import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
 import { timedGet } from './timed-get.js'
 
 export const MIXED_TOKEN = 'bench-token-not-secret'
@@ -42,6 +42,7 @@ export const MIXED_SAMPLER_SEED = 42
  * @property {string} metricsBefore the service's /metrics right before the load phase
  * @property {string} metricsAfter and right after it
  * @property {{ fromUs: number, toUs: number }} window the load phase on the profiler's clock
+ * @property {{ t: number, phase: 'start' | 'setup' | 'load', rss: number }[]} memory the service's RSS (/proc) every second from its spawn to the end of the load
  */
 
 /**
@@ -98,8 +99,24 @@ export async function runK6Mixed(s, options) {
   const samples = []
   /** @type {Map<string, number>} */
   const errors = new Map()
+  // RSS from the spawn on, nothing left out (issue 19): /proc only, so no scrape of /metrics
+  // disturbs the event-loop delay the run reports.
+  /** @type {MixedRun['memory']} */
+  const memory = []
+  let phase = /** @type {MixedRun['memory'][number]['phase']} */ ('start')
+  const spawnedAt = performance.now()
+  const sampleRss = () => {
+    try {
+      memory.push({ t: (performance.now() - spawnedAt) / 1000, phase, rss: rssOf(child.pid) })
+    } catch {
+      // The process is gone: its exit is reported by what waits on it.
+    }
+  }
+  sampleRss()
+  const sampler = setInterval(sampleRss, 1000)
   try {
     await waitForHttp(`${base}/readyz`, child)
+    phase = 'setup'
     options.progress(`setup: pre-warming the top ${s.prewarmTop} of ${s.phrases} phrases through POST /v1/prewarm`)
     const setupStarted = performance.now()
     const items = phrases.slice(0, s.prewarmTop).map((p) => (p.voice === '' ? { text: p.text } : { text: p.text, voice: p.voice }))
@@ -109,6 +126,7 @@ export async function runK6Mixed(s, options) {
     options.progress(`setup: ${setup.done} cached (${setup.rendered} rendered) in ${setupS.toFixed(1)} s; now ${s.rate} req/s for ${s.durationS} s`)
     // The scrape also resets the service's event-loop delay histogram: the next one covers the load alone.
     const metricsBefore = await (await fetch(`${base}/metrics`)).text()
+    phase = 'load'
     const load = { start: os.loadavg(), end: os.loadavg() }
     const before = { client: process.cpuUsage(), service: processCpu(child.pid), host: liveChildrenCpuS(child.pid), machine: machineCpu() }
     const window = { fromUs: monotonicUs(), toUs: 0 }
@@ -154,8 +172,10 @@ export async function runK6Mixed(s, options) {
       machineCores: (machine.busyS - before.machine.busyS) / wallS,
     }
     const metricsAfter = await (await fetch(`${base}/metrics`)).text()
-    return { setup, setupS, requests, failedRequests, checks, checksPassed, samples, errors, arrivals, cpu, load, metricsBefore, metricsAfter, window }
+    sampleRss()
+    return { setup, setupS, requests, failedRequests, checks, checksPassed, samples, errors, arrivals, cpu, load, metricsBefore, metricsAfter, window, memory }
   } finally {
+    clearInterval(sampler)
     agent.destroy()
     await child.stop()
   }

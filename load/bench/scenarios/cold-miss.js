@@ -4,15 +4,14 @@
  * a time on an idle service.
  *
  * What is fair? Ours always delivers PCM16 mono at the configured rate (8 kHz by default):
- * espeak-ng writes 22,050 Hz, so every render is engine + sox. The fair baseline is the bare
- * engine plus the same sox conversion, run the way the classic Lua script runs it
- * (`espeak-ng -w tmp.wav "text"`, then `sox tmp.wav -r 8000 -c 1 -b 16 out.wav`): the goal is
- * measured against it. Ours streams espeak-ng's WAV into sox as they run together
- * (`espeak-ng --stdout | sox -t wav - …`, two processes, no shell), so the same bare pipe is
- * shown too: against it the ratio is the cache's own cost alone (key, lock, header checks,
- * fsync, rename, sidecar, index). The bare engine at its native rate is shown as well; against
- * it the ratio also prices the conversion, which a deployment without it would pay in
- * FreeSWITCH at every playback instead.
+ * espeak-ng writes 22,050 Hz, so every render is engine + sox. Ours streams espeak-ng's WAV into
+ * sox as they run together (`espeak-ng --stdout | sox -t wav - …`, two processes, no shell), so
+ * the strongest equivalent baseline is that same pipe run bare, same text, same output format:
+ * the goal (issue 19) is measured against it — the ratio is the cache's own cost alone (render
+ * host IPC, key, lock, header checks, fsync, rename, sidecar, index). The classic Lua script's
+ * way (`espeak-ng -w tmp.wav "text"`, then `sox tmp.wav …`) is slower than the pipe, so a ratio
+ * against it flatters us: it is shown, not judged. The bare engine at its native rate is shown as
+ * well; against it the ratio also prices the conversion.
  */
 import { execFile, spawn } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -27,7 +26,7 @@ import { newRunId, sentences } from '../lib/workload.js'
 
 const run = promisify(execFile)
 
-/** The goal: our cold miss at most this many times the bare engine + conversion. */
+/** The goal: our cold miss at most this many times the bare engine piped into the same conversion. */
 export const COLD_MISS_GOAL_RATIO = 1.1
 
 const SOX_TO_8K = ['-t', 'wav', '-r', '8000', '-c', '1', '-b', '16', '-e', 'signed-integer']
@@ -124,7 +123,7 @@ export async function coldMiss(ctx) {
       await dir.close()
       durable.push(performance.now() - t)
     }
-    const pairedSoFar = summarize(oursMs.map((ms, i) => ms / (converted[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
+    const pairedSoFar = summarize(oursMs.map((ms, i) => ms / (piped[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
     if (pairedSoFar.p50 > COLD_MISS_GOAL_RATIO && !ctx.quick) {
       ctx.progress('cold-miss goal missed: profiling 10 more cold misses')
       const more = sentences(newRunId(), 10)
@@ -178,7 +177,7 @@ export async function coldMiss(ctx) {
   const paired = summarize(oursMs.map((ms, i) => ms / (converted[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
   const pairedPiped = summarize(oursMs.map((ms, i) => ms / (piped[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
   const sOut = summarize(oursMs.map((ms, i) => ms - (inRenderer[i] ?? 0)))
-  const ratio = paired.p50
+  const ratio = pairedPiped.p50
   return {
     id: 'cold-miss',
     title: 'Cold-miss overhead: ours vs the bare engine',
@@ -188,11 +187,11 @@ export async function coldMiss(ctx) {
       `one after the other as the classic Lua script does (\`espeak-ng -w tmp.wav "text"\`, then \`sox tmp.wav … out.wav\`); ` +
       `the same two piped (\`espeak-ng --stdout "text" | sox -t wav - … out.wav\`, two processes and one pipe, no shell); ` +
       `and our \`service.get\` (in process; the app built by buildApp, real espeak-ng), which pipes espeak-ng into sox too. ` +
-      `The goal compares ours with the classic sequential engine + conversion (same output): that is what a deployment ` +
-      `without this cache runs, and what issue 11 set the goal against. It is the median of the per-sentence ratios (each ` +
-      `pair measured back to back, so drift in the machine's load cancels out). The piped row is shown beside it so the ` +
-      `gain of piping is not mistaken for a cheap cache: ours / piped is the cache's own cost alone. The native ratio is ` +
-      `shown for completeness.`,
+      `The goal compares ours with the same two processes piped bare (same text, same output format): the strongest ` +
+      `equivalent baseline, so ours / piped is the cache's own cost alone. It is the median (and p90) of the per-sentence ` +
+      `ratios, n = ${n} pairs (each pair measured back to back in rotating order, so drift in the machine's load cancels ` +
+      `out). The classic sequential engine, then sox is shown but not judged: it is slower than the pipe, so a ratio ` +
+      `against it would credit the cache with the gain of piping. The native ratio is shown for completeness.`,
     tables: [
       {
         headers: ['path', 'p50', 'mean', 'p99', 'ours / this (p50)', 'ours / this (mean)'],
@@ -200,10 +199,10 @@ export async function coldMiss(ctx) {
           ['ours: service.get, cold (engine + sox + cache)', fmtMs(sO.p50), fmtMs(sO.mean), fmtMs(sO.p99), '1.00×', '1.00×'],
           ['  of which inside the renderer (espeak-ng piped into sox, check of its header)', fmtMs(sR.p50), fmtMs(sR.mean), fmtMs(sR.p99), '', ''],
           ['  of which outside it (key, claim + lock file, commit: fsync, rename, sidecar, index)', fmtMs(sOut.p50), fmtMs(sOut.mean), fmtMs(sOut.p99), '', ''],
-          ['bare espeak-ng, then sox to 8 kHz (fair baseline: the classic script; the goal)', fmtMs(sC.p50), fmtMs(sC.mean), fmtMs(sC.p99), fmtRatio(sO.p50, sC.p50), fmtRatio(sO.mean, sC.mean)],
-          ['  paired: median of each sentence\'s ours / (engine, then sox)', '', '', '', `**${ratio.toFixed(2)}×** (p90 ${paired.p90.toFixed(2)}×)`, ''],
-          ['bare espeak-ng --stdout | sox to 8 kHz (piped, as ours runs them)', fmtMs(sP.p50), fmtMs(sP.mean), fmtMs(sP.p99), fmtRatio(sO.p50, sP.p50), fmtRatio(sO.mean, sP.mean)],
-          ['  paired: median of each sentence\'s ours / (engine | sox)', '', '', '', `${pairedPiped.p50.toFixed(2)}× (p90 ${pairedPiped.p90.toFixed(2)}×)`, ''],
+          ['bare espeak-ng --stdout | sox to 8 kHz (piped, as ours runs them: the baseline of the goal)', fmtMs(sP.p50), fmtMs(sP.mean), fmtMs(sP.p99), fmtRatio(sO.p50, sP.p50), fmtRatio(sO.mean, sP.mean)],
+          [`  paired: median (p90) of each sentence's ours / (engine | sox), n = ${pairedPiped.n}`, '', '', '', `**${ratio.toFixed(2)}×** (p90 ${pairedPiped.p90.toFixed(2)}×)`, ''],
+          ['bare espeak-ng, then sox to 8 kHz (the classic script; slower than the pipe, not judged)', fmtMs(sC.p50), fmtMs(sC.mean), fmtMs(sC.p99), fmtRatio(sO.p50, sC.p50), fmtRatio(sO.mean, sC.mean)],
+          [`  paired: median (p90) of each sentence's ours / (engine, then sox), n = ${paired.n}`, '', '', '', `${paired.p50.toFixed(2)}× (p90 ${paired.p90.toFixed(2)}×)`, ''],
           ['bare espeak-ng at its native 22,050 Hz', fmtMs(sN.p50), fmtMs(sN.mean), fmtMs(sN.p99), fmtRatio(sO.p50, sN.p50), fmtRatio(sO.mean, sN.mean)],
           ['(for scale) write 40 kB + fsync + rename + fsync dir on this disk', fmtMs(sD.p50), fmtMs(sD.mean), fmtMs(sD.p99), '', ''],
           ...(cli.length > 0
@@ -214,12 +213,12 @@ export async function coldMiss(ctx) {
     ],
     goals: [
       {
-        name: 'cold-miss overhead vs bare engine + conversion (median of paired ratios)',
+        name: `cold-miss overhead vs the bare engine piped into sox (median of ${pairedPiped.n} paired ratios)`,
         target: `≤ ${COLD_MISS_GOAL_RATIO.toFixed(2)}×`,
-        value: `${ratio.toFixed(2)}× (p50 ÷ p50: ${fmtRatio(sO.p50, sC.p50)})`,
+        value: `${ratio.toFixed(2)}× (p90 ${pairedPiped.p90.toFixed(2)}×; p50 ÷ p50: ${fmtRatio(sO.p50, sP.p50)}; vs engine, then sox: ${paired.p50.toFixed(2)}×)`,
         met: Number.isFinite(ratio) ? ratio <= COLD_MISS_GOAL_RATIO : undefined,
         why:
-          `ours adds ${fmtMs(sO.p50 - sC.p50)} at p50 over the engine, then sox (${fmtMs(sO.p50 - sP.p50)} over the two piped). Inside ` +
+          `ours adds ${fmtMs(sO.p50 - sP.p50)} at p50 over the two piped bare (${fmtMs(sO.p50 - sC.p50)} over the engine, then sox). Inside ` +
           `the renderer the engine piped into sox takes ${fmtMs(sR.p50)} (vs ${fmtMs(sP.p50)} piped bare, ${fmtMs(sC.p50)} one after the ` +
           `other); outside it, claim and commit take ${fmtMs(sOut.p50)} at p50 — mostly waiting on the disk: one ` +
           `durable publish (write, fsync, rename, fsync of the directory) alone costs ${fmtMs(sD.p50)} here, and the lock file and ` +

@@ -12,8 +12,9 @@ import { profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
 import { runK6Mixed } from '../lib/k6-mixed-run.js'
 import { mixedSettings } from '../lib/k6-mixed-settings.js'
 import { SERVE_NODE_ARGS } from '../lib/servers.js'
-import { fmtInt, fmtMs, percentileOfSorted } from '../lib/stats.js'
+import { fmtBytes, fmtInt, fmtMs, percentileOfSorted } from '../lib/stats.js'
 import { subDir } from './context.js'
+import { bigCacheCopy, SOAK_RSS_GOAL_BYTES } from './soak.js'
 
 /** Windows of the "over time" table. */
 const WINDOW_S = 10
@@ -49,7 +50,14 @@ const spread = (xs) => `${fmtMs(pct(xs, 50))} / ${fmtMs(pct(xs, 95))} / ${fmtMs(
 export async function mixed(ctx) {
   const shipped = mixedSettings()
   const s = ctx.quick ? { ...shipped, rate: 20, durationS: 5, prewarmTop: 30 } : shipped
-  const r = await runK6Mixed(s, { cacheDir: subDir(ctx, 'cache'), signal: ctx.signal, progress: ctx.progress })
+  ctx.progress('preparing the cache directory (hard links to the 100k-entry tree when present)')
+  const cache = await bigCacheCopy(ctx)
+  const r = await runK6Mixed(s, { cacheDir: cache.dir, signal: ctx.signal, progress: ctx.progress })
+  const rssMax = Math.max(...r.memory.map((m) => m.rss))
+  const rssPeak = r.memory.find((m) => m.rss === rssMax)
+  const rssEnd = r.memory.at(-1)?.rss ?? Number.NaN
+  const rssAt = (/** @type {string} */ p) => r.memory.filter((m) => m.phase === p).map((m) => m.rss)
+  const entries = cache.entries > 0 ? `the ${fmtInt(cache.entries)}-entry index` : 'an empty cache (no 100k tree: run the startup scenario first)'
 
   const of = (/** @type {string[]} */ kinds) => r.samples.filter((x) => kinds.includes(x.cache)).map((x) => x.ms)
   const hitMs = of(['hit'])
@@ -91,6 +99,13 @@ export async function mixed(ctx) {
     { name: 'k6 mixed: tts_miss_duration p99', target: `< ${fmtInt(s.missP99Ms)} ms`, value: fmtMs(pct(missMs, 99)), met: missMs.length > 0 ? pct(missMs, 99) < s.missP99Ms : undefined, why: `renders queue: mean queue wait ${fmtMs(queueMs)}.` },
     { name: 'k6 mixed: tts_cache_hit_rate', target: `> ${fmtPct(s.minHitRate)}`, value: fmtPct(hitRate), met: answered > 0 ? hitRate > s.minHitRate : undefined, why: 'each phrase past the pre-warmed top is a miss the first time it is asked.' },
     { name: 'k6 mixed: tts_cache_header_missing', target: '= 0', value: fmtInt(missing), met: answered > 0 ? missing === 0 : undefined, why: 'a 200 without X-TTS-Cache.' },
+    {
+      name: `k6 mixed: service RSS from its spawn through the load, ${entries}`,
+      target: `≤ ${fmtBytes(SOAK_RSS_GOAL_BYTES)} at every sample`,
+      value: `max ${fmtBytes(rssMax)} (${rssPeak?.phase ?? 'n/a'}, ${Math.round(rssPeak?.t ?? 0)} s), end ${fmtBytes(rssEnd)}`,
+      met: Number.isFinite(rssMax) && cache.entries > 0 && !ctx.quick ? rssMax <= SOAK_RSS_GOAL_BYTES : undefined,
+      why: `V8 heap at the end of the load: total ${fmtBytes(promSum(r.metricsAfter, 'nodejs_heap_size_total_bytes'))}, used ${fmtBytes(promSum(r.metricsAfter, 'nodejs_heap_size_used_bytes'))}; external ${fmtBytes(promSum(r.metricsAfter, 'nodejs_external_memory_bytes'))}; the rest of the RSS is code, stacks, malloc arenas and the watchdog thread's isolate.`,
+    },
   ]
 
   /** @type {string[]} */
@@ -122,7 +137,7 @@ export async function mixed(ctx) {
     id: 'mixed',
     title: 'k6 mixed.ts thresholds (Node stand-in)',
     description:
-      `**A Node stand-in for \`k6 run load/k6/mixed.ts\`** against the real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level, real espeak-ng, an empty cache directory). ` +
+      `**A Node stand-in for \`k6 run load/k6/mixed.ts\`** against the real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level, real espeak-ng, ${entries}: a hard-linked copy, so the renders go to the copy). ` +
       "No k6 binary can be installed on this machine (npm's `k6` package is a placeholder; Debian has none), so the bench replays the script: " +
       `the same ${fmtInt(s.phrases)} phrases of the set \`${s.phraseSet}\` over ${s.voices.join(', ')} and the same Zipf(${s.zipfS}) sampler (load/k6/lib/phrases.ts, imported as is; seeded here so runs repeat), ` +
       `the same setup (the top ${s.prewarmTop} pre-warmed through POST /v1/prewarm, polled until done), then \`GET /v1/tts\` at a constant ${s.rate} arrivals/s for ${s.durationS} s ` +
@@ -144,6 +159,15 @@ export async function mixed(ctx) {
           ['client lateness starting an arrival p99 / max', `${fmtMs(percentileOfSorted(lag, 99))} / ${fmtMs(lag.at(-1) ?? Number.NaN)}`],
           ['CPU cores busy: whole machine / service / its render host and engines (espeak-ng, sox) / this client', `${cores(r.cpu.machineCores)} / ${cores(r.cpu.serviceCores)} / ${cores(r.cpu.enginesCores)} / ${cores(r.cpu.clientCores)}`],
           ['load average (1 / 5 / 15 min) before → after the load', `${r.load.start.map((l) => l.toFixed(2)).join(' ')} → ${r.load.end.map((l) => l.toFixed(2)).join(' ')}`],
+          [
+            `service RSS (/proc, every second from the spawn; ${entries}): start-up / setup / load max, at the end`,
+            `${fmtBytes(Math.max(...rssAt('start')))} / ${fmtBytes(Math.max(...rssAt('setup')))} / ${fmtBytes(Math.max(...rssAt('load')))}, ${fmtBytes(rssEnd)}`,
+          ],
+          [
+            'V8 heap total / used, external (its /metrics) before → after the load',
+            `${fmtBytes(promSum(r.metricsBefore, 'nodejs_heap_size_total_bytes'))} / ${fmtBytes(promSum(r.metricsBefore, 'nodejs_heap_size_used_bytes'))}, ${fmtBytes(promSum(r.metricsBefore, 'nodejs_external_memory_bytes'))} → ` +
+              `${fmtBytes(promSum(r.metricsAfter, 'nodejs_heap_size_total_bytes'))} / ${fmtBytes(promSum(r.metricsAfter, 'nodejs_heap_size_used_bytes'))}, ${fmtBytes(promSum(r.metricsAfter, 'nodejs_external_memory_bytes'))}`,
+          ],
         ],
       },
       { caption: `over time (${WINDOW_S} s windows)`, headers: ['s', 'answered', 'misses', 'hit p95', 'hit p99', 'miss p95'], rows: windows },
@@ -168,6 +192,8 @@ export async function mixed(ctx) {
       queueMs,
       loopP99Ms,
       loopMaxMs,
+      memory: r.memory,
+      entries: cache.entries,
     },
   }
 }

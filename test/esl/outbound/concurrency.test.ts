@@ -52,6 +52,44 @@ describe('many channels at once', () => {
   })
 })
 
+describe('many channels on one new phrase (fan-out)', () => {
+  it('200 channels on one new phrase: one render, one index lookup per channel and none after the render, the rendering call answered before every waiter', async () => {
+    const hook = await startHook({ defaultDeadlineMs: 60_000, maxDeadlineMs: 60_000 }, cleanups)
+    const store = hook.test.app.store
+    const realLookup = store.lookup.bind(store)
+    let lookups = 0
+    store.lookup = (key) => {
+      lookups++
+      return realLookup(key)
+    }
+    const text = sentence(4242)
+    hook.gate.hold()
+    const calls = Array.from({ length: 200 }, (_, i) => hook.start({ variables: [['tts_cache_text', text]], full: i % 2 === 0 }))
+    await waitFor(() => hook.server.stats().waiting === 200, 'all 200 channels waiting', 60_000)
+    expect(hook.test.app.service.inFlight).toBe(1)
+    const lookupsBeforeRender = lookups
+    hook.gate.release()
+
+    const results = await Promise.all(calls.map((call) => call.result))
+    expect(hook.renders()).toBe(1)
+    // Each channel looked once (a miss) before it joined the render; the waiters get the
+    // rendering call's entry, with no lookup (no stat) of their own after it.
+    expect(lookupsBeforeRender).toBe(200)
+    expect(lookups).toBe(200)
+    for (const result of results) {
+      expect(result.outcome).toBe('completed')
+      expect(result.played).toBe(hook.expectedPath(text))
+    }
+    const statuses = results.map((r) => r.variables.get('tts_cache_status'))
+    expect(statuses.filter((s) => s === 'rendered')).toHaveLength(1)
+    expect(statuses.filter((s) => s === 'coalesced')).toHaveLength(199)
+    // Answers in the order the service wrote them: the rendering call's first.
+    expect(hook.observer.answers.map((a) => a.status)).toEqual(['rendered', ...Array<string>(199).fill('coalesced')])
+    await waitFor(() => hook.server.stats().completed === 200, 'every session to end')
+    expect(hook.server.stats()).toMatchObject({ active: 0, hangups: 0, undelivered: 0 })
+  })
+})
+
 describe('service restart while FreeSWITCH keeps calling', () => {
   it('calls fail at once while the service is down (fallback plays) and hit the same files after it restarts', async () => {
     const first = await startRealApp({}, cleanups)
