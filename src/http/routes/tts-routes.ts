@@ -1,11 +1,12 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../../core/errors.js'
 import type { PhraseInput } from '../../core/phrase.js'
-import type { TtsResult } from '../../core/tts-service.js'
-import { sendAudioFile, sendNotModified } from '../audio-response.js'
+import type { ResolvedPhrase, TtsResult } from '../../core/tts-service.js'
+import { closingFlag, sendAudioFile, sendHotHit, sendNotModified } from '../audio-response.js'
 import { ifNoneMatchMatches } from '../conditional-request.js'
 import { fromService } from '../http-errors.js'
 import { requestWaitSignal } from '../request-signal.js'
+import { rawQueryOf, ResolvedPhrases } from '../resolved-phrases.js'
 import { audioUrl, requireToken, type RouteDeps } from '../route-deps.js'
 import {
   errorResponses,
@@ -28,25 +29,30 @@ const refreshQuerySchema = {
 export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { service } = app.tts
   const deadlineMs = app.tts.config.httpDeadlineMs
+  const phrases = new ResolvedPhrases(service)
+  const closing = closingFlag(app)
 
   /**
-   * service.get, once more when the file changed between the lookup's stat and the open (the
-   * second lookup sees it and drops the entry: a render, or the new file). Never deletes files:
-   * on a shared directory the file there may be a peer's fresh render.
+   * service.get (or the hit already found: `first`), once more when the file changed between the
+   * lookup's stat and the open (the second lookup sees it and drops the entry: a render, or the
+   * new file). Never deletes files: on a shared directory the file there may be a peer's fresh render.
    */
   async function getAudio(
     request: FastifyRequest,
     reply: FastifyReply,
-    input: PhraseInput,
+    input: PhraseInput | ResolvedPhrase,
     refresh: boolean,
     send: (result: TtsResult) => Promise<boolean>,
+    first?: TtsResult,
   ): Promise<FastifyReply> {
     // One deadline for the whole wait, the repair of a vanished file included.
     const signal = requestWaitSignal(reply, deadlineMs)
-    let result = await fromService(() => service.get(input, { source: 'http', refresh, signal }))
+    const get = (options: { refresh?: boolean }): Promise<TtsResult> =>
+      'key' in input ? service.getFor(input, { source: 'http', signal, ...options }) : service.get(input, { source: 'http', signal, ...options })
+    let result = first ?? (await fromService(() => get({ refresh })))
     if (await send(result)) return reply
     request.log.warn({ key: result.key }, 'cached file changed after the lookup; asking again')
-    result = await fromService(() => service.get(input, { source: 'http', signal }))
+    result = await fromService(() => get({}))
     if (await send(result)) return reply
     throw new TtsError('TTS_ERR_STORE_IO', { args: [`${result.key}.wav disappeared twice while being served`] })
   }
@@ -73,14 +79,21 @@ export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
       const refresh = request.query.refresh === true
       if (refresh) requireToken(deps, request)
       const input: PhraseInput = { text, voice, engine, sampleRate: rate }
+      // A repeated query skips normalising and hashing (undefined: it does not resolve, and the
+      // counted path below says why).
+      const resolved = refresh ? undefined : phrases.resolve(rawQueryOf(request.url), input)
       if (!refresh && request.headers['if-none-match'] !== undefined) {
         // The key names the exact audio: a client holding it needs nothing, not even a render.
-        const { key } = service.resolve(input)
+        const { key } = resolved ?? service.resolve(input)
         if (ifNoneMatchMatches(request.headers['if-none-match'], key)) return sendNotModified(reply, key)
       }
-      return getAudio(request, reply, input, refresh, (result) =>
-        sendAudioFile(request, reply, result, { cacheStatus: result.status, conditional: !refresh, hot: app.hotAudio }),
-      )
+      const sendOptions = { conditional: !refresh, hot: app.hotAudio, closing }
+      const send = (result: TtsResult): Promise<boolean> => sendAudioFile(request, reply, result, { ...sendOptions, cacheStatus: result.status })
+      if (resolved === undefined) return getAudio(request, reply, input, refresh, send)
+      // A hit (counted once, here) whose bytes are in memory is answered at once: no wait signal, no promise chain.
+      const hit = service.hit(resolved, 'http')
+      if (hit !== undefined && sendHotHit(request, reply, hit.entry, { ...sendOptions, cacheStatus: 'hit' })) return reply
+      return getAudio(request, reply, resolved, refresh, send, hit)
     },
   })
 
