@@ -186,7 +186,13 @@ export async function startTargets(ctx) {
     const ours = /** @type {import('../lib/servers.js').Child} */ (children[0])
     const oursUrl = `http://127.0.0.1:${oursPort}/v1/tts?text=${encodeURIComponent(TEXT)}`
     await waitForHttp(`http://127.0.0.1:${oursPort}/healthz`, ours)
-    const first = await fetch(oursUrl, { headers })
+    // A 503 right after start (under pressure: start-up work on a loaded box) says come back.
+    let first = await fetch(oursUrl, { headers })
+    for (let attempt = 0; first.status === 503 && attempt < 20; attempt++) {
+      await first.arrayBuffer()
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      first = await fetch(oursUrl, { headers })
+    }
     const body = await first.arrayBuffer()
     const wavBytes = body.byteLength
     if (first.status !== 200) throw new Error(`GET /v1/tts answered ${first.status}: ${Buffer.from(body).toString('utf8').slice(0, 300)}`)
