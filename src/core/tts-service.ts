@@ -92,12 +92,48 @@ export class TtsService {
     return this.#deps.store.lookup(key)
   }
 
+  /**
+   * Whether a phrase resolved earlier still resolves the same (its engine's version and voices
+   * can change at run time: EngineCatalog.adopt). Lets an adapter keep resolved phrases.
+   */
+  isCurrent(resolved: ResolvedPhrase): boolean {
+    const { engine, voice } = resolved.request
+    try {
+      if (this.#deps.engines.versionOf(engine) !== resolved.engineVersion) return false
+      this.#deps.engines.checkVoice(engine, voice)
+      return true
+    } catch {
+      // The engine or voice is gone: not current (resolving again reports why).
+      return false
+    }
+  }
+
+  /**
+   * The hit for a resolved phrase, synchronously, counted as `get` counts one; undefined on a
+   * miss, counting nothing (the caller goes on with `getFor`, which counts the miss).
+   */
+  hit(resolved: ResolvedPhrase, source: RequestSource): TtsResult | undefined {
+    const started = performance.now()
+    const entry = this.#deps.store.lookup(resolved.key)
+    if (entry === undefined) return undefined
+    this.#deps.observer?.result?.(source, 'hit', (performance.now() - started) / 1000)
+    return toResult(entry, 'hit')
+  }
+
   async get(input: PhraseInput, options: GetOptions = {}): Promise<TtsResult> {
+    return this.#counted(options, () => this.getResolved(this.resolve(input), options))
+  }
+
+  /** `get` for a phrase resolved earlier (and still current: see isCurrent), counted the same. */
+  async getFor(resolved: ResolvedPhrase, options: GetOptions = {}): Promise<TtsResult> {
+    return this.#counted(options, () => this.getResolved(resolved, options))
+  }
+
+  async #counted(options: GetOptions, call: () => Promise<TtsResult>): Promise<TtsResult> {
     const source = options.source ?? 'cli'
     const started = performance.now()
     try {
-      const resolved = this.resolve(input)
-      const result = await this.getResolved(resolved, options)
+      const result = await call()
       this.#deps.observer?.result?.(source, result.status, (performance.now() - started) / 1000)
       return result
     } catch (err) {

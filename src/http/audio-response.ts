@@ -1,14 +1,12 @@
 import { open, type FileHandle } from 'node:fs/promises'
-import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../core/errors.js'
 import type { CacheEntry } from '../core/ports/index.js'
 import type { ResultStatus } from '../core/tts-service.js'
 import { decideRange, etagFor, ifNoneMatchMatches, ifRangeAllowsRange } from './conditional-request.js'
-import type { HotAudio } from './hot-audio.js'
+import { IMMUTABLE_CACHE_CONTROL, WAV_CONTENT_TYPE, type HotAudio, type HotFile } from './hot-audio.js'
 
-/** Cached audio never changes under its key: let every cache keep it for a year. */
-export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
-export const WAV_CONTENT_TYPE = 'audio/wav'
+export { IMMUTABLE_CACHE_CONTROL, WAV_CONTENT_TYPE }
 
 export interface AudioToSend {
   readonly key: string
@@ -24,6 +22,8 @@ export interface SendAudioOptions {
   readonly conditional: boolean
   /** In-memory copies of hot files (used when `entry` is given). */
   readonly hot?: HotAudio | undefined
+  /** True once the server is closing: the whole-file fast path then steps aside (see sendWholeHotFile). */
+  readonly closing?: (() => boolean) | undefined
 }
 
 /** The bytes to send, from memory or from an open file handle. */
@@ -32,7 +32,6 @@ interface AudioSource {
   body(start: number, end: number): Buffer | NodeJS.ReadableStream
   close(): Promise<void>
 }
-
 
 /** Sets the headers every successful audio response carries (200, 206, 304, HEAD). */
 export function setAudioHeaders(reply: FastifyReply, key: string, cacheStatus: ResultStatus | undefined): void {
@@ -49,11 +48,68 @@ export function sendNotModified(reply: FastifyReply, key: string): FastifyReply 
 }
 
 /**
+ * A flag that turns true when `app` begins to close (its preClose hooks). From then on every
+ * response goes through Fastify's send, whose onSend hook ends the connection.
+ */
+export function closingFlag(app: FastifyInstance): () => boolean {
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  return () => closing
+}
+
+/**
+ * The whole of a file held in memory, answered at once: 200 (no body for HEAD) with the
+ * headers the reply already carries (X-Request-Id) and the file's precomputed ones, written
+ * with one `writeHead` of a raw header list and one `end` of the bytes (Node writes headers and
+ * body in one writev, copying nothing in user space). Fastify's onSend hooks and serializers are
+ * skipped (the reply is hijacked); onResponse hooks run as for any response.
+ * False, having sent nothing, when the request asks for a Range (the general path decides it)
+ * or the server is closing (the general path's onSend adds `Connection: close`).
+ */
+export function sendWholeHotFile(request: FastifyRequest, reply: FastifyReply, file: HotFile, options: SendAudioOptions): boolean {
+  if (request.headers.range !== undefined || options.closing?.() === true) return false
+  const raw: string[] = []
+  const pending = reply.getHeaders()
+  for (const name in pending) {
+    const value = pending[name]
+    if (Array.isArray(value)) for (const item of value) raw.push(name, item)
+    else if (value !== undefined) raw.push(name, String(value))
+  }
+  raw.push(...file.head)
+  if (options.cacheStatus !== undefined) raw.push('x-tts-cache', options.cacheStatus)
+  raw.push(...file.body)
+  reply.hijack()
+  const res = reply.raw
+  res.writeHead(200, raw)
+  if (request.method === 'HEAD' || file.bytes.length === 0) res.end()
+  else res.end(file.bytes)
+  return true
+}
+
+/**
+ * A hit answered synchronously when its bytes are in memory and current: 304 on a matching
+ * If-None-Match, else the whole file (sendWholeHotFile). False, having sent nothing, when
+ * the bytes are not in memory, or the request needs the general path (a Range, a closing server).
+ */
+export function sendHotHit(request: FastifyRequest, reply: FastifyReply, entry: CacheEntry, options: SendAudioOptions): boolean {
+  const file = options.hot?.get(entry)
+  if (file === undefined) return false
+  if (options.conditional && ifNoneMatchMatches(request.headers['if-none-match'], entry.key)) {
+    sendNotModified(reply, entry.key)
+    return true
+  }
+  return sendWholeHotFile(request, reply, file, options)
+}
+
+/**
  * Sends a cached WAV: 304 on a matching If-None-Match, 206 for one satisfiable Range, 416 for
  * an unsatisfiable one, headers only for HEAD. A small, hot file comes from memory (`hot`,
- * checked against the index entry); otherwise the only file-system work is one async open and
- * one fstat on the handle (so Content-Length is that of the file actually sent, even if a
- * refresh replaced it since the lookup), and the handle closes with the stream.
+ * checked against the index entry; callers waiting for the same new entry share one read);
+ * otherwise the only file-system work is one async open and one fstat on the handle (so
+ * Content-Length is that of the file actually sent, even if a refresh replaced it since the
+ * lookup), and the handle closes with the stream.
  * Resolves false, having sent nothing, when the file is gone (purged or evicted since the lookup),
  * or is not the size the index entry says (changed behind the store since the lookup).
  */
@@ -67,12 +123,26 @@ export async function sendAudioFile(
     sendNotModified(reply, audio.key)
     return true
   }
-  const source = await openSource(audio, options.hot)
-  if (source === undefined) return false
+  let source: AudioSource | undefined
+  const hot = await hotSource(audio, options.hot)
+  if (hot === 'changed') return false
+  if (hot !== undefined) {
+    if (sendWholeHotFile(request, reply, hot, options)) return true
+    const bytes = hot.bytes
+    source = { size: bytes.length, body: (start, end) => bytes.subarray(start, end + 1), close: NOTHING_TO_CLOSE }
+  } else {
+    source = await openFile(audio)
+    if (source === undefined) return false
+  }
+  return sendSource(request, reply, audio.key, source, options.cacheStatus)
+}
+
+/** Range, HEAD and the body of a source through Fastify's send. */
+async function sendSource(request: FastifyRequest, reply: FastifyReply, key: string, source: AudioSource, cacheStatus: ResultStatus | undefined): Promise<boolean> {
   const size = source.size
-  setAudioHeaders(reply, audio.key, options.cacheStatus)
+  setAudioHeaders(reply, key, cacheStatus)
   const ifRange = request.headers['if-range']
-  const rangeHeader = ifRangeAllowsRange(typeof ifRange === 'string' ? ifRange : undefined, audio.key) ? request.headers.range : undefined
+  const rangeHeader = ifRangeAllowsRange(typeof ifRange === 'string' ? ifRange : undefined, key) ? request.headers.range : undefined
   const decision = decideRange(rangeHeader, size)
   if (decision.kind === 'unsatisfiable') {
     await source.close()
@@ -99,23 +169,24 @@ export async function sendAudioFile(
 const NOTHING_TO_CLOSE = async (): Promise<void> => undefined
 
 /**
- * Memory when hot (or small enough to become hot), else an open file handle; undefined when gone,
- * or when the file read is not the size the index entry says (changed since the lookup's stat).
+ * The entry's bytes from memory, read into memory when small enough (one shared read however many
+ * callers ask at once); undefined when they are to be streamed; 'changed' when gone or read at
+ * another size than the index entry says (changed since the lookup's stat).
  */
-async function openSource(audio: AudioToSend, hot: HotAudio | undefined): Promise<AudioSource | undefined> {
-  if (hot !== undefined && audio.entry !== undefined) {
-    let bytes: Buffer | undefined
-    try {
-      bytes = hot.get(audio.entry) ?? (await hot.load(audio.entry))
-    } catch (err) {
-      return storeError(err, 'read failed')
-    }
-    if (bytes !== undefined && bytes.length !== audio.entry.bytes) return undefined
-    if (bytes !== undefined) {
-      const inMemory = bytes
-      return { size: inMemory.length, body: (start, end) => inMemory.subarray(start, end + 1), close: NOTHING_TO_CLOSE }
-    }
+async function hotSource(audio: AudioToSend, hot: HotAudio | undefined): Promise<HotFile | 'changed' | undefined> {
+  if (hot === undefined || audio.entry === undefined) return undefined
+  let file: HotFile | undefined
+  try {
+    file = hot.get(audio.entry) ?? (await hot.load(audio.entry))
+  } catch (err) {
+    return storeError(err, 'read failed') ?? 'changed'
   }
+  if (file !== undefined && file.bytes.length !== audio.entry.bytes) return 'changed'
+  return file
+}
+
+/** An open file handle of the right size; undefined when gone or not the size the index entry says. */
+async function openFile(audio: AudioToSend): Promise<AudioSource | undefined> {
   let handle: FileHandle
   try {
     handle = await open(audio.path, 'r')

@@ -1,11 +1,21 @@
 import { readFile } from 'node:fs/promises'
 import { LRUCache } from 'lru-cache'
 import type { CacheEntry } from '../core/ports/index.js'
+import { etagFor } from './conditional-request.js'
 
-interface HotFile {
+/** Cached audio never changes under its key: let every cache keep it for a year. */
+export const IMMUTABLE_CACHE_CONTROL = 'public, max-age=31536000, immutable'
+export const WAV_CONTENT_TYPE = 'audio/wav'
+
+/** A WAV in memory with what a full (200) response of it always says, computed once. */
+export interface HotFile {
   /** The index entry the bytes were read for: a refresh or re-render makes a new one. */
   readonly entry: CacheEntry
   readonly bytes: Buffer
+  /** ETag, Cache-Control, Accept-Ranges as a flat [name, value, …] list (Node's raw header form). */
+  readonly head: readonly string[]
+  /** Content-Type and Content-Length of the whole file, flat, after X-TTS-Cache. */
+  readonly body: readonly string[]
 }
 
 export interface HotAudioOptions {
@@ -18,7 +28,7 @@ export interface HotAudioOptions {
 /**
  * The bytes of the WAVs HTTP serves most, in memory: a hit then costs no open, fstat, read or
  * close (together about half of a hit's CPU when streamed from disk, by profile). Bounded in
- * bytes (lru-cache), small files only.
+ * bytes (lru-cache), small files only. Each copy keeps its response headers, computed once.
  *
  * Never stale: each copy remembers the store's index entry (TtsResult.entry) it was read for, and
  * is used only while that is still the entry the index answers with. A refresh, purge, eviction
@@ -27,10 +37,16 @@ export interface HotAudioOptions {
  * drops an entry that no longer matches it (DiskStore.lookup), so these bytes are never served
  * for a file that is gone or changed. Bytes read at another length than the entry's are neither
  * kept nor served.
+ *
+ * One read per entry however many ask at once: the callers waiting on one render (coalesced)
+ * all come for the same new entry together, and share one read of it.
  */
 export class HotAudio {
   readonly #cache: LRUCache<string, HotFile> | undefined
   readonly #maxFileBytes: number
+  /** Reads in progress, by entry (an entry object names one file version). */
+  readonly #loading = new Map<CacheEntry, Promise<HotFile | undefined>>()
+  #reads = 0
 
   constructor(options: HotAudioOptions) {
     this.#maxFileBytes = options.maxFileBytes
@@ -38,25 +54,53 @@ export class HotAudio {
       options.maxBytes > 0 ? new LRUCache<string, HotFile>({ maxSize: options.maxBytes, sizeCalculation: (file) => Math.max(1, file.bytes.length) }) : undefined
   }
 
-  /** The bytes for this entry if they are in memory and still current. */
-  get(entry: CacheEntry): Buffer | undefined {
+  /** Files read into memory so far (one per entry, however many callers asked for it at once). */
+  get reads(): number {
+    return this.#reads
+  }
+
+  /** The bytes (and headers) for this entry if they are in memory and still current. */
+  get(entry: CacheEntry): HotFile | undefined {
     const hot = this.#cache?.get(entry.key)
     if (hot === undefined) return undefined
-    if (hot.entry === entry) return hot.bytes
+    if (hot.entry === entry) return hot
     this.#cache?.delete(entry.key)
     return undefined
   }
 
   /**
-   * Reads the entry's file into memory when it fits (the caller then serves the bytes). undefined
-   * when it does not fit or the cache is off: stream it instead. Rejects like readFile (ENOENT
-   * when the file is gone).
+   * Reads the entry's file into memory when it fits (the caller then serves the bytes); callers
+   * asking for the same entry while it is being read share that read. undefined when it does not
+   * fit or the cache is off: stream it instead. Rejects like readFile (ENOENT when the file is
+   * gone). The bytes may be another length than the entry's (changed since the lookup): then they
+   * are not kept, and the caller must not send them.
    */
-  async load(entry: CacheEntry): Promise<Buffer | undefined> {
-    if (this.#cache === undefined || entry.bytes > this.#maxFileBytes) return undefined
+  load(entry: CacheEntry): Promise<HotFile | undefined> {
+    if (this.#cache === undefined || entry.bytes > this.#maxFileBytes) return Promise.resolve(undefined)
+    let loading = this.#loading.get(entry)
+    if (loading === undefined) {
+      loading = this.#read(entry).finally(() => this.#loading.delete(entry))
+      this.#loading.set(entry, loading)
+    }
+    return loading
+  }
+
+  async #read(entry: CacheEntry): Promise<HotFile> {
+    this.#reads++
     const bytes = await readFile(entry.path)
+    const file = hotFile(entry, bytes)
     // Another length than the index says: changed since the lookup (the caller does not send it).
-    if (bytes.length === entry.bytes && bytes.length <= this.#maxFileBytes) this.#cache.set(entry.key, { entry, bytes })
-    return bytes
+    if (bytes.length === entry.bytes && bytes.length <= this.#maxFileBytes) this.#cache?.set(entry.key, file)
+    return file
+  }
+}
+
+/** The bytes of `entry` with their precomputed response headers. */
+export function hotFile(entry: CacheEntry, bytes: Buffer): HotFile {
+  return {
+    entry,
+    bytes,
+    head: Object.freeze(['etag', etagFor(entry.key), 'cache-control', IMMUTABLE_CACHE_CONTROL, 'accept-ranges', 'bytes']),
+    body: Object.freeze(['content-type', WAV_CONTENT_TYPE, 'content-length', String(bytes.length)]),
   }
 }

@@ -194,4 +194,45 @@ describe('the bench harness', () => {
     }
     expect(summarizeCpuProfile(profile).top[0]).toMatchObject({ name: 'hot', selfMs: 2 })
   })
+
+  it('reports interleaved rounds as the median of per-round ratios with their min–max, and times a burst per answer', async () => {
+    type Spread = { n: number; median: number; min: number; max: number }
+    const { spreadOf, fmtSpread, fmtTimes } = (await import(bench('lib/stats.js'))) as {
+      spreadOf(values: number[]): Spread
+      fmtSpread(s: Spread, fmt: (n: number) => string): string
+      fmtTimes(r: number): string
+    }
+    expect(spreadOf([0.5, 0.1, 0.4])).toEqual({ n: 3, median: 0.4, min: 0.1, max: 0.5 })
+    expect(spreadOf([4, 1, 3, 2]).median).toBe(2.5)
+    expect(spreadOf([Number.NaN, 2]).n).toBe(1)
+    expect(fmtSpread(spreadOf([0.5, 0.25, 0.75]), fmtTimes)).toBe('0.50× (0.25×–0.75×)')
+    const { pairedRatios } = (await import(bench('scenarios/http-hit.js'))) as {
+      pairedRatios(level: { runs: Record<string, { rps: number; p99: number }[]> }, a: string, b: string): { rps: Spread; p99: Spread }
+    }
+    const ratios = pairedRatios({ runs: { ours: [{ rps: 5, p99: 30 }, { rps: 9, p99: 10 }], nginx: [{ rps: 10, p99: 10 }, { rps: 10, p99: 10 }] } }, 'ours', 'nginx')
+    expect([ratios.rps.min, ratios.rps.max, ratios.p99.median]).toEqual([0.5, 0.9, 2])
+
+    const { createServer } = await import('node:http')
+    const server = createServer((req, res) => {
+      res.writeHead(200, { 'x-tts-cache': 'hit', 'content-length': '5' })
+      res.end(req.method === 'GET' ? 'hello' : undefined)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { openBurstClient } = (await import(bench('lib/burst-client.js'))) as {
+      openBurstClient(o: { host: string; port: number; connections: number }): Promise<{
+        burst(path: string, headers?: Record<string, string>, count?: number): Promise<{ status: number; cache: string; bytes: number }[]>
+        close(): void
+      }>
+    }
+    const address = server.address()
+    const client = await openBurstClient({ host: '127.0.0.1', port: typeof address === 'object' && address !== null ? address.port : 0, connections: 5 })
+    try {
+      for (let i = 0; i < 2; i++) expect(await client.burst('/x')).toEqual(Array.from({ length: 5 }, () => expect.objectContaining({ status: 200, cache: 'hit', bytes: 5 })))
+      expect(await client.burst('/x', {}, 2)).toHaveLength(2)
+    } finally {
+      client.close()
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+    }
+  })
 })

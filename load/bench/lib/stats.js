@@ -3,6 +3,7 @@
  * Latency statistics: nearest-rank percentiles over a list of samples (milliseconds).
  * Nearest-rank (not interpolated) so a p99 is always a latency some request really saw.
  */
+import { loadavg } from 'node:os'
 
 /**
  * @typedef {object} Summary
@@ -80,4 +81,48 @@ export function fmtBytes(bytes) {
   if (Math.abs(bytes) < 1024) return `${Math.round(bytes)} B`
   if (bytes < 1024 ** 2) return `${(bytes / 1024).toFixed(1)} KiB`
   return `${(bytes / 1024 ** 2).toFixed(1)} MiB`
+}
+
+/**
+ * @typedef {object} Spread
+ * @property {number} n
+ * @property {number} median
+ * @property {number} min
+ * @property {number} max
+ */
+
+/**
+ * The median of a list (the mean of the two middle values for an even count) with its min and
+ * max: what interleaved rounds report (never the best or worst round alone).
+ * @param {readonly number[]} values
+ * @returns {Spread}
+ */
+export function spreadOf(values) {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b)
+  const n = sorted.length
+  if (n === 0) return { n, median: Number.NaN, min: Number.NaN, max: Number.NaN }
+  const mid = Math.floor(n / 2)
+  const median = n % 2 === 1 ? /** @type {number} */ (sorted[mid]) : (/** @type {number} */ (sorted[mid - 1]) + /** @type {number} */ (sorted[mid])) / 2
+  return { n, median, min: /** @type {number} */ (sorted[0]), max: /** @type {number} */ (sorted[n - 1]) }
+}
+
+/**
+ * "median (min–max)" with `fmt` for each number.
+ * @param {Spread} spread
+ * @param {(n: number) => string} fmt
+ */
+export function fmtSpread(spread, fmt) {
+  if (spread.n === 0) return 'n/a'
+  return spread.n === 1 ? fmt(spread.median) : `${fmt(spread.median)} (${fmt(spread.min)}–${fmt(spread.max)})`
+}
+
+/** A plain ratio, formatted as fmtRatio does (×). @param {number} r */
+export function fmtTimes(r) {
+  if (!Number.isFinite(r)) return 'n/a'
+  return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`
+}
+
+/** The machine's 1-minute load average (the box is shared: every interleaved table says how busy it was). */
+export function loadAverage1m() {
+  return loadavg()[0] ?? Number.NaN
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify'
 import { TtsError } from '../../core/errors.js'
-import { sendAudioFile } from '../audio-response.js'
+import { closingFlag, sendAudioFile, sendHotHit } from '../audio-response.js'
 import { httpError } from '../http-errors.js'
 import { errorResponses, notModifiedResponse, partialWavResponse, wavResponse } from '../schemas.js'
 
@@ -12,6 +12,7 @@ const AUDIO_FILE = /^([0-9a-f]{64})\.wav$/
  */
 export async function audioRoutes(app: FastifyInstance): Promise<void> {
   const { store } = app.tts
+  const closing = closingFlag(app)
 
   app.route<{ Params: { file: string } }>({
     method: ['GET', 'HEAD'],
@@ -38,11 +39,16 @@ export async function audioRoutes(app: FastifyInstance): Promise<void> {
       const key = AUDIO_FILE.exec(request.params.file)?.[1]
       if (key === undefined) throw new TtsError('TTS_ERR_INVALID_KEY', { args: [request.params.file.slice(0, 80)] })
       const notFound = (): TtsError => httpError('TTS_ERR_NOT_FOUND', `audio ${key}.wav not found`)
-      // A hit only while the file is on disk as indexed; not indexed, a valid file another process
-      // on the same cache directory rendered is found and indexed. A deleted or truncated file is a 404.
-      const entry = await store.find(key)
+      // The key is the URL's (no hashing). A hit only while the file is on disk as indexed (the
+      // lookup stats it); not indexed, a valid file another process on the same cache directory
+      // rendered is found and indexed. A deleted or truncated file is a 404.
+      const options = { conditional: true, cacheStatus: 'hit', hot: app.hotAudio, closing } as const
+      const indexed = store.lookup(key)
+      // Indexed with its bytes in memory: answered at once, no promise chain.
+      if (indexed !== undefined && sendHotHit(request, reply, indexed, options)) return reply
+      const entry = indexed ?? (await store.find(key))
       if (entry === undefined) throw notFound()
-      const sent = await sendAudioFile(request, reply, { key, path: entry.path, entry }, { conditional: true, cacheStatus: 'hit', hot: app.hotAudio })
+      const sent = await sendAudioFile(request, reply, { key, path: entry.path, entry }, options)
       if (!sent) throw notFound()
       return reply
     },

@@ -1,12 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../../core/errors.js'
 import type { PhraseInput } from '../../core/phrase.js'
-import type { TtsResult } from '../../core/tts-service.js'
+import type { ResolvedPhrase, TtsResult } from '../../core/tts-service.js'
 import { sendAccelRedirect } from '../accel-redirect.js'
-import { sendAudioFile, sendNotModified } from '../audio-response.js'
+import { closingFlag, sendAudioFile, sendHotHit, sendNotModified } from '../audio-response.js'
 import { ifNoneMatchMatches } from '../conditional-request.js'
 import { fromService } from '../http-errors.js'
 import { requestWaitSignal } from '../request-signal.js'
+import { rawQueryOf, ResolvedPhrases } from '../resolved-phrases.js'
 import { audioUrl, requireToken, type RouteDeps } from '../route-deps.js'
 import {
   errorResponses,
@@ -25,33 +26,51 @@ const refreshQuerySchema = {
   properties: { refresh: phraseQuerySchema.properties.refresh },
 } as const
 
+/** What the /v1/tts routes share: the service, the deadline, the resolved-phrase memo, the closing flag. */
+interface TtsRouteState {
+  readonly service: FastifyInstance['tts']['service']
+  readonly deadlineMs: number
+  readonly phrases: ResolvedPhrases
+  readonly closing: ReturnType<typeof closingFlag>
+}
+
 /** GET|HEAD /v1/tts (the WAV) and POST /v1/tts (where the WAV is). */
 export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { service } = app.tts
-  const deadlineMs = app.tts.config.httpDeadlineMs
+  const state: TtsRouteState = { service, deadlineMs: app.tts.config.httpDeadlineMs, phrases: new ResolvedPhrases(service), closing: closingFlag(app) }
+  wavRoute(app, deps, state)
+  placeRoute(app, deps, state)
+}
 
-  /**
-   * service.get, once more when the file changed between the lookup's stat and the open (the
-   * second lookup sees it and drops the entry: a render, or the new file). Never deletes files:
-   * on a shared directory the file there may be a peer's fresh render.
-   */
-  async function getAudio(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    input: PhraseInput,
-    refresh: boolean,
-    send: (result: TtsResult) => Promise<boolean>,
-  ): Promise<FastifyReply> {
-    // One deadline for the whole wait, the repair of a vanished file included.
-    const signal = requestWaitSignal(reply, deadlineMs)
-    let result = await fromService(() => service.get(input, { source: 'http', refresh, signal }))
-    if (await send(result)) return reply
-    request.log.warn({ key: result.key }, 'cached file changed after the lookup; asking again')
-    result = await fromService(() => service.get(input, { source: 'http', signal }))
-    if (await send(result)) return reply
-    throw new TtsError('TTS_ERR_STORE_IO', { args: [`${result.key}.wav disappeared twice while being served`] })
-  }
+/**
+ * service.get (or the hit already found: `first`), once more when the file changed between the
+ * lookup's stat and the open (the second lookup sees it and drops the entry: a render, or the
+ * new file). Never deletes files: on a shared directory the file there may be a peer's fresh render.
+ */
+async function getAudio(
+  { service, deadlineMs }: TtsRouteState,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  input: PhraseInput | ResolvedPhrase,
+  refresh: boolean,
+  send: (result: TtsResult) => Promise<boolean>,
+  first?: TtsResult,
+): Promise<FastifyReply> {
+  // One deadline for the whole wait, the repair of a vanished file included.
+  const signal = requestWaitSignal(reply, deadlineMs)
+  const get = (options: { refresh?: boolean }): Promise<TtsResult> =>
+    'key' in input ? service.getFor(input, { source: 'http', signal, ...options }) : service.get(input, { source: 'http', signal, ...options })
+  let result = first ?? (await fromService(() => get({ refresh })))
+  if (await send(result)) return reply
+  request.log.warn({ key: result.key }, 'cached file changed after the lookup; asking again')
+  result = await fromService(() => get({}))
+  if (await send(result)) return reply
+  throw new TtsError('TTS_ERR_STORE_IO', { args: [`${result.key}.wav disappeared twice while being served`] })
+}
 
+/** GET|HEAD /v1/tts: the WAV for a phrase. */
+function wavRoute(app: FastifyInstance, deps: RouteDeps, state: TtsRouteState): void {
+  const { service, phrases, closing } = state
   app.route<{ Querystring: PhraseQuery }>({
     method: ['GET', 'HEAD'],
     url: '/v1/tts',
@@ -74,18 +93,31 @@ export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<
       const refresh = request.query.refresh === true
       if (refresh) requireToken(deps, request)
       const input: PhraseInput = { text, voice, engine, sampleRate: rate }
+      // A repeated query skips normalising and hashing (undefined: it does not resolve, and the
+      // counted path below says why).
+      const resolved = refresh ? undefined : phrases.resolve(rawQueryOf(request.url), input)
       if (!refresh && request.headers['if-none-match'] !== undefined) {
         // The key names the exact audio: a client holding it needs nothing, not even a render.
-        const { key } = service.resolve(input)
+        const { key } = resolved ?? service.resolve(input)
         if (ifNoneMatchMatches(request.headers['if-none-match'], key)) return sendNotModified(reply, key)
       }
-      return getAudio(request, reply, input, refresh, async (result) =>
-        sendAccelRedirect(request, reply, result, app.tts.config.httpAccelRedirect) ||
-        sendAudioFile(request, reply, result, { cacheStatus: result.status, conditional: !refresh, hot: app.hotAudio }),
-      )
+      const sendOptions = { conditional: !refresh, hot: app.hotAudio, closing }
+      const accelPrefix = app.tts.config.httpAccelRedirect
+      const send = async (result: TtsResult): Promise<boolean> =>
+        sendAccelRedirect(request, reply, result, accelPrefix) || sendAudioFile(request, reply, result, { ...sendOptions, cacheStatus: result.status })
+      if (resolved === undefined) return getAudio(state, request, reply, input, refresh, send)
+      // A hit (counted once, here) whose bytes are in memory is answered at once: no wait signal, no
+      // promise chain (or handed to the nginx front when it asked for X-Accel-Redirect).
+      const hit = service.hit(resolved, 'http')
+      if (hit !== undefined && (sendAccelRedirect(request, reply, hit, accelPrefix) || sendHotHit(request, reply, hit.entry, { ...sendOptions, cacheStatus: 'hit' }))) return reply
+      return getAudio(state, request, reply, resolved, refresh, send, hit)
     },
   })
+}
 
+/** POST /v1/tts: renders if needed and says where the WAV is. */
+function placeRoute(app: FastifyInstance, deps: RouteDeps, state: TtsRouteState): void {
+  const { service, deadlineMs } = state
   app.route<{ Body: PhraseBody; Querystring: { refresh?: boolean } }>({
     method: 'POST',
     url: '/v1/tts',
