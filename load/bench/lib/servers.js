@@ -160,55 +160,15 @@ export function startServe(options) {
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p))
 
 /**
- * nginx serving `root` on 127.0.0.1:`port` the way a static file server is tuned: sendfile,
- * no access log, keep-alive without a request cap, `workers` worker processes (1 = one event
- * loop, like our `serve`). Its config, pid and logs live in `workDir`.
- * @param {{ root: string, port: number, workDir: string, workers?: number }} options
+ * nginx on the http-level tuning of a static file server — sendfile, no access log, keep-alive
+ * without a request cap, `workers` worker processes (1 = one event loop, like our `serve`) — with
+ * `server` lines inside its http block. Config, pid, logs and temp directories live in `workDir`.
+ * @param {{ workDir: string, workers?: number }} options
+ * @param {string[]} server
  * @returns {Child}
  */
-export function startNginx(options) {
+function startTunedNginx(options, server) {
   if (NGINX === undefined) throw new Error('nginx is not installed (apt-get install nginx-light)')
-  const conf = path.join(options.workDir, 'nginx.conf')
-  const running = typeof process.getuid === 'function' && process.getuid() === 0
-  writeFileSync(
-    conf,
-    [
-      running ? 'user root;' : '',
-      `worker_processes ${options.workers ?? 1};`,
-      'daemon off;',
-      `pid ${path.join(options.workDir, 'nginx.pid')};`,
-      `error_log ${path.join(options.workDir, 'error.log')} warn;`,
-      'events { worker_connections 4096; }',
-      'http {',
-      '  access_log off; sendfile on; tcp_nopush on; tcp_nodelay on;',
-      '  keepalive_requests 1000000; keepalive_timeout 60s;',
-      `  client_body_temp_path ${path.join(options.workDir, 'body')};`,
-      '  types { audio/wav wav; }',
-      `  server { listen 127.0.0.1:${options.port}; root ${options.root}; location / { } }`,
-      '}',
-      '',
-    ].join('\n'),
-  )
-  return startChild(NGINX, ['-c', conf, '-p', options.workDir])
-}
-
-/**
- * The nginx front of deploy/nginx/ (its template as shipped, the three placeholders filled) on
- * 127.0.0.1:`port` before our `serve` at `serviceAddr`, with the http-level tuning startNginx gives
- * the bare baseline (sendfile, no access log, keep-alive without a request cap, `workers` worker
- * processes), so the two differ only by what the front does per request. Config, pid, logs and
- * temp directories live in `workDir`.
- * @param {{ cacheDir: string, serviceAddr: string, port: number, workDir: string, workers?: number }} options
- * @returns {Child}
- */
-export function startNginxFront(options) {
-  if (NGINX === undefined) throw new Error('nginx is not installed (apt-get install nginx-light)')
-  const template = readFileSync(path.join(REPO_ROOT, 'deploy/nginx/tts-cache.conf.template'), 'utf8')
-  const front = template
-    .replaceAll('${TTS_CACHE_DIR}', options.cacheDir)
-    .replaceAll('${TTS_SERVICE_ADDR}', options.serviceAddr)
-    .replaceAll('${TTS_FRONT_LISTEN}', `127.0.0.1:${options.port}`)
-  writeFileSync(path.join(options.workDir, 'tts-cache.conf'), front)
   const conf = path.join(options.workDir, 'nginx.conf')
   const running = typeof process.getuid === 'function' && process.getuid() === 0
   writeFileSync(
@@ -224,10 +184,37 @@ export function startNginxFront(options) {
       '  access_log off; sendfile on; tcp_nopush on; tcp_nodelay on;',
       '  keepalive_requests 1000000; keepalive_timeout 60s;',
       ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${path.join(options.workDir, kind)};`),
-      `  include ${path.join(options.workDir, 'tts-cache.conf')};`,
+      ...server.map((line) => `  ${line}`),
       '}',
       '',
     ].join('\n'),
   )
   return startChild(NGINX, ['-c', conf, '-p', options.workDir])
+}
+
+/**
+ * nginx serving `root` on 127.0.0.1:`port` the way a static file server is tuned (the bare
+ * baseline: one `location /`, nothing else per request).
+ * @param {{ root: string, port: number, workDir: string, workers?: number }} options
+ * @returns {Child}
+ */
+export function startNginx(options) {
+  return startTunedNginx(options, ['types { audio/wav wav; }', `server { listen 127.0.0.1:${options.port}; root ${options.root}; location / { } }`])
+}
+
+/**
+ * The nginx front of deploy/nginx/ (its template as shipped, the three placeholders filled) on
+ * 127.0.0.1:`port` before our `serve` at `serviceAddr`, with the same http-level tuning as the
+ * bare baseline, so the two differ only by what the front does per request.
+ * @param {{ cacheDir: string, serviceAddr: string, port: number, workDir: string, workers?: number }} options
+ * @returns {Child}
+ */
+export function startNginxFront(options) {
+  const template = readFileSync(path.join(REPO_ROOT, 'deploy/nginx/tts-cache.conf.template'), 'utf8')
+  const front = template
+    .replaceAll('${TTS_CACHE_DIR}', options.cacheDir)
+    .replaceAll('${TTS_SERVICE_ADDR}', options.serviceAddr)
+    .replaceAll('${TTS_FRONT_LISTEN}', `127.0.0.1:${options.port}`)
+  writeFileSync(path.join(options.workDir, 'tts-cache.conf'), front)
+  return startTunedNginx(options, [`include ${path.join(options.workDir, 'tts-cache.conf')};`])
 }
