@@ -40,7 +40,7 @@ export const SCENARIOS = Object.freeze([
   { id: 'zipf-mix', title: 'Zipf mix: ours vs Lua', budgetS: 120, minBudgetS: 30, run: zipfMix },
   { id: 'http-hit', title: 'HTTP hit throughput vs nginx and @fastify/static', budgetS: 180, minBudgetS: 60, run: httpHit },
   { id: 'esl', title: 'ESL hit path', budgetS: 120, minBudgetS: 30, run: eslScenario },
-  { id: 'mixed', title: 'k6 mixed.ts thresholds (Node stand-in)', budgetS: 300, minBudgetS: 160, run: mixed },
+  { id: 'mixed', title: 'k6 mixed.ts thresholds (real k6, else a Node stand-in)', budgetS: 300, minBudgetS: 160, run: mixed },
   { id: 'cluster', title: 'Cluster dedupe and worker throughput', budgetS: 150, minBudgetS: 40, run: clusterScenario },
   {
     id: 'startup',
