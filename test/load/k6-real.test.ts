@@ -54,7 +54,7 @@ interface Section {
   description: string
   tables: { rows: string[][] }[]
   goals: Goal[]
-  raw: { client: string; k6: { argv: string[]; exitCode: number } }
+  raw: { client: string; k6: { argv: string[]; exitCode: number }; setupS?: number; memory: { phase: string; rss: number }[] }
 }
 
 const summaryModule = async (): Promise<SummaryModule> => (await import(bench('lib/k6-summary.js'))) as SummaryModule
@@ -194,11 +194,49 @@ describe('the mixed scenario with a k6 found', () => {
       expect(goal('k6 mixed: tts_miss_duration p99')).toMatchObject({ met: true })
       expect(goal('k6 mixed: tts_cache_header_missing')).toMatchObject({ value: '0', met: true })
       expect(section.tables[0]?.rows[0]?.[1]).toContain('k6 v1.3.0')
+      // k6's setup and load told apart by the line its setup() logs: the sample after k6 is 'load'.
+      expect(section.raw.setupS).toBeGreaterThanOrEqual(0)
+      expect(section.raw.memory.at(-1)?.phase).toBe('load')
+      expect(section.raw.memory[0]?.phase).toBe('start')
       // The RSS row is still there, sampled from the serve k6 ran against.
       expect(section.goals.some((g) => g.name.startsWith('k6 mixed: service RSS') && /max \d/.test(g.value))).toBe(true)
     } finally {
       if (previous === undefined) delete process.env.K6_BIN
       else process.env.K6_BIN = previous
+    }
+  }, 120_000)
+
+  it('reports the threshold k6 failed as missed and profiles the service under a second k6 run', async () => {
+    const { scenarioContext } = (await import(bench('scenarios/context.js'))) as {
+      scenarioContext(o: { workDir: string; quick: boolean; signal: AbortSignal; progress: (m: string) => void }): unknown
+    }
+    const { mixed, profileRealK6 } = (await import(bench('scenarios/mixed.js'))) as {
+      mixed(ctx: unknown): Promise<Section>
+      profileRealK6(ctx: unknown, s: unknown, k6: { bin: string; version: string }): Promise<string[]>
+    }
+    const { mixedSettings } = (await import(bench('lib/k6-mixed-settings.js'))) as { mixedSettings(): unknown }
+    const data = JSON.parse(await readFile(FIXTURE, 'utf8')) as { metrics: Record<string, { thresholds?: Record<string, boolean> }> }
+    const miss = data.metrics.tts_miss_duration?.thresholds
+    if (miss === undefined) throw new Error('fixture without tts_miss_duration thresholds')
+    miss['p(99)<6000'] = true
+    await writeFile(join(dir, 'summary.json'), JSON.stringify(data))
+    const previous = process.env.K6_BIN
+    process.env.K6_BIN = join(dir, 'k6')
+    try {
+      const ctx = scenarioContext({ workDir: join(dir, 'work-missed'), quick: true, signal: AbortSignal.timeout(120_000), progress: () => undefined })
+      const section = await mixed(ctx)
+      const missed = section.goals.filter((g) => g.met === false).map((g) => g.name)
+      expect(missed).toEqual(['k6 mixed: tts_miss_duration p99'])
+      expect(section.tables[1]?.rows).toContainEqual(['tts_miss_duration', 'p(99)<6000', 'FAILED'])
+      // A full run follows a miss with this (a quick run does not: it would copy the 100k tree).
+      const profiles = await profileRealK6(ctx, mixedSettings(), { bin: join(dir, 'k6'), version: 'v1.3.0' })
+      expect(profiles).toHaveLength(1)
+      expect(profiles[0]).not.toMatch(/^\(no CPU profile/)
+      expect(existsSync(join(dir, 'work-missed', 'cpu-prof'))).toBe(true)
+    } finally {
+      if (previous === undefined) delete process.env.K6_BIN
+      else process.env.K6_BIN = previous
+      await writeFile(join(dir, 'summary.json'), await readFile(FIXTURE, 'utf8'))
     }
   }, 120_000)
 

@@ -11,6 +11,7 @@ import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:
 import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import { monotonicUs } from './cpu-profile.js'
 import { MIXED_TOKEN } from './k6-mixed-run.js'
 import { MIXED_SCRIPT } from './k6-mixed-settings.js'
 import { parseK6Summary } from './k6-summary.js'
@@ -116,21 +117,23 @@ export function execK6(bin, argv, o) {
  * @property {{ start: number[], end: number[] }} load
  * @property {string} metricsBefore the service's /metrics before k6 starts (its setup is in the delta)
  * @property {string} metricsAfter
+ * @property {{ fromUs: number, toUs: number }} window k6's load on the profiler's clock (from its pre-warm done, or its start, to its exit)
  * @property {{ t: number, phase: 'start' | 'setup' | 'load', rss: number }[]} memory the service's RSS every second from its spawn
  */
 
 /**
  * @param {{ bin: string, version: string }} k6
  * @param {import('./k6-mixed-settings.js').MixedSettings} s
- * @param {{ cacheDir: string, workDir: string, env?: Record<string, string | number>, signal: AbortSignal, progress: (m: string) => void }} options
- *   env: `-e` overrides of mixed.ts's defaults (the quick run's smaller sizes)
+ * @param {{ cacheDir: string, workDir: string, env?: Record<string, string | number>, nodeArgs?: readonly string[], signal: AbortSignal, progress: (m: string) => void }} options
+ *   env: `-e` overrides of mixed.ts's defaults (the quick run's smaller sizes); nodeArgs go after
+ *   SERVE_NODE_ARGS (e.g. --cpu-prof)
  * @returns {Promise<RealK6Run>}
  */
 export async function runRealK6(k6, s, options) {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const child = startServe({
-    nodeArgs: [...SERVE_NODE_ARGS],
+    nodeArgs: [...SERVE_NODE_ARGS, ...(options.nodeArgs ?? [])],
     env: { TTS_CACHE_DIR: options.cacheDir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port), TTS_ESL_ENABLED: 'false', TTS_API_TOKEN: MIXED_TOKEN, TTS_LOG_LEVEL: 'info' },
   })
   /** @type {RealK6Run['memory']} */
@@ -155,18 +158,24 @@ export async function runRealK6(k6, s, options) {
     const load = { start: os.loadavg(), end: os.loadavg() }
     phase = 'setup'
     const began = performance.now()
+    const window = { fromUs: monotonicUs(), toUs: 0 }
     /** @type {number | undefined} */
     let setupS
+    let tail = '' // the mark may straddle two chunks
     const ran = await execK6(k6.bin, argv, {
       timeoutMs: k6MixedTimeoutMs(s),
       signal: options.signal,
       onStderr: (chunk) => {
-        if (setupS === undefined && chunk.includes(SETUP_DONE_MARK)) {
+        if (setupS !== undefined) return
+        tail = (tail + chunk).slice(-(chunk.length + SETUP_DONE_MARK.length))
+        if (tail.includes(SETUP_DONE_MARK)) {
           setupS = (performance.now() - began) / 1000
+          window.fromUs = monotonicUs()
           phase = 'load'
         }
       },
     })
+    window.toUs = monotonicUs()
     const wallS = (performance.now() - began) / 1000
     load.end = os.loadavg()
     const metricsAfter = await (await fetch(`${base}/metrics`)).text()
@@ -176,7 +185,7 @@ export async function runRealK6(k6, s, options) {
       throw new Error(`k6 (${k6.bin}) ended without a summary (exit ${ran.exitCode}, signal ${ran.signal}${ran.error === undefined ? '' : `, ${ran.error}`}):\n${stderrTail}`)
     }
     const summary = parseK6Summary(readFileSync(summaryFile, 'utf8'))
-    return { k6: { ...k6, argv, exitCode: ran.exitCode, signal: ran.signal, stderrTail }, summary, wallS, setupS, load, metricsBefore, metricsAfter, memory }
+    return { k6: { ...k6, argv, exitCode: ran.exitCode, signal: ran.signal, stderrTail }, summary, wallS, setupS, load, metricsBefore, metricsAfter, window, memory }
   } finally {
     clearInterval(sampler)
     await child.stop()

@@ -250,6 +250,7 @@ async function mixedWithRealK6(ctx, s, cache, k6) {
       why: `V8 heap at the end: total / used, external ${heap(r.metricsAfter)}.`,
     },
   ]
+  const profiles = goals.some((g) => g.met === false) && !ctx.quick && !ctx.signal.aborted ? await profileRealK6(ctx, s, k6) : []
   return {
     id: 'mixed',
     title: `k6 mixed.ts thresholds (${client})`,
@@ -280,6 +281,28 @@ async function mixedWithRealK6(ctx, s, cache, k6) {
     ],
     goals,
     notes: goals.some((g) => g.met === false) ? ['k6 judged a threshold failed: its log (last lines) is in results.json (raw.k6.stderrTail).'] : [],
+    profiles,
     raw: { settings: s, client: 'k6', k6: r.k6, summary: r.summary, figures: f, wallS: r.wallS, setupS: r.setupS, load: r.load, memory: r.memory, entries: cache.entries },
+  }
+}
+
+/**
+ * After a missed threshold: the same k6 run for PROFILE_S on a new cache, the service under
+ * --cpu-prof, its profile cut to k6's load (from its logged pre-warm done to its exit).
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @param {import('../lib/k6-mixed-settings.js').MixedSettings} s
+ * @param {{ bin: string, version: string }} k6
+ * @returns {Promise<string[]>}
+ */
+export async function profileRealK6(ctx, s, k6) {
+  ctx.progress(`a threshold was missed: k6 again for ${PROFILE_S} s on a new cache, the service under --cpu-prof`)
+  const profDir = subDir(ctx, 'cpu-prof')
+  try {
+    const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+    const profiled = await runRealK6(k6, { ...s, durationS: PROFILE_S }, { cacheDir: subDir(ctx, 'cache-profiled'), workDir: ctx.workDir, env: { DURATION: `${PROFILE_S}s` }, nodeArgs, signal: ctx.signal, progress: ctx.progress })
+    const summary = await summarizeNewestProfile(profDir, 15, profiled.window)
+    return [profileMarkdown(summary, `the service during ${PROFILE_S} s of k6's load and the drain of what it left in flight (its pre-warm left out when k6 logged its end)`)]
+  } catch (err) {
+    return [`(no CPU profile: ${String(err)})`]
   }
 }
