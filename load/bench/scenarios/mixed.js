@@ -1,15 +1,19 @@
 // @ts-check
 /**
- * mixed: load/k6/mixed.ts's traffic and thresholds, driven from Node — a stand-in for
- * `k6 run load/k6/mixed.ts`, because no k6 binary can be installed here (npm's `k6` package is
- * a placeholder and Debian has none). Same phrases and sampler (load/k6/lib/phrases.ts, imported
- * as is), same defaults and thresholds (read from mixed.ts by k6-mixed-settings.js), same setup
- * and executor (k6-mixed-run.js). When a threshold is missed, a second, shorter run with the
- * service under --cpu-prof shows where its main thread went.
+ * mixed: load/k6/mixed.ts's traffic and thresholds. With a real k6 (K6_BIN, or `k6` on PATH;
+ * load/README.md "Installing k6"), `k6 run load/k6/mixed.ts` itself against `serve`, judged by
+ * k6's own threshold verdicts from its --summary-export (k6-real.js, k6-summary.js). Without
+ * one, a Node stand-in: same phrases and sampler (load/k6/lib/phrases.ts, imported as is), same
+ * defaults and thresholds (read from mixed.ts by k6-mixed-settings.js), same setup and executor
+ * (k6-mixed-run.js). Either way the service's RSS is sampled from its spawn. When a threshold is
+ * missed in the stand-in run, a second, shorter run with the service under --cpu-prof shows
+ * where its main thread went.
  */
 import os from 'node:os'
 import { profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
 import { runK6Mixed } from '../lib/k6-mixed-run.js'
+import { findK6, runRealK6 } from '../lib/k6-real.js'
+import { mixedFigures, thresholdPassed } from '../lib/k6-summary.js'
 import { mixedSettings } from '../lib/k6-mixed-settings.js'
 import { SERVE_NODE_ARGS } from '../lib/servers.js'
 import { fmtBytes, fmtInt, fmtMs, percentileOfSorted } from '../lib/stats.js'
@@ -20,6 +24,8 @@ import { bigCacheCopy, SOAK_RSS_GOAL_BYTES } from './soak.js'
 const WINDOW_S = 10
 /** Length of the profiled run (after its own setup) when a threshold is missed. */
 const PROFILE_S = 30
+/** What the section's title names as the client when no k6 was found. */
+const MIXED_CLIENT_STAND_IN = 'Node stand-in'
 
 /** @param {readonly number[]} xs @param {number} p */
 function pct(xs, p) {
@@ -52,6 +58,8 @@ export async function mixed(ctx) {
   const s = ctx.quick ? { ...shipped, rate: 20, durationS: 5, prewarmTop: 30 } : shipped
   ctx.progress('preparing the cache directory (hard links to the 100k-entry tree when present)')
   const cache = await bigCacheCopy(ctx)
+  const k6 = await findK6()
+  if (k6.found) return mixedWithRealK6(ctx, s, cache, k6)
   const r = await runK6Mixed(s, { cacheDir: cache.dir, signal: ctx.signal, progress: ctx.progress })
   const rssMax = Math.max(...r.memory.map((m) => m.rss))
   const rssPeak = r.memory.find((m) => m.rss === rssMax)
@@ -135,10 +143,10 @@ export async function mixed(ctx) {
   const cores = (/** @type {number} */ c) => c.toFixed(2)
   return {
     id: 'mixed',
-    title: 'k6 mixed.ts thresholds (Node stand-in)',
+    title: `k6 mixed.ts thresholds (${MIXED_CLIENT_STAND_IN})`,
     description:
       `**A Node stand-in for \`k6 run load/k6/mixed.ts\`** against the real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level, real espeak-ng, ${entries}: a hard-linked copy, so the renders go to the copy). ` +
-      "No k6 binary can be installed on this machine (npm's `k6` package is a placeholder; Debian has none), so the bench replays the script: " +
+      `No k6 was found (${k6.reason}; load/README.md "Installing k6" says how to get one, and the bench then runs it), so the bench replays the script: ` +
       `the same ${fmtInt(s.phrases)} phrases of the set \`${s.phraseSet}\` over ${s.voices.join(', ')} and the same Zipf(${s.zipfS}) sampler (load/k6/lib/phrases.ts, imported as is; seeded here so runs repeat), ` +
       `the same setup (the top ${s.prewarmTop} pre-warmed through POST /v1/prewarm, polled until done), then \`GET /v1/tts\` at a constant ${s.rate} arrivals/s for ${s.durationS} s ` +
       `(an open model; at most ${s.maxVus} in flight, arrivals beyond that dropped as k6 drops them; ${s.gracefulStopS} s graceful stop), judged by the script's thresholds, read from mixed.ts itself. ` +
@@ -148,6 +156,7 @@ export async function mixed(ctx) {
       {
         headers: ['metric', 'value'],
         rows: [
+          ['load client', `${MIXED_CLIENT_STAND_IN} (no k6: ${k6.reason})`],
           ['setup: pre-warmed (rendered now) / failed, wall time', `${fmtInt(r.setup.done)} (${fmtInt(r.setup.rendered)}) / ${fmtInt(r.setup.failed)}, ${r.setupS.toFixed(1)} s`],
           ['answered 200: hit / rendered / coalesced / no header', `${fmtInt(answered)}: ${fmtInt(hitMs.length)} / ${fmtInt(count('rendered'))} / ${fmtInt(count('coalesced'))} / ${fmtInt(missing)}`],
           ['HTTP requests (setup included) / failed', `${fmtInt(r.requests)} / ${fmtInt(r.failedRequests)}${r.errors.size > 0 ? ` (${[...r.errors].map(([e, n]) => `${e}: ${n}`).join('; ')})` : ''}`],
@@ -195,5 +204,105 @@ export async function mixed(ctx) {
       memory: r.memory,
       entries: cache.entries,
     },
+  }
+}
+
+/**
+ * The same section from a real k6's run of mixed.ts: its thresholds as k6 judged them (from its
+ * --summary-export), the service's RSS from /proc around it as in the stand-in run.
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @param {import('../lib/k6-mixed-settings.js').MixedSettings} s
+ * @param {{ dir: string, entries: number }} cache
+ * @param {{ bin: string, version: string }} k6
+ * @returns {Promise<import('../lib/report.js').Section>}
+ */
+async function mixedWithRealK6(ctx, s, cache, k6) {
+  const env = ctx.quick ? { RATE: s.rate, DURATION: `${s.durationS}s`, PREWARM_TOP: s.prewarmTop } : undefined
+  const r = await runRealK6(k6, s, { cacheDir: cache.dir, workDir: ctx.workDir, signal: ctx.signal, progress: ctx.progress, ...(env === undefined ? {} : { env }) })
+  const f = mixedFigures(r.summary)
+  const entries = cache.entries > 0 ? `the ${fmtInt(cache.entries)}-entry index` : 'an empty cache (no 100k tree: run the startup scenario first)'
+  const rssMax = Math.max(...r.memory.map((m) => m.rss))
+  const rssPeak = r.memory.find((m) => m.rss === rssMax)
+  const rssEnd = r.memory.at(-1)?.rss ?? Number.NaN
+  const rssAt = (/** @type {string} */ p) => Math.max(...r.memory.filter((m) => m.phase === p).map((m) => m.rss))
+  const delta = (/** @type {string} */ name) => promSum(r.metricsAfter, name) - promSum(r.metricsBefore, name)
+  const verdict = (/** @type {string} */ metric, /** @type {string} */ prefix = '') => thresholdPassed(r.summary, metric, (e) => e.startsWith(prefix))
+  const heap = (/** @type {string} */ text) =>
+    `${fmtBytes(promSum(text, 'nodejs_heap_size_total_bytes'))} / ${fmtBytes(promSum(text, 'nodejs_heap_size_used_bytes'))}, ${fmtBytes(promSum(text, 'nodejs_external_memory_bytes'))}`
+  const ms3 = (/** @type {{ p50: number, p95: number, p99: number, max: number }} */ x) => `${fmtMs(x.p50)} / ${fmtMs(x.p95)} / ${fmtMs(x.p99)} / ${fmtMs(x.max)}`
+  const client = `k6 ${k6.version}`
+  /** @type {import('../lib/report.js').Goal[]} */
+  const goals = [
+    { name: 'k6 mixed: http_req_failed', target: `< ${fmtPct(s.maxFailedRate)}`, value: fmtPct(f.failedRate), met: verdict('http_req_failed') },
+    { name: 'k6 mixed: checks (200 and X-TTS-Cache)', target: `> ${fmtPct(s.minChecksRate)}`, value: fmtPct(f.checksRate), met: verdict('checks') },
+    { name: 'k6 mixed: tts_hit_duration p95', target: `< ${s.hitP95Ms} ms`, value: fmtMs(f.hit.p95), met: verdict('tts_hit_duration', 'p(95)') },
+    { name: 'k6 mixed: tts_hit_duration p99', target: `< ${s.hitP99Ms} ms`, value: fmtMs(f.hit.p99), met: verdict('tts_hit_duration', 'p(99)') },
+    { name: 'k6 mixed: tts_miss_duration p95', target: `< ${fmtInt(s.missP95Ms)} ms`, value: fmtMs(f.miss.p95), met: verdict('tts_miss_duration', 'p(95)') },
+    { name: 'k6 mixed: tts_miss_duration p99', target: `< ${fmtInt(s.missP99Ms)} ms`, value: fmtMs(f.miss.p99), met: verdict('tts_miss_duration', 'p(99)') },
+    { name: 'k6 mixed: tts_cache_hit_rate', target: `> ${fmtPct(s.minHitRate)}`, value: fmtPct(f.hitRate), met: verdict('tts_cache_hit_rate') },
+    // Never incremented, the counter is absent from k6's export (and so is its verdict): 0, met.
+    { name: 'k6 mixed: tts_cache_header_missing', target: '= 0', value: fmtInt(f.counts.missing), met: verdict('tts_cache_header_missing') ?? f.counts.missing === 0 },
+    {
+      name: `k6 mixed: service RSS from its spawn through the load, ${entries}`,
+      target: `≤ ${fmtBytes(SOAK_RSS_GOAL_BYTES)} at every sample`,
+      value: `max ${fmtBytes(rssMax)} (${rssPeak?.phase ?? 'n/a'}, ${Math.round(rssPeak?.t ?? 0)} s), end ${fmtBytes(rssEnd)}`,
+      met: Number.isFinite(rssMax) && cache.entries > 0 && !ctx.quick ? rssMax <= SOAK_RSS_GOAL_BYTES : undefined,
+      why: `V8 heap at the end: total / used, external ${heap(r.metricsAfter)}.`,
+    },
+  ]
+  const profiles = goals.some((g) => g.met === false) && !ctx.quick && !ctx.signal.aborted ? await profileRealK6(ctx, s, k6) : []
+  return {
+    id: 'mixed',
+    title: `k6 mixed.ts thresholds (${client})`,
+    description:
+      `**\`k6 run load/k6/mixed.ts\` with a real k6 (${client}, \`${k6.bin}\`)** against the real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level, real espeak-ng, ${entries}: a hard-linked copy). ` +
+      `The script as shipped${env === undefined ? '' : ` (quick run: ${Object.entries(env).map(([k, v]) => `-e ${k}=${v}`).join(' ')})`}: its setup pre-warms the top ${s.prewarmTop} phrases, then \`GET /v1/tts\` at ${s.rate} arrivals/s for ${s.durationS} s; ` +
+      "every verdict below is k6's own, read from its `--summary-export` file (k6 draws phrases with `Math.random`, so two runs ask different sequences). " +
+      `**k6 runs on the same ${os.availableParallelism()} cores as the service and its engines**, where it would normally run on another host.`,
+    tables: [
+      {
+        headers: ['metric', 'value'],
+        rows: [
+          ['load client', `${client} (${k6.bin}), exit code ${r.k6.exitCode ?? r.k6.signal} (99: a threshold failed)`],
+          ['k6 run wall time (setup included) / setup until its pre-warm was logged done', `${r.wallS.toFixed(1)} s / ${r.setupS === undefined ? 'not logged' : `${r.setupS.toFixed(1)} s`}`],
+          ['answered 200 with a cache status (tts_cache_hit_rate samples): hit / rendered / coalesced / no header', `${fmtInt(f.answered)}: ${fmtInt(f.counts.hit)} / ${fmtInt(f.counts.rendered)} / ${fmtInt(f.counts.coalesced)} / ${fmtInt(f.counts.missing)}`],
+          ['HTTP requests (setup included) / failed', `${fmtInt(f.requests)} / ${fmtInt(f.failedRequests)}`],
+          ['checks passed / run', `${fmtInt(f.checksPassed)} / ${fmtInt(f.checks)}`],
+          ['tts_hit_duration med / p95 / p99 / max', ms3(f.hit)],
+          ['tts_miss_duration med / p95 / p99 / max', ms3(f.miss)],
+          ['dropped iterations / most VUs', `${fmtInt(f.droppedIterations)} / ${fmtInt(f.vusMax)}`],
+          ['renders during the k6 run (its setup included)', fmtInt(delta('tts_renders_total'))],
+          ['load average (1 / 5 / 15 min) before → after k6', `${r.load.start.map((l) => l.toFixed(2)).join(' ')} → ${r.load.end.map((l) => l.toFixed(2)).join(' ')}`],
+          [`service RSS (/proc, every second from the spawn; ${entries}): start-up / k6 setup / k6 load max, at the end`, `${fmtBytes(rssAt('start'))} / ${fmtBytes(rssAt('setup'))} / ${fmtBytes(rssAt('load'))}, ${fmtBytes(rssEnd)}`],
+          ['V8 heap total / used, external (its /metrics) before → after k6', `${heap(r.metricsBefore)} → ${heap(r.metricsAfter)}`],
+        ],
+      },
+      { caption: "k6's thresholds (from its summary export)", headers: ['metric', 'threshold', 'verdict'], rows: r.summary.thresholds.map((t) => [t.metric, t.expression, t.passed ? 'passed' : 'FAILED']) },
+    ],
+    goals,
+    notes: goals.some((g) => g.met === false) ? ['k6 judged a threshold failed: its log (last lines) is in results.json (raw.k6.stderrTail).'] : [],
+    profiles,
+    raw: { settings: s, client: 'k6', k6: r.k6, summary: r.summary, figures: f, wallS: r.wallS, setupS: r.setupS, load: r.load, memory: r.memory, entries: cache.entries },
+  }
+}
+
+/**
+ * After a missed threshold: the same k6 run for PROFILE_S on a new cache, the service under
+ * --cpu-prof, its profile cut to k6's load (from its logged pre-warm done to its exit).
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @param {import('../lib/k6-mixed-settings.js').MixedSettings} s
+ * @param {{ bin: string, version: string }} k6
+ * @returns {Promise<string[]>}
+ */
+export async function profileRealK6(ctx, s, k6) {
+  ctx.progress(`a threshold was missed: k6 again for ${PROFILE_S} s on a new cache, the service under --cpu-prof`)
+  const profDir = subDir(ctx, 'cpu-prof')
+  try {
+    const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profDir}`]
+    const profiled = await runRealK6(k6, { ...s, durationS: PROFILE_S }, { cacheDir: subDir(ctx, 'cache-profiled'), workDir: ctx.workDir, env: { DURATION: `${PROFILE_S}s` }, nodeArgs, signal: ctx.signal, progress: ctx.progress })
+    const summary = await summarizeNewestProfile(profDir, 15, profiled.window)
+    return [profileMarkdown(summary, `the service during ${PROFILE_S} s of k6's load and the drain of what it left in flight (its pre-warm left out when k6 logged its end)`)]
+  } catch (err) {
+    return [`(no CPU profile: ${String(err)})`]
   }
 }
