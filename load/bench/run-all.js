@@ -11,7 +11,7 @@
  * Plain ESM JavaScript run by Node 24 without a TS loader; it imports the service from dist/
  * (hence `npm run build` first). Writes load/RESULTS.md (or --out) and the raw numbers to
  * load/.out/results.json. Bounded: every scenario has a time budget and the whole run stops
- * starting scenarios after --budget-s seconds (default 1020) and abandons one still running 30 s
+ * starting scenarios after --budget-s seconds (default 2100) and abandons one still running 30 s
  * after that, so `npm run bench` ends within 18 minutes including the build. Exit code 1 if a scenario failed, 0 otherwise — goals
  * missed are reported in RESULTS.md, not turned into a failure.
  */
@@ -31,14 +31,14 @@ const { values } = parseArgs({
     skip: { type: 'string' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
-    'budget-s': { type: 'string', default: '1020' },
+    'budget-s': { type: 'string', default: '2100' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
 if (values.help === true) {
   process.stdout.write(
-    'usage: node load/bench/run-all.js [--only ids] [--skip ids] [--quick] [--out file] [--budget-s 1020] [--keep]\n' +
+    'usage: node load/bench/run-all.js [--only ids] [--skip ids] [--quick] [--out file] [--budget-s 2100] [--keep]\n' +
       `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
   )
   process.exit(0)
