@@ -11,6 +11,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SERVE_ENV_DEFAULTS, SERVE_NODE_FLAGS, serveChildEnv, serveChildExecArgv } from '../../src/supervision/serve-memory.js'
 import { ROOT } from '../harness/app/test-app.js'
+// @ts-expect-error the bench's helpers are plain JavaScript without declarations
+import { SERVE_ENV, SERVE_NODE_ARGS } from '../../load/bench/lib/servers.js'
 
 let work: string
 
@@ -105,6 +107,11 @@ describe('the shipped ways to start serve carry the memory settings', () => {
     expect(dockerfile).toMatch(/^ENV [^\n]*(?:\\\n[^\n]*)*\bMALLOC_ARENA_MAX=2\b/m)
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1]
     expect(JSON.parse(entrypoint ?? '[]')).toEqual(['tini', '--', 'node', ...SERVE_NODE_FLAGS, 'dist/cli/main.js'])
+  })
+
+  it("the bench's serve (load/bench/lib/servers.js) runs as deployed", () => {
+    expect(SERVE_NODE_ARGS).toEqual(SERVE_NODE_FLAGS)
+    expect(SERVE_ENV).toEqual(SERVE_ENV_DEFAULTS)
   })
 
   it('scripts/bootstrap.sh serve: exports MALLOC_ARENA_MAX (2 unless set) and runs node with the V8 flags', async () => {
