@@ -85,10 +85,12 @@ case "$mode" in
     if [ -z "${TTS_CACHE_DIR:-}" ] && [ "$(id -u)" != 0 ]; then
       export TTS_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tts-cache"   # /var/lib/tts-cache needs root
     fi
-    # A smaller young generation: the start-up scan otherwise grows it to its maximum for good
-    # (measured with 100,000 entries: RSS 276 -> 186 MiB, docs/operations.md).
+    # Memory (docs/operations.md, Memory): at most 2 glibc malloc arenas; a smaller V8 young
+    # generation and old-generation growth step (src/supervision/serve-memory.ts). The
+    # supervisor passes both on to its child.
     # --supervise: a frozen or crashed service is killed and started again (docs/operations.md).
-    exec node --max-semi-space-size=4 dist/cli/main.js serve --supervise "$@" ;;
+    export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+    exec node --max-semi-space-size=4 --optimize-for-size dist/cli/main.js serve --supervise "$@" ;;
   test)
     mkdir -p .tmp
     rm -f .tmp/vitest.json

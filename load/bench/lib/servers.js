@@ -11,8 +11,13 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { REPO_ROOT } from './ours.js'
 
-/** The V8 flag `bootstrap.sh serve`, `npm start`, the Dockerfile and the systemd unit run `serve` with. */
-export const SERVE_NODE_ARGS = Object.freeze(['--max-semi-space-size=4'])
+/**
+ * The V8 flags and environment `bootstrap.sh serve`, `serve --supervise`, the Dockerfile and the
+ * systemd unit run `serve` with (src/supervision/serve-memory.ts; test/faults/serve-memory.test.ts
+ * keeps these copies equal to it).
+ */
+export const SERVE_NODE_ARGS = Object.freeze(['--max-semi-space-size=4', '--optimize-for-size'])
+export const SERVE_ENV = Object.freeze({ MALLOC_ARENA_MAX: '2' })
 
 /**
  * Resident set size of a process, from /proc (Linux).
@@ -152,7 +157,7 @@ export async function waitForTcp(port, child, timeoutMs = 30_000) {
  */
 export function startServe(options) {
   return startChild(process.execPath, [...(options.nodeArgs ?? []), path.join(REPO_ROOT, 'dist/cli/main.js'), 'serve'], {
-    env: { ...process.env, TTS_LOG_LEVEL: 'warn', ...options.env },
+    env: { ...SERVE_ENV, ...process.env, TTS_LOG_LEVEL: 'warn', ...options.env },
   })
 }
 

@@ -20,7 +20,7 @@ import { promisify } from 'node:util'
 // @ts-ignore autocannon ships no type declarations
 import autocannon from 'autocannon'
 import { REPO_ROOT } from '../lib/ours.js'
-import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
+import { freePort, rssOf, SERVE_ENV, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
 import { fmtBytes, fmtInt } from '../lib/stats.js'
 import { subDir } from './context.js'
 
@@ -54,6 +54,21 @@ async function heapOf(port) {
   }
 }
 
+/**
+ * The RSS split from /proc/<pid>/smaps_rollup: anonymous (V8's heaps, malloc arenas, stacks:
+ * what the settings bound) and file-backed (the node binary's and libraries' pages).
+ * @param {number} pid
+ */
+function rssSplitOf(pid) {
+  try {
+    const text = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8')
+    const kb = (/** @type {string} */ name) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN) * 1024
+    return { anon: kb('Anonymous'), fileBacked: kb('Rss') - kb('Anonymous') }
+  } catch {
+    return { anon: Number.NaN, fileBacked: Number.NaN }
+  }
+}
+
 /** RSS of the service's children (the render host), from /proc. */
 function childrenRssOf(/** @type {number} */ pid) {
   try {
@@ -81,7 +96,7 @@ export async function bigCacheCopy(ctx) {
 }
 
 /**
- * @typedef {{ t: number, phase: 'start' | 'load' | 'after', rss: number, hostRss: number, heapTotal: number, heapUsed: number, newSpace: number, external: number, calls: number, requests: number }} SoakSample
+ * @typedef {{ t: number, phase: 'start' | 'load' | 'after', rss: number, anon: number, fileBacked: number, hostRss: number, heapTotal: number, heapUsed: number, newSpace: number, external: number, calls: number, requests: number }} SoakSample
  */
 
 /**
@@ -124,7 +139,7 @@ export async function soak(ctx) {
       return
     }
     const hostRss = childrenRssOf(child.pid)
-    const s = { t: (performance.now() - spawnedAt) / 1000, phase, rss, hostRss, ...(await heapOf(httpPort)), calls, requests }
+    const s = { t: (performance.now() - spawnedAt) / 1000, phase, rss, ...rssSplitOf(child.pid), hostRss, ...(await heapOf(httpPort)), calls, requests }
     samples.push(s)
     // Kept as they come, so a run cut short still shows its memory.
     appendFileSync(samplesFile, `${JSON.stringify(s)}\n`)
@@ -187,10 +202,11 @@ function soakSection(ctx, r) {
     id: 'soak',
     title: `Soak: RSS from start-up through ${Math.round(seconds)} s of mixed ESL and HTTP load, ${entries}`,
     description:
-      `The real \`serve\` (${SERVE_NODE_ARGS.join(' ')}, info log level) on ${entries}, with 50 simulated FreeSWITCH channels back to ` +
+      `The real \`serve\` as deployed (${SERVE_NODE_ARGS.join(' ')}, ${Object.entries(SERVE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}; info log level) on ${entries}, with 50 simulated FreeSWITCH channels back to ` +
       `back on the ESL hook (Zipf over ${r.phrases} new phrases: they are rendered during the run) and 16 HTTP connections of hits at ` +
       `the same time, in ${r.windowS} s windows, then idle. Memory sampled from the spawn of the process (every second until it is ` +
-      'ready, then after each window, then every second idle): nothing is excluded as warm-up. RSS from /proc; V8 heap, new space ' +
+      'ready, then after each window, then every second idle): nothing is excluded as warm-up. RSS from /proc, split into anonymous ' +
+      'memory and file-backed pages (smaps_rollup); V8 heap, new space ' +
       'and external from the service\'s /metrics (n/a while it cannot answer). The render host is a separate process (its RSS shown ' +
       'beside, not in the goal).',
     tables: [
@@ -208,8 +224,8 @@ function soakSection(ctx, r) {
       },
       {
         caption: 'Memory over time (t from the spawn)',
-        headers: ['s', 'phase', 'RSS', 'V8 heap total', 'V8 heap used', 'of it new space', 'external', 'render host RSS'],
-        rows: shown.map((s) => [fmtInt(Math.round(s.t)), s.phase, fmtBytes(s.rss), fmtBytes(s.heapTotal), fmtBytes(s.heapUsed), fmtBytes(s.newSpace), fmtBytes(s.external), fmtBytes(s.hostRss)]),
+        headers: ['s', 'phase', 'RSS', 'of it anonymous', 'of it file-backed', 'V8 heap total', 'V8 heap used', 'of it new space', 'external', 'render host RSS'],
+        rows: shown.map((s) => [fmtInt(Math.round(s.t)), s.phase, fmtBytes(s.rss), fmtBytes(s.anon), fmtBytes(s.fileBacked), fmtBytes(s.heapTotal), fmtBytes(s.heapUsed), fmtBytes(s.newSpace), fmtBytes(s.external), fmtBytes(s.hostRss)]),
       },
     ],
     goals: [
@@ -218,7 +234,7 @@ function soakSection(ctx, r) {
         target: `≤ ${fmtBytes(SOAK_RSS_GOAL_BYTES)} at every sample`,
         value: `max ${fmtBytes(max)}, end ${fmtBytes(end)}`,
         met: Number.isFinite(max) && !ctx.quick && r.cache.entries > 0 ? max <= SOAK_RSS_GOAL_BYTES && end <= SOAK_RSS_GOAL_BYTES && r.died === undefined : undefined,
-        why: 'see memory over time: heap total vs external vs the rest of the RSS (code, stacks, malloc arenas, the watchdog thread\'s isolate).',
+        why: 'see memory over time: file-backed pages (the node binary, ~55 MiB), then of the anonymous part the V8 heap total, external, and the rest (malloc arenas, stacks, the watchdog thread\'s isolate); docs/operations.md "Memory".',
       },
       {
         name: `RSS flat under load (${Math.round(r.soakS / 60)} minutes)`,

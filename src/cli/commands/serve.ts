@@ -130,9 +130,11 @@ async function superviseServe(argv: readonly string[], env: NodeJS.ProcessEnv, c
   const { spawn } = await import('node:child_process')
   const { startSupervisor } = await import('../../supervision/supervisor.js')
   const { DEFAULTS } = await import('../../core/defaults.js')
+  const { serveChildEnv, serveChildExecArgv } = await import('../../supervision/serve-memory.js')
   const script = process.argv[1]
   if (script === undefined) throw new UsageError('cannot tell which script to run as the child')
-  const childArgs = [...process.execArgv, script, 'serve', ...argv.filter((a) => a !== '--supervise')]
+  // The child gets the memory settings (V8 flags, MALLOC_ARENA_MAX) the parent was not given.
+  const childArgs = [...serveChildExecArgv(process.execArgv, env['NODE_OPTIONS']), script, 'serve', ...argv.filter((a) => a !== '--supervise')]
   const supervisor = startSupervisor({
     logger,
     watchdogMs: config.watchdogMs,
@@ -140,7 +142,7 @@ async function superviseServe(argv: readonly string[], env: NodeJS.ProcessEnv, c
     maxRestartDelayMs: DEFAULTS.superviseMaxRestartDelayMs,
     spawnChild: () =>
       // Its own process group: a terminal's Ctrl-C reaches the parent only, which forwards it once.
-      spawn(process.execPath, childArgs, { env: { ...env, [SUPERVISED_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true }),
+      spawn(process.execPath, childArgs, { env: { ...serveChildEnv(env), [SUPERVISED_ENV]: '1' }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], detached: true }),
   })
   process.on('SIGTERM', () => supervisor.stop('SIGTERM'))
   process.on('SIGINT', () => supervisor.stop('SIGINT'))

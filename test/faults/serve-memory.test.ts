@@ -1,0 +1,123 @@
+/**
+ * Issue 19, goal 4 (RSS bounded under load): the process settings that bound `serve`'s memory
+ * (src/supervision/serve-memory.ts: MALLOC_ARENA_MAX, V8 flags) reach every way the service is
+ * started — the `serve --supervise` child (read back from /proc), the systemd unit, the Docker
+ * image and scripts/bootstrap.sh. The memory itself is measured by the bench's soak scenario.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { SERVE_ENV_DEFAULTS, SERVE_NODE_FLAGS, serveChildEnv, serveChildExecArgv } from '../../src/supervision/serve-memory.js'
+import { ROOT } from '../harness/app/test-app.js'
+// @ts-expect-error the bench's helpers are plain JavaScript without declarations
+import { SERVE_ENV, SERVE_NODE_ARGS } from '../../load/bench/lib/servers.js'
+
+let work: string
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'tts-serve-memory-'))
+})
+
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true })
+})
+
+/** Runs `serve --supervise` until its child is ready; returns the child's environment and argv (from /proc), then stops both. */
+async function supervisedChild(env: Record<string, string>): Promise<{ environ: string[]; argv: string[] }> {
+  const parent = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve', '--supervise'], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: process.env['HOME'] ?? '/root',
+      TTS_CACHE_DIR: join(work, `cache-${Object.keys(env).length}`),
+      TTS_ESL_PORT: '0',
+      TTS_HTTP_PORT: '0',
+      TTS_LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const exited = new Promise<number | null>((resolve) => parent.once('exit', (code) => resolve(code)))
+  let output = ''
+  parent.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
+  const childPid = await new Promise<number>((resolve, reject) => {
+    let partial = ''
+    parent.stdout.setEncoding('utf8').on('data', (d: string) => {
+      output += d
+      const lines = (partial + d).split('\n')
+      partial = lines.pop() ?? ''
+      for (const text of lines) {
+        const line = (text.startsWith('{') ? JSON.parse(text) : {}) as Record<string, unknown>
+        if (line['component'] === 'supervisor' && line['msg'] === 'serve ready') resolve(line['childPid'] as number)
+      }
+    })
+    void exited.then((code) => reject(new Error(`serve --supervise exited (${code}) before its child was ready:\n${output}`)))
+  })
+  try {
+    const environ = (await readFile(`/proc/${childPid}/environ`, 'utf8')).split('\0')
+    const argv = (await readFile(`/proc/${childPid}/cmdline`, 'utf8')).split('\0')
+    return { environ, argv }
+  } finally {
+    parent.kill('SIGTERM')
+    expect(await exited).toBe(0)
+  }
+}
+
+describe('serve --supervise: the child runs with the memory settings', () => {
+  it('sets MALLOC_ARENA_MAX=2 and the V8 flags when the operator did not', async () => {
+    const { environ, argv } = await supervisedChild({})
+    expect(environ).toContain('MALLOC_ARENA_MAX=2')
+    const script = argv.indexOf(join(ROOT, 'dist/cli/main.js'))
+    expect(script).toBeGreaterThan(0)
+    // Node flags go before the script (after it they would be the script's arguments).
+    for (const flag of SERVE_NODE_FLAGS) expect(argv.slice(0, script)).toContain(flag)
+  })
+
+  it("keeps the operator's own MALLOC_ARENA_MAX and V8 flag values (environment and NODE_OPTIONS)", async () => {
+    const { environ, argv } = await supervisedChild({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=8' })
+    expect(environ).toContain('MALLOC_ARENA_MAX=4')
+    expect(environ).not.toContain('MALLOC_ARENA_MAX=2')
+    expect(environ).toContain('NODE_OPTIONS=--max-semi-space-size=8')
+    expect(argv).not.toContain('--max-semi-space-size=4')
+    expect(argv).toContain('--optimize-for-size')
+  })
+
+  it('adds only the flags and variables not given already (pure helpers)', () => {
+    expect(serveChildExecArgv([], undefined)).toEqual([...SERVE_NODE_FLAGS])
+    expect(serveChildExecArgv(['--max_semi_space_size', '16', '--optimize-for-size'], undefined)).toEqual(['--max_semi_space_size', '16', '--optimize-for-size'])
+    expect(serveChildExecArgv(['--inspect'], '--max-semi-space-size=2')).toEqual(['--inspect', '--optimize-for-size'])
+    expect(serveChildEnv({ A: '1' })).toEqual({ A: '1', ...SERVE_ENV_DEFAULTS })
+    expect(serveChildEnv({ MALLOC_ARENA_MAX: '8' })).toEqual({ MALLOC_ARENA_MAX: '8' })
+  })
+})
+
+describe('the shipped ways to start serve carry the memory settings', () => {
+  const flags = SERVE_NODE_FLAGS.join(' ')
+
+  it('deploy/systemd/tts-cache.service: Environment=MALLOC_ARENA_MAX=2, the V8 flags on ExecStart', async () => {
+    const unit = await readFile(join(ROOT, 'deploy/systemd/tts-cache.service'), 'utf8')
+    const settings = (key: string): string[] => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!)
+    expect(settings('Environment')).toContain('MALLOC_ARENA_MAX=2')
+    expect(settings('ExecStart')).toEqual([`/usr/bin/node ${flags} /opt/freeswitch-tts-cache/dist/cli/main.js serve`])
+  })
+
+  it('docker/Dockerfile: ENV MALLOC_ARENA_MAX=2, the V8 flags in the ENTRYPOINT', async () => {
+    const dockerfile = await readFile(join(ROOT, 'docker/Dockerfile'), 'utf8')
+    expect(dockerfile).toMatch(/^ENV [^\n]*(?:\\\n[^\n]*)*\bMALLOC_ARENA_MAX=2\b/m)
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1]
+    expect(JSON.parse(entrypoint ?? '[]')).toEqual(['tini', '--', 'node', ...SERVE_NODE_FLAGS, 'dist/cli/main.js'])
+  })
+
+  it("the bench's serve (load/bench/lib/servers.js) runs as deployed", () => {
+    expect(SERVE_NODE_ARGS).toEqual(SERVE_NODE_FLAGS)
+    expect(SERVE_ENV).toEqual(SERVE_ENV_DEFAULTS)
+  })
+
+  it('scripts/bootstrap.sh serve: exports MALLOC_ARENA_MAX (2 unless set) and runs node with the V8 flags', async () => {
+    const script = await readFile(join(ROOT, 'scripts/bootstrap.sh'), 'utf8')
+    const serve = script.slice(script.indexOf('  serve)'), script.indexOf(';;', script.indexOf('  serve)')))
+    expect(serve).toContain('export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"')
+    expect(serve).toContain(`exec node ${flags} dist/cli/main.js serve --supervise "$@"`)
+  })
+})
