@@ -12,7 +12,7 @@ import { phraseSet, seededRandom, ttsQuery, zipfSampler } from '../../k6/lib/phr
 import { runConstantArrivalRate } from './arrival-rate.js'
 import { monotonicUs } from './cpu-profile.js'
 import { liveChildrenCpuS, machineCpu, processCpu } from './cpu-time.js'
-import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
+import { freePort, sampleRssFromSpawn, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
 import { timedGet } from './timed-get.js'
 
 export const MIXED_TOKEN = 'bench-token-not-secret'
@@ -101,22 +101,11 @@ export async function runK6Mixed(s, options) {
   const errors = new Map()
   // RSS from the spawn on, nothing left out (issue 19): /proc only, so no scrape of /metrics
   // disturbs the event-loop delay the run reports.
-  /** @type {MixedRun['memory']} */
-  const memory = []
-  let phase = /** @type {MixedRun['memory'][number]['phase']} */ ('start')
-  const spawnedAt = performance.now()
-  const sampleRss = () => {
-    try {
-      memory.push({ t: (performance.now() - spawnedAt) / 1000, phase, rss: rssOf(child.pid) })
-    } catch {
-      // The process is gone: its exit is reported by what waits on it.
-    }
-  }
-  sampleRss()
-  const sampler = setInterval(sampleRss, 1000)
+  const rss = sampleRssFromSpawn(child.pid)
+  const memory = rss.memory
   try {
     await waitForHttp(`${base}/readyz`, child)
-    phase = 'setup'
+    rss.state.phase = 'setup'
     options.progress(`setup: pre-warming the top ${s.prewarmTop} of ${s.phrases} phrases through POST /v1/prewarm`)
     const setupStarted = performance.now()
     const items = phrases.slice(0, s.prewarmTop).map((p) => (p.voice === '' ? { text: p.text } : { text: p.text, voice: p.voice }))
@@ -126,7 +115,7 @@ export async function runK6Mixed(s, options) {
     options.progress(`setup: ${setup.done} cached (${setup.rendered} rendered) in ${setupS.toFixed(1)} s; now ${s.rate} req/s for ${s.durationS} s`)
     // The scrape also resets the service's event-loop delay histogram: the next one covers the load alone.
     const metricsBefore = await (await fetch(`${base}/metrics`)).text()
-    phase = 'load'
+    rss.state.phase = 'load'
     const load = { start: os.loadavg(), end: os.loadavg() }
     const before = { client: process.cpuUsage(), service: processCpu(child.pid), host: liveChildrenCpuS(child.pid), machine: machineCpu() }
     const window = { fromUs: monotonicUs(), toUs: 0 }
@@ -172,10 +161,10 @@ export async function runK6Mixed(s, options) {
       machineCores: (machine.busyS - before.machine.busyS) / wallS,
     }
     const metricsAfter = await (await fetch(`${base}/metrics`)).text()
-    sampleRss()
+    rss.sample()
     return { setup, setupS, requests, failedRequests, checks, checksPassed, samples, errors, arrivals, cpu, load, metricsBefore, metricsAfter, window, memory }
   } finally {
-    clearInterval(sampler)
+    rss.stop()
     agent.destroy()
     await child.stop()
   }

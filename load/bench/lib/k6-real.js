@@ -16,7 +16,7 @@ import { MIXED_TOKEN } from './k6-mixed-run.js'
 import { MIXED_SCRIPT } from './k6-mixed-settings.js'
 import { parseK6Summary } from './k6-summary.js'
 import { REPO_ROOT } from './ours.js'
-import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
+import { freePort, sampleRssFromSpawn, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
 
 /** `k6 version` must answer within this. */
 const VERSION_TIMEOUT_MS = 10_000
@@ -136,19 +136,8 @@ export async function runRealK6(k6, s, options) {
     nodeArgs: [...SERVE_NODE_ARGS, ...(options.nodeArgs ?? [])],
     env: { TTS_CACHE_DIR: options.cacheDir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port), TTS_ESL_ENABLED: 'false', TTS_API_TOKEN: MIXED_TOKEN, TTS_LOG_LEVEL: 'info' },
   })
-  /** @type {RealK6Run['memory']} */
-  const memory = []
-  let phase = /** @type {RealK6Run['memory'][number]['phase']} */ ('start')
-  const spawnedAt = performance.now()
-  const sampleRss = () => {
-    try {
-      memory.push({ t: (performance.now() - spawnedAt) / 1000, phase, rss: rssOf(child.pid) })
-    } catch {
-      // The process is gone: its exit is reported by what waits on it.
-    }
-  }
-  sampleRss()
-  const sampler = setInterval(sampleRss, 1000)
+  const rss = sampleRssFromSpawn(child.pid)
+  const memory = rss.memory
   try {
     await waitForHttp(`${base}/readyz`, child)
     const metricsBefore = await (await fetch(`${base}/metrics`)).text()
@@ -156,7 +145,7 @@ export async function runRealK6(k6, s, options) {
     const argv = k6MixedArgs({ summaryFile, baseUrl: base, token: MIXED_TOKEN, ...(options.env === undefined ? {} : { env: options.env }) })
     options.progress(`k6 ${k6.version}: ${[k6.bin, ...argv].join(' ')}`)
     const load = { start: os.loadavg(), end: os.loadavg() }
-    phase = 'setup'
+    rss.state.phase = 'setup'
     const began = performance.now()
     const window = { fromUs: monotonicUs(), toUs: 0 }
     /** @type {number | undefined} */
@@ -171,7 +160,7 @@ export async function runRealK6(k6, s, options) {
         if (tail.includes(SETUP_DONE_MARK)) {
           setupS = (performance.now() - began) / 1000
           window.fromUs = monotonicUs()
-          phase = 'load'
+          rss.state.phase = 'load'
         }
       },
     })
@@ -179,7 +168,7 @@ export async function runRealK6(k6, s, options) {
     const wallS = (performance.now() - began) / 1000
     load.end = os.loadavg()
     const metricsAfter = await (await fetch(`${base}/metrics`)).text()
-    sampleRss()
+    rss.sample()
     const stderrTail = ran.stderr.slice(-2000)
     if (ran.error !== undefined || !existsSync(summaryFile)) {
       throw new Error(`k6 (${k6.bin}) ended without a summary (exit ${ran.exitCode}, signal ${ran.signal}${ran.error === undefined ? '' : `, ${ran.error}`}):\n${stderrTail}`)
@@ -187,7 +176,7 @@ export async function runRealK6(k6, s, options) {
     const summary = parseK6Summary(readFileSync(summaryFile, 'utf8'))
     return { k6: { ...k6, argv, exitCode: ran.exitCode, signal: ran.signal, stderrTail }, summary, wallS, setupS, load, metricsBefore, metricsAfter, window, memory }
   } finally {
-    clearInterval(sampler)
+    rss.stop()
     await child.stop()
   }
 }

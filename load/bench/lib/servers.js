@@ -28,6 +28,29 @@ export function rssOf(pid) {
   return kb === undefined ? Number.NaN : Number(kb) * 1024
 }
 
+/**
+ * RSS of `pid` from /proc every second from now on (issue 19: from the spawn, nothing left out),
+ * each sample tagged with the run's current phase. /proc only, so no scrape of /metrics disturbs
+ * the event-loop delay a run reports. `sample()` takes one more now; `stop()` ends the sampling.
+ * @param {number | undefined} pid
+ */
+export function sampleRssFromSpawn(pid) {
+  /** @type {{ t: number, phase: 'start' | 'setup' | 'load', rss: number }[]} */
+  const memory = []
+  const state = { phase: /** @type {'start' | 'setup' | 'load'} */ ('start') }
+  const spawnedAt = performance.now()
+  const sample = () => {
+    try {
+      memory.push({ t: (performance.now() - spawnedAt) / 1000, phase: state.phase, rss: rssOf(pid) })
+    } catch {
+      // The process is gone: its exit is reported by what waits on it.
+    }
+  }
+  sample()
+  const timer = setInterval(sample, 1000)
+  return { memory, state, sample, stop: () => clearInterval(timer) }
+}
+
 /** A free TCP port on 127.0.0.1 (bound, then released). */
 export function freePort() {
   return new Promise((resolve, reject) => {
