@@ -16,7 +16,8 @@ Commands:
                               --pin --voice V --engine E --rate HZ --json
   stats                     cache entries, bytes, pinned, evictions   --json
   purge --key K | --all | --voice V [--engine E]
-                            delete cache entries
+                            delete cache entries; pinned ones only with --include-pinned
+                              --dry-run (count only) --yes (--all without asking) --json
   doctor                    check engines, sox, cache dir and config   --json
 
 Global options:

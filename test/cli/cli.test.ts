@@ -123,11 +123,50 @@ describe('tts-cache prewarm, stats, purge, doctor', () => {
   it('purges by key and everything', async () => {
     const { key, path } = JSON.parse((await runCli(['get', 'Purge me', '--json'], env)).stdout) as { key: string; path: string }
     await runCli(['get', 'Keep me for now'], env)
-    expect(JSON.parse((await runCli(['purge', '--key', key, '--json'], env)).stdout)).toEqual({ removed: 1 })
+    expect(JSON.parse((await runCli(['purge', '--key', key, '--json'], env)).stdout)).toEqual({ dryRun: false, removed: 1, keptPinned: 0 })
     await expect(readFile(path)).rejects.toMatchObject({ code: 'ENOENT' })
     expect((await runCli(['purge', '--key', key], env)).code).toBe(1)
     expect((await runCli(['purge'], env)).code).toBe(2)
-    expect(JSON.parse((await runCli(['purge', '--all', '--json'], env)).stdout)).toEqual({ removed: 1 })
+    expect(JSON.parse((await runCli(['purge', '--all', '--yes', '--json'], env)).stdout)).toEqual({ dryRun: false, removed: 1, keptPinned: 0 })
+  })
+
+  it('purge refuses empty values, keeps pinned entries unless --include-pinned, dry-runs, and wants --yes for --all off a terminal', async () => {
+    const wavs = async (): Promise<number> => (await listFiles(dir)).filter((f) => f.endsWith('.wav')).length
+    const list = join(dir, 'prompts.txt')
+    await writeFile(list, ['{"text":"Pinned greeting","voice":"en-us","pin":true}', '{"text":"Plain greeting","voice":"en-us"}', '{"text":"Other voice","voice":"en"}'].join('\n'))
+    expect((await runCli(['prewarm', list], env)).code).toBe(0)
+    expect(await wavs()).toBe(3)
+
+    for (const flags of [['--voice', ''], ['--engine', ' '], ['--voice', 'en-us', '--engine', '']]) {
+      const empty = await runCli(['purge', ...flags], env)
+      expect(empty.code, flags.join(' ')).toBe(2)
+      expect(empty.stderr).toContain(`${flags.at(-2) ?? ''} needs a value`)
+    }
+    expect(await wavs()).toBe(3)
+
+    const dry = await runCli(['purge', '--voice', 'en-us', '--dry-run', '--json'], env)
+    expect(dry.code, dry.stderr).toBe(0)
+    expect(JSON.parse(dry.stdout)).toEqual({ dryRun: true, removed: 0, wouldRemove: 1, keptPinned: 1 })
+    expect((await runCli(['purge', '--voice', 'en-us', '--dry-run'], env)).stdout).toBe('dry run: would remove 1 entry, keep 1 pinned (--include-pinned removes pinned ones too); nothing removed\n')
+    expect(await wavs()).toBe(3)
+
+    expect(JSON.parse((await runCli(['purge', '--voice', 'en-us', '--json'], env)).stdout)).toEqual({ dryRun: false, removed: 1, keptPinned: 1 })
+    expect(await wavs()).toBe(2)
+
+    const unconfirmed = await runCli(['purge', '--all'], env)
+    expect(unconfirmed.code).toBe(2)
+    expect(unconfirmed.stderr).toContain('pass --yes')
+    expect(await wavs()).toBe(2)
+
+    expect(JSON.parse((await runCli(['purge', '--all', '--yes', '--json'], env)).stdout)).toEqual({ dryRun: false, removed: 1, keptPinned: 1 })
+    const { key } = JSON.parse((await runCli(['get', 'Pinned greeting', '--voice', 'en-us', '--json'], env)).stdout) as { key: string; status: string }
+    const byKey = await runCli(['purge', '--key', key], env)
+    expect(byKey.code).toBe(1)
+    expect(byKey.stdout).toContain('is pinned')
+    expect(await wavs()).toBe(1)
+
+    expect(JSON.parse((await runCli(['purge', '--all', '--yes', '--include-pinned', '--json'], env)).stdout)).toEqual({ dryRun: false, removed: 1, keptPinned: 0 })
+    expect(await wavs()).toBe(0)
   })
 
   it('doctor passes here and fails, naming the problem, for a missing default engine', async () => {

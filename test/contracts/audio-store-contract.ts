@@ -187,6 +187,20 @@ export function describeAudioStoreContract(name: string, open: () => Promise<Con
       expect(await fileExists(b.path)).toBe(false)
     })
 
+    it('countWhere counts what removeWhere would remove; pinned: false leaves pinned entries', async () => {
+      const { store } = await open()
+      const a = await render(store, 'a', { voice: 'en', engine: 'flite' })
+      const pinned = await render(store, 'p', { voice: 'en', engine: 'flite', pinned: true })
+      await render(store, 'b', { voice: 'de', engine: 'flite' })
+      expect(await store.countWhere({ voice: 'en' })).toBe(2)
+      expect(await store.countWhere({ voice: 'en', pinned: true })).toBe(1)
+      expect(await store.countWhere({ pinned: false })).toBe(2)
+      expect(await store.removeWhere({ voice: 'en', pinned: false })).toBe(1)
+      expect(store.peek(a.key)).toBeUndefined()
+      expect(store.peek(pinned.key)?.pinned).toBe(true)
+      expect(await fileExists(pinned.path)).toBe(true)
+    })
+
     it.each(['', 'not-a-key', '../../../etc/passwd', 'A'.repeat(64), `${'a'.repeat(62)}/.`])(
       'rejects the key %j with TTS_ERR_INVALID_KEY everywhere',
       async (bad) => {

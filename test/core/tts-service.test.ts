@@ -83,6 +83,10 @@ class MemoryStore implements AudioStore {
     return 0
   }
 
+  async countWhere(): Promise<number> {
+    return 0
+  }
+
   async removeAll(): Promise<number> {
     const count = this.#entries.size
     this.#entries.clear()

@@ -67,9 +67,12 @@ export interface ClaimOptions {
   readonly replace?: boolean | undefined
 }
 
+/** Entries matching every given field; `{}` matches all. */
 export interface EntryFilter {
   readonly voice?: string
   readonly engine?: string
+  /** `false`: unpinned entries only; `true`: pinned ones only; absent: both. */
+  readonly pinned?: boolean
 }
 
 export interface StoreStats {
@@ -121,6 +124,8 @@ export interface AudioStore {
   pin(key: string): Promise<void>
   remove(key: string): Promise<boolean>
   removeWhere(filter: EntryFilter): Promise<number>
+  /** How many entries `removeWhere(filter)` would remove now (removes nothing). */
+  countWhere(filter: EntryFilter): Promise<number>
   removeAll(): Promise<number>
   entries(): Iterable<CacheEntry>
   stats(): StoreStats

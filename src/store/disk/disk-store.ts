@@ -164,11 +164,16 @@ export class DiskStore implements AudioStore {
     return entry !== undefined || hadWav
   }
 
-  /** Removes every indexed entry (pinned ones included) matching all given fields; `{}` matches all. */
+  /** Removes every indexed entry matching all given fields (`pinned` absent: pinned ones too); `{}` matches all. */
   async removeWhere(filter: EntryFilter): Promise<number> {
-    // What a running scan has not indexed yet would escape the filter: wait for it.
+    // What a running scan has not indexed yet would escape the filter: wait for it (countWhere too).
     await this.indexed()
     return removeKeys(this.#p.removal, keysMatching(this.#p.index, filter))
+  }
+
+  /** What `removeWhere(filter)` would remove now, after the scan too (a purge's dry run). */
+  async countWhere(filter: EntryFilter): Promise<number> {
+    return this.indexed().then(() => keysMatching(this.#p.index, filter).length)
   }
 
   /** Removes every indexed entry, pinned ones included. Locks and renders in progress are left alone. */

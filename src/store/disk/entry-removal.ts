@@ -41,7 +41,10 @@ export async function removeKeys(host: RemovalHost, keys: readonly string[]): Pr
 export function keysMatching(index: CacheIndex, filter: EntryFilter): string[] {
   const keys: string[] = []
   for (const e of index.all()) {
-    if ((filter.voice === undefined || e.voice === filter.voice) && (filter.engine === undefined || e.engine === filter.engine)) keys.push(e.key)
+    if (filter.voice !== undefined && e.voice !== filter.voice) continue
+    if (filter.engine !== undefined && e.engine !== filter.engine) continue
+    if (filter.pinned !== undefined && e.pinned !== filter.pinned) continue
+    keys.push(e.key)
   }
   return keys
 }
