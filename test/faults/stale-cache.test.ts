@@ -115,9 +115,9 @@ describe('fault: a cached WAV deleted behind the service', () => {
     const t = await realApp()
     const texts = ['Purged by the CLI one', 'Purged by the CLI two']
     for (const text of texts) expect((await t.app.inject({ method: 'GET', url: url(text) })).headers['x-tts-cache']).toBe('rendered')
-    const purge = await runCli(['purge', '--all', '--json'], { TTS_CACHE_DIR: t.cacheDir, TTS_LOG_LEVEL: 'silent' })
+    const purge = await runCli(['purge', '--all', '--yes', '--json'], { TTS_CACHE_DIR: t.cacheDir, TTS_LOG_LEVEL: 'silent' })
     expect(purge.code, purge.stderr).toBe(0)
-    expect(JSON.parse(purge.stdout)).toEqual({ removed: 2 })
+    expect(JSON.parse(purge.stdout)).toEqual({ dryRun: false, removed: 2, keptPinned: 0 })
     for (const text of texts) {
       const res = await t.app.inject({ method: 'GET', url: url(text) })
       expect(res.headers['x-tts-cache']).toBe('rendered')
