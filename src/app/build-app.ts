@@ -120,7 +120,7 @@ export async function buildApp(config: Config, overrides: AppOverrides = {}): Pr
       concurrency: renderSlotsFor(config.renderConcurrency, availableParallelism()),
       queueLimit: config.queueLimit,
       clock: overrides.clock,
-      logger: logger.child({ component: 'pool' }),
+      logger, // the pool binds component render-pool itself
       observer: metrics.renderPool,
     })
     const { queue, cluster } = await wireQueue(config, overrides, { pool, renderer, engines, logger })
@@ -237,7 +237,9 @@ async function wireQueue(config: Config, overrides: AppOverrides, parts: QueuePa
   const { createClusterQueue } = await import('./cluster.js')
   const cluster = await createClusterQueue({
     config,
-    logger: parts.logger.child({ component: 'cluster' }),
+    // Unbound: the queue, its fallback and its worker each name their own component (a second
+    // `component` binding would repeat the key in every line).
+    logger: parts.logger,
     local: parts.pool,
     renderer: parts.renderer,
     engines: parts.engines,

@@ -50,7 +50,8 @@ export function startWorker(options: StartWorkerOptions): RenderWorkerHandle {
     sharedAudio: options.sharedAudio ?? sharedAudioTier(settings, 'worker'),
     concurrency: settings.workerConcurrency,
     renderer: options.renderer,
-    logger,
+    // Unbound: the worker binds component render-worker itself (one `component` per line).
+    logger: options.logger,
     engines: options.engines,
     lockDurationMs: options.tuning?.lockDurationMs,
     stalledIntervalMs: options.tuning?.stalledIntervalMs,

@@ -21,5 +21,5 @@ export function detectEngines(config: Config, logger: PinoLogger): Promise<Engin
 
 /** The in-process engine pipeline (engine → sox → validate) on a detected catalog. */
 export function engineRendererFor(config: Config, engines: EngineCatalog, logger: PinoLogger): Renderer {
-  return createEngineRenderer(engines, { timeoutMs: config.renderTimeoutMs, soxPath: config.soxBin, logger: logger.child({ component: 'render' }) })
+  return createEngineRenderer(engines, { timeoutMs: config.renderTimeoutMs, soxPath: config.soxBin, logger })
 }

@@ -3,9 +3,13 @@
  * optional inbound ESL connection. Shutdown order: stop accepting everywhere, let in-flight
  * HTTP requests and ESL calls finish (bounded), then the caller closes the app itself.
  */
+import type { FastifyInstance } from 'fastify'
 import type { App } from './build-app.js'
 import { EslInboundClient, EslOutboundServer } from '../esl/index.js'
 import { buildHttpServer } from '../http/index.js'
+
+/** pino levels at which Fastify's own listening lines would be written. */
+const LOGS_INFO = new Set(['info', 'debug', 'trace'])
 
 export interface RunningServer {
   /** Where each listener is bound (port 0 in config resolves to the real port here). */
@@ -34,10 +38,11 @@ export async function startServer(app: App): Promise<RunningServer> {
         service: app.service,
         logger,
         observer: app.metrics.esl,
+        callLog: config.eslCallLog,
       })
+      // The server logs its own "listening" line (component esl).
       esl = await server.listen()
       stops.push((graceMs) => server.close(graceMs))
-      logger.info(esl, 'ESL hook listening (FreeSWITCH socket application)')
     }
     let inbound: EslInboundClient | undefined
     if (config.fsEslHost !== undefined) {
@@ -61,15 +66,33 @@ export async function startServer(app: App): Promise<RunningServer> {
     let http: RunningServer['http']
     if (config.httpEnabled) {
       const server = buildHttpServer(app, { closeGraceMs: config.shutdownGraceMs })
-      await server.listen({ host: config.httpHost, port: config.httpPort })
+      await listenWithoutFastifyLines(server, { host: config.httpHost, port: config.httpPort })
       const address = server.server.address()
       http = { host: config.httpHost, port: typeof address === 'object' && address !== null ? address.port : config.httpPort }
       stops.unshift(() => server.close())
-      logger.info(http, 'HTTP API listening')
+      server.log.info(http, 'HTTP API listening')
     }
     return { http, esl, inbound, close: stopAll }
   } catch (error) {
     await stopAll(0)
     throw error
+  }
+}
+
+/**
+ * Fastify logs its own `Server listening at …` at info, one line per interface address (several
+ * for 0.0.0.0), with no port field; the one line per front is ours. Its logger is muted for the
+ * listen call only: after `ready()` nothing else logs there, and request loggers (children made
+ * per request) do not exist yet. A level below info (warn, error…) is left as it is.
+ */
+async function listenWithoutFastifyLines(server: FastifyInstance, address: { host: string; port: number }): Promise<void> {
+  await server.ready()
+  const level = server.log.level
+  const mute = LOGS_INFO.has(level)
+  if (mute) server.log.level = 'warn'
+  try {
+    await server.listen(address)
+  } finally {
+    if (mute) server.log.level = level
   }
 }

@@ -39,6 +39,8 @@ export const DEFAULTS = Object.freeze({
   eslDeadlineMs: 2500,
   /** Upper clamp for a call's own tts_cache_deadline_ms (FreeSWITCH gives up on a silent peer at ~25 s). */
   eslMaxDeadlineMs: 20_000,
+  /** The one line per outbound ESL call (uuid, status, key, ms): its level, or off (`error` calls warn regardless). */
+  eslCallLog: 'info',
   /**
    * How long an HTTP request may wait for its audio (queue, lock, render) before it is answered
    * 504 TTS_ERR_DEADLINE_EXCEEDED with Retry-After; the render goes on. The ESL deadline plus the

@@ -25,6 +25,8 @@ export const ESL_DEFAULTS = Object.freeze({
   maxBodyBytes: 4 * 1024 * 1024,
   /** Send the variable writes and `exit` in one TCP write (see docs/esl.md). */
   pipeline: true,
+  /** The one line per call: TTS_ESL_CALL_LOG (outbound/call-log.ts). */
+  callLog: DEFAULTS.eslCallLog,
 
   inboundPort: DEFAULTS.fsEslPort,
   inboundPassword: DEFAULTS.fsEslPassword,

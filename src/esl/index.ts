@@ -15,6 +15,7 @@
  *   defaults.ts  every ESL default, each with its unit; observe.ts calls the observer safely
  */
 export { EslOutboundServer, type EslOutboundServerOptions, type EslOutboundStats } from './outbound/server.js'
+export type { EslCallLogLevel } from './outbound/call-log.js'
 export { EslInboundClient, type EslInboundClientOptions, type EslInboundStatus } from './inbound/client.js'
 export type {
   EslCallOutcome,

@@ -22,7 +22,8 @@ export function createEslMetrics(registers: Registry[]): EslObserver {
 /** Open connections by side, connections opened, inbound reconnects and the inbound state. */
 function connectionMetrics(registers: Registry[]): Pick<Required<EslObserver>, 'connectionOpened' | 'connectionClosed' | 'reconnect' | 'inboundState'> {
   const eslOpen = new Gauge({
-    name: 'tts_esl_connections',
+    // Not `tts_esl_connections`: with the counter below that would be one OpenMetrics family.
+    name: 'tts_esl_open_connections',
     help: 'Open ESL connections by side (outbound: FreeSWITCH connected to us, one per call; inbound: our client to FreeSWITCH)',
     labelNames: ['side'] as const,
     registers,

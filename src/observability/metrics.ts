@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Registry } from 'prom-client'
 import type { HttpObserver, QueueStats, RenderPoolObserver, StoreStats, TtsObserver } from '../core/ports/index.js'
 import type { EslObserver } from '../esl/index.js'
+import { registerBuildInfo } from './build-info.js'
 import { createEslMetrics } from './esl-metrics.js'
 import { createHttpMetrics } from './http-metrics.js'
 import { createRenderPoolMetrics } from './render-metrics.js'
@@ -8,6 +9,8 @@ import { registerQueueGauges, registerStoreGauges, type StatsSource } from './st
 import { createTtsMetrics } from './tts-metrics.js'
 
 export type { StatsSource }
+
+const COLLIDING_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'] as const
 
 export interface MetricsOptions {
   /** Also export prom-client's process/runtime metrics (`process_*`, `nodejs_*`). Default true. */
@@ -48,8 +51,15 @@ export class Metrics {
     this.#store = options.store
     this.#queue = options.queue
     this.#onCollectError = options.onCollectError ?? (() => undefined)
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry })
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: registry })
+      // prom-client's gauges named `<x>_total` and its per-type gauges `<x>` are one OpenMetrics
+      // family (and a gauge ending in _total fails promtool check metrics): the per-type ones
+      // stay, `sum(nodejs_active_handles)` is the total.
+      for (const name of COLLIDING_DEFAULT_GAUGES) registry.removeSingleMetric(name)
+    }
     const registers = [registry]
+    registerBuildInfo(registers)
     // One family group per observer port (tts-metrics.ts, render-metrics.ts, esl-metrics.ts,
     // http-metrics.ts), registered in this order: the exposition lists them so.
     const tts = createTtsMetrics(registers)

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import type { QueueStats, StoreStats } from '../../src/core/ports/index.js'
 import { Metrics } from '../../src/observability/metrics.js'
@@ -116,8 +117,8 @@ describe('Metrics', () => {
     m.esl.prewarm?.('accepted')
     m.esl.protocolError?.('inbound')
     const text = await m.text()
-    expect(sample(text, 'tts_esl_connections{side="outbound"}')).toBe(1)
-    expect(sample(text, 'tts_esl_connections{side="inbound"}')).toBe(1)
+    expect(sample(text, 'tts_esl_open_connections{side="outbound"}')).toBe(1)
+    expect(sample(text, 'tts_esl_open_connections{side="inbound"}')).toBe(1)
     expect(sample(text, 'tts_esl_connections_total{side="outbound"}')).toBe(2)
     expect(sample(text, 'tts_esl_reconnects_total')).toBe(2)
     expect(sample(text, 'tts_esl_inbound_state{state="connected"}')).toBe(1)
@@ -141,7 +142,7 @@ describe('Metrics', () => {
     const first = await m.text()
     const second = await m.text()
     for (const text of [first, second]) {
-      expect(sample(text, 'tts_esl_connections{side="outbound"}')).toBe(1)
+      expect(sample(text, 'tts_esl_open_connections{side="outbound"}')).toBe(1)
       expect(sample(text, 'tts_esl_connections_total{side="outbound"}')).toBe(1)
       expect(sample(text, 'tts_esl_commands_total{side="outbound",command="api",outcome="ok"}')).toBe(2)
       expect(sample(text, 'tts_esl_commands_total{side="outbound",command="exit",outcome="refused"}')).toBe(1)
@@ -151,7 +152,7 @@ describe('Metrics', () => {
     m.esl.callResult?.({ uuid: 'u', status: 'rendered', delivered: false, hungUp: true, key: undefined, path: undefined, errorCode: undefined, seconds: 0.2 })
     const third = await m.text()
     expect(sample(third, 'tts_esl_commands_total{side="outbound",command="api",outcome="ok"}')).toBe(3)
-    expect(sample(third, 'tts_esl_connections{side="outbound"}')).toBe(0)
+    expect(sample(third, 'tts_esl_open_connections{side="outbound"}')).toBe(0)
     expect(sample(third, 'tts_esl_connections_total{side="outbound"}')).toBe(1)
     expect(sample(third, 'tts_esl_results_total{status="rendered",delivered="false"}')).toBe(1)
     expect(sample(third, 'tts_esl_call_duration_seconds_count{status="rendered"}')).toBe(1)
@@ -169,5 +170,27 @@ describe('Metrics', () => {
   it('exports process metrics unless told not to', async () => {
     expect(await new Metrics().text()).toContain('process_cpu_user_seconds_total')
     expect(await new Metrics({ defaultMetrics: false }).text()).not.toContain('process_cpu_user_seconds_total')
+  })
+
+  it('exposes no two families that OpenMetrics reads as one (a name and the same name + _total)', async () => {
+    const text = await new Metrics().text()
+    const families = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]!)
+    expect(families.length).toBeGreaterThan(20)
+    const names = new Set(families)
+    expect(families.filter((name) => names.has(`${name}_total`))).toEqual([])
+  })
+
+  it('exports tts_build_info = 1 with the package version and the Node.js version', async () => {
+    const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version
+    const text = await new Metrics({ defaultMetrics: false }).text()
+    expect(text).toContain('# TYPE tts_build_info gauge')
+    expect(sample(text, `tts_build_info{version="${version}",node="${process.versions.node}"}`)).toBe(1)
+  })
+
+  it('lists every tts_* family in docs/http.md', async () => {
+    const docs = readFileSync(new URL('../../docs/http.md', import.meta.url), 'utf8')
+    const text = await new Metrics({ defaultMetrics: false }).text()
+    const families = [...text.matchAll(/^# TYPE (tts_\S+) /gm)].map((m) => m[1]!)
+    expect(families.filter((name) => !docs.includes(`\`${name}\``))).toEqual([])
   })
 })

@@ -19,7 +19,7 @@ export async function workerCommand(argv: readonly string[], env: NodeJS.Process
   const engines = await detectEngines(config, logger)
   const renderer = engineRendererFor(config, engines, logger)
   const { startWorker } = await import('../../app/cluster.js')
-  const worker = startWorker({ config, logger: logger.child({ component: 'worker' }), renderer, engines, transport: config.clusterAudio })
+  const worker = startWorker({ config, logger, renderer, engines, transport: config.clusterAudio })
   await worker.whenReady()
   logger.info({ concurrency: config.workerConcurrency, engines: engines.ids() }, 'render worker running')
   return new Promise<number>((resolve) => {

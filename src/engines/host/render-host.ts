@@ -177,7 +177,10 @@ export class RenderHost {
 
   #received(message: HostReply): void {
     if (message.t === 'log') {
-      this.#log[message.level](message.obj, message.msg)
+      // Written on the unbound logger: the record names its own component (render, engines), and
+      // a second `component` on top of render-host's would repeat the key in the line.
+      const { component, ...fields } = message.obj
+      this.#options.logger[message.level]({ ...fields, component: typeof component === 'string' ? `render-host/${component}` : 'render-host' }, message.msg)
       return
     }
     const pending = this.#pending.get(message.id)

@@ -3,6 +3,7 @@ import { TtsError } from '../../core/errors.js'
 import type { Logger } from '../../core/ports/index.js'
 import { ESL_DEFAULTS } from '../defaults.js'
 import { observe } from '../observe.js'
+import type { EslCallLogLevel } from './call-log.js'
 import { OutboundSession, type OutboundSessionConfig, type SessionPhase } from './session.js'
 import { ESL_CALL_STATUSES, type EslCallStatus, type EslObserver, type EslTtsService } from '../ports.js'
 import { ProtocolErrorLog } from '../connection/protocol-error-log.js'
@@ -31,6 +32,8 @@ export interface EslOutboundServerOptions {
   readonly pipeline?: boolean | undefined
   /** Injected timers (tests drive deadlines with a manual clock). */
   readonly scheduler?: Scheduler | undefined
+  /** TTS_ESL_CALL_LOG: the level of the one line per call, or `off` (default `info`). */
+  readonly callLog?: EslCallLogLevel | undefined
 }
 
 export interface EslOutboundStats {
@@ -108,6 +111,7 @@ export class EslOutboundServer {
       defaultDeadlineMs: options.defaultDeadlineMs,
       maxDeadlineMs: options.maxDeadlineMs,
       pipeline: options.pipeline ?? ESL_DEFAULTS.pipeline,
+      callLog: options.callLog ?? ESL_DEFAULTS.callLog,
     })
   }
 

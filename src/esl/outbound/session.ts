@@ -13,6 +13,7 @@ import type { EslCallOutcome, EslObserver, EslTtsService } from '../ports.js'
 import { answerOf, callOutcome, channelVariablesOf, errorAnswer, failedAnswer, type Answer } from './answer.js'
 import { awaitPeerClose } from './await-peer-close.js'
 import { deadlineFor, readInput, textNeedsVerbatimRead } from './call-input.js'
+import { logCall, type EslCallLogLevel } from './call-log.js'
 import { deliverVariables } from './deliver-variables.js'
 import { LazyChildLogger } from './lazy-logger.js'
 import { readVerbatimText } from './verbatim-text.js'
@@ -32,6 +33,8 @@ export interface OutboundSessionConfig {
   readonly defaultDeadlineMs: number
   readonly maxDeadlineMs: number
   readonly pipeline: boolean
+  /** TTS_ESL_CALL_LOG: see logCall. */
+  readonly callLog: EslCallLogLevel
 }
 
 export type SessionPhase = 'connecting' | 'waiting' | 'delivering' | 'closing' | 'done'
@@ -119,11 +122,10 @@ export class OutboundSession {
     this.#phase = 'waiting'
     const answer = await this.#answer(data)
     if (this.#hungUp || !this.#connection.isOpen) {
-      this.#log.debug({ status: answer.status, key: answer.key }, 'caller hung up before the audio was ready; render continues')
       // A `linger` notice leaves the socket open: nothing more to say on it.
       this.#connection.destroy()
       this.#phase = 'done'
-      return this.#outcome(data.uuid, answer, false)
+      return this.#logged(data.uuid, this.#outcome(data.uuid, answer, false), true)
     }
     this.#phase = 'delivering'
     // deliverVariables hands its first write to the socket before it returns the promise.
@@ -137,12 +139,7 @@ export class OutboundSession {
     this.#phase = 'closing'
     await awaitPeerClose(this.#connection, this.#config.scheduler, this.#config.closeTimeoutMs)
     this.#phase = 'done'
-    const outcome = this.#outcome(data.uuid, answer, delivered)
-    // Per-call lines are debug only (metrics count every status); an error keeps its code at warn.
-    if (answer.status === 'error') {
-      this.#log.warn({ status: answer.status, key: answer.key, delivered, code: answer.code }, 'tts_cache call answered with the fallback (error)')
-    }
-    return outcome
+    return this.#logged(data.uuid, this.#outcome(data.uuid, answer, delivered), false)
   }
 
   /**
@@ -237,6 +234,12 @@ export class OutboundSession {
   #onChannelGone(byPeer: boolean): void {
     if (byPeer && (this.#phase === 'waiting' || this.#phase === 'connecting')) this.#hungUp = true
     this.#abortWait?.(new TtsError('TTS_ERR_ABORTED'))
+  }
+
+  /** The call's one log line (call-log.ts), then its outcome. */
+  #logged(uuid: string | undefined, outcome: EslCallOutcome, callerGone: boolean): EslCallOutcome {
+    logCall(this.#config.logger, this.#config.callLog, uuid, outcome, callerGone)
+    return outcome
   }
 
   #outcome(uuid: string | undefined, answer: Answer, delivered: boolean): EslCallOutcome {
