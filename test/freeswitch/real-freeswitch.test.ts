@@ -20,8 +20,9 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { FIXTURES, ROOT } from '../harness/app/test-app.js'
 import {
   freePort,
+  describeSource,
   freeswitchAvailable,
-  FREESWITCH_DIR,
+  FREESWITCH,
   placeCall,
   speechIn,
   startFreeSwitch,
@@ -35,10 +36,9 @@ import {
 import { redisServerInstalled, spawnRedisServer } from '../harness/redis/server.js'
 import { fillTo, mountTmpfs, strictTestRun } from '../harness/store/tmpfs.js'
 
-if (!freeswitchAvailable) {
-  // Said once, loudly: this suite is the only one that needs it.
-  process.stderr.write(`test/freeswitch: skipped, no FreeSWITCH at ${FREESWITCH_DIR} (set FREESWITCH_TEST_DIR)\n`)
-}
+// Said once, loudly, either way: which FreeSWITCH this run tested, or why it tested none.
+if (freeswitchAvailable) process.stderr.write(`test/freeswitch: ${describeSource(FREESWITCH)}\n`)
+else process.stderr.write(`test/freeswitch: SKIPPED, ${describeSource(FREESWITCH)}\n`)
 
 const RUN = Date.now().toString(36)
 const xml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;')

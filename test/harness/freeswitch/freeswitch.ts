@@ -11,7 +11,6 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { existsSync } from 'node:fs'
 import { mkdtemp, readdir, readFile, readlink, rm } from 'node:fs/promises'
 import { connect, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -23,13 +22,15 @@ import { EslConnection } from '../../../src/esl/connection/connection.js'
 import { parseEventFrame, type EslEvent } from '../../../src/esl/codec/event.js'
 import { systemScheduler } from '../../../src/esl/connection/scheduler.js'
 import { ROOT } from '../app/test-app.js'
+import { launchInstalledFreeSwitch } from './launch.js'
+import { describeSource, locateFreeSwitch, type FreeSwitchSource } from './locate.js'
 
 const run = promisify(execFile)
 
-/** Where the shared FreeSWITCH lives (FREESWITCH_TEST_DIR overrides). */
-export const FREESWITCH_DIR = process.env['FREESWITCH_TEST_DIR'] ?? join(ROOT, '../shared/freeswitch')
-const FS_SH = join(FREESWITCH_DIR, 'fs.sh')
-export const freeswitchAvailable = existsSync(FS_SH)
+/** The FreeSWITCH this run uses, and why (locate.ts: FREESWITCH_TEST_DIR, ../shared, PATH). */
+export const FREESWITCH: FreeSwitchSource = locateFreeSwitch({ env: process.env, root: ROOT })
+export const freeswitchAvailable = FREESWITCH.kind !== 'none'
+export { describeSource }
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now (the kernel picks it). */
 export async function freePort(): Promise<number> {
@@ -137,10 +138,16 @@ export interface RunningFreeSwitch {
   stop(): Promise<void>
 }
 
-/** `fs.sh start` with the project's files included from their own directories (unchanged). */
+/**
+ * A running FreeSWITCH with the project's files included from their own directories (unchanged):
+ * `fs.sh start` for the shared build, launch.ts for an installed binary.
+ */
 export async function startFreeSwitch(options: { dialplanDir: string; phrasesDir: string }): Promise<RunningFreeSwitch> {
+  if (FREESWITCH.kind === 'none') throw new Error(describeSource(FREESWITCH))
+  if (FREESWITCH.kind === 'installed') return startInstalled(FREESWITCH, options)
+  const script = FREESWITCH.script
   const rundir = await mkdtemp(join(tmpdir(), 'tts-fs-'))
-  const { stdout } = await run(FS_SH, ['start', rundir, '--dialplan-dir', options.dialplanDir, '--phrases-dir', options.phrasesDir, '--loglevel', 'debug'], {
+  const { stdout } = await run(script, ['start', rundir, '--dialplan-dir', options.dialplanDir, '--phrases-dir', options.phrasesDir, '--loglevel', 'debug'], {
     encoding: 'utf8',
     timeout: 60_000,
   })
@@ -161,9 +168,39 @@ export async function startFreeSwitch(options: { dialplanDir: string; phrasesDir
     password: env.get('FS_ESL_PASSWORD') ?? 'ClueCon',
     log: () => readFile(join(rundir, 'log/freeswitch.log'), 'utf8'),
     stop: async () => {
-      await run(FS_SH, ['stop', rundir, '--now'], { timeout: 30_000 })
+      await run(script, ['stop', rundir, '--now'], { timeout: 30_000 })
       await rm(rundir, { recursive: true, force: true })
     },
+  }
+}
+
+/** True when FreeSWITCH on `port` logs us in and `api status` says "is ready". */
+async function reportsReady(port: number, password: string): Promise<boolean> {
+  if (!(await answers(port))) return false
+  const control = await FreeSwitchControl.connect(port, password)
+  try {
+    return (await control.api('status')).includes('is ready')
+  } finally {
+    control.close()
+  }
+}
+
+/** An installed FreeSWITCH binary (packages, a prefix) started on a free port by launch.ts. */
+export async function startInstalled(
+  source: { readonly binary: string; readonly modDir: string },
+  options: { dialplanDir?: string; phrasesDir?: string },
+): Promise<RunningFreeSwitch> {
+  const eslPort = await freePort()
+  await assertPortUnused(eslPort, "FreeSWITCH's Event Socket")
+  const launched = await launchInstalledFreeSwitch({ ...source, ...options, eslPort, isReady: reportsReady })
+  await assertListenerIs(eslPort, launched.pid, "FreeSWITCH's Event Socket")
+  return {
+    rundir: launched.rundir,
+    pid: launched.pid,
+    eslPort,
+    password: launched.password,
+    log: () => readFile(launched.logFile, 'utf8'),
+    stop: launched.stop,
   }
 }
 
