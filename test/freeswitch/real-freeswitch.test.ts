@@ -12,7 +12,7 @@
  * the 3 s bound on silence that supervision exists for (issue #17's acceptance bound).
  */
 import { execFile } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -137,8 +137,29 @@ function testDialplan(ports: ServicePorts): string {
       <action application="hangup"/>
     </condition>
   </extension>`,
+    // Vanilla's echo test, which the docs' fs_cli recipes dial (context "default").
+    `  <extension name="echo">
+    <condition field="destination_number" expression="^9196$">
+      <action application="answer"/>
+      <action application="echo"/>
+    </condition>
+  </extension>`,
     '</include>',
   ].join('\n')
+}
+
+/**
+ * The `fs_cli -x '…'` command of a recipe in the docs, as printed: the fenced block after the
+ * `<!-- doc-recipe: name -->` marker in `file` (a pasted recipe that fails fails this suite).
+ */
+async function docRecipe(file: string, name: string): Promise<string> {
+  const text = await readFile(join(ROOT, file), 'utf8')
+  const at = text.indexOf(`<!-- doc-recipe: ${name} `)
+  if (at < 0) throw new Error(`${file}: no doc-recipe marker "${name}"`)
+  const block = /```[a-z]*\n([\s\S]*?)```/.exec(text.slice(at))
+  const command = /^fs_cli -x '([^']+)'/m.exec(block?.[1] ?? '')
+  if (command === null) throw new Error(`${file}: recipe "${name}" has no fs_cli -x '…' line`)
+  return command[1]!
 }
 
 describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shipped freeswitch/ files', () => {
@@ -289,6 +310,43 @@ describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH 1.10.12 with the shippe
     expect(call.playbackStatuses).toEqual(['done'])
     expect(call.variable('tts_cache_http_result')).toBe('FILE PLAYED')
     expect(await fs.log()).not.toMatch(new RegExp(`^${call.bUuid}.*(Unknown file Format|Invalid file format)`, 'm'))
+  })
+
+  it('docs/http.md: the pasted mod_http_cache recipe plays the WAV by key', async () => {
+    const { key } = await postTts({ text: 'Your call is important to us' })
+    const recipe = (await docRecipe('docs/http.md', 'http-cache-playback')).replace('127.0.0.1:8080', `127.0.0.1:${ports.http}`).replace('<key>', key)
+    const answer = await control.api(recipe)
+    expect(answer).toMatch(/^\+OK [0-9a-f-]{36}/)
+    const uuid = answer.slice(4, 40)
+    const stopped = await control.waitForEvent((e) => e.name === 'PLAYBACK_STOP' && e.headers.get('Unique-ID') === uuid, 'PLAYBACK_STOP of the recipe')
+    expect(stopped.headers.get('Playback-File-Path')).toBe(`http_cache://http://127.0.0.1:${ports.http}/v1/audio/${key}.wav`)
+    expect(stopped.headers.get('Playback-Status')).toBe('done')
+  })
+
+  it('freeswitch/README.md: the pasted 7001 recipe runs the phrase; the service logs the dialplan leg', async () => {
+    // The suite's service logs at warn; the README's check reads the per-call info line.
+    await serve({ TTS_LOG_LEVEL: 'info' })
+    const answer = await control.api(await docRecipe('freeswitch/README.md', 'originate-7001'))
+    expect(answer).toMatch(/^\+OK [0-9a-f-]{36}/)
+    const aUuid = answer.slice(4, 40)
+    // As the README says: the other leg runs 7001 and hangs up; its hangup event carries the variables.
+    const hangup = await control.waitForEvent(
+      (e) => e.name === 'CHANNEL_HANGUP_COMPLETE' && e.headers.get('variable_other_loopback_leg_uuid') === aUuid,
+      'hangup of the 7001 leg',
+    )
+    const bUuid = hangup.headers.get('Unique-ID')
+    const status = hangup.headers.get('variable_tts_cache_status')
+    expect(['hit', 'rendered', 'coalesced']).toContain(status)
+    expect(hangup.headers.get('variable_tts_file')).toMatch(/\.wav$/)
+    const line = service!
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"tts_cache call"'))
+      .map((l) => JSON.parse(l) as { uuid?: string; status?: string })
+      .find((l) => l.uuid === bUuid)
+    expect(line?.status).toBe(status)
+    await control.api(`uuid_kill ${aUuid}`).catch(() => undefined)
+    await serve()
   })
 
   it.each(TABLE)('text table: %s arrives byte-exact (same key as over HTTP, a hit)', async (name, text) => {
