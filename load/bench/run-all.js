@@ -12,18 +12,21 @@
  * (hence `npm run build` first). Writes load/RESULTS.md (or --out) and the raw numbers to
  * load/.out/results.json. Bounded: every scenario has a time budget and the whole run stops
  * starting scenarios after --budget-s seconds (default 2100) and abandons one still running 30 s
- * after that, so `npm run bench` ends within 18 minutes including the build. Exit code 1 if a scenario failed, 0 otherwise — goals
- * missed are reported in RESULTS.md, not turned into a failure.
+ * after that, so `npm run bench` ends within about 36 minutes including the build (the scenarios'
+ * estimates add up to ~24 minutes: load/README.md). Exit code 1 if a scenario failed, 0 otherwise —
+ * goals missed are reported in RESULTS.md, not turned into a failure. RESULTS.md's method section
+ * says how each scenario takes its ratios and the 1-minute load average at its start and end.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { REPO_ROOT } from './lib/ours.js'
-import { goalMark, machineInfo, sectionMarkdown, tableMarkdown } from './lib/report.js'
+import { goalMark, machineInfo, methodMarkdown, sectionMarkdown, tableMarkdown } from './lib/report.js'
+import { loadAverage1m } from './lib/stats.js'
 import { stopAllChildren } from './lib/servers.js'
 import { scenarioContext } from './scenarios/context.js'
-import { SCENARIOS } from './scenarios/index.js'
+import { SCENARIOS, defaultMethod } from './scenarios/index.js'
 
 const { values } = parseArgs({
   options: {
@@ -96,6 +99,7 @@ for (const scenario of selected) {
   const signal = AbortSignal.any([scenarioBudget, globalDeadline])
   const ctx = scenarioContext({ workDir: path.join(workRoot, scenario.id), quick, signal })
   const started = performance.now()
+  const loadAtStart = loadAverage1m()
   /** @type {import('./lib/report.js').Section} */
   let section
   try {
@@ -130,8 +134,9 @@ for (const scenario of selected) {
   // The registry's id names the scenario everywhere (--only, results.json, the goals table).
   section.id = scenario.id
   section.seconds = (performance.now() - started) / 1000
+  section.load = { start: loadAtStart, end: loadAverage1m() }
   sections.push(section)
-  process.stderr.write(`  done in ${section.seconds.toFixed(1)} s\n`)
+  process.stderr.write(`  done in ${section.seconds.toFixed(1)} s (load average ${section.load.start.toFixed(2)} → ${section.load.end.toFixed(2)})\n`)
 }
 await stopAllChildren(2000)
 
@@ -171,13 +176,15 @@ const doc = [
         rows: goals.map(({ section, goal }) => [goal.name, goal.target, goal.value, goalMark(goal), `[${section.id}](#${anchor(section.title)})`]),
       }),
   '',
+  methodMarkdown(sections, defaultMethod),
+  '',
   ...sections.flatMap((s) => [sectionMarkdown(s), '']),
 ]
 writeFileSync(resultsFile, `${doc.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`)
 mkdirSync(outDir, { recursive: true })
 writeFileSync(
   path.join(outDir, quick ? 'results.quick.json' : 'results.json'),
-  `${JSON.stringify({ machine, command, totalSeconds, sections: sections.map(({ id, title, goals: g, raw, error, seconds }) => ({ id, title, goals: g, raw, error, seconds })) }, null, 2)}\n`,
+  `${JSON.stringify({ machine, command, totalSeconds, sections: sections.map(({ id, title, goals: g, raw, error, seconds, load, method }) => ({ id, title, goals: g, raw, error, seconds, load, method: method ?? defaultMethod(id) })) }, null, 2)}\n`,
 )
 if (values.keep !== true) rmSync(workRoot, { recursive: true, force: true })
 process.stderr.write(`\nbench: wrote ${path.relative(REPO_ROOT, resultsFile)} in ${totalSeconds.toFixed(0)} s; ${failed} scenario(s) failed\n`)

@@ -34,7 +34,51 @@ import os from 'node:os'
  * @property {Record<string, unknown>} [raw] numbers for results.json
  * @property {string} [error] the scenario failed or was skipped: why
  * @property {number} [seconds] wall time of the scenario
+ * @property {Method} [method] how its ratios were taken (the registry's default when absent)
+ * @property {{ start: number, end: number }} [load] 1-minute load average when it started and ended (run-all.js)
  */
+
+/**
+ * How a scenario takes its ratios, for the method section of RESULTS.md.
+ * @typedef {object} Method
+ * @property {string} rounds how many rounds, interleaved how
+ * @property {string} perRound what one round of one target is (duration, requests)
+ * @property {string} paired what is paired with what
+ * @property {string} reported the median of what
+ * @property {string} spread what the bracketed spread is (min–max, IQR, p90)
+ */
+
+/** @param {number} load */
+function fmtLoad(load) {
+  return Number.isFinite(load) ? load.toFixed(2) : 'n/a'
+}
+
+/**
+ * The method section: one row per scenario saying how its ratios are taken, and the load
+ * average at its start and end.
+ * @param {readonly Section[]} sections
+ * @param {(id: string) => Method | undefined} defaults the registry's method for a scenario id
+ */
+export function methodMarkdown(sections, defaults) {
+  const rows = sections.map((s) => {
+    const m = s.method ?? defaults(s.id)
+    const load = s.load === undefined ? 'not run' : `${fmtLoad(s.load.start)} → ${fmtLoad(s.load.end)}`
+    return m === undefined
+      ? [s.id, '—', '—', '—', '—', '—', load]
+      : [s.id, m.rounds, m.perRound, m.paired, m.reported, m.spread, load]
+  })
+  return [
+    '## Method',
+    '',
+    'Issue 19\'s rule for every ratio: interleaved rounds (ours, baseline, then baseline, ours, …: the order rotates every round so drift in this shared machine\'s ' +
+      'background load hits both alike), at least 5 of them, round i of ours paired with round i of the baseline measured next to it; the ratio reported is the ' +
+      '**median of the per-round ratios**, with their spread in brackets — never the best or the worst round, and no warm-up that hides a rise (a JIT warm-up ' +
+      'before a micro-benchmark is named where there is one). Counts (renders, errors, invalid reads) are summed over every round. The 1-minute load average ' +
+      'is read when each scenario starts and ends (and, in most tables, around each set of rounds); above the core count it means other work shared the machine.',
+    '',
+    tableMarkdown({ headers: ['scenario', 'rounds', 'one round', 'paired', 'reported', 'spread', 'load avg (1 min) start → end'], rows }),
+  ].join('\n')
+}
 
 /** @param {string | number} cell */
 function cell(cell) {
@@ -74,7 +118,11 @@ export function sectionMarkdown(section) {
   const notes = (section.notes ?? []).map((note) => (note.startsWith('- ') ? note : `- ${note}`))
   if (notes.length > 0) parts.push(notes.join('\n'))
   for (const profile of section.profiles ?? []) parts.push(profile)
-  if (section.seconds !== undefined) parts.push(`<sub>scenario wall time ${section.seconds.toFixed(1)} s</sub>`)
+  if (section.seconds !== undefined || section.load !== undefined) {
+    const time = section.seconds === undefined ? [] : [`scenario wall time ${section.seconds.toFixed(1)} s`]
+    const load = section.load === undefined ? [] : [`load average (1 min) ${fmtLoad(section.load.start)} at its start, ${fmtLoad(section.load.end)} at its end`]
+    parts.push(`<sub>${[...time, ...load].join('; ')}</sub>`)
+  }
   return parts.join('\n\n')
 }
 

@@ -52,9 +52,11 @@ export function summarize(samples) {
  */
 export function fmtMs(ms) {
   if (!Number.isFinite(ms)) return 'n/a'
-  if (ms < 1) return `${(ms * 1000).toFixed(ms < 0.01 ? 2 : 1)} µs`
-  if (ms < 10) return `${ms.toFixed(2)} ms`
-  if (ms < 1000) return `${ms.toFixed(1)} ms`
+  // The unit and precision follow the size; a negative difference keeps its sign.
+  const abs = Math.abs(ms)
+  if (abs < 1) return `${(ms * 1000).toFixed(abs < 0.01 ? 2 : 1)} µs`
+  if (abs < 10) return `${ms.toFixed(2)} ms`
+  if (abs < 1000) return `${ms.toFixed(1)} ms`
   return `${(ms / 1000).toFixed(2)} s`
 }
 

@@ -1,11 +1,15 @@
 // @ts-check
 /**
- * Every scenario of `npm run bench`, in the order they run. Cheap in-process ones first, the
- * long start-up scan last. `budgetS` bounds a scenario (its signal aborts then); `minBudgetS`
- * is what it needs to be worth starting when the run's budget is nearly spent.
+ * Every scenario of `npm run bench`, in the order they run. Cheap in-process ones first; the
+ * start-up scenario before `mixed` and `soak`, which run on the 100,000-entry tree it makes
+ * (lib/big-cache.js: whoever runs first makes it). `budgetS` bounds a scenario (its signal aborts
+ * then); `minBudgetS` is what it needs to be worth starting when the run's budget is nearly
+ * spent; `method` is how its ratios are taken, for RESULTS.md's method section (a scenario may
+ * return a more precise one in its section). The run as a whole stops at 2,100 s (run-all.js):
+ * the budgets add up to more, the estimates (README.md) to less.
  */
 import path from 'node:path'
-import { REPO_ROOT } from '../lib/ours.js'
+import { BIG_CACHE_DIR } from '../lib/big-cache.js'
 import { clusterScenario } from './cluster.js'
 import { coldBursts } from './cold-bursts.js'
 import { coldMiss } from './cold-miss.js'
@@ -18,37 +22,86 @@ import { soak } from './soak.js'
 import { startup } from './startup.js'
 import { zipfMix } from './zipf-mix.js'
 
+export { BIG_CACHE_DIR }
+
 /**
  * @typedef {object} Scenario
  * @property {string} id
  * @property {string} title
  * @property {number} budgetS
  * @property {number} minBudgetS
+ * @property {number} estimateS what a full run took or is expected to take on the 2-core box (README.md's budget table)
+ * @property {import('../lib/report.js').Method} method
  * @property {(ctx: import('./context.js').ScenarioContext) => Promise<import('../lib/report.js').Section>} run
  */
 
-/** The generated 100k-entry tree is kept here between runs (load/.out is git-ignored). */
-export const BIG_CACHE_DIR = path.join(REPO_ROOT, 'load/.out/cache-100k')
+const MEDIAN_MIN_MAX = 'min–max over the rounds'
+const LUA_ROUNDS = {
+  rounds: '5 interleaved rounds (ours, Lua; order alternating), new sentences every round',
+  paired: 'round i of ours with round i of Lua (same texts, back to back)',
+  reported: 'median of the per-round ratios (p50, p99, wall time, renders)',
+  spread: MEDIAN_MIN_MAX,
+}
 
 /** @type {readonly Scenario[]} */
 export const SCENARIOS = Object.freeze([
-  { id: 'core-hit', title: 'In-process hit lookup', budgetS: 60, minBudgetS: 10, run: coreHit },
-  { id: 'dogpile', title: '1,000 concurrent identical misses; HTTP fan-out vs hits', budgetS: 150, minBudgetS: 30, run: dogpile },
-  { id: 'cold-miss', title: 'Cold-miss overhead vs the bare engine', budgetS: 90, minBudgetS: 20, run: coldMiss },
-  { id: 'bursts-espeak', title: 'Cold bursts, espeak-ng: ours vs Lua', budgetS: 120, minBudgetS: 30, run: (ctx) => coldBursts(ctx, { engine: 'espeak-ng' }) },
-  { id: 'bursts-slow', title: 'Cold bursts, slow engine: ours vs Lua', budgetS: 120, minBudgetS: 45, run: (ctx) => coldBursts(ctx, { engine: 'slow' }) },
-  { id: 'zipf-mix', title: 'Zipf mix: ours vs Lua', budgetS: 120, minBudgetS: 30, run: zipfMix },
-  // 2 levels × 5 interleaved rounds × 3 targets × 10 s, warm-ups, a profile when a goal is missed.
-  { id: 'http-hit', title: 'HTTP hit throughput vs nginx', budgetS: 600, minBudgetS: 90, run: httpHit },
-  { id: 'esl', title: 'ESL hit path', budgetS: 120, minBudgetS: 30, run: eslScenario },
-  { id: 'mixed', title: 'k6 mixed.ts thresholds (real k6, else a Node stand-in)', budgetS: 300, minBudgetS: 160, run: mixed },
-  { id: 'cluster', title: 'Cluster dedupe and worker throughput', budgetS: 150, minBudgetS: 40, run: clusterScenario },
+  {
+    id: 'core-hit', title: 'In-process hit lookup', budgetS: 60, minBudgetS: 15, estimateS: 15, run: coreHit,
+    method: { rounds: '7 interleaved rounds (ours, Lua; order alternating), after one JIT warm-up per side', perRound: '40,000 sequential calls per side', paired: 'round i of ours with round i of Lua', reported: 'median of the per-round p50, p99, lookups/s ratios', spread: MEDIAN_MIN_MAX },
+  },
+  {
+    id: 'dogpile', title: '1,000 concurrent identical misses; HTTP fan-out vs hits', budgetS: 150, minBudgetS: 30, estimateS: 30, run: dogpile,
+    method: { rounds: 'in process: 3 rounds (a new sentence each); HTTP: 5 rounds, each a lone render, 1,000 waiters on one render, 1,000 hits', perRound: 'one burst of 1,000', paired: "round i's waiters with round i's hits of the same file", reported: 'median of the per-round ratios waiters / hits', spread: MEDIAN_MIN_MAX },
+  },
+  {
+    id: 'cold-miss', title: 'Cold-miss overhead vs the bare engine', budgetS: 90, minBudgetS: 20, estimateS: 15, run: coldMiss,
+    method: { rounds: '30 sentences, each rendered four ways back to back in rotating order', perRound: 'one cold render per way', paired: "each sentence's ours with the same sentence piped bare", reported: 'median of the per-sentence ratios', spread: 'p90 of the per-sentence ratios' },
+  },
+  {
+    id: 'bursts-espeak', title: 'Cold bursts, espeak-ng: ours vs Lua', budgetS: 120, minBudgetS: 45, estimateS: 60, run: (ctx) => coldBursts(ctx, { engine: 'espeak-ng' }),
+    method: { ...LUA_ROUNDS, perRound: 'one burst per side and workload: 100 callers on one sentence (same instant; within 100 ms), 60 distinct sentences' },
+  },
+  {
+    id: 'bursts-slow', title: 'Cold bursts, slow engine: ours vs Lua', budgetS: 120, minBudgetS: 60, estimateS: 75, run: (ctx) => coldBursts(ctx, { engine: 'slow' }),
+    method: { ...LUA_ROUNDS, perRound: 'one burst per side and workload: 100 callers on one sentence (same instant; within 100 ms), 12 distinct sentences (~1 s renders)' },
+  },
+  {
+    id: 'zipf-mix', title: 'Zipf mix: ours vs Lua', budgetS: 150, minBudgetS: 60, estimateS: 75, run: zipfMix,
+    method: { ...LUA_ROUNDS, perRound: '600 requests (200 phrases, Zipf s = 1) by 32 callers, closed loop, cold cache' },
+  },
+  {
+    // 2 levels × 5 interleaved rounds × 3 targets × 10 s, warm-ups, a profile when a goal is missed.
+    id: 'http-hit', title: 'HTTP hit throughput vs nginx', budgetS: 600, minBudgetS: 90, estimateS: 540, run: httpHit,
+    method: { rounds: '5 interleaved rounds per level (64, 256 connections), the order of the targets rotating, after a 2 s warm-up of each', perRound: '10 s of wrk (one thread) per target', paired: 'round i of ours with round i of nginx', reported: 'median of the per-round requests/s and p99 ratios', spread: MEDIAN_MIN_MAX },
+  },
+  {
+    id: 'esl', title: 'ESL hit path', budgetS: 120, minBudgetS: 30, estimateS: 40, run: eslScenario,
+    method: { rounds: 'lookups/s and p99: one run per channel count after a warm-up (absolute goals, no baseline); fan-out: 5 rounds, each 500 waiters on one miss then 500 hits', perRound: 'a fixed number of calls', paired: "fan-out: round i's waiters with round i's hits", reported: 'fan-out: median of the per-round ratios', spread: 'fan-out: min–max over the rounds' },
+  },
+  {
+    id: 'cluster', title: 'Cluster dedupe and worker throughput', budgetS: 150, minBudgetS: 40, estimateS: 15, run: clusterScenario,
+    method: { rounds: 'one run per configuration (1 worker, 2 workers) — not interleaved, no ratio judged', perRound: 'a fixed job count', paired: '—', reported: 'the run', spread: '—' },
+  },
   {
     id: 'startup',
     title: 'Start-up and memory with 100,000 entries',
     budgetS: 240,
-    minBudgetS: 60,
+    minBudgetS: 90,
+    estimateS: 150,
     run: (ctx) => startup(ctx, { cacheDir: ctx.quick ? path.join(ctx.workDir, 'cache-small') : BIG_CACHE_DIR }),
+    method: { rounds: '5 interleaved rounds of fresh processes: one-shot (ours, walk, empty), then `serve` (first start, restart)', perRound: 'one fresh process per target', paired: "round i's open with round i's readdir walk (time) and empty process (RSS)", reported: 'median of the per-round ratios; times and RSS: median over the rounds', spread: MEDIAN_MIN_MAX },
   },
-  { id: 'soak', title: 'Soak: RSS under 5 minutes of mixed load', budgetS: 520, minBudgetS: 60, run: soak },
+  {
+    id: 'mixed', title: 'k6 mixed.ts thresholds (real k6, else a Node stand-in)', budgetS: 300, minBudgetS: 160, estimateS: 140, run: mixed,
+    method: { rounds: 'one run of mixed.ts (k6 thresholds are absolute: no baseline)', perRound: "mixed.ts's own duration", paired: '—', reported: "k6's percentiles; RSS sampled from spawn, no warm-up left out", spread: 'RSS: min–max over the samples' },
+  },
+  {
+    id: 'soak', title: 'Soak: RSS under 5 minutes of mixed load', budgetS: 520, minBudgetS: 60, estimateS: 330, run: soak,
+    method: { rounds: 'one 300 s run (absolute goals: no baseline)', perRound: '300 s of ESL + HTTP load, then idle', paired: '—', reported: 'RSS at every sample from spawn, no warm-up left out', spread: 'min–max over the samples' },
+  },
 ])
+
+/** The registry's method for a scenario id (RESULTS.md's method section). @param {string} id */
+export function defaultMethod(id) {
+  return SCENARIOS.find((s) => s.id === id)?.method
+}
