@@ -81,10 +81,17 @@ export async function liveMetrics(): Promise<LiveMetrics> {
       void exited.then((code) => fail(new Error(`serve exited (${code}) before listening:\n${output}`)))
     })
     const base = `http://127.0.0.1:${port}`
-    for (let i = 0; i < 2; i++) {
+    // A render, then a hit. A 503 with Retry-After (load shedding while a busy box starts it) is
+    // asked again as a client would, a few times.
+    for (let i = 0, attempts = 0; i < 2; ) {
       const res = await fetch(`${base}/v1/tts?text=${encodeURIComponent('ops pack metrics check')}`)
-      if (!res.ok) throw new Error(`GET /v1/tts answered ${res.status}: ${await res.text()}`)
-      await res.arrayBuffer()
+      const body = await res.arrayBuffer()
+      if (res.status === 503 && attempts++ < 10) {
+        await new Promise((done) => setTimeout(done, 1000 * Math.min(5, Number(res.headers.get('retry-after') ?? 1) || 1)))
+        continue
+      }
+      if (!res.ok) throw new Error(`GET /v1/tts answered ${res.status}: ${Buffer.from(body).toString()}`)
+      i++
     }
     const text = await (await fetch(`${base}/metrics`)).text()
     const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] ?? ''))
