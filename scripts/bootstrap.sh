@@ -3,7 +3,7 @@
 #   bash scripts/bootstrap.sh serve   set up, then run the service on its embedded defaults
 #   bash scripts/bootstrap.sh test    set up, then run the whole test suite (`npm test`); CI runs this
 #   bash scripts/bootstrap.sh setup   set up only
-# Set-up = Debian packages (espeak-ng, sox; redis-server, flite, nginx-light for tests) when root or passwordless sudo,
+# Set-up = Debian packages (espeak-ng, sox; redis-server, flite, nginx-light, systemd and promtool for tests) when root or passwordless sudo,
 # Node 24 from the npm registry when the machine's Node is older, `npm ci`, `npm run build`.
 set -euo pipefail
 
@@ -20,10 +20,13 @@ packages=(espeak-ng sox)
 [ "$mode" = test ] && packages+=(redis-server flite)   # flite: its adapter test runs for real
 # nginx-light: the nginx front (deploy/nginx/) runs for real in test/http/nginx-front.test.ts.
 [ "$mode" = test ] && packages+=(nginx-light)
+# systemd: systemd-analyze checks deploy/systemd/tts-cache.service (test/deploy/systemd-unit.test.ts).
+[ "$mode" = test ] && packages+=(systemd)
 missing=()
 for p in "${packages[@]}"; do
   case "$p" in
     nginx-light) [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=("$p") ;;   # /usr/sbin: not on every PATH
+    systemd) command -v systemd-analyze >/dev/null 2>&1 || missing+=("$p") ;;
     *) command -v "$p" >/dev/null 2>&1 || missing+=("$p") ;;
   esac
 done
@@ -50,6 +53,24 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt_wait=(-o DPkg::Lock::Timeout="${TTS_APT_LOCK_TIMEOUT_S:-300}")
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_wait[@]}" update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_wait[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# promtool (test/deploy/prometheus.test.ts: `promtool test rules` on deploy/prometheus/, `check
+# metrics` on a live /metrics) comes from Debian's `prometheus` package, but installing that package
+# starts a Prometheus server on :9090 (its postinst starts the service). So only promtool is taken
+# out of the .deb (dpkg-deb -x) into /usr/local/bin: no daemon, no user, no port.
+if [ "$mode" = test ] && ! command -v promtool >/dev/null 2>&1 && [ ! -x /usr/local/bin/promtool ]; then
+  if [ "$(id -u)" = 0 ]; then as_root=()
+  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then as_root=(sudo -n)
+  else say "promtool is missing and installing it needs root: see scripts/bootstrap.sh (promtool)"; exit 1
+  fi
+  say "extracting promtool from Debian's prometheus package into /usr/local/bin"
+  deb_dir="$(mktemp -d)"
+  chmod 0755 "$deb_dir"   # apt-get download writes as _apt when it can
+  (cd "$deb_dir" && { apt-get download -qq prometheus 2>/dev/null || { "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq && apt-get download -qq prometheus; }; }) >&2
+  dpkg-deb -x "$deb_dir"/prometheus_*.deb "$deb_dir/x"
+  "${as_root[@]}" install -m 0755 "$deb_dir/x/usr/bin/promtool" /usr/local/bin/promtool
+  rm -rf "$deb_dir"
 fi
 
 # --- Node 24 ---------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Reads vitest's JSON report and prints the plain closing line CI tools read
 // ("tests: N passed, N failed, N skipped"). With --strict (CI), a run fails when any test was
-// skipped or when a suite that needs a real part — the real FreeSWITCH, a real redis-server, nginx —
+// skipped or when a suite that needs a real part — the real FreeSWITCH, a real redis-server, nginx,
+// promtool, systemd-analyze —
 // did not run a single test: on a CI machine every part is installed by `bootstrap.sh test`,
 // so a skip there means a missing install step, not an optional suite.
 //
@@ -14,6 +15,8 @@ const REQUIRED_SUITES = Object.freeze({
   'real FreeSWITCH (test/freeswitch/)': /\/test\/freeswitch\/[^/]+\.test\.ts$/,
   'real redis-server (test/app/cluster/)': /\/test\/app\/cluster\/[^/]+\.test\.ts$/,
   'real nginx front (test/http/nginx-front.test.ts)': /\/test\/http\/nginx-front\.test\.ts$/,
+  'promtool on the alert rules and live /metrics (test/deploy/prometheus.test.ts)': /\/test\/deploy\/prometheus\.test\.ts$/,
+  'systemd-analyze on the unit (test/deploy/systemd-unit.test.ts)': /\/test\/deploy\/systemd-unit\.test\.ts$/,
 })
 
 const [reportPath, ...flags] = process.argv.slice(2)

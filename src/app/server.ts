@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance } from 'fastify'
 import type { App } from './build-app.js'
-import { EslInboundClient, EslOutboundServer } from '../esl/index.js'
+import { EslInboundClient, EslOutboundServer, parseEslAllowList } from '../esl/index.js'
 import { buildHttpServer } from '../http/index.js'
 
 /** pino levels at which Fastify's own listening lines would be written. */
@@ -39,6 +39,7 @@ export async function startServer(app: App): Promise<RunningServer> {
         logger,
         observer: app.metrics.esl,
         callLog: config.eslCallLog,
+        allow: parseEslAllowList(config.eslAllow),
       })
       // The server logs its own "listening" line (component esl).
       esl = await server.listen()

@@ -2,6 +2,7 @@ import { z } from 'zod'
 import { DEFAULTS, SAMPLE_RATES } from '../core/defaults.js'
 import { ENGINE_IDS } from '../engines/adapters/index.js'
 import { engineBinaryEnvNames, engineBinaryFields } from './engine-binaries.js'
+import { eslAllowListProblem } from '../esl/index.js'
 
 /** Strict booleans: only true/false/1/0/yes/no (so "false" is false, and "flase" is an error). */
 const bool = z.union([
@@ -113,6 +114,13 @@ export const configSchema = z
     eslDeadlineMs: int(50, 60_000).default(DEFAULTS.eslDeadlineMs),
     eslMaxDeadlineMs: int(50, 120_000).default(DEFAULTS.eslMaxDeadlineMs),
     eslCallLog: z.enum(['info', 'debug', 'off']).default(DEFAULTS.eslCallLog),
+    eslAllow: z
+      .string()
+      .default(DEFAULTS.eslAllow)
+      .superRefine((value, ctx) => {
+        const problem = eslAllowListProblem(value)
+        if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+      }),
     fsEslHost: optionalString,
     fsEslPort: port.default(DEFAULTS.fsEslPort),
     fsEslPassword: z.string().default(DEFAULTS.fsEslPassword),
@@ -199,6 +207,7 @@ export const ENV_NAMES = Object.freeze({
   TTS_ESL_DEADLINE_MS: 'eslDeadlineMs',
   TTS_ESL_MAX_DEADLINE_MS: 'eslMaxDeadlineMs',
   TTS_ESL_CALL_LOG: 'eslCallLog',
+  TTS_ESL_ALLOW: 'eslAllow',
   FS_ESL_HOST: 'fsEslHost',
   FS_ESL_PORT: 'fsEslPort',
   FS_ESL_PASSWORD: 'fsEslPassword',

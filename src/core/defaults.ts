@@ -42,6 +42,11 @@ export const DEFAULTS = Object.freeze({
   /** The one line per outbound ESL call (uuid, status, key, ms): its level, or off (`error` calls warn regardless). */
   eslCallLog: 'info',
   /**
+   * TTS_ESL_ALLOW: peers allowed to connect to the ESL hook (CIDRs). Loopback only: FreeSWITCH on
+   * the same host (and in compose, sharing the service's network namespace) connects from there.
+   */
+  eslAllow: '127.0.0.0/8,::1/128',
+  /**
    * How long an HTTP request may wait for its audio (queue, lock, render) before it is answered
    * 504 TTS_ERR_DEADLINE_EXCEEDED with Retry-After; the render goes on. The ESL deadline plus the
    * render timeout: a request that found a free slot still gets the engine's own outcome.

@@ -13,6 +13,7 @@
  *   inbound/     the pre-warm client: handshake, reconnect back-off, pre-warm events
  *   ports.ts     what the adapter needs from the core (EslTtsService, EslPrewarm) and reports (EslObserver)
  *   defaults.ts  every ESL default, each with its unit; observe.ts calls the observer safely
+ *   allow-list.ts  TTS_ESL_ALLOW: which peers may connect to the hook (CIDRs)
  */
 export { EslOutboundServer, type EslOutboundServerOptions, type EslOutboundStats } from './outbound/server.js'
 export type { EslCallLogLevel } from './outbound/call-log.js'
@@ -29,5 +30,6 @@ export type {
 } from './ports.js'
 export { ESL_CALL_STATUSES } from './ports.js'
 export { ESL_DEFAULTS } from './defaults.js'
+export { eslAllowListProblem, parseEslAllowList, type EslAllowList } from './allow-list.js'
 export type { BackoffOptions } from './inbound/backoff.js'
 export { systemScheduler, type Scheduler } from './connection/scheduler.js'

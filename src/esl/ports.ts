@@ -49,6 +49,8 @@ export interface EslCallOutcome {
 export interface EslObserver {
   connectionOpened?(side: EslSide): void
   connectionClosed?(side: EslSide): void
+  /** A peer outside TTS_ESL_ALLOW, closed before any byte was read. */
+  connectionDenied?(side: EslSide): void
   /** An inbound connection attempt after the first one. */
   reconnect?(): void
   inboundState?(state: EslInboundState): void

