@@ -109,7 +109,7 @@ export async function eslScenario(ctx) {
   const prefix = `ESL bench ${Date.now().toString(36)}`
   const workDir = subDir(ctx, 'esl-serve')
   const rounds = ctx.quick ? 2 : 5
-  const top = ctx.quick ? { channels: 10, calls: 400 } : { channels: 500, calls: 10_000 }
+  const top = ctx.quick ? { channels: 10, calls: 400 } : { channels: 500, calls: 8000 }
 
   ctx.progress(`starting load/esl-serve.ts (pre-warms ${phrases} phrases with real renders)`)
   // Two servers on one cache dir, as `serve` runs the hook (info log level, to a file): the
