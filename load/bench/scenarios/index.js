@@ -40,7 +40,7 @@ export const SCENARIOS = Object.freeze([
   { id: 'zipf-mix', title: 'Zipf mix: ours vs Lua', budgetS: 120, minBudgetS: 30, run: zipfMix },
   // 2 levels × 5 interleaved rounds × 3 targets × 10 s, warm-ups, a profile when a goal is missed.
   { id: 'http-hit', title: 'HTTP hit throughput vs nginx', budgetS: 600, minBudgetS: 90, run: httpHit },
-  { id: 'esl', title: 'ESL hit path', budgetS: 120, minBudgetS: 30, run: eslScenario },
+  { id: 'esl', title: 'ESL hit path', budgetS: 240, minBudgetS: 60, run: eslScenario },
   { id: 'mixed', title: 'k6 mixed.ts thresholds (real k6, else a Node stand-in)', budgetS: 300, minBudgetS: 160, run: mixed },
   { id: 'cluster', title: 'Cluster dedupe and worker throughput', budgetS: 150, minBudgetS: 40, run: clusterScenario },
   {
