@@ -144,16 +144,67 @@ function channelData(template: PreparedTemplate, uuid: string, vars: string, ful
   return out
 }
 
-/** The channel's `variable_*` lines for a phrase, URL-encoded as FreeSWITCH sends them (cached per phrase). */
-function encodedVariables(cache: Map<string, string>, vars: readonly [string, string][]): string {
-  const key = vars.map(([n, v]) => `${n}\u0000${v}`).join('\u0001')
-  let lines = cache.get(key)
-  if (lines === undefined) {
-    lines = vars.map(([n, v]) => `variable_${n}: ${fsUrlEncode(v)}`).join('\n')
-    cache.set(key, lines)
-  }
-  return lines
+/** The channel's `variable_*` lines for a phrase, URL-encoded as FreeSWITCH sends them. */
+function encodedVariables(vars: readonly (readonly [string, string])[]): string {
+  return vars.map(([n, v]) => `variable_${n}: ${fsUrlEncode(v)}`).join('\n')
 }
+
+/** 36 bytes that stand for the call's UUID in a pre-encoded CHANNEL_DATA (a UUID is 36 ASCII bytes). */
+const UUID_MARK = 'UUUUUUUU-UUUU-UUUU-UUUU-UUUUUUUUUUUU'
+
+/** One phrase's CHANNEL_DATA, encoded once: each call copies it and writes its UUID at `uuidAt`. */
+interface PreEncoded {
+  readonly bytes: Buffer
+  readonly uuidAt: readonly number[]
+}
+
+/** The per-phrase CHANNEL_DATA bytes of a run (built on first use, then reused by every call of that phrase). */
+class CallBytes {
+  readonly #template: PreparedTemplate
+  readonly #full: boolean
+  readonly #deadlineMs: number | undefined
+  readonly #byText = new Map<string, PreEncoded>()
+
+  constructor(template: PreparedTemplate, options: EslLoadOptions) {
+    this.#template = template
+    this.#full = options.full ?? true
+    this.#deadlineMs = options.deadlineMs
+  }
+
+  /** CHANNEL_DATA for `text` on the channel `uuid`: one copy of the pre-encoded bytes and the UUID written in. */
+  channelData(text: string, uuid: string): Buffer {
+    let pre = this.#byText.get(text)
+    if (pre === undefined) {
+      pre = this.#encode(text)
+      this.#byText.set(text, pre)
+    }
+    const out = Buffer.allocUnsafe(pre.bytes.length)
+    pre.bytes.copy(out)
+    for (const at of pre.uuidAt) out.write(uuid, at, 'latin1')
+    return out
+  }
+
+  #encode(text: string): PreEncoded {
+    // As the shipped macro writes it (src/esl/outbound/call-input.ts wrapMacroText): guard, text, end marker.
+    const marker = text.includes('%') ? '~tts_cache_getvar' : '~tts_cache_end'
+    const vars: [string, string][] = [['tts_file', FALLBACK], ['tts_cache_text', `${'('.repeat(16)}${text}${marker}`]]
+    if (this.#deadlineMs !== undefined) vars.push(['tts_cache_deadline_ms', String(this.#deadlineMs)])
+    const bytes = Buffer.from(channelData(this.#template, UUID_MARK, encodedVariables(vars), this.#full), 'utf8')
+    const uuidAt: number[] = []
+    for (let at = bytes.indexOf(UUID_MARK); at >= 0; at = bytes.indexOf(UUID_MARK, at + UUID_MARK.length)) uuidAt.push(at)
+    return { bytes, uuidAt }
+  }
+}
+
+const FALLBACK = '/fallback.wav'
+/** FreeSWITCH's replies, encoded once. */
+const API_OK = Buffer.from('Content-Type: api/response\nContent-Length: 4\n\n+OK\n')
+const COMMAND_OK = Buffer.from('Content-Type: command/reply\nReply-Text: +OK\n\n')
+const NOT_FOUND = Buffer.from('Content-Type: command/reply\nReply-Text: -ERR command not found\n\n')
+const BYE_HEAD = Buffer.from('Content-Type: command/reply\nReply-Text: +OK bye\n\nContent-Type: text/disconnect-notice\nControlled-Session-UUID: ')
+const BYE_TAIL = Buffer.from(`\nContent-Disposition: disconnect\nContent-Length: ${GOODBYE.length}\n\n${GOODBYE}`)
+/** Statuses that come with audio: tts_file and tts_cache_key must be set too. */
+const WITH_AUDIO = new Set(['hit', 'rendered', 'coalesced'])
 
 /** mulberry32: a small seeded PRNG, so a run's phrase sequence is reproducible. */
 function prng(seed: number): () => number {
@@ -195,21 +246,34 @@ interface CallOutcome {
   readonly file: boolean
 }
 
+/** What the service wrote to the channel (uuid_setvar or sendmsg set). */
+interface Written {
+  file: string
+  status: string | undefined
+  key: string | undefined
+}
+
+function setVariable(written: Written, name: string, value: string): void {
+  if (name === 'tts_file') written.file = value
+  else if (name === 'tts_cache_status') written.status = value
+  else if (name === 'tts_cache_key') written.key = value
+}
+
+/**
+ * Every answer checked: a status was written, and a status with audio came with tts_file (not
+ * the fallback) and tts_cache_key. A call that fails this counts as failed.
+ */
+function answerValid(written: Written): boolean {
+  if (written.status === undefined) return false
+  return !WITH_AUDIO.has(written.status) || (written.file !== FALLBACK && written.key !== undefined && written.key !== '')
+}
+
 /** One simulated channel call: resolves when the service let the macro continue (or it failed). */
-function simulateCall(
-  options: EslLoadOptions,
-  template: PreparedTemplate,
-  encoded: Map<string, string>,
-  text: string,
-): Promise<CallOutcome> {
+function simulateCall(options: EslLoadOptions, bytes: CallBytes, text: string): Promise<CallOutcome> {
   const started = performance.now()
   const uuid = randomUUID()
   const full = options.full ?? true
-  // As the shipped macro writes it (src/esl/outbound/call-input.ts wrapMacroText): guard, text, end marker.
-  const marker = text.includes('%') ? '~tts_cache_getvar' : '~tts_cache_end'
-  const vars: [string, string][] = [['tts_file', '/fallback.wav'], ['tts_cache_text', `${'('.repeat(16)}${text}${marker}`]]
-  if (options.deadlineMs !== undefined) vars.push(['tts_cache_deadline_ms', String(options.deadlineMs)])
-  const variables = new Map(vars)
+  const written: Written = { file: FALLBACK, status: undefined, key: undefined }
   return new Promise((resolveCall) => {
     let done = false
     let exitAt: number | undefined
@@ -218,8 +282,7 @@ function simulateCall(
       done = true
       clearTimeout(timer)
       socket.destroy()
-      const file = variables.get('tts_file') !== '/fallback.wav'
-      resolveCall({ ok: ok && exitAt !== undefined, ms: (exitAt ?? performance.now()) - started, status: variables.get('tts_cache_status'), file })
+      resolveCall({ ok: ok && exitAt !== undefined && answerValid(written), ms: (exitAt ?? performance.now()) - started, status: written.status, file: written.file !== FALLBACK })
     }
     const timer = setTimeout(() => finish(false), options.callTimeoutMs ?? 30_000)
     const socket = connect({ port: options.port, host: options.host ?? '127.0.0.1' })
@@ -236,46 +299,46 @@ function simulateCall(
     })
     socket.on('data', (chunk: string) => {
       pending = pending.length === 0 ? chunk : pending + chunk
+      let from = 0
       for (;;) {
-        const end = pending.indexOf('\n\n')
-        if (end < 0) return
-        const block = pending.slice(0, end)
-        pending = pending.slice(end + 2)
-        const lineEnd = block.indexOf('\n')
-        const line = lineEnd < 0 ? block : block.slice(0, lineEnd)
-        // FreeSWITCH writes one reply per command, as it reads them (read_packet).
+        const end = pending.indexOf('\n\n', from)
+        if (end < 0) break
+        const lineEnd = pending.indexOf('\n', from)
+        const line = pending.slice(from, lineEnd)
+        const block = from
+        from = end + 2
+        // FreeSWITCH writes one reply per command, as it reads them (read_packet): one write each.
         if (!connected) {
           if (line !== 'connect') return finish(false)
           connected = true
-          socket.write(channelData(template, uuid, encodedVariables(encoded, vars), full))
-          continue
-        }
-        if (line.startsWith('api ')) {
+          socket.write(bytes.channelData(text, uuid))
+        } else if (line.startsWith('api ')) {
           if (!full) {
-            socket.write('Content-Type: command/reply\nReply-Text: -ERR command not found\n\n')
+            socket.write(NOT_FOUND)
             continue
           }
+          // api uuid_setvar <uuid> <name> <value…>
           const words = line.split(' ')
-          if (words[1] === 'uuid_setvar' && words[2] === uuid && words[3] !== undefined) variables.set(words[3], words.slice(4).join(' '))
-          socket.write('Content-Type: api/response\nContent-Length: 4\n\n+OK\n')
+          if (words[1] === 'uuid_setvar' && words[2] === uuid && words[3] !== undefined) setVariable(written, words[3], words.slice(4).join(' '))
+          socket.write(API_OK)
         } else if (line === 'sendmsg' || line.startsWith('sendmsg ')) {
-          const at = block.indexOf('\nexecute-app-arg: ')
-          const argEnd = at < 0 ? -1 : block.indexOf('\n', at + 1)
-          const arg = at < 0 ? '' : block.slice(at + '\nexecute-app-arg: '.length, argEnd < 0 ? block.length : argEnd)
-          const eq = arg.indexOf('=')
-          if (eq > 0) variables.set(arg.slice(0, eq), arg.slice(eq + 1))
-          socket.write('Content-Type: command/reply\nReply-Text: +OK\n\n')
+          const at = pending.indexOf('\nexecute-app-arg: ', block)
+          if (at >= 0 && at < end) {
+            const argEnd = pending.indexOf('\n', at + 1)
+            const arg = pending.slice(at + '\nexecute-app-arg: '.length, argEnd < 0 || argEnd > end ? end : argEnd)
+            const eq = arg.indexOf('=')
+            if (eq > 0) setVariable(written, arg.slice(0, eq), arg.slice(eq + 1))
+          }
+          socket.write(COMMAND_OK)
         } else if (line === 'exit') {
           exitAt = performance.now()
-          socket.write(
-            'Content-Type: command/reply\nReply-Text: +OK bye\n\n' +
-              `Content-Type: text/disconnect-notice\nControlled-Session-UUID: ${uuid}\nContent-Disposition: disconnect\nContent-Length: ${GOODBYE.length}\n\n${GOODBYE}`,
-          )
+          socket.write(Buffer.concat([BYE_HEAD, Buffer.from(uuid, 'latin1'), BYE_TAIL]))
           socket.end()
         } else {
-          socket.write('Content-Type: command/reply\nReply-Text: -ERR command not found\n\n')
+          socket.write(NOT_FOUND)
         }
       }
+      pending = from === 0 ? pending : pending.slice(from)
     })
   })
 }
@@ -285,7 +348,8 @@ function simulateCall(
  * would see (`tts_cache_status`, whether `tts_file` was set). Connection refused counts as not ok.
  */
 export async function eslCall(port: number, text: string, options: { callTimeoutMs?: number } = {}): Promise<{ ok: boolean; status: string | undefined; file: boolean }> {
-  const outcome = await simulateCall({ port, channels: 1, phrases: 1, zipfS: 0, callTimeoutMs: options.callTimeoutMs ?? 5000 }, prepareTemplate(channelDataTemplate()), new Map(), text)
+  const load = { port, channels: 1, phrases: 1, zipfS: 0, callTimeoutMs: options.callTimeoutMs ?? 5000 }
+  const outcome = await simulateCall(load, new CallBytes(prepareTemplate(channelDataTemplate()), load), text)
   return { ok: outcome.ok, status: outcome.status, file: outcome.file }
 }
 
@@ -307,16 +371,15 @@ export function monotonicUs(): number {
  * the first connect was issued.
  */
 export async function runEslBurst(options: { port: number; host?: string; text: string; channels: number; callTimeoutMs?: number }): Promise<{ startedUs: number; calls: BurstCall[] }> {
-  const template = prepareTemplate(channelDataTemplate())
-  const encoded = new Map<string, string>()
   const base = { port: options.port, host: options.host ?? '127.0.0.1', channels: options.channels, phrases: 1, zipfS: 0, callTimeoutMs: options.callTimeoutMs ?? 60_000 }
+  const bytes = new CallBytes(prepareTemplate(channelDataTemplate()), base)
   // performance.now() → monotonic µs: one offset, taken once.
   const offsetUs = monotonicUs() - performance.now() * 1000
   const startedMs = performance.now()
   const outcomes = await Promise.all(
     Array.from({ length: options.channels }, async () => {
       const started = performance.now()
-      const o = await simulateCall(base, template, encoded, options.text)
+      const o = await simulateCall(base, bytes, options.text)
       return { ok: o.ok, status: o.status, exitUs: Math.round((started + o.ms) * 1000 + offsetUs) }
     }),
   )
@@ -337,20 +400,21 @@ function percentile(sorted: readonly number[], p: number): number {
 /** Runs the load and reports time-to-tts_file percentiles and lookups/s. */
 export async function runEslLoad(options: EslLoadOptions): Promise<EslLoadResult> {
   if (options.durationMs === undefined && options.calls === undefined) throw new Error('runEslLoad: give durationMs or calls')
-  const template = prepareTemplate(channelDataTemplate())
-  const encoded = new Map<string, string>()
+  const bytes = new CallBytes(prepareTemplate(channelDataTemplate()), options)
   const next = zipfSampler(options.phrases, options.zipfS, prng(options.seed ?? 42))
   const prefix = options.textPrefix ?? `run ${Date.now().toString(36)}`
   const started = performance.now()
   const deadline = options.durationMs === undefined ? Number.POSITIVE_INFINITY : started + options.durationMs
   let issued = 0
   const outcomes: CallOutcome[] = []
+  const texts: string[] = []
   const more = (): boolean => (options.calls !== undefined ? issued < options.calls : performance.now() < deadline)
   const channel = async (): Promise<void> => {
     while (more()) {
       issued++
       const rank = next()
-      outcomes.push(await simulateCall(options, template, encoded, phraseText(prefix, rank)))
+      texts[rank] ??= phraseText(prefix, rank)
+      outcomes.push(await simulateCall(options, bytes, texts[rank] as string))
     }
   }
   await Promise.all(Array.from({ length: options.channels }, () => channel()))

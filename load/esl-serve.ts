@@ -127,9 +127,11 @@ const server = new EslOutboundServer({
   service: app.service,
   logger,
   observer,
+  // TTS_ESL_CALL_LOG (info|debug|off), as `serve` passes it: one log line per call.
+  callLog: config.eslCallLog,
 })
 const { port } = await server.listen()
-const ready = { type: 'ready', port, pid: process.pid, dist, cacheDir, phrases, prefix, warmRenders, warmMs }
+const ready = { type: 'ready', port, pid: process.pid, dist, cacheDir, phrases, prefix, warmRenders, warmMs, callLog: config.eslCallLog, logLevel: config.logLevel }
 
 let profiler: import('node:inspector/promises').Session | undefined
 

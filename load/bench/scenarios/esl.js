@@ -28,7 +28,8 @@ import { pathToFileURL } from 'node:url'
 import { profileMarkdown, summarizeCpuProfile } from '../lib/cpu-profile.js'
 import { ESL_FAN_OUT_GOAL_RATIO, runEslFanOut } from '../lib/esl-fan-out.js'
 import { runPaced } from '../lib/paced-esl-load.js'
-import { fmtInt, fmtMs, fmtRatio } from '../lib/stats.js'
+import { roundRatio, runEslRounds, summarizeVariant } from '../lib/esl-rounds.js'
+import { fmtInt, fmtMs, fmtSpread, fmtTimes, spreadOf } from '../lib/stats.js'
 import { subDir } from './context.js'
 
 export const ESL_P99_GOAL_MS = 1
@@ -99,59 +100,28 @@ export async function eslScenario(ctx) {
   const { runEslLoad, runEslBurst } = await import(pathToFileURL(loadSource).href)
   const phrases = ctx.quick ? 20 : 200
   const zipfS = 1.1
-  const levels = ctx.quick ? [{ channels: 1, calls: 50 }, { channels: 10, calls: 200 }] : [
+  // Single rows (context); the goal's level (`top`) runs in interleaved rounds below.
+  const levels = ctx.quick ? [{ channels: 1, calls: 50 }] : [
     { channels: 1, calls: 2000 },
     { channels: 100, calls: 8000 },
-    { channels: 500, calls: 12_000 },
   ]
   const paced = ctx.quick ? { channels: 10, ratePerSecond: 20, calls: 20 } : { channels: 500, ratePerSecond: 250, calls: 2500 }
   const prefix = `ESL bench ${Date.now().toString(36)}`
   const workDir = subDir(ctx, 'esl-serve')
+  const rounds = ctx.quick ? 2 : 5
+  const top = ctx.quick ? { channels: 10, calls: 400 } : { channels: 500, calls: 8000 }
 
   ctx.progress(`starting load/esl-serve.ts (pre-warms ${phrases} phrases with real renders)`)
-  const child = fork(
-    serveSource,
-    ['--dist', path.join(ctx.repoRoot, 'dist'), '--cache-dir', path.join(workDir, 'cache'), '--phrases', String(phrases), '--prefix', prefix, '--log', path.join(workDir, 'esl-serve.log'), '--log-level', 'warn'],
-    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, TTS_ESL_ENABLED: 'true' } },
-  )
-  let stderr = ''
-  child.stderr?.on('data', (/** @type {Buffer} */ c) => {
-    stderr = (stderr + c.toString('utf8')).slice(-4000)
-  })
-  /** @type {Promise<number | null>} */
-  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
-
-  /**
-   * One IPC command and its answer (bounded).
-   * @template T
-   * @param {string} type
-   * @param {string} [answer]
-   * @returns {Promise<T>}
-   */
-  const ask = (type, answer = type) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`esl-serve did not answer '${type}' within 60 s`)), 60_000)
-      /** @param {any} message */
-      const onMessage = (message) => {
-        if (message?.type === answer) done(undefined, message)
-        else if (message?.type === 'error') done(new Error(String(message.message)))
-      }
-      const onExit = () => done(new Error(`esl-serve exited while '${type}' was pending:\n${stderr}`))
-      /** @param {Error | undefined} err @param {any} [value] */
-      function done(err, value) {
-        clearTimeout(timer)
-        child.off('message', onMessage)
-        child.off('exit', onExit)
-        if (err === undefined) resolve(value)
-        else reject(err)
-      }
-      child.on('message', onMessage)
-      child.once('exit', onExit)
-      if (type !== 'ready') child.send({ type })
-    })
-
+  // Two servers on one cache dir, as `serve` runs the hook (info log level, to a file): the
+  // default call log (TTS_ESL_CALL_LOG=info, one line per call) and the call log off; the
+  // top level alternates between them round by round.
+  const info = startServe(ctx, serveSource, { name: 'info', workDir, phrases, prefix })
+  /** @type {ServeChild | undefined} */
+  let off
   /** @type {{ label: string, client: ClientSummary & { dropped?: number, peakInFlight?: number }, service: ServiceSummary, cpu: CpuPerCall }[]} */
   const rows = []
+  /** @type {import('../lib/esl-rounds.js').RoundResult[]} */
+  let roundResults = []
   /** @type {Awaited<ReturnType<typeof runEslFanOut>> | undefined} */
   let fanOut
   const fanOutChannels = ctx.quick ? 20 : 500
@@ -163,30 +133,46 @@ export async function eslScenario(ctx) {
   let ready
   try {
     /** @type {{ port: number, pid: number, warmRenders: number, warmMs: number }} */
-    const server = await ask('ready')
+    const server = await info.ask('ready')
     ready = server
+    off = startServe(ctx, serveSource, { name: 'off', workDir, phrases, prefix })
+    /** @type {{ port: number, pid: number }} */
+    const offServer = await off.ask('ready')
     if (os.availableParallelism() >= 2 && !ctx.quick) {
       ownCpus = affinityOf(process.pid)
-      pinned = ownCpus !== undefined && pin(server.pid, '0') && pin(process.pid, '1')
+      pinned = ownCpus !== undefined && pin(server.pid, '0') && pin(offServer.pid, '0') && pin(process.pid, '1')
     }
     const base = { port: server.port, phrases, zipfS, textPrefix: prefix }
     ctx.progress('warm-up (not measured)')
     await runEslLoad({ ...base, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
+    await runEslLoad({ ...base, port: offServer.port, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
+    // The goal's level first (its rounds must fit the budget on a busy box), then the context rows.
+    const offAsk = off.ask
+    roundResults = await runEslRounds({
+      servers: [
+        { name: 'info', port: server.port, reset: () => info.ask('reset'), report: () => info.ask('report') },
+        { name: 'off', port: offServer.port, reset: () => offAsk('reset'), report: () => offAsk('report') },
+      ],
+      rounds,
+      run: (port, round) => runEslLoad({ ...base, port, channels: top.channels, calls: top.calls, seed: top.channels + round }),
+      signal: ctx.signal,
+      progress: (m) => ctx.progress(`${top.channels} channels back to back, ${fmtInt(top.calls)} calls, ${m}`),
+    })
     for (const level of levels) {
       if (ctx.signal.aborted) break
       ctx.progress(`${level.channels} channel(s) back to back, ${fmtInt(level.calls)} calls`)
-      await ask('reset')
+      await info.ask('reset')
       const clientCpu = process.cpuUsage()
       const client = await runEslLoad({ ...base, channels: level.channels, calls: level.calls, seed: level.channels })
-      const { service, cpu } = /** @type {{ service: ServiceSummary, cpu: { perCallUs: number } }} */ (await ask('report'))
+      const { service, cpu } = /** @type {{ service: ServiceSummary, cpu: { perCallUs: number } }} */ (await info.ask('report'))
       rows.push({ label: `${level.channels}, back to back`, client, service, cpu: cpuPerCall(cpu, clientCpu, client.calls) })
     }
     if (!ctx.signal.aborted) {
       ctx.progress(`${paced.channels} channels paced: ${paced.ratePerSecond} calls/s, ${fmtInt(paced.calls)} calls`)
-      await ask('reset')
+      await info.ask('reset')
       const clientCpu = process.cpuUsage()
       const client = await runPaced(runEslLoad, { ...base, prefix, ratePerSecond: paced.ratePerSecond, calls: paced.calls, maxInFlight: paced.channels, signal: ctx.signal })
-      const { service, cpu } = /** @type {{ service: ServiceSummary, cpu: { perCallUs: number } }} */ (await ask('report'))
+      const { service, cpu } = /** @type {{ service: ServiceSummary, cpu: { perCallUs: number } }} */ (await info.ask('report'))
       rows.push({ label: `${paced.channels}, paced at ${paced.ratePerSecond} calls/s (peak ${client.peakInFlight} in flight${client.dropped > 0 ? `, ${client.dropped} dropped` : ''})`, client, service, cpu: cpuPerCall(cpu, clientCpu, client.calls) })
     }
     if (!ctx.signal.aborted) {
@@ -197,47 +183,53 @@ export async function eslScenario(ctx) {
         prefix,
         signal: ctx.signal,
         runBurst: runEslBurst,
-        reset: () => ask('reset'),
-        report: async () => /** @type {{ service: import('../lib/esl-fan-out.js').ServiceReport }} */ (await ask('report')).service,
+        reset: () => info.ask('reset'),
+        report: async () => /** @type {{ service: import('../lib/esl-fan-out.js').ServiceReport }} */ (await info.ask('report')).service,
         progress: ctx.progress,
       })
     }
 
-    const top = rows.find((r) => r.label.startsWith(`${levels.at(-1)?.channels}, back`))
-    const missed = top !== undefined && (top.service.p99Ms > ESL_P99_GOAL_MS || top.client.lookupsPerSecond < ESL_RATE_GOAL)
-    if (missed && !ctx.quick && !ctx.signal.aborted && top !== undefined) {
-      ctx.progress(`ESL goal missed: profiling the server under ${levels.at(-1)?.channels} channels`)
-      await ask('profile-start')
-      await runEslLoad({ ...base, channels: levels.at(-1)?.channels ?? 500, calls: 5000, seed: 99 })
-      const { profile } = /** @type {{ profile: any }} */ (await ask('profile-stop'))
-      if (profile !== undefined) profiles.push(profileMarkdown(summarizeCpuProfile(profile, 20), `the ESL server (esl-serve) under ${levels.at(-1)?.channels} channels back to back`))
+    const defaults = summarizeVariant(roundResults, 'info')
+    const missed = defaults.serviceP99Ms.median > ESL_P99_GOAL_MS || defaults.rate.median < ESL_RATE_GOAL
+    if (missed && !ctx.quick && !ctx.signal.aborted) {
+      ctx.progress(`ESL goal missed: profiling the server under ${top.channels} channels`)
+      await info.ask('profile-start')
+      await runEslLoad({ ...base, channels: top.channels, calls: 5000, seed: 99 })
+      const { profile } = /** @type {{ profile: any }} */ (await info.ask('profile-stop'))
+      if (profile !== undefined) profiles.push(profileMarkdown(summarizeCpuProfile(profile, 20), `the ESL server (esl-serve, call log info) under ${top.channels} channels back to back`))
     }
-    await ask('stop', 'stopped')
+    await info.ask('stop', 'stopped')
+    await off.ask('stop', 'stopped')
   } finally {
     if (pinned && ownCpus !== undefined && !pin(process.pid, ownCpus)) throw new Error(`esl: could not restore this process's CPU affinity (${ownCpus})`)
-    if (child.exitCode === null && child.signalCode === null) {
-      const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
-      child.kill('SIGTERM')
-      await exited
-      clearTimeout(timer)
-    }
+    await info.kill()
+    await off?.kill()
   }
 
-  const top = rows.find((r) => r.label.startsWith(`${levels.at(-1)?.channels}, back`))
   const pacedRow = rows.find((r) => r.label.includes('paced'))
   const statusOf = (/** @type {Record<string, number>} */ byStatus) =>
     Object.entries(byStatus)
       .map(([k, v]) => `${k} ${fmtInt(v)}`)
       .join(', ')
-  const serviceP99 = top?.service.p99Ms ?? Number.NaN
-  const rate = top?.client.lookupsPerSecond ?? Number.NaN
+  const defaults = summarizeVariant(roundResults, 'info')
+  const offSummary = summarizeVariant(roundResults, 'off')
+  const rateRatio = roundRatio(roundResults, 'info', 'off', (r) => r.client.lookupsPerSecond)
+  const p99Ratio = roundRatio(roundResults, 'info', 'off', (r) => r.service.p99Ms)
+  const measured = defaults.rate.n > 0
+  const serviceP99 = defaults.serviceP99Ms.median
+  const rate = defaults.rate.median
+  const loads = spreadOf(roundResults.map((r) => r.load1m))
+  const times = (/** @type {number} */ r) => fmtTimes(r)
   return {
     id: 'esl',
     title,
     description:
-      `runEslLoad (load/esl-load.ts) against load/esl-serve.ts (the built app's ESL hook, wired as \`serve\` wires it, in a child ` +
+      `runEslLoad (load/esl-load.ts) against load/esl-serve.ts (the built app's ESL hook, wired as \`serve\` wires it, logging at info to a file, in a child ` +
       `process driven over IPC), phrases drawn from ${phrases} pre-warmed prompts with Zipf(${zipfS}). Each call: connect, ` +
-      `CHANNEL_DATA, the service's uuid_setvar/exit, disconnect. ${pinned ? 'The server is pinned to CPU 0 and the load generator (this process) to CPU 1 (taskset).' : 'Server and load generator share the cores (not pinned).'} ` +
+      `CHANNEL_DATA, the service's uuid_setvar/exit, disconnect; the generator checks every call's tts_file and tts_cache_status. ` +
+      `${pinned ? 'The server is pinned to CPU 0 and the load generator (this process) to CPU 1 (taskset).' : 'Server and load generator share the cores (not pinned).'} ` +
+      `The goal's level (${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round) runs in ${rounds} interleaved rounds against two esl-serve processes on one cache dir: ` +
+      'TTS_ESL_CALL_LOG=info (the default: one info line per call) and TTS_ESL_CALL_LOG=off, the order alternating each round; the goal is judged on the default, as the median of its rounds with min–max. ' +
       'Client side: TCP connect → `exit` received (when FreeSWITCH could play ${tts_file}). Service side: from the `data` event that ' +
       'completed CHANNEL_DATA to the write of the variables (EslObserver.answered). There is no baseline to run here (the Lua script ' +
       'lives inside FreeSWITCH): the goals are the reference. CPU µs/call: user + system time of the service process (esl-serve) ' +
@@ -257,6 +249,37 @@ export async function eslScenario(ctx) {
           fmtMs(r.service.maxMs),
           `${fmtInt(r.cpu.serviceUs)} / ${fmtInt(r.cpu.clientUs)}`,
           fmtInt(r.client.failed),
+        ]),
+      },
+      {
+        caption: `${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round: TTS_ESL_CALL_LOG=info (default) vs off, interleaved rounds (median (min–max); ratio: median of the per-round info/off ratios)`,
+        headers: ['call log', 'rounds', 'lookups/s', 'service p50', 'service p99', 'CPU µs/call: service', 'CPU µs/call: generator', 'failed'],
+        rows: [
+          ...[defaults, offSummary].map((v) => [
+            v.variant === 'info' ? 'info (default)' : v.variant,
+            String(v.rate.n),
+            fmtSpread(v.rate, fmtInt),
+            fmtSpread(v.serviceP50Ms, fmtMs),
+            fmtSpread(v.serviceP99Ms, fmtMs),
+            fmtSpread(v.serviceCpuUs, fmtInt),
+            fmtSpread(v.clientCpuUs, fmtInt),
+            fmtInt(v.failed),
+          ]),
+          ['info / off', String(rateRatio.n), fmtSpread(rateRatio, times), '', fmtSpread(p99Ratio, times), '', '', ''],
+        ],
+      },
+      {
+        caption: `the rounds, in the order run (load average: 1 minute, at the start of each)`,
+        headers: ['round', 'call log', 'calls (status)', 'lookups/s', 'service p50', 'service p99', 'CPU µs/call: service / generator', 'load average'],
+        rows: roundResults.map((r) => [
+          String(r.round),
+          r.variant,
+          `${fmtInt(r.client.calls)} (${statusOf(r.client.byStatus)})`,
+          fmtInt(r.client.lookupsPerSecond),
+          fmtMs(r.service.p50Ms),
+          fmtMs(r.service.p99Ms),
+          `${fmtInt(r.serviceCpuUs)} / ${fmtInt(r.clientCpuUs)}`,
+          r.load1m.toFixed(2),
         ]),
       },
       ...(fanOut === undefined
@@ -291,21 +314,21 @@ export async function eslScenario(ctx) {
             },
           ]),
       {
-        name: `ESL hit p99, service side, ${levels.at(-1)?.channels} channels back to back`,
+        name: `ESL hit p99, service side, ${top.channels} channels back to back (call log info, median of ${defaults.rate.n} rounds)`,
         target: `≤ ${ESL_P99_GOAL_MS} ms`,
-        value: top === undefined ? 'n/a' : `${fmtMs(serviceP99)} (paced: ${fmtMs(pacedRow?.service.p99Ms ?? Number.NaN)}; client side ${fmtMs(top.client.p99Ms)})`,
-        met: top === undefined ? undefined : serviceP99 <= ESL_P99_GOAL_MS,
+        value: measured ? `${fmtSpread(defaults.serviceP99Ms, fmtMs)} (paced: ${fmtMs(pacedRow?.service.p99Ms ?? Number.NaN)}; call log off: ${fmtSpread(offSummary.serviceP99Ms, fmtMs)})` : 'n/a',
+        met: measured ? serviceP99 <= ESL_P99_GOAL_MS : undefined,
         why: `the service's own time per call reaches ${fmtMs(serviceP99)} at the 99th percentile; the profile below shows where the server's CPU goes.`,
       },
       {
-        name: `ESL lookups/s, ${levels.at(-1)?.channels} channels back to back`,
+        name: `ESL lookups/s, ${top.channels} channels back to back (call log info, median of ${defaults.rate.n} rounds)`,
         target: `≥ ${fmtInt(ESL_RATE_GOAL)}/s`,
-        value: top === undefined ? 'n/a' : `${fmtInt(rate)}/s`,
-        met: top === undefined ? undefined : rate >= ESL_RATE_GOAL,
+        value: measured ? `${fmtSpread(defaults.rate, fmtInt)}/s (call log off: ${fmtSpread(offSummary.rate, fmtInt)}/s; load average ${fmtSpread(loads, (l) => l.toFixed(2))})` : 'n/a',
+        met: measured ? rate >= ESL_RATE_GOAL : undefined,
         why:
-          `each call is a new TCP connection and several ESL frames each way. CPU per call: service ${fmtInt(top?.cpu.serviceUs ?? Number.NaN)} µs ` +
-          `(≈ ${fmtInt(1e6 / (top?.cpu.serviceUs ?? Number.NaN))} calls/s on one core), generator ${fmtInt(top?.cpu.clientUs ?? Number.NaN)} µs ` +
-          `(≈ ${fmtInt(1e6 / (top?.cpu.clientUs ?? Number.NaN))}/s)${pinned ? ', each pinned to its own core' : ''}; whichever is the lower bounds the rate, ` +
+          `each call is a new TCP connection and several ESL frames each way. CPU per call (medians): service ${fmtInt(defaults.serviceCpuUs.median)} µs ` +
+          `(≈ ${fmtInt(1e6 / defaults.serviceCpuUs.median)} calls/s on one core), generator ${fmtInt(defaults.clientCpuUs.median)} µs ` +
+          `(≈ ${fmtInt(1e6 / defaults.clientCpuUs.median)}/s)${pinned ? ', each pinned to its own core' : ''}; whichever is the lower bounds the rate, ` +
           'and CPU time taken by other work on the machine comes off both — see the profile and the load average.',
       },
     ],
@@ -314,6 +337,62 @@ export async function eslScenario(ctx) {
       `Pre-warm by esl-serve: ${ready === undefined ? 'n/a' : `${phrases} phrases, ${ready.warmRenders} rendered in ${fmtMs(ready.warmMs)}`}.`,
     ],
     profiles,
-    raw: { rows, pinned, phrases, zipfS, fanOut },
+    raw: { rows, rounds: roundResults, pinned, phrases, zipfS, fanOut },
   }
+}
+
+/**
+ * @typedef {{ ask: <T = any>(type: string, answer?: string) => Promise<T>, kill: () => Promise<void> }} ServeChild
+ */
+
+/**
+ * Forks load/esl-serve.ts with TTS_ESL_CALL_LOG=`name` (its own log file in `workDir`, the
+ * shared cache dir), and its IPC: `ask(type)` sends a command and waits (bounded) for its answer.
+ * @param {import('./context.js').ScenarioContext} ctx
+ * @param {string} serveSource
+ * @param {{ name: 'info' | 'off', workDir: string, phrases: number, prefix: string }} o
+ * @returns {ServeChild}
+ */
+function startServe(ctx, serveSource, o) {
+  const child = fork(
+    serveSource,
+    ['--dist', path.join(ctx.repoRoot, 'dist'), '--cache-dir', path.join(o.workDir, 'cache'), '--phrases', String(o.phrases), '--prefix', o.prefix, '--log', path.join(o.workDir, `esl-serve-${o.name}.log`), '--log-level', 'info'],
+    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, TTS_ESL_ENABLED: 'true', TTS_ESL_CALL_LOG: o.name } },
+  )
+  let stderr = ''
+  child.stderr?.on('data', (/** @type {Buffer} */ c) => {
+    stderr = (stderr + c.toString('utf8')).slice(-4000)
+  })
+  /** @type {Promise<number | null>} */
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+  /** @type {ServeChild['ask']} */
+  const ask = (type, answer = type) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => done(new Error(`esl-serve (${o.name}) did not answer '${type}' within 60 s`)), 60_000)
+      /** @param {any} message */
+      const onMessage = (message) => {
+        if (message?.type === answer) done(undefined, message)
+        else if (message?.type === 'error') done(new Error(String(message.message)))
+      }
+      const onExit = () => done(new Error(`esl-serve (${o.name}) exited while '${type}' was pending:\n${stderr}`))
+      /** @param {Error | undefined} err @param {any} [value] */
+      function done(err, value) {
+        clearTimeout(timer)
+        child.off('message', onMessage)
+        child.off('exit', onExit)
+        if (err === undefined) resolve(value)
+        else reject(err)
+      }
+      child.on('message', onMessage)
+      child.once('exit', onExit)
+      if (type !== 'ready') child.send({ type })
+    })
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+    child.kill('SIGTERM')
+    await exited
+    clearTimeout(timer)
+  }
+  return { ask, kill }
 }

@@ -75,8 +75,8 @@ export const SCENARIOS = Object.freeze([
     method: { rounds: '5 interleaved rounds per level (64, 256 connections), the order of the targets rotating, after a 2 s warm-up of each', perRound: '10 s of wrk (one thread) per target', paired: 'round i of ours with round i of nginx', reported: 'median of the per-round requests/s and p99 ratios', spread: MEDIAN_MIN_MAX },
   },
   {
-    id: 'esl', title: 'ESL hit path', budgetS: 120, minBudgetS: 30, estimateS: 40, run: eslScenario,
-    method: { rounds: 'lookups/s and p99: one run per channel count after a warm-up (absolute goals, no baseline); fan-out: 5 rounds, each 500 waiters on one miss then 500 hits', perRound: 'a fixed number of calls', paired: "fan-out: round i's waiters with round i's hits", reported: 'fan-out: median of the per-round ratios', spread: 'fan-out: min–max over the rounds' },
+    id: 'esl', title: 'ESL hit path', budgetS: 240, minBudgetS: 60, estimateS: 120, run: eslScenario,
+    method: { rounds: '500 channels: 5 interleaved rounds per call-log setting (info = the default, off; which goes first alternating), after a warm-up; 1 and 100 channels, paced: one run each; fan-out: 5 rounds, each 500 waiters on one miss then 500 hits', perRound: 'a fixed number of calls', paired: "call log: round i of info with round i of off; fan-out: round i's waiters with round i's hits", reported: 'median lookups/s and service p99 of the info rounds (the goal), median of the per-round info/off ratios; fan-out: median of the per-round ratios', spread: MEDIAN_MIN_MAX },
   },
   {
     id: 'cluster', title: 'Cluster dedupe and worker throughput', budgetS: 150, minBudgetS: 40, estimateS: 15, run: clusterScenario,
