@@ -8,6 +8,7 @@ import type { recordingValidatorBuilder } from './precompile-validators.js'
 import { BearerAuth } from './bearer-auth.js'
 import type { HttpAppContext } from './context.js'
 import { clientErrorHandler, httpError, isCountedByService, retryAfterSeconds, sendError, toHttpError } from './http-errors.js'
+import { lazyChildLoggerFactory } from './lazy-request-logger.js'
 import { registerLoadShedding, type PressureOptions } from './load-shedding.js'
 import { registerOpenApi } from './openapi.js'
 import { registerStrictBodyParsers } from './body-parsers.js'
@@ -114,6 +115,8 @@ function createFastify(ctx: HttpAppContext, options: HttpServerOptions, logger: 
     // work. Every request is counted in the metrics; one line per request only at debug (onResponse).
     // (LogController: the top-level disableRequestLogging is deprecated, FSTDEP023.)
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's child logger is made on its first line only (most hits write none).
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: config.bodyLimitBytes,
     // Long GET texts travel in the URL: allow the longest valid one (4 UTF-8 bytes a code
     // point, 3 characters a percent-encoded byte), never less than Node's default.
