@@ -31,3 +31,19 @@ describe('unknownEnvWarnings', () => {
     ])
   })
 })
+
+describe('Redis URLs', () => {
+  it('refuses a REDIS_URL that is not a redis:// or rediss:// URL, naming the variable and hiding the password', () => {
+    let issues: string[] = []
+    try {
+      loadConfig({ env: { REDIS_URL: 'notaurl', TTS_AUDIO_REDIS_URL: 'http://user:sekret@h:6379' } })
+    } catch (error) {
+      issues = (error as { details: { issues: string[] } }).details.issues
+    }
+    expect(issues).toEqual([
+      'REDIS_URL=notaurl: must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379 or rediss://user:password@redis.example:6380/0',
+      'TTS_AUDIO_REDIS_URL=http://[redacted]@h:6379: must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379 or rediss://user:password@redis.example:6380/0',
+    ])
+    expect(loadConfig({ env: { REDIS_URL: 'rediss://u:p@redis.example:6380/1' } }).redisUrl).toBe('rediss://u:p@redis.example:6380/1')
+  })
+})
