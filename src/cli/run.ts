@@ -114,7 +114,8 @@ export function run(argv: readonly string[]): void {
   },
   (error: unknown) => {
     if (error instanceof UsageError) {
-      err(`tts-cache: ${error.message}\nRun 'tts-cache --help' for usage.`)
+      const name = argv.find((a) => COMMANDS[a] !== undefined)
+      err(`tts-cache: ${error.message}\nRun 'tts-cache ${name === undefined ? '' : `${name} `}--help' for usage.`)
       process.exitCode = EXIT.usage
       return
     }
