@@ -106,9 +106,7 @@ npm run --silent build >&2
 case "$mode" in
   setup) say "ready" ;;
   serve)
-    if [ -z "${TTS_CACHE_DIR:-}" ] && [ "$(id -u)" != 0 ]; then
-      export TTS_CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/tts-cache"   # /var/lib/tts-cache needs root
-    fi
+    # The cache directory: TTS_CACHE_DIR, else the one default every command uses (docs/configuration.md).
     # Memory (docs/operations.md, Memory): at most 2 glibc malloc arenas; a smaller V8 young
     # generation and old-generation growth step (src/supervision/serve-memory.ts). The
     # supervisor passes both on to its child.

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { TtsError } from '../core/errors.js'
+import { describeIssue } from './config-issues.js'
+import { defaultCacheDir } from './default-cache-dir.js'
 import { configSchema, ENV_NAMES, type Config } from './schema.js'
 
 export interface LoadConfigOptions {
@@ -14,7 +16,8 @@ export interface LoadConfigOptions {
 /**
  * Merges file < environment < overrides, validates once against the schema and returns a
  * frozen Config. Every problem is reported at once in one TTS_ERR_CONFIG error whose
- * `details.issues` lists them (name of the env var or file key, and what is wrong).
+ * `details.issues` lists them (name of the env var or file key, the value, and what it must be).
+ * The cache directory, when not set anywhere, is defaultCacheDir()'s (the same for every command).
  */
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   const env = options.env ?? {}
@@ -40,16 +43,17 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
       sourceOf[key] = name
     }
   }
-  const merged = { ...fromFile, ...fromEnv, ...options.overrides }
+  const merged: Record<string, unknown> = { ...fromFile, ...fromEnv, ...options.overrides }
+  // One rule for every command (src/config/default-cache-dir.ts), not the schema's fixed default.
+  if (merged['cacheDir'] === undefined) merged['cacheDir'] = defaultCacheDir(env)
   const result = configSchema.safeParse(merged)
   if (!result.success) {
     for (const issue of result.error.issues) {
-      const key = issue.path.map(String).join('.')
       if (issue.code === 'unrecognized_keys') {
         for (const k of issue.keys) problems.push(`${sourceOf[k] ?? k}: unknown setting`)
         continue
       }
-      problems.push(`${sourceOf[key] ?? (key || 'config')}: ${issue.message}`)
+      problems.push(describeIssue(issue, sourceOf[issue.path.map(String).join('.')], merged, configSchema.shape))
     }
   }
   if (problems.length > 0 || !result.success) {

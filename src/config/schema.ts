@@ -49,6 +49,12 @@ const commandTemplate = z
 
 const optionalString = z.string().min(1).optional()
 
+/** REDIS_URL / TTS_AUDIO_REDIS_URL: a redis:// or rediss:// URL with a host (a bare host name used to pass and fail at connect). */
+const redisUrl = z.string().refine((value) => {
+  const url = URL.parse(value)
+  return url !== null && (url.protocol === 'redis:' || url.protocol === 'rediss:') && url.hostname !== ''
+}, 'must be a redis:// or rediss:// URL with a host, e.g. redis://127.0.0.1:6379 or rediss://user:password@redis.example:6380/0')
+
 /**
  * TTS_PUBLIC_URL: the base of every URL the API hands out (`url` fields), so an absolute http(s)
  * URL and nothing a client should not see or follow: no user, password, query or fragment.
@@ -136,7 +142,7 @@ export const configSchema = z
     bodyLimitBytes: byteSize.default(DEFAULTS.bodyLimitBytes),
     httpHotBytes: z.union([z.literal(0), byteSize]).default(DEFAULTS.httpHotBytes),
     httpAccelRedirect: accelPrefix.optional(),
-    redisUrl: optionalString,
+    redisUrl: redisUrl.optional(),
     redisSentinels: hostPortList.optional(),
     redisSentinelName: optionalString,
     redisSentinelPassword: optionalString,
@@ -145,7 +151,7 @@ export const configSchema = z
     redisPassword: optionalString,
     redisCommandTimeoutMs: int(50, 60_000).default(DEFAULTS.redisCommandTimeoutMs),
     redisConnectTimeoutMs: int(100, 60_000).default(DEFAULTS.redisConnectTimeoutMs),
-    audioRedisUrl: optionalString,
+    audioRedisUrl: redisUrl.optional(),
     redisPrefix: z.string().min(1).regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only').default('tts-cache'),
     redisFallback: z.enum(['local', 'fail']).default('local'),
     redisFallbackAfterMs: int(0, 60_000).default(1000),

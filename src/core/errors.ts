@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   // 507, not 503: a full disk does not clear in the seconds a 503 Retry-After promises (see docs/errors.md).
   TTS_ERR_STORE_FULL: { status: 507, retryable: true, message: 'no space left in the cache directory: %s' },
   TTS_ERR_CONFIG: { status: 500, retryable: false, message: 'invalid configuration: %s' },
+  TTS_ERR_CACHE_DIR: { status: 500, retryable: false, message: 'cache directory %s is not writable by this user (%s): set TTS_CACHE_DIR or --cache-dir to a directory it can write, or give it that directory' },
+  TTS_ERR_LISTEN: { status: 500, retryable: false, message: 'the %s cannot listen on %s: %s; set %s to a free one' },
   TTS_ERR_RENDER_FAILED: { status: 502, retryable: true, message: 'engine %s failed: %s' },
   TTS_ERR_INVALID_AUDIO: { status: 502, retryable: true, message: 'engine %s produced no valid audio: %s' },
   TTS_ERR_ENGINE_UNAVAILABLE: { status: 503, retryable: true, message: 'engine %s is not available: %s' },

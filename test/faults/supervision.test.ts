@@ -175,7 +175,7 @@ describe('TTS_WATCHDOG_MS', () => {
     expect(loadConfig({ env: {} }).watchdogMs).toBe(1500)
     expect(loadConfig({ env: { TTS_WATCHDOG_MS: '0' } }).watchdogMs).toBe(0)
     expect(loadConfig({ env: { TTS_WATCHDOG_MS: '800' } }).watchdogMs).toBe(800)
-    expect(() => loadConfig({ env: { TTS_WATCHDOG_MS: '50' } })).toThrow(/TTS_WATCHDOG_MS: must be 0 \(off\) or at least 100 ms/)
+    expect(() => loadConfig({ env: { TTS_WATCHDOG_MS: '50' } })).toThrow(/TTS_WATCHDOG_MS=50: must be 0 \(off\) or at least 100 ms/)
   })
 })
 

@@ -3,6 +3,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { redisTargetFrom } from '../../app/cluster-settings.js'
 import { detectEngines } from '../../app/engine-options.js'
+import { unknownEnvWarnings } from '../../config/env-check.js'
 import { loadConfig } from '../../config/load-config.js'
 import { describeRedisTarget, type RedisTarget } from '../../redis/redis-target.js'
 import { SECRET_KEYS, type Config } from '../../config/schema.js'
@@ -32,6 +33,8 @@ export async function doctorCommand(argv: readonly string[], env: NodeJS.Process
   } catch (error) {
     checks.push({ name: 'config', ok: false, detail: describeError(error) })
   }
+  // A misspelt variable is a setting that silently does not apply.
+  for (const warning of unknownEnvWarnings(env)) checks.push({ name: 'environment', ok: false, detail: warning })
   let engines: CatalogDescription | undefined
   if (config !== undefined) {
     const logger = createLogger({ level: 'silent', destination: 2 })

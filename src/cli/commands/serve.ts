@@ -5,8 +5,10 @@ import { createLogger, logSecretsOf } from '../../logger.js'
 import type { RunningServer } from '../../app/server.js'
 import type { Liveness, LivenessOptions } from '../../supervision/liveness.js'
 import type { SupervisedMessage } from '../../supervision/supervisor-protocol.js'
+import { unknownEnvWarnings } from '../../config/env-check.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT, UsageError } from '../output.js'
+import { ensureWritableCacheDir, explainListenError } from '../startup-checks.js'
 
 /** Set by `serve --supervise` in its child's environment: beat over the IPC channel. */
 export const SUPERVISED_ENV = 'TTS_SUPERVISED'
@@ -24,6 +26,9 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
   const { values } = parseCommandArgs(argv, { supervise: { type: 'boolean' } })
   const config = loadConfig({ env, file: values.config, overrides: flagOverrides(values) })
   const logger = createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
+  // A --supervise child's parent has said these already.
+  if (env[SUPERVISED_ENV] !== '1') for (const warning of unknownEnvWarnings(env)) logger.warn({}, warning)
+  await ensureWritableCacheDir(config.cacheDir)
   if (values.supervise === true) return superviseServe(argv, env, config, logger)
   // Under systemd Type=notify: fail now, before listening, if sd_notify cannot work.
   const { openSdNotifier, sdNotifyEnvironment } = await import('../../supervision/sd-notify.js')
@@ -41,7 +46,7 @@ export async function serveCommand(argv: readonly string[], env: NodeJS.ProcessE
     server = await startServer(app)
   } catch (error) {
     await app.close(0)
-    throw error
+    throw explainListenError(error, config)
   }
   const liveness = await startServeLiveness(config, env, logger, systemd)
   return new Promise<number>((resolve) => {

@@ -1,6 +1,7 @@
 import { redisConfigured } from '../../app/cluster-settings.js'
 import { loadConfig } from '../../config/load-config.js'
 import { detectEngines, engineRendererFor } from '../../app/engine-options.js'
+import { unknownEnvWarnings } from '../../config/env-check.js'
 import { createLogger, logSecretsOf } from '../../logger.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { EXIT, UsageError } from '../output.js'
@@ -16,6 +17,7 @@ export async function workerCommand(argv: readonly string[], env: NodeJS.Process
   const config = loadConfig({ env, file: values.config, overrides })
   if (!redisConfigured(config)) throw new UsageError('worker needs REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES (render workers take jobs from the BullMQ queue)')
   const logger = createLogger({ level: config.logLevel, secrets: logSecretsOf(config) })
+  for (const warning of unknownEnvWarnings(env)) logger.warn({}, warning)
   const engines = await detectEngines(config, logger)
   const renderer = engineRendererFor(config, engines, logger)
   const { startWorker } = await import('../../app/cluster.js')

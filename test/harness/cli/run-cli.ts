@@ -8,15 +8,22 @@ export interface CliResult {
   readonly stderr: string
 }
 
+/** As another user (`uid`/`gid`: only root can ask for that). */
+export interface CliUser {
+  readonly uid: number
+  readonly gid: number
+}
+
 /**
  * Runs the built `tts-cache` (dist/cli/main.js, kept fresh by test/global-setup.ts) in a
  * separate Node process with a clean environment plus `env`.
  */
-export function runCli(args: readonly string[], env: Record<string, string>, input?: string): Promise<CliResult> {
+export function runCli(args: readonly string[], env: Record<string, string>, input?: string, user?: CliUser): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), ...args], {
       env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
+      ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
     })
     let stdout = ''
     let stderr = ''
