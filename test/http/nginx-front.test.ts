@@ -286,6 +286,14 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
     expect(afterRefresh.body.equals(newBytes)).toBe(true)
     expect(afterRefresh.body.equals(await readFile(wavPath))).toBe(true)
     expect(seen).toEqual([])
+
+    // POST /v1/tts takes the same way (through the lookup server) and is never remembered.
+    for (let i = 0; i < 2; i++) {
+      const placed = await fetch(`${front.base}/v1/tts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) })
+      expect(placed.status).toBe(200)
+      expect((await placed.json()) as unknown).toMatchObject({ key })
+    }
+    expect(seen.map((s) => s.method)).toEqual(['POST', 'POST'])
     expect(await front.errorLog()).not.toMatch(/\[(?:alert|emerg|crit)\]/)
   })
 
