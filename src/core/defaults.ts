@@ -60,6 +60,11 @@ export const DEFAULTS = Object.freeze({
   bodyLimitBytes: 1024 * 1024,
   /** Memory for HTTP's copies of hot WAVs (0: always stream from disk). */
   httpHotBytes: 32 * 1024 ** 2,
+  /**
+   * Seconds the nginx front may keep a /v1/tts hit's X-Accel-Redirect answer (the query → key
+   * lookup) before asking the service again (X-Accel-Expires; 0: never kept).
+   */
+  httpAccelLookupSeconds: 30,
   /** Larger WAVs are always streamed from disk. */
   httpHotFileMaxBytes: 1024 ** 2,
   /** After the HTTP API listens, wait this long before compiling the route schemas no request compiled yet (ms). */

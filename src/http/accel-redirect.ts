@@ -24,10 +24,16 @@ export function cacheRelativeWavPath(key: string): string {
  * came through the front. Returns false, having set nothing, otherwise: the caller sends the file
  * itself. Range, If-Range and HEAD are then the front's to answer, on the file it opens; a file it
  * cannot find there (gone since the lookup) it asks for again without the front's header.
+ *
+ * `lookupSeconds` > 0 adds `X-Accel-Expires: <lookupSeconds>`: the front may keep this answer (the
+ * query → key lookup, a pure function of the query while the engine and the settings stay) that
+ * long and act on it without asking (TTS_HTTP_ACCEL_LOOKUP_SECONDS; the caller passes 0 when the
+ * answer depended on a bearer token). nginx consumes the header; no client sees it.
  */
-export function sendAccelRedirect(request: FastifyRequest, reply: FastifyReply, result: TtsResult, prefix: string | undefined): boolean {
+export function sendAccelRedirect(request: FastifyRequest, reply: FastifyReply, result: TtsResult, prefix: string | undefined, lookupSeconds = 0): boolean {
   if (prefix === undefined || result.status !== 'hit' || request.headers[ACCEL_REQUEST_HEADER] !== '1') return false
   const relative = cacheRelativeWavPath(result.key)
+  if (lookupSeconds > 0) reply.header('x-accel-expires', String(lookupSeconds))
   reply
     .header('etag', etagFor(result.key))
     .header('x-tts-cache', result.status)

@@ -27,6 +27,44 @@ describe('X-Accel-Redirect for the nginx front (TTS_HTTP_ACCEL_REDIRECT)', () =>
     expect(head.headers['x-accel-redirect']).toBe(hit.headers['x-accel-redirect'])
   })
 
+  it('lets the front keep a hit answer for TTS_HTTP_ACCEL_LOOKUP_SECONDS (X-Accel-Expires), never a render, nor when every route needs the token', async () => {
+    const t = await testApp({ config: { httpAccelRedirect: PREFIX } })
+    const rendered = await t.app.inject({ method: 'GET', url: hello, headers: front })
+    expect(rendered.headers['x-accel-expires']).toBeUndefined()
+    const hit = await t.app.inject({ method: 'GET', url: hello, headers: front })
+    expect(hit.headers['x-accel-redirect']).toBeDefined()
+    expect(hit.headers['x-accel-expires']).toBe('30')
+    // A client not behind the front never sees it.
+    const direct = await t.app.inject({ method: 'GET', url: hello })
+    expect(direct.headers['x-accel-expires']).toBeUndefined()
+
+    const short = await testApp({ config: { httpAccelRedirect: PREFIX, httpAccelLookupSeconds: 5 } })
+    await short.app.inject({ method: 'GET', url: hello, headers: front })
+    expect((await short.app.inject({ method: 'GET', url: hello, headers: front })).headers['x-accel-expires']).toBe('5')
+
+    const never = await testApp({ config: { httpAccelRedirect: PREFIX, httpAccelLookupSeconds: 0 } })
+    await never.app.inject({ method: 'GET', url: hello, headers: front })
+    const notKept = await never.app.inject({ method: 'GET', url: hello, headers: front })
+    expect(notKept.headers['x-accel-redirect']).toBeDefined()
+    expect(notKept.headers['x-accel-expires']).toBeUndefined()
+
+    // The answer depended on the token: the front asks again each time.
+    const guarded = await testApp({ config: { httpAccelRedirect: PREFIX, authAllRoutes: true } })
+    await guarded.app.inject({ method: 'GET', url: hello, headers: { ...front, ...auth } })
+    const tokenHit = await guarded.app.inject({ method: 'GET', url: hello, headers: { ...front, ...auth } })
+    expect(tokenHit.headers['x-accel-redirect']).toBeDefined()
+    expect(tokenHit.headers['x-accel-expires']).toBeUndefined()
+  })
+
+  it('takes TTS_HTTP_ACCEL_LOOKUP_SECONDS from 0 to 3600 (default 30)', () => {
+    expect(loadConfig({ env: {} }).httpAccelLookupSeconds).toBe(30)
+    expect(loadConfig({ env: { TTS_HTTP_ACCEL_LOOKUP_SECONDS: '0' } }).httpAccelLookupSeconds).toBe(0)
+    expect(loadConfig({ env: { TTS_HTTP_ACCEL_LOOKUP_SECONDS: '3600' } }).httpAccelLookupSeconds).toBe(3600)
+    for (const bad of ['-1', '3601', '1.5', 'soon']) {
+      expect(() => loadConfig({ env: { TTS_HTTP_ACCEL_LOOKUP_SECONDS: bad } }), bad).toThrow(/TTS_HTTP_ACCEL_LOOKUP_SECONDS/)
+    }
+  })
+
   it('streams a render (a miss) and a refresh as without the front', async () => {
     const t = await testApp({ config: { httpAccelRedirect: PREFIX } })
     const rendered = await t.app.inject({ method: 'GET', url: hello, headers: front })

@@ -218,13 +218,83 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
     const range = await fetch(`${front.base}${ttsUrl(text)}`, { headers: { range: 'bytes=10-19' } })
     expect(range.status).toBe(206)
     expect(Buffer.from(await range.arrayBuffer()).equals(directBytes.subarray(10, 20))).toBe(true)
-    expect(seen.map((s) => [s.method, s.accelAnswer !== undefined])).toEqual([
-      ['HEAD', true],
-      ['GET', true],
-    ])
+    // The lookup was remembered (X-Accel-Expires): HEAD and Range of the same query never reach the service.
+    expect(seen).toEqual([])
+    expect(range.headers.get('x-accel-expires')).toBeNull()
     // A tag the client holds: the service answers 304 itself, before any lookup.
     const conditional = await fetch(`${front.base}${ttsUrl(text)}`, { headers: { 'if-none-match': `"${key}"` } })
     expect(conditional.status).toBe(304)
+  })
+
+  it('remembers a /v1/tts hit lookup, but sends only a file on disk now: purged, deleted or refreshed, the answer is the service\'s, never an error or old bytes', async () => {
+    const text = `Remembered, then purged, run ${RUN}.`
+    const url = `${front.base}${ttsUrl(text)}`
+    const ask = async (init: RequestInit = {}): Promise<{ res: Response; body: Buffer }> => {
+      const res = await fetch(url, init)
+      return { res, body: Buffer.from(await res.arrayBuffer()) }
+    }
+    const key = await render(text)
+    const wavPath = layoutPath(service.cacheDir, key)
+    seen.length = 0
+    const first = await ask({ headers: { 'x-request-id': `one-${RUN}` } })
+    expect(first.res.headers.get('x-tts-cache')).toBe('hit')
+    expect(seen.map((s) => [s.url, s.accelAsked, s.accelAnswer !== undefined])).toEqual([[ttsUrl(text), '1', true]])
+    seen.length = 0
+    const second = await ask({ headers: { 'x-request-id': `two-${RUN}` } })
+    expect(second.res.status).toBe(200)
+    expect(second.body.equals(await readFile(wavPath))).toBe(true)
+    expect(headersOf(second.res)).toEqual(headersOf(first.res))
+    // Its own id (not the remembered answer's), and nothing of the service's seen.
+    expect(second.res.headers.get('x-request-id')).toBe(`two-${RUN}`)
+    expect((await ask()).res.headers.get('x-request-id')).toMatch(/^[0-9a-f]{32}$/)
+    expect(seen).toEqual([])
+
+    // A token, a precondition or a client's no-cache: the service is asked every time.
+    for (const headers of [{ authorization: `Bearer ${TEST_TOKEN}` }, { 'if-none-match': '"nope"' }, { 'cache-control': 'no-cache' }] as Record<string, string>[]) {
+      seen.length = 0
+      const asked = await ask({ headers })
+      expect(asked.res.status, JSON.stringify(headers)).toBe(200)
+      expect(seen.length, JSON.stringify(headers)).toBe(1)
+    }
+
+    // Purged: the remembered answer names a file that is gone; the service renders it again.
+    const purge = await fetch(`${front.base}/v1/cache/${key}`, { method: 'DELETE', headers: { authorization: `Bearer ${TEST_TOKEN}` } })
+    expect(purge.status).toBe(200)
+    seen.length = 0
+    const afterPurge = await ask()
+    expect(afterPurge.res.status).toBe(200)
+    expect(afterPurge.res.headers.get('x-tts-cache')).toBe('rendered')
+    expect(afterPurge.body.equals(await readFile(wavPath))).toBe(true)
+    expect(seen.map((s) => [s.accelAsked, s.accelAnswer !== undefined])).toEqual([[undefined, false]])
+
+    // Deleted behind the store's back: the same.
+    await rm(wavPath)
+    seen.length = 0
+    const afterDelete = await ask()
+    expect(afterDelete.res.status).toBe(200)
+    expect(afterDelete.res.headers.get('x-tts-cache')).toBe('rendered')
+    expect(afterDelete.body.equals(await readFile(wavPath))).toBe(true)
+    expect(seen.length).toBe(1)
+
+    // Refreshed (a new render replaces the file): the remembered lookup sends the new bytes.
+    const refreshed = await fetch(`${url}&refresh=true`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })
+    const newBytes = Buffer.from(await refreshed.arrayBuffer())
+    expect(refreshed.headers.get('x-tts-cache')).toBe('rendered')
+    seen.length = 0
+    const afterRefresh = await ask()
+    expect(afterRefresh.res.headers.get('x-tts-cache')).toBe('hit')
+    expect(afterRefresh.body.equals(newBytes)).toBe(true)
+    expect(afterRefresh.body.equals(await readFile(wavPath))).toBe(true)
+    expect(seen).toEqual([])
+
+    // POST /v1/tts takes the same way (through the lookup server) and is never remembered.
+    for (let i = 0; i < 2; i++) {
+      const placed = await fetch(`${front.base}/v1/tts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text }) })
+      expect(placed.status).toBe(200)
+      expect((await placed.json()) as unknown).toMatchObject({ key })
+    }
+    expect(seen.map((s) => s.method)).toEqual(['POST', 'POST'])
+    expect(await front.errorLog()).not.toMatch(/\[(?:alert|emerg|crit)\]/)
   })
 
   it('renders a /v1/tts miss through the service, streamed as without the front', async () => {

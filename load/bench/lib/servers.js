@@ -5,7 +5,7 @@
  * then SIGKILL after a grace, and resolves with how it ended.
  */
 import { spawn } from 'node:child_process'
-import { existsSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createServer, connect } from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -231,10 +231,11 @@ export function startNginx(options) {
 }
 
 /**
- * The nginx front of deploy/nginx/ (its template as shipped, the three placeholders filled) on
+ * The nginx front of deploy/nginx/ (its template as shipped, the five placeholders filled; its
+ * state directory, the remembered lookups, in `workDir`; its lookup server on `lookupPort`) on
  * 127.0.0.1:`port` before our `serve` at `serviceAddr`, with the same http-level tuning as the
  * bare baseline, so the two differ only by what the front does per request.
- * @param {{ cacheDir: string, serviceAddr: string, port: number, workDir: string, workers?: number }} options
+ * @param {{ cacheDir: string, serviceAddr: string, port: number, lookupPort: number, workDir: string, workers?: number }} options
  * @returns {Child}
  */
 export function startNginxFront(options) {
@@ -243,6 +244,9 @@ export function startNginxFront(options) {
     .replaceAll('${TTS_CACHE_DIR}', options.cacheDir)
     .replaceAll('${TTS_SERVICE_ADDR}', options.serviceAddr)
     .replaceAll('${TTS_FRONT_LISTEN}', `127.0.0.1:${options.port}`)
+    .replaceAll('${TTS_FRONT_LOOKUP_LISTEN}', `127.0.0.1:${options.lookupPort}`)
+    .replaceAll('${TTS_FRONT_STATE_DIR}', path.join(options.workDir, 'front-state'))
+  mkdirSync(path.join(options.workDir, 'front-state'), { recursive: true })
   writeFileSync(path.join(options.workDir, 'tts-cache.conf'), front)
   return startTunedNginx(options, [`include ${path.join(options.workDir, 'tts-cache.conf')};`])
 }

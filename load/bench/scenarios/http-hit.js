@@ -402,14 +402,16 @@ export function hitGoals(byLevel, ours) {
  */
 async function startFrontTargets(ctx, options) {
   const port = await freePort()
-  const front = startNginxFront({ cacheDir: options.cacheDir, serviceAddr: `127.0.0.1:${options.oursPort}`, port, workDir: subDir(ctx, 'nginx-front') })
+  const front = startNginxFront({ cacheDir: options.cacheDir, serviceAddr: `127.0.0.1:${options.oursPort}`, port, lookupPort: await freePort(), workDir: subDir(ctx, 'nginx-front') })
   options.children.push(front)
   const base = `http://127.0.0.1:${port}`
   const key = path.basename(options.wav, '.wav')
   /** @type {Record<string, Target>} */
   const targets = {
     [FRONT_TARGETS.audio]: { url: `${base}/v1/audio/${key}.wav`, label: 'front /v1/audio (nginx alone)' },
-    [FRONT_TARGETS.tts]: { url: `${base}/v1/tts${options.ttsPath}`, headers: options.headers, label: 'front /v1/tts (ours, then X-Accel-Redirect)' },
+    // No token: /v1/tts does not need one (TTS_AUTH_ALL_ROUTES unset), and the front asks the service
+    // every time for a request that carries one; without it, it remembers the lookup (X-Accel-Expires).
+    [FRONT_TARGETS.tts]: { url: `${base}/v1/tts${options.ttsPath}`, label: 'front /v1/tts (remembered lookup, then X-Accel-Redirect)' },
   }
   await waitForHttp(`${base}/v1/audio/${key}.wav`, front)
   const file = await readFile(options.wav)

@@ -102,14 +102,16 @@ function wavRoute(app: FastifyInstance, deps: RouteDeps, state: TtsRouteState): 
         if (ifNoneMatchMatches(request.headers['if-none-match'], key)) return sendNotModified(reply, key)
       }
       const sendOptions = { conditional: !refresh, hot: app.hotAudio, closing }
-      const accelPrefix = app.tts.config.httpAccelRedirect
+      const { httpAccelRedirect: accelPrefix, authAllRoutes, httpAccelLookupSeconds } = app.tts.config
+      // With every route behind the token, the answer depends on it: the front may not keep it.
+      const accelKeep = authAllRoutes ? 0 : httpAccelLookupSeconds
       const send = async (result: TtsResult): Promise<boolean> =>
-        sendAccelRedirect(request, reply, result, accelPrefix) || sendAudioFile(request, reply, result, { ...sendOptions, cacheStatus: result.status })
+        sendAccelRedirect(request, reply, result, accelPrefix, accelKeep) || sendAudioFile(request, reply, result, { ...sendOptions, cacheStatus: result.status })
       if (resolved === undefined) return getAudio(state, request, reply, input, refresh, send)
       // A hit (counted once, here) whose bytes are in memory is answered at once: no wait signal, no
       // promise chain (or handed to the nginx front when it asked for X-Accel-Redirect).
       const hit = service.hit(resolved, 'http')
-      if (hit !== undefined && (sendAccelRedirect(request, reply, hit, accelPrefix) || sendHotHit(request, reply, hit.entry, { ...sendOptions, cacheStatus: 'hit' }))) return reply
+      if (hit !== undefined && (sendAccelRedirect(request, reply, hit, accelPrefix, accelKeep) || sendHotHit(request, reply, hit.entry, { ...sendOptions, cacheStatus: 'hit' }))) return reply
       return getAudio(state, request, reply, resolved, refresh, send, hit)
     },
   })

@@ -1,12 +1,13 @@
 /**
  * The real nginx (Debian: nginx-light) running the shipped front, deploy/nginx/tts-cache.conf.template,
- * with its three placeholders filled in: `nginx -p <dir> -c <dir>/nginx.conf -g 'daemon off;'`, its
- * pid, error log, access log and temp directories in `dir`, on a free 127.0.0.1 port. Stopped with
+ * with its four placeholders filled in: `nginx -p <dir> -c <dir>/nginx.conf -g 'daemon off;'`, its
+ * pid, error log, access log, temp directories and state directory (`<dir>/state`: remembered
+ * lookups) in `dir`, its lookup server on another free port, on a free 127.0.0.1 port. Stopped with
  * SIGTERM, then SIGKILL (bounded).
  */
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createServer, connect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -17,9 +18,11 @@ export const NGINX_BIN = ['/usr/sbin/nginx', '/usr/bin/nginx', '/usr/local/sbin/
 
 export const FRONT_TEMPLATE = join(ROOT, 'deploy/nginx/tts-cache.conf.template')
 
-/** The shipped template with `${TTS_CACHE_DIR}`, `${TTS_SERVICE_ADDR}` and `${TTS_FRONT_LISTEN}` filled in, as envsubst does. */
-export function renderFrontConfig(template: string, values: { cacheDir: string; serviceAddr: string; listen: string }): string {
+/** The shipped template with its four placeholders filled in, as envsubst does. */
+export function renderFrontConfig(template: string, values: { cacheDir: string; serviceAddr: string; listen: string; lookupListen: string; stateDir: string }): string {
   const filled = template
+    .replaceAll('${TTS_FRONT_LOOKUP_LISTEN}', values.lookupListen)
+    .replaceAll('${TTS_FRONT_STATE_DIR}', values.stateDir)
     .replaceAll('${TTS_CACHE_DIR}', values.cacheDir)
     .replaceAll('${TTS_SERVICE_ADDR}', values.serviceAddr)
     .replaceAll('${TTS_FRONT_LISTEN}', values.listen)
@@ -53,7 +56,15 @@ export async function startNginxFront(options: NginxFrontOptions): Promise<Nginx
   if (NGINX_BIN === undefined) throw new Error('nginx is not installed (apt-get install nginx-light)')
   const { dir } = options
   const port = await freePort()
-  const front = renderFrontConfig(await readFile(FRONT_TEMPLATE, 'utf8'), { cacheDir: options.cacheDir, serviceAddr: options.serviceAddr, listen: `127.0.0.1:${port}` })
+  const stateDir = join(dir, 'state')
+  await mkdir(stateDir, { recursive: true })
+  const front = renderFrontConfig(await readFile(FRONT_TEMPLATE, 'utf8'), {
+    cacheDir: options.cacheDir,
+    serviceAddr: options.serviceAddr,
+    listen: `127.0.0.1:${port}`,
+    lookupListen: `127.0.0.1:${await freePort()}`,
+    stateDir,
+  })
   await writeFile(join(dir, 'tts-cache.conf'), front)
   // As root, workers would run as `nobody` and could not read a test's 0700 temp directories.
   const root = process.getuid?.() === 0
