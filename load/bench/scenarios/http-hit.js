@@ -418,7 +418,8 @@ async function startFrontTargets(ctx, options) {
   for (const [which, target] of Object.entries(targets)) {
     const res = await fetch(target.url, { headers: target.headers ?? {} })
     const bytes = Buffer.from(await res.arrayBuffer())
-    // X-Request-Id comes from our service only: absent, nginx answered alone; present, our lookup ran.
+    // X-Request-Id: /v1/audio is answered by nginx alone (none); /v1/tts passes the lookup server and
+    // the X-Accel-Redirect location, which always add one (nginx's own when the lookup was remembered).
     const reachedOurs = res.headers.get('x-request-id') !== null
     if (res.status !== 200 || !bytes.equals(file) || res.headers.get('x-tts-cache') !== 'hit' || reachedOurs !== (which === FRONT_TARGETS.tts)) {
       throw new Error(`nginx front: ${target.url} answered ${res.status} (${bytes.length} bytes, X-TTS-Cache ${res.headers.get('x-tts-cache')}, X-Request-Id ${res.headers.get('x-request-id')}), not as its row says`)
@@ -438,7 +439,7 @@ export function frontGoals(byLevel) {
   const goals = []
   const rows = /** @type {const} */ ([
     [FRONT_TARGETS.audio, FRONT_AUDIO_GOAL_RATIO, 'nginx alone: a regex location, the If-None-Match map, try_files (one stat), the same sendfile'],
-    [FRONT_TARGETS.tts, FRONT_TTS_GOAL_RATIO, 'our full /v1/tts lookup per request (query, key, index, stat) over a keep-alive upstream, then the same sendfile'],
+    [FRONT_TARGETS.tts, FRONT_TTS_GOAL_RATIO, 'a second nginx server remembers our /v1/tts answer (proxy_cache, X-Accel-Expires 30 s; our full lookup once per query per 30 s), then the X-Accel-Redirect location: try_files (one stat), the same sendfile'],
   ])
   for (const [connections, level] of Object.entries(byLevel)) {
     for (const [name, goal, why] of rows) {
