@@ -6,7 +6,11 @@
  *
  *   k6 run -e BASE_URL=http://tts:8080 -e TTS_API_TOKEN=... -e PHRASES_FILE=prompts.txt load/k6/prewarm.ts
  *
- * PHRASES_FILE: one text per line (# comments), or a JSON array of {text, voice?, pin?}.
+ * PHRASES_FILE: a phrase list (docs/http.md "Phrase lists": one text per line, # comments, JSON
+ * lines {text, voice?, engine?, rate?, pin?}), read by lib/phrase-list.ts, a copy of the service's
+ * own parser (src/core/phrase-list.ts; test/load/k6-phrase-list.test.ts keeps them the same). k6
+ * resolves a relative PHRASES_FILE against this script's directory: give an absolute path
+ * (-e PHRASES_FILE=$PWD/examples/prompts.txt).
  * Without it, COUNT generated phrases of PHRASE_SET. Items are sent in batches of BATCH
  * (keep it ≤ the service's TTS_PREWARM_MAX_ITEMS). The run fails when any item failed or the
  * jobs do not finish within TIMEOUT_S.
@@ -16,7 +20,8 @@ import { Counter, Gauge, Trend } from 'k6/metrics'
 import type { Options } from 'k6/options'
 import { submitPrewarm, waitForPrewarm, type PrewarmItem } from './lib/api.ts'
 import { envBool, envInt, envList, envString } from './lib/env.ts'
-import { parsePhraseFile, phraseSet } from './lib/phrases.ts'
+import { parsePhraseList } from './lib/phrase-list.ts'
+import { phraseSet } from './lib/phrases.ts'
 
 const PHRASES_FILE = envString('PHRASES_FILE', '')
 const COUNT = envInt('COUNT', 500, 1)
@@ -50,13 +55,29 @@ export const options: Options = {
 
 function items(): PrewarmItem[] {
   if (fileContent !== '') {
-    return parsePhraseFile(fileContent).map((p) => ({ ...p, ...(PIN && p.pin === undefined ? { pin: true } : {}) }))
+    return phrasesFromFile(fileContent)
   }
   return phraseSet(PHRASE_SET, COUNT, VOICES).map((p) => ({
     text: p.text,
     ...(p.voice === '' ? {} : { voice: p.voice }),
     ...(PIN ? { pin: true } : {}),
   }))
+}
+
+/** The file's phrases as request items; a line that cannot be read stops the run (as the service would refuse it). */
+function phrasesFromFile(content: string): PrewarmItem[] {
+  const { items: lines, errors } = parsePhraseList(content, PIN ? { pin: true } : {})
+  if (errors.length > 0) throw new Error(`PHRASES_FILE ${PHRASES_FILE}: ${errors.map((e) => `line ${e.line}: ${e.message}`).join('; ')}`)
+  return lines.map(({ item }) => {
+    const rate = typeof item.sampleRate === 'string' ? Number(item.sampleRate) : item.sampleRate
+    return {
+      text: item.text,
+      ...(item.voice === undefined ? {} : { voice: item.voice }),
+      ...(item.engine === undefined ? {} : { engine: item.engine }),
+      ...(rate === undefined ? {} : { rate }),
+      ...(item.pin === undefined ? {} : { pin: item.pin }),
+    }
+  })
 }
 
 export default function (): void {

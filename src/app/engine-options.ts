@@ -14,9 +14,12 @@ export function engineDetectOptions(config: Config, logger: PinoLogger): EngineC
   return { defaultEngine: config.engine, soxPath: config.soxBin, logger, ...engineAdapterOptionsOf(config) }
 }
 
-/** Probes every configured engine now (no remembered probes). */
-export function detectEngines(config: Config, logger: PinoLogger): Promise<EngineCatalog> {
-  return EngineCatalog.detect(engineDetectOptions(config, logger))
+/**
+ * Probes every configured engine now (no remembered probes). `allowMissingDefault`: a missing
+ * default engine is described (not thrown), for `doctor` to report every engine.
+ */
+export function detectEngines(config: Config, logger: PinoLogger, allowMissingDefault = false): Promise<EngineCatalog> {
+  return EngineCatalog.detect({ ...engineDetectOptions(config, logger), ...(allowMissingDefault ? { missingDefault: { rememberedVersion: undefined } } : {}) })
 }
 
 /** The in-process engine pipeline (engine → sox → validate) on a detected catalog. */

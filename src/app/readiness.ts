@@ -39,16 +39,25 @@ async function engineProbe(config: Config, engines: EngineCatalogPort): Promise<
   if (!(engines instanceof EngineCatalog)) {
     return engines.ids().includes(config.engine) ? { ok: true, state: 'ok', detail: config.engine } : { ok: false, state: 'failed', detail: `${config.engine} not found` }
   }
+  // Missing or gone: still ready (hits are served from the cache), degraded (misses fail at once).
+  const missing = engines.missingDefault
+  if (missing !== undefined) {
+    return missing.rememberedVersion === undefined
+      ? { ok: true, state: 'degraded', detail: `${config.engine} not found and no version remembered from an earlier start: no cached phrase can be matched, every call fails (${MISSES_FAIL_WITH})` }
+      : { ok: true, state: 'degraded', detail: `${config.engine} not found: cached phrases (version ${missing.rememberedVersion}) are served, misses fail (${MISSES_FAIL_WITH})` }
+  }
   const status = engines.describe().engines.find((e) => e.isDefault)
   const path = status?.path
-  if (path === undefined) return { ok: false, state: 'failed', detail: `${config.engine} not found` }
+  if (path === undefined) return { ok: true, state: 'degraded', detail: `${config.engine} not found: cached phrases are served, misses fail (${MISSES_FAIL_WITH})` }
   try {
     await access(path, fsConstants.X_OK)
     return { ok: true, state: 'ok', detail: `${config.engine} ${status?.version ?? ''}`.trim() }
   } catch {
-    return { ok: false, state: 'failed', detail: `${config.engine} at ${path} is no longer executable` }
+    return { ok: true, state: 'degraded', detail: `${config.engine} at ${path} is no longer executable: cached phrases are served, misses fail (${MISSES_FAIL_WITH})` }
   }
 }
+
+const MISSES_FAIL_WITH = 'TTS_ERR_ENGINE_UNAVAILABLE; install it or set TTS_ENGINE'
 
 /** Runs every probe at once; the report is ok when every check is. */
 export async function readinessOf(probes: ReadonlyMap<string, ReadinessProbe>): Promise<ReadinessReport> {

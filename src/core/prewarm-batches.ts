@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { TtsError, toTtsError } from './errors.js'
 import { PrewarmBatch, type PrewarmItemError, type PrewarmProgress, type PrewarmTask } from './prewarm-batch.js'
 import { PrewarmFeeder, type PrewarmFeederOptions } from './prewarm-feeder.js'
-import type { PrewarmItem } from './prewarm-input.js'
+import type { PhraseListItem as PrewarmItem } from './phrase-list.js'
 import { systemClock, type Clock, type Logger, type QueueStats, type TtsObserver } from './ports/index.js'
 import type { TtsService } from './tts-service.js'
 

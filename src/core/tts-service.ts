@@ -190,6 +190,9 @@ export class TtsService {
     if (claim.state !== 'owned') return { entry: claim.entry, how: claim.state }
     const { slot } = claim
     try {
+      // A miss for an engine that is not there fails now, not after a wait in the queue.
+      const down = this.#deps.engines.unavailable?.(request.engine)
+      if (down !== undefined) throw down
       const audio = await this.#deps.queue
         .render({ key, request, engineVersion, outPath: slot.tempPath }, { priority: options.priority ?? 'live', signal, refresh: options.refresh === true })
         // The store may know better why it failed (its disk is full).

@@ -5,6 +5,7 @@ import type { EngineAdapter, EngineAdapterOptions, EngineDetection, ProbeOptions
 import { firstLine, probeStdout } from './adapters/engine-probe.js'
 import { createAdapters, engineDefinition } from './adapters/index.js'
 import { ENGINE_DEFAULTS } from './engine-defaults.js'
+import { missingWarning, type MissingEngine as Missing } from './known-versions.js'
 import type { ProbeMemo } from './probe-memo.js'
 import { resolveExecutable } from './process/resolve-executable.js'
 
@@ -25,6 +26,12 @@ export interface EngineCatalogOptions extends EngineAdapterOptions {
   readonly memo?: ProbeMemo | undefined
   /** Log each engine found at info (default true; a re-check after a start says only what changed). */
   readonly logFound?: boolean | undefined
+  /**
+   * A default engine that is not found does not throw: it stays unavailable (misses fail at once
+   * with its TTS_ERR_ENGINE_UNAVAILABLE) and keys are computed with `rememberedVersion` (its
+   * version at the last start), so cached phrases are still served. `serve` sets it.
+   */
+  readonly missingDefault?: { readonly rememberedVersion: string | undefined } | undefined
 }
 
 /** One engine (or sox) as `doctor` shows it. */
@@ -62,11 +69,14 @@ interface Enabled {
  */
 export class EngineCatalog implements EngineCatalogPort {
   readonly #enabled: Map<string, Enabled>
+  /** The default engine when it was not found and `missingDefault` allowed that. */
+  readonly #missing: Missing | undefined
   #description: CatalogDescription
 
-  private constructor(enabled: Map<string, Enabled>, description: CatalogDescription) {
+  private constructor(enabled: Map<string, Enabled>, description: CatalogDescription, missing: Missing | undefined) {
     this.#enabled = enabled
     this.#description = description
+    this.#missing = missing
   }
 
   static async detect(options: EngineCatalogOptions): Promise<EngineCatalog> {
@@ -94,6 +104,7 @@ export class EngineCatalog implements EngineCatalogPort {
     ])
 
     const enabled = new Map<string, Enabled>()
+    let missing: Missing | undefined
     const statuses: EngineStatus[] = []
     for (const [index, adapter] of adapters.entries()) {
       const result = results[index]
@@ -105,15 +116,30 @@ export class EngineCatalog implements EngineCatalogPort {
         if (options.logFound !== false) log.info({ engine: adapter.id, version: result.detection.version, voices: result.detection.voices?.size }, 'engine found')
       } else if (isDefault) {
         // Its own error already says which engine and why (`… not found`, `--version failed …`).
-        log.error({ engine: adapter.id, err: result.error }, 'the default engine is not available')
-        throw result.error
+        if (options.missingDefault === undefined) {
+          log.error({ engine: adapter.id, err: result.error }, 'the default engine is not available')
+          throw result.error
+        }
+        missing = { id: adapter.id, error: result.error, version: options.missingDefault.rememberedVersion }
+        log.warn({ engine: adapter.id, err: result.error, rememberedVersion: missing.version ?? null }, missingWarning(missing))
       } else {
         log.debug({ engine: adapter.id, err: result.error }, 'engine not available; disabled')
       }
     }
     const soxStatus = await statusOf('sox', soxBinary, false, sox, searchPath)
     if (!sox.ok) log.warn({ err: sox.error }, 'sox not found: renders whose engine output is not canonical will fail')
-    return new EngineCatalog(enabled, Object.freeze({ engines: Object.freeze(statuses), sox: soxStatus }))
+    return new EngineCatalog(enabled, Object.freeze({ engines: Object.freeze(statuses), sox: soxStatus }), missing)
+  }
+
+  /** Why `engine` cannot render (the default engine not found at the start), or undefined when it can. */
+  unavailable(engine: string): TtsError | undefined {
+    if (this.#missing?.id !== engine) return undefined
+    return new TtsError('TTS_ERR_ENGINE_UNAVAILABLE', { args: [engine, this.#missing.error.message.replace(/^engine \S+ is not available: /, '')] })
+  }
+
+  /** The default engine when it was missing at the start: its id and the version keys are computed with. */
+  get missingDefault(): { readonly id: string; readonly rememberedVersion: string | undefined } | undefined {
+    return this.#missing === undefined ? undefined : { id: this.#missing.id, rememberedVersion: this.#missing.version }
   }
 
   /**
@@ -139,10 +165,16 @@ export class EngineCatalog implements EngineCatalogPort {
   }
 
   versionOf(engine: string): string {
+    if (this.#missing?.id === engine) {
+      if (this.#missing.version === undefined) throw this.unavailable(engine) ?? this.#missing.error
+      return this.#missing.version
+    }
     return this.#get(engine).detection.version
   }
 
   checkVoice(engine: string, voice: string): void {
+    // A missing engine's voices are unknown: a voice it never had is a miss, and misses fail.
+    if (this.#missing?.id === engine) return
     const { detection } = this.#get(engine)
     if (voice === '') return
     const known = detection.hasVoice?.(voice) ?? detection.voices?.has(voice) ?? true

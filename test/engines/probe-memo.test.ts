@@ -117,10 +117,11 @@ describe('serve with an engine that cannot run', () => {
     for (const app of apps.splice(0)) await app.close(5000)
   })
 
-  it('a default engine that cannot run still fails the build with its own error, and leaves no host behind', async () => {
+  it('a default engine that cannot run fails a one-shot build with its own error, and leaves no host behind', async () => {
     const dir = await makeTempDir()
     const config = loadConfig({ env: { TTS_CACHE_DIR: join(dir, 'cache'), TTS_LOG_LEVEL: 'silent', TTS_ESPEAK_NG_BIN: join(dir, 'missing') } })
-    const err = await ttsErrorOf(buildApp(config, { logger: silent, defaultMetrics: false, listeners: true }))
+    // (serve — listeners — starts without it since issue 20: test/faults/engine-missing.test.ts.)
+    const err = await ttsErrorOf(buildApp(config, { logger: silent, defaultMetrics: false, listeners: false, renderHost: true }))
     expect(err.code).toBe('TTS_ERR_ENGINE_UNAVAILABLE')
     expect(err.message).toContain('missing')
     const hostsOfThisProcess = []
@@ -129,6 +130,19 @@ describe('serve with an engine that cannot run', () => {
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) hostsOfThisProcess.push(pid)
     }
     expect(hostsOfThisProcess).toEqual([])
+  })
+
+  it('serve (listeners) starts without it: readiness degraded, a miss fails at once with its error', async () => {
+    const dir = await makeTempDir()
+    const config = loadConfig({ env: { TTS_CACHE_DIR: join(dir, 'cache'), TTS_LOG_LEVEL: 'silent', TTS_ESPEAK_NG_BIN: join(dir, 'missing') } })
+    const app = await buildApp(config, { logger: silent, defaultMetrics: false, listeners: true })
+    apps.push(app)
+    const report = await app.readiness()
+    expect(report.ok).toBe(true)
+    expect(report.checks['engine']).toMatchObject({ ok: true, state: 'degraded', detail: expect.stringContaining('no version remembered') })
+    const err = await ttsErrorOf(app.service.get({ text: 'Hello' }))
+    expect(err.code).toBe('TTS_ERR_ENGINE_UNAVAILABLE')
+    expect(err.message).toContain('missing')
   })
 })
 

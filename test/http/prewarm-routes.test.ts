@@ -68,6 +68,87 @@ describe('POST /v1/prewarm', () => {
     expect([...t.store.entries()].every((e) => e.pinned)).toBe(true)
   })
 
+  it('reads text/plain as the one phrase-list format: # comments skipped, JSON lines with their own fields (issue 20)', async () => {
+    // Before: every line was a phrase, so the comment and the literal {"text":…} were cached as speech.
+    const t = await testApp()
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/prewarm?voice=fr',
+      headers: { ...auth, 'content-type': 'text/plain' },
+      payload: '# the menu\nBonjour\n\n{"text": "Au revoir", "voice": "en", "rate": 16000, "pin": true}\n',
+    })
+    expect(res.statusCode).toBe(202)
+    expect(res.json()).toMatchObject({ total: 2, queued: 2, rejected: [] })
+    await finished(t, res.json().id)
+    expect(t.renderer.started.map((j) => [j.request.text, j.request.voice, j.request.sampleRate]).sort()).toEqual([
+      ['Au revoir', 'en', 16000],
+      ['Bonjour', 'fr', 8000],
+    ])
+    expect([...t.store.entries()].map((e) => [e.voice, e.pinned]).sort()).toEqual([
+      ['en', true],
+      ['fr', false],
+    ])
+  })
+
+  it('refuses a text/plain list with an unreadable JSON line with 400 naming the line', async () => {
+    const t = await testApp()
+    const res = await t.app.inject({ method: 'POST', url: '/v1/prewarm', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'Hello\n{"text": "x", "pinn": true}\n{"text": \n' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json()).toEqual({ code: 'TTS_ERR_BAD_REQUEST', message: expect.stringMatching(/line 2: unknown field "pinn" \(did you mean "pin"\?\).*line 3: invalid JSON/) })
+    expect(t.renderer.started).toHaveLength(0)
+  })
+
+  it('refuses unknown query parameters with 400 naming them and a suggestion (issue 20: ?pinn=true was ignored)', async () => {
+    const t = await testApp()
+    for (const [type, payload] of [
+      ['text/plain', 'Hello'],
+      ['application/json', '{"items":[{"text":"Hello"}]}'],
+    ] as const) {
+      const res = await t.app.inject({ method: 'POST', url: '/v1/prewarm?pinn=true', headers: { ...auth, 'content-type': type }, payload })
+      expect(res.statusCode, type).toBe(400)
+      expect(res.json()).toEqual({ code: 'TTS_ERR_BAD_REQUEST', message: expect.stringContaining('unknown query parameter "pinn" (did you mean "pin"?)') })
+    }
+    const far = await t.app.inject({ method: 'POST', url: '/v1/prewarm?colour=red', headers: { ...auth, 'content-type': 'text/plain' }, payload: 'Hello' })
+    expect(far.json().message).toContain('unknown query parameter "colour" (known: voice, engine, rate, pin)')
+    expect(t.renderer.started).toHaveLength(0)
+  })
+
+  it('applies ?voice= (and engine, rate, pin) as the default of JSON items too, an item\'s own value winning (issue 20: ignored)', async () => {
+    const t = await testApp()
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/v1/prewarm?voice=fr&pin=true',
+      headers: auth,
+      payload: { items: [{ text: 'Bonjour' }, { text: 'Hello', voice: 'en', pin: false }] },
+    })
+    expect(res.statusCode).toBe(202)
+    await finished(t, res.json().id)
+    expect(t.renderer.started.map((j) => [j.request.text, j.request.voice]).sort()).toEqual([
+      ['Bonjour', 'fr'],
+      ['Hello', 'en'],
+    ])
+    expect([...t.store.entries()].map((e) => [e.voice, e.pinned]).sort()).toEqual([
+      ['en', false],
+      ['fr', true],
+    ])
+  })
+
+  it('refuses a ?voice=, ?engine= or ?rate= the service cannot use with 400, not 202 with every line rejected (issue 20)', async () => {
+    const t = await testApp()
+    const cases: [string, string][] = [
+      ['voice=klingon', 'TTS_ERR_UNKNOWN_VOICE'],
+      ['voice=../x', 'TTS_ERR_INVALID_VOICE'],
+      ['engine=nope', 'TTS_ERR_UNKNOWN_ENGINE'],
+      ['rate=12345', 'TTS_ERR_INVALID_RATE'],
+    ]
+    for (const [query, code] of cases) {
+      const res = await t.app.inject({ method: 'POST', url: `/v1/prewarm?${query}`, headers: { ...auth, 'content-type': 'text/plain' }, payload: 'Hello\nGoodbye' })
+      expect(res.statusCode, query).toBe(400)
+      expect(res.json(), query).toEqual({ code, message: expect.stringContaining(`query ${query}:`) })
+    }
+    expect(t.renderer.started).toHaveLength(0)
+  })
+
   it('is idempotent: submitting the same batch again renders nothing', async () => {
     const t = await testApp()
     const payload = { items: [{ text: 'one' }, { text: 'two' }, { text: 'one' }] }

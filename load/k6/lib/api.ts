@@ -42,6 +42,8 @@ export function getTts(phrase: Phrase, tags: Record<string, string> = {}): http.
 export interface PrewarmItem {
   text: string
   voice?: string
+  engine?: string
+  rate?: number
   pin?: boolean
 }
 

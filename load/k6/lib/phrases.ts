@@ -82,35 +82,6 @@ export function phraseSet(setName: string, count: number, voices: readonly strin
   return phrases
 }
 
-/**
- * Phrases from a file's content: one text per line, or a JSON array of {text, voice?, pin?}.
- * Blank lines and lines starting with `#` are skipped.
- */
-export function parsePhraseFile(content: string): { text: string; voice?: string; pin?: boolean }[] {
-  const trimmed = content.trim()
-  if (trimmed.startsWith('[')) {
-    const parsed: unknown = JSON.parse(trimmed)
-    if (!Array.isArray(parsed)) throw new Error('phrase file: expected a JSON array')
-    return parsed.map((item: unknown, i) => {
-      if (typeof item === 'string') return { text: item }
-      if (item === null || typeof item !== 'object' || typeof (item as { text?: unknown }).text !== 'string') {
-        throw new Error(`phrase file: item ${i} has no text`)
-      }
-      const { text, voice, pin } = item as { text: string; voice?: unknown; pin?: unknown }
-      return {
-        text,
-        ...(typeof voice === 'string' && voice !== '' ? { voice } : {}),
-        ...(typeof pin === 'boolean' ? { pin } : {}),
-      }
-    })
-  }
-  return trimmed
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'))
-    .map((text) => ({ text }))
-}
-
 /** Query string of GET /v1/tts for a phrase (k6 has no URLSearchParams). */
 export function ttsQuery(phrase: Phrase): string {
   const voice = phrase.voice === '' ? '' : `&voice=${encodeURIComponent(phrase.voice)}`

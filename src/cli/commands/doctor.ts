@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { redisTargetFrom } from '../../app/cluster-settings.js'
 import { detectEngines } from '../../app/engine-options.js'
 import { unknownEnvWarnings } from '../../config/env-check.js'
@@ -11,17 +8,13 @@ import { toTtsError } from '../../core/errors.js'
 import type { CatalogDescription } from '../../engines/catalog.js'
 import { createLogger } from '../../logger.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
+import { cacheDirCheck, engineChecks, freeswitchCheck, portChecks, type Check } from '../doctor-checks.js'
 import { describeError, EXIT, json, out } from '../output.js'
 
-interface Check {
-  readonly name: string
-  readonly ok: boolean
-  readonly detail: string
-}
-
 /**
- * `tts-cache doctor`: is this machine ready to serve? Config valid, default engine found (and
- * which others), sox, cache dir writable, Redis reachable when configured. Exit 1 on any problem.
+ * `tts-cache doctor`: is this machine ready to serve? Every check on its own line, `ok`, `warn`
+ * or `fail` (doctor-checks.ts): config, each engine, sox, cache dir, HTTP/ESL ports, Redis and the
+ * FreeSWITCH inbound ESL login when configured. Exit 1 when any check fails.
  */
 export async function doctorCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   const { values } = parseCommandArgs(argv, { json: { type: 'boolean' } })
@@ -29,41 +22,43 @@ export async function doctorCommand(argv: readonly string[], env: NodeJS.Process
   let config: Config | undefined
   try {
     config = loadConfig({ env, file: values.config, overrides: flagOverrides(values) })
-    checks.push({ name: 'config', ok: true, detail: 'valid' })
+    checks.push({ name: 'config', level: 'ok', detail: 'valid' })
   } catch (error) {
-    checks.push({ name: 'config', ok: false, detail: describeError(error) })
+    checks.push({ name: 'config', level: 'fail', detail: describeError(error) })
   }
   // A misspelt variable is a setting that silently does not apply.
-  for (const warning of unknownEnvWarnings(env)) checks.push({ name: 'environment', ok: false, detail: warning })
+  for (const warning of unknownEnvWarnings(env)) checks.push({ name: 'environment', level: 'fail', detail: warning })
   let engines: CatalogDescription | undefined
   if (config !== undefined) {
-    const logger = createLogger({ level: 'silent', destination: 2 })
-    try {
-      const catalog = await detectEngines(config, logger)
-      engines = catalog.describe()
-      for (const e of engines.engines) {
-        if (e.found || e.isDefault) {
-          checks.push({ name: `engine ${e.id}${e.isDefault ? ' (default)' : ''}`, ok: e.found, detail: e.found ? `${e.version ?? '?'} at ${e.path ?? e.binary}${e.voices === undefined ? '' : `, ${e.voices} voices`}` : (e.error ?? 'not found') })
-        }
-      }
-      const missing = engines.engines.filter((e) => !e.found && !e.isDefault).map((e) => e.id)
-      if (missing.length > 0) checks.push({ name: 'other engines', ok: true, detail: `not installed (disabled): ${missing.join(', ')}` })
-      checks.push({ name: 'sox', ok: engines.sox.found, detail: engines.sox.found ? `${engines.sox.version ?? '?'} at ${engines.sox.path ?? engines.sox.binary}` : (engines.sox.error ?? 'not found') })
-    } catch (error) {
-      checks.push({ name: `engine ${config.engine} (default)`, ok: false, detail: toTtsError(error).message })
-    }
-    checks.push(await checkCacheDir(config.cacheDir))
+    engines = await describeEngines(config, checks)
+    checks.push(await cacheDirCheck(config.cacheDir))
+    checks.push(...(await portChecks(config)))
     const redis = redisTargetFrom(config)
     if (redis !== undefined) checks.push(await checkRedis(redis, config.redisConnectTimeoutMs))
+    if (config.fsEslHost !== undefined) checks.push(await freeswitchCheck(config.fsEslHost, config.fsEslPort, config.fsEslPassword))
   }
-  const ok = checks.every((c) => c.ok)
+  const ok = checks.every((c) => c.level !== 'fail')
   if (values.json === true) {
-    json({ ok, checks, config: config === undefined ? undefined : redacted(config) })
+    json({ ok, checks: checks.map((c) => ({ ...c, ok: c.level !== 'fail' })), engines, config: config === undefined ? undefined : redacted(config) })
   } else {
-    for (const c of checks) out(`${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(26)} ${c.detail}`)
-    out(ok ? '\nall checks passed' : '\nsome checks failed')
+    for (const c of checks) out(`${(c.level === 'fail' ? 'FAIL' : c.level).padEnd(4)}  ${c.name.padEnd(28)} ${c.detail}`)
+    const warned = checks.filter((c) => c.level === 'warn').length
+    out(ok ? `\nno check failed${warned > 0 ? ` (${warned} warning${warned === 1 ? '' : 's'})` : ''}` : '\nsome checks failed')
   }
   return ok ? EXIT.ok : EXIT.failed
+}
+
+/** Every engine and sox, probed now, each on its own line (a missing default engine hides nothing). */
+async function describeEngines(config: Config, checks: Check[]): Promise<CatalogDescription | undefined> {
+  const logger = createLogger({ level: 'silent', destination: 2 })
+  try {
+    const description = (await detectEngines(config, logger, true)).describe()
+    checks.push(...engineChecks(description))
+    return description
+  } catch (error) {
+    checks.push({ name: `engine ${config.engine} (default)`, level: 'fail', detail: toTtsError(error).message })
+    return undefined
+  }
 }
 
 function redacted(config: Config): Record<string, unknown> {
@@ -74,18 +69,6 @@ function redacted(config: Config): Record<string, unknown> {
     if (typeof url === 'string') copy[key] = url.replace(/\/\/[^@/]*@/, '//[redacted]@')
   }
   return copy
-}
-
-async function checkCacheDir(dir: string): Promise<Check> {
-  const probe = join(dir, `.doctor-${randomBytes(6).toString('hex')}`)
-  try {
-    await mkdir(dir, { recursive: true })
-    await writeFile(probe, 'ok')
-    await rm(probe)
-    return { name: 'cache dir', ok: true, detail: `${dir} is writable` }
-  } catch (error) {
-    return { name: 'cache dir', ok: false, detail: `${dir}: ${(error as Error).message}` }
-  }
 }
 
 async function checkRedis(target: RedisTarget, connectTimeoutMs: number): Promise<Check> {
@@ -103,9 +86,9 @@ async function checkRedis(target: RedisTarget, connectTimeoutMs: number): Promis
   try {
     await client.connect()
     const pong = await client.ping()
-    return { name: 'redis', ok: pong === 'PONG', detail: `${where} reachable (${pong})` }
+    return { name: 'redis', level: pong === 'PONG' ? 'ok' : 'fail', detail: `${where} reachable (${pong})` }
   } catch (error) {
-    return { name: 'redis', ok: false, detail: `${where} unreachable: ${(error as Error).message}` }
+    return { name: 'redis', level: 'fail', detail: `${where} unreachable: ${(error as Error).message} (REDIS_URL)` }
   } finally {
     client.disconnect()
   }

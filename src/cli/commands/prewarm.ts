@@ -3,7 +3,7 @@ import { text as readStream } from 'node:stream/consumers'
 import { setTimeout as sleep } from 'node:timers/promises'
 import cliProgress from 'cli-progress'
 import type { PrewarmBatches, PrewarmItem, PrewarmProgress } from '../../core/prewarm-batches.js'
-import { parsePrewarmLines } from '../../core/prewarm-input.js'
+import { parsePhraseList } from '../../core/phrase-list.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
 import { withLocalApp } from '../local-app.js'
 import { err, EXIT, json, out, UsageError } from '../output.js'
@@ -31,7 +31,7 @@ export async function prewarmCommand(argv: readonly string[], env: NodeJS.Proces
   if (positionals.length !== 1) throw new UsageError('prewarm takes one file name, or - for stdin')
   const source = positionals[0] ?? '-'
   const content = source === '-' ? await readStream(process.stdin) : await readFile(source, 'utf8')
-  const { items, errors } = parsePrewarmLines(content, {
+  const { items, errors } = parsePhraseList(content, {
     ...(values.voice === undefined ? {} : { voice: values.voice }),
     ...(values.engine === undefined ? {} : { engine: values.engine }),
     ...(values.rate === undefined ? {} : { sampleRate: values.rate }),

@@ -39,7 +39,9 @@ export const prewarmJsonBodySchema = {
 
 export const prewarmTextBodySchema = {
   type: 'string',
-  description: 'One phrase per line (blank lines are skipped); voice, engine, rate and pin come from the query string',
+  description:
+    'A phrase list (docs/http.md "Phrase lists"): one phrase per line, `#` comments and blank lines skipped, a line starting with `{` is JSON ' +
+    '{"text", "voice", "engine", "rate", "pin"}; voice, engine, rate and pin in the query string are the defaults of every line',
 } as const
 
 export interface PrewarmQuery {
@@ -52,14 +54,19 @@ export interface PrewarmQuery {
 
 export const prewarmQuerySchema = {
   type: 'object',
-  description: 'Defaults for a text/plain body (ignored for JSON, whose items carry their own)',
+  description:
+    'Defaults for every phrase of the batch (text/plain lines and JSON items), used where a line or item leaves the field out. ' +
+    'Unknown parameters are 400; a voice, engine or rate the service cannot use is 400 before anything is queued',
   properties: {
     voice: voiceField,
     engine: engineField,
     rate: rateQueryField,
-    pin: { type: 'boolean', description: 'Pin every phrase of a text/plain body' },
+    pin: { type: 'boolean', description: 'Pin every phrase that does not say otherwise' },
   },
+  additionalProperties: false,
 } as const
+
+export const PREWARM_QUERY_PARAMETERS: readonly string[] = Object.keys(prewarmQuerySchema.properties)
 
 const itemErrorSchema = {
   type: 'object',
