@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT } from '../harness/app/test-app.js'
 import { runCli } from '../harness/cli/run-cli.js'
 import {
-  FREESWITCH_DIR,
+  describeSource,
+  FREESWITCH,
   FreeSwitchControl,
   freePort,
   freeswitchAvailable,
@@ -22,7 +23,7 @@ import {
   type RunningService,
 } from '../harness/freeswitch/freeswitch.js'
 
-if (!freeswitchAvailable) process.stderr.write(`test/freeswitch/engine-missing: skipped, no FreeSWITCH at ${FREESWITCH_DIR} (set FREESWITCH_TEST_DIR)\n`)
+if (!freeswitchAvailable) process.stderr.write(`test/freeswitch/engine-missing: SKIPPED, ${describeSource(FREESWITCH)}\n`)
 
 describe.skipIf(!freeswitchAvailable)('a real FreeSWITCH with serve lacking its default engine', () => {
   let work: string
