@@ -21,14 +21,6 @@ import type { WatchdogThreadData } from './watchdog-thread.js'
 const EXT = path.extname(fileURLToPath(import.meta.url))
 const THREAD_PATH = fileURLToPath(new URL(`./watchdog-thread${EXT}`, import.meta.url))
 
-/**
- * The watchdog thread is a V8 isolate of its own (~10 MiB of the service's RSS with the
- * defaults). It allocates next to nothing (a counter read, a small /proc read per poll): a
- * 1 MiB young generation and a small code range keep ~2 MiB of that off. Running out of them
- * would end the thread ('error' below, logged), never the process.
- */
-const WATCHDOG_THREAD_LIMITS = Object.freeze({ maxYoungGenerationSizeMb: 1, maxOldGenerationSizeMb: 8, codeRangeSizeMb: 2, stackSizeMb: 1 })
-
 export interface LivenessOptions {
   readonly logger: Logger
   /** In-process watchdog bound (ms); 0: no watchdog thread. Also the beat rate a supervisor expects. */
@@ -63,7 +55,7 @@ export function startLiveness(options: LivenessOptions): Liveness {
     const beats = new SharedArrayBuffer(4)
     counter = new Int32Array(beats)
     const workerData: WatchdogThreadData = { beats, watchdogMs: options.watchdogMs, pollMs: Math.max(10, Math.floor(beatMs / 3)) }
-    thread = new Worker(THREAD_PATH, { workerData, name: 'tts-cache watchdog', stdout: false, stderr: false, resourceLimits: WATCHDOG_THREAD_LIMITS })
+    thread = new Worker(THREAD_PATH, { workerData, name: 'tts-cache watchdog', stdout: false, stderr: false })
     thread.unref()
     thread.on('error', (err) => log.error({ err }, 'watchdog thread failed: the event loop is not watched'))
   }

@@ -191,7 +191,7 @@ export async function mixed(ctx) {
           ['CPU cores busy: whole machine / service / its render host and engines (espeak-ng, sox) / this client', `${cores(r.cpu.machineCores)} / ${cores(r.cpu.serviceCores)} / ${cores(r.cpu.enginesCores)} / ${cores(r.cpu.clientCores)}`],
           ['load average (1 / 5 / 15 min) before → after the load', `${r.load.start.map((l) => l.toFixed(2)).join(' ')} → ${r.load.end.map((l) => l.toFixed(2)).join(' ')}`],
           [
-            `service RSS (/proc, every second from the spawn; ${entries}): start-up / setup / load / ${MIXED_AFTER_S} s idle after max, at the end`,
+            `service RSS (/proc, every second from the spawn; ${entries}): start-up and index scan / setup / load / ${MIXED_AFTER_S} s idle after max, at the end`,
             `${fmtBytes(Math.max(...rssAt('start')))} / ${fmtBytes(Math.max(...rssAt('setup')))} / ${fmtBytes(Math.max(...rssAt('load')))} / ${fmtBytes(Math.max(...rssAt('after')))}, ${fmtBytes(rssEnd)}`,
           ],
           ['V8 heap total / used, external (its /metrics) before the load → after it → at the end', [r.metricsBefore, r.metricsAfter, r.metricsEnd].map(heapOf).join(' → ')],
