@@ -6,13 +6,14 @@
  * its X-TTS-Cache header and timed as k6 times http_req_duration (timed-get.js). Raw figures
  * only; scenarios/mixed.js judges them against the script's thresholds.
  */
+import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import os from 'node:os'
 import { phraseSet, seededRandom, ttsQuery, zipfSampler } from '../../k6/lib/phrases.ts'
 import { runConstantArrivalRate } from './arrival-rate.js'
 import { monotonicUs } from './cpu-profile.js'
 import { liveChildrenCpuS, machineCpu, processCpu } from './cpu-time.js'
-import { freePort, sampleRssFromSpawn, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
+import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
 import { timedGet } from './timed-get.js'
 
 export const MIXED_TOKEN = 'bench-token-not-secret'
@@ -41,9 +42,65 @@ export const MIXED_SAMPLER_SEED = 42
  * @property {{ start: number[], end: number[] }} load
  * @property {string} metricsBefore the service's /metrics right before the load phase
  * @property {string} metricsAfter and right after it
+ * @property {string} metricsEnd and at the end of the idle time after it ('' when there was none)
  * @property {{ fromUs: number, toUs: number }} window the load phase on the profiler's clock
- * @property {{ t: number, phase: 'start' | 'setup' | 'load', rss: number }[]} memory the service's RSS (/proc) every second from its spawn to the end of the load
+ * @property {MemorySample[]} memory the service's RSS (/proc) every second from its spawn to the end of the idle time after the load
  */
+
+/**
+ * @typedef {{ t: number, phase: 'start' | 'setup' | 'load' | 'after', rss: number, anon: number }} MemorySample
+ */
+
+/** Idle seconds after the load, still sampled (issue 19: RSS during and after the load). */
+export const MIXED_AFTER_S = 15
+
+/** Anonymous memory of `pid` (/proc smaps_rollup: V8's heaps, malloc arenas, stacks), NaN when unreadable. */
+function anonOf(/** @type {number | undefined} */ pid) {
+  try {
+    return Number(/^Anonymous:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1] ?? Number.NaN) * 1024
+  } catch {
+    return Number.NaN
+  }
+}
+
+/**
+ * RSS and its anonymous part every second from now on (the spawn: nothing left out), tagged
+ * with the run's phase. /proc only, so no scrape of /metrics resets the event-loop delay
+ * histogram the run reports (the V8 heap is read from /metrics at the phase boundaries).
+ * @param {number | undefined} pid
+ */
+function sampleMemoryFromSpawn(pid) {
+  /** @type {MemorySample[]} */
+  const memory = []
+  const state = { phase: /** @type {MemorySample['phase']} */ ('start') }
+  const spawnedAt = performance.now()
+  const sample = () => {
+    try {
+      memory.push({ t: (performance.now() - spawnedAt) / 1000, phase: state.phase, rss: rssOf(pid), anon: anonOf(pid) })
+    } catch {
+      // The process is gone: its exit is reported by what waits on it.
+    }
+  }
+  sample()
+  const timer = setInterval(sample, 1000)
+  return { memory, state, sample, stop: () => clearInterval(timer) }
+}
+
+/**
+ * Polls /readyz until its `index` check no longer says it is scanning (as startup.js does).
+ * @param {string} url @param {AbortSignal} signal
+ */
+async function waitForIndex(url, signal) {
+  const deadline = Date.now() + 300_000
+  while (Date.now() < deadline && !signal.aborted) {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
+    const body = res === undefined ? undefined : await res.json().catch(() => undefined)
+    const detail = body?.checks?.index?.detail
+    if (typeof detail === 'string' && !detail.startsWith('scanning')) return
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new Error('the index did not finish within 300 s')
+}
 
 /**
  * k6's setup(): POST /v1/prewarm with the top phrases, then GET /v1/prewarm/:id every second
@@ -71,8 +128,8 @@ async function prewarm(base, items, timeoutS, countRequest) {
 
 /**
  * @param {import('./k6-mixed-settings.js').MixedSettings} s
- * @param {{ cacheDir: string, nodeArgs?: readonly string[], signal: AbortSignal, progress: (m: string) => void }} options
- *   nodeArgs go after SERVE_NODE_ARGS (e.g. --cpu-prof)
+ * @param {{ cacheDir: string, nodeArgs?: readonly string[], afterS?: number, signal: AbortSignal, progress: (m: string) => void }} options
+ *   nodeArgs go after SERVE_NODE_ARGS (e.g. --cpu-prof); afterS: idle seconds sampled after the load (MIXED_AFTER_S)
  * @returns {Promise<MixedRun>}
  */
 export async function runK6Mixed(s, options) {
@@ -101,10 +158,13 @@ export async function runK6Mixed(s, options) {
   const errors = new Map()
   // RSS from the spawn on, nothing left out (issue 19): /proc only, so no scrape of /metrics
   // disturbs the event-loop delay the run reports.
-  const rss = sampleRssFromSpawn(child.pid)
+  const rss = sampleMemoryFromSpawn(child.pid)
   const memory = rss.memory
   try {
     await waitForHttp(`${base}/readyz`, child)
+    // k6 starts on a service that is up; with the 100k tree that is once its index is loaded
+    // (it answers while it scans, but its pressure guard may refuse the pre-warm then).
+    await waitForIndex(`${base}/readyz`, options.signal)
     rss.state.phase = 'setup'
     options.progress(`setup: pre-warming the top ${s.prewarmTop} of ${s.phrases} phrases through POST /v1/prewarm`)
     const setupStarted = performance.now()
@@ -162,7 +222,12 @@ export async function runK6Mixed(s, options) {
     }
     const metricsAfter = await (await fetch(`${base}/metrics`)).text()
     rss.sample()
-    return { setup, setupS, requests, failedRequests, checks, checksPassed, samples, errors, arrivals, cpu, load, metricsBefore, metricsAfter, window, memory }
+    rss.state.phase = 'after'
+    const afterS = options.afterS ?? MIXED_AFTER_S
+    if (afterS > 0 && !options.signal.aborted) await new Promise((resolve) => setTimeout(resolve, afterS * 1000))
+    const metricsEnd = afterS > 0 ? await (await fetch(`${base}/metrics`)).text() : ''
+    rss.sample()
+    return { setup, setupS, requests, failedRequests, checks, checksPassed, samples, errors, arrivals, cpu, load, metricsBefore, metricsAfter, metricsEnd, window, memory }
   } finally {
     rss.stop()
     agent.destroy()

@@ -11,7 +11,7 @@
  */
 import os from 'node:os'
 import { profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
-import { runK6Mixed } from '../lib/k6-mixed-run.js'
+import { MIXED_AFTER_S, runK6Mixed } from '../lib/k6-mixed-run.js'
 import { findK6, runRealK6 } from '../lib/k6-real.js'
 import { mixedFigures, thresholdPassed } from '../lib/k6-summary.js'
 import { mixedSettings } from '../lib/k6-mixed-settings.js'
@@ -22,6 +22,8 @@ import { bigCacheCopy, SOAK_RSS_GOAL_BYTES } from './soak.js'
 
 /** Windows of the "over time" table. */
 const WINDOW_S = 10
+/** Windows of the "service memory over time" table (its largest RSS sample each). */
+const MEMORY_WINDOW_S = 20
 /** Length of the profiled run (after its own setup) when a threshold is missed. */
 const PROFILE_S = 30
 /** What the section's title names as the client when no k6 was found. */
@@ -41,6 +43,26 @@ function promSum(text, name) {
     .split('\n')
     .filter((l) => l.startsWith(name) && (l[name.length] === '{' || l[name.length] === ' '))
     .reduce((sum, l) => sum + Number(l.slice(l.lastIndexOf(' ') + 1)), 0)
+}
+
+/** V8 heap total / used, external from a /metrics text ('n/a' when there is none). @param {string} text */
+function heapOf(text) {
+  if (text === '') return 'n/a'
+  return `${fmtBytes(promSum(text, 'nodejs_heap_size_total_bytes'))} / ${fmtBytes(promSum(text, 'nodejs_heap_size_used_bytes'))}, ${fmtBytes(promSum(text, 'nodejs_external_memory_bytes'))}`
+}
+
+/**
+ * The largest-RSS sample of each MEMORY_WINDOW_S window, plus the last sample of each phase.
+ * @param {readonly import('../lib/k6-mixed-run.js').MemorySample[]} memory
+ */
+function memoryWindows(memory) {
+  const byWindow = new Map()
+  for (const m of memory) {
+    const w = Math.floor(m.t / MEMORY_WINDOW_S)
+    if (!byWindow.has(w) || byWindow.get(w).rss < m.rss) byWindow.set(w, m)
+  }
+  const lastOfPhase = memory.filter((m, i) => memory[i + 1]?.phase !== m.phase)
+  return [...new Set([...byWindow.values(), ...lastOfPhase])].sort((a, b) => a.t - b.t)
 }
 
 /** @param {number} r */
@@ -65,7 +87,7 @@ export async function mixed(ctx) {
   const rssPeak = r.memory.find((m) => m.rss === rssMax)
   const rssEnd = r.memory.at(-1)?.rss ?? Number.NaN
   const rssAt = (/** @type {string} */ p) => r.memory.filter((m) => m.phase === p).map((m) => m.rss)
-  const entries = cache.entries > 0 ? `the ${fmtInt(cache.entries)}-entry index` : 'an empty cache (no 100k tree: run the startup scenario first)'
+  const entries = cache.entries > 0 ? `the ${fmtInt(cache.entries)}-entry index` : 'an empty cache (--quick)'
 
   const of = (/** @type {string[]} */ kinds) => r.samples.filter((x) => kinds.includes(x.cache)).map((x) => x.ms)
   const hitMs = of(['hit'])
@@ -108,11 +130,11 @@ export async function mixed(ctx) {
     { name: 'k6 mixed: tts_cache_hit_rate', target: `> ${fmtPct(s.minHitRate)}`, value: fmtPct(hitRate), met: answered > 0 ? hitRate > s.minHitRate : undefined, why: 'each phrase past the pre-warmed top is a miss the first time it is asked.' },
     { name: 'k6 mixed: tts_cache_header_missing', target: '= 0', value: fmtInt(missing), met: answered > 0 ? missing === 0 : undefined, why: 'a 200 without X-TTS-Cache.' },
     {
-      name: `k6 mixed: service RSS from its spawn through the load, ${entries}`,
+      name: `k6 mixed: service RSS from its spawn through the load and ${MIXED_AFTER_S} s after it, ${entries}`,
       target: `≤ ${fmtBytes(SOAK_RSS_GOAL_BYTES)} at every sample`,
       value: `max ${fmtBytes(rssMax)} (${rssPeak?.phase ?? 'n/a'}, ${Math.round(rssPeak?.t ?? 0)} s), end ${fmtBytes(rssEnd)}`,
       met: Number.isFinite(rssMax) && cache.entries > 0 && !ctx.quick ? rssMax <= SOAK_RSS_GOAL_BYTES : undefined,
-      why: `V8 heap at the end of the load: total ${fmtBytes(promSum(r.metricsAfter, 'nodejs_heap_size_total_bytes'))}, used ${fmtBytes(promSum(r.metricsAfter, 'nodejs_heap_size_used_bytes'))}; external ${fmtBytes(promSum(r.metricsAfter, 'nodejs_external_memory_bytes'))}; the rest of the RSS is code, stacks, malloc arenas and the watchdog thread's isolate.`,
+      why: `V8 heap total / used, external at the end of the load: ${heapOf(r.metricsAfter)}; the rest of the RSS is the node binary's pages, stacks, malloc arenas and the watchdog thread's isolate (see "Service memory over time").`,
     },
   ]
 
@@ -125,7 +147,7 @@ export async function mixed(ctx) {
     ctx.progress(`a threshold was missed: the same traffic for ${PROFILE_S} s on a new cache, the service under --cpu-prof`)
     const profDir = subDir(ctx, 'cpu-prof')
     try {
-      const profiled = await runK6Mixed({ ...s, durationS: PROFILE_S }, { cacheDir: subDir(ctx, 'cache-profiled'), nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], signal: ctx.signal, progress: ctx.progress })
+      const profiled = await runK6Mixed({ ...s, durationS: PROFILE_S }, { cacheDir: subDir(ctx, 'cache-profiled'), afterS: 0, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profDir}`], signal: ctx.signal, progress: ctx.progress })
       const summary = await summarizeNewestProfile(profDir, 15, profiled.window)
       profiles.push(profileMarkdown(summary, `the service during ${PROFILE_S} s of the same arrivals and the drain of what they left in flight (its pre-warm left out)`))
       const spawn = summary.top.find((f) => f.name === 'spawn')
@@ -169,17 +191,18 @@ export async function mixed(ctx) {
           ['CPU cores busy: whole machine / service / its render host and engines (espeak-ng, sox) / this client', `${cores(r.cpu.machineCores)} / ${cores(r.cpu.serviceCores)} / ${cores(r.cpu.enginesCores)} / ${cores(r.cpu.clientCores)}`],
           ['load average (1 / 5 / 15 min) before → after the load', `${r.load.start.map((l) => l.toFixed(2)).join(' ')} → ${r.load.end.map((l) => l.toFixed(2)).join(' ')}`],
           [
-            `service RSS (/proc, every second from the spawn; ${entries}): start-up / setup / load max, at the end`,
-            `${fmtBytes(Math.max(...rssAt('start')))} / ${fmtBytes(Math.max(...rssAt('setup')))} / ${fmtBytes(Math.max(...rssAt('load')))}, ${fmtBytes(rssEnd)}`,
+            `service RSS (/proc, every second from the spawn; ${entries}): start-up and index scan / setup / load / ${MIXED_AFTER_S} s idle after max, at the end`,
+            `${fmtBytes(Math.max(...rssAt('start')))} / ${fmtBytes(Math.max(...rssAt('setup')))} / ${fmtBytes(Math.max(...rssAt('load')))} / ${fmtBytes(Math.max(...rssAt('after')))}, ${fmtBytes(rssEnd)}`,
           ],
-          [
-            'V8 heap total / used, external (its /metrics) before → after the load',
-            `${fmtBytes(promSum(r.metricsBefore, 'nodejs_heap_size_total_bytes'))} / ${fmtBytes(promSum(r.metricsBefore, 'nodejs_heap_size_used_bytes'))}, ${fmtBytes(promSum(r.metricsBefore, 'nodejs_external_memory_bytes'))} → ` +
-              `${fmtBytes(promSum(r.metricsAfter, 'nodejs_heap_size_total_bytes'))} / ${fmtBytes(promSum(r.metricsAfter, 'nodejs_heap_size_used_bytes'))}, ${fmtBytes(promSum(r.metricsAfter, 'nodejs_external_memory_bytes'))}`,
-          ],
+          ['V8 heap total / used, external (its /metrics) before the load → after it → at the end', [r.metricsBefore, r.metricsAfter, r.metricsEnd].map(heapOf).join(' → ')],
         ],
       },
       { caption: `over time (${WINDOW_S} s windows)`, headers: ['s', 'answered', 'misses', 'hit p95', 'hit p99', 'miss p95'], rows: windows },
+      {
+        caption: `Service memory over time (t from the spawn; /proc every second, the largest RSS of each ${MEMORY_WINDOW_S} s window)`,
+        headers: ['s', 'phase', 'RSS', 'of it anonymous', 'of it file-backed'],
+        rows: memoryWindows(r.memory).map((m) => [fmtInt(Math.round(m.t)), m.phase, fmtBytes(m.rss), fmtBytes(m.anon), fmtBytes(m.rss - m.anon)]),
+      },
     ],
     goals,
     notes,
@@ -220,7 +243,7 @@ async function mixedWithRealK6(ctx, s, cache, k6) {
   const env = ctx.quick ? { RATE: s.rate, DURATION: `${s.durationS}s`, PREWARM_TOP: s.prewarmTop } : undefined
   const r = await runRealK6(k6, s, { cacheDir: cache.dir, workDir: ctx.workDir, signal: ctx.signal, progress: ctx.progress, ...(env === undefined ? {} : { env }) })
   const f = mixedFigures(r.summary)
-  const entries = cache.entries > 0 ? `the ${fmtInt(cache.entries)}-entry index` : 'an empty cache (no 100k tree: run the startup scenario first)'
+  const entries = cache.entries > 0 ? `the ${fmtInt(cache.entries)}-entry index` : 'an empty cache (--quick)'
   const rssMax = Math.max(...r.memory.map((m) => m.rss))
   const rssPeak = r.memory.find((m) => m.rss === rssMax)
   const rssEnd = r.memory.at(-1)?.rss ?? Number.NaN

@@ -1,7 +1,7 @@
 // @ts-check
 /**
  * Soak: the real `serve` (as deployed, with the V8 flag bootstrap.sh uses) on the 100,000-entry
- * cache (a hard-linked copy of the start-up scenario's tree, when it exists) under steady mixed
+ * cache (a hard-linked copy of the 100k tree, load/bench/lib/big-cache.js) under steady mixed
  * load — simulated FreeSWITCH channels on the ESL hook and HTTP hits, at the same time — for five
  * minutes, then idle for a few seconds. Memory is sampled from the moment the process is
  * spawned: nothing is left out as warm-up (issue 19: "during and after", no warm-up excluded).
@@ -11,15 +11,17 @@
  * external memory (Buffers and other off-heap allocations V8 is told about) — what holds the
  * RSS. The goals: RSS ≤ 150 MiB at every sample and at the end; and flat — RSS within ±10 % of
  * the first sample taken under load for the rest of the run (a leak climbs; heap sizing steps once).
+ * The load starts once the whole index is loaded (/readyz's `index` check done; sampled every
+ * second until then), so that first sample is the service with its 100k entries.
  */
 import { execFile } from 'node:child_process'
-import { appendFileSync, existsSync, readFileSync } from 'node:fs'
+import { appendFileSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
 // @ts-ignore autocannon ships no type declarations
 import autocannon from 'autocannon'
-import { REPO_ROOT } from '../lib/ours.js'
+import { BIG_CACHE_DIR, ensureBigCache } from '../lib/big-cache.js'
 import { freePort, rssOf, SERVE_ENV, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
 import { fmtBytes, fmtInt } from '../lib/stats.js'
 import { subDir } from './context.js'
@@ -28,9 +30,6 @@ export const SOAK_FLATNESS = 0.1
 /** Issue 19, goal 4: RSS with the 100k-entry index, during and after the load. */
 export const SOAK_RSS_GOAL_BYTES = 150 * 1024 * 1024
 
-/** The start-up scenario's 100,000-entry tree (scenarios/index.js BIG_CACHE_DIR; not imported: index.js imports this file). */
-const BIG_CACHE_DIR = path.join(REPO_ROOT, 'load/.out/cache-100k')
-const GEN_MARKER = '.gen-cache-dir.json'
 
 /**
  * From the service's /metrics (prom-client's process metrics): V8 heap total / used, its new
@@ -52,6 +51,22 @@ async function heapOf(port) {
   } catch {
     return { heapTotal: Number.NaN, heapUsed: Number.NaN, newSpace: Number.NaN, external: Number.NaN }
   }
+}
+
+/**
+ * Polls /readyz until its `index` check no longer says it is scanning (as startup.js does).
+ * @param {string} url
+ */
+async function waitForIndex(url) {
+  const deadline = Date.now() + 300_000
+  while (Date.now() < deadline) {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
+    const body = res === undefined ? undefined : await res.json().catch(() => undefined)
+    const detail = body?.checks?.index?.detail
+    if (typeof detail === 'string' && !detail.startsWith('scanning')) return
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+  throw new Error('the index did not finish within 300 s')
 }
 
 /**
@@ -80,19 +95,19 @@ function childrenRssOf(/** @type {number} */ pid) {
 }
 
 /**
- * The cache directory for the run: a hard-linked copy of the 100k tree when it is complete (new
- * renders then go to the copy only: the store publishes by rename, never writes a file in place),
- * otherwise an empty directory.
+ * The cache directory for the run: a hard-linked copy of the 100k tree (generated first when
+ * missing; new renders then go to the copy only: the store publishes by rename, never writes a
+ * file in place). A --quick run uses an empty directory.
  * @param {import('./context.js').ScenarioContext} ctx
  */
 export async function bigCacheCopy(ctx) {
   const dir = subDir(ctx, 'cache')
-  if (ctx.quick || !existsSync(path.join(BIG_CACHE_DIR, GEN_MARKER))) return { dir, entries: 0 }
+  if (ctx.quick) return { dir, entries: 0 }
+  const tree = await ensureBigCache(BIG_CACHE_DIR, ctx.signal)
   const copy = path.join(ctx.workDir, 'cache-100k')
   // -H: follow BIG_CACHE_DIR itself when it is a symbolic link to the tree.
-  await promisify(execFile)('cp', ['-alH', BIG_CACHE_DIR, copy], { timeout: 300_000 })
-  const marker = /** @type {{ settings?: { entries?: number } }} */ (JSON.parse(readFileSync(path.join(BIG_CACHE_DIR, GEN_MARKER), 'utf8')))
-  return { dir: copy, entries: marker.settings?.entries ?? Number.NaN }
+  await promisify(execFile)('cp', ['-alH', tree.dir, copy], { timeout: 300_000 })
+  return { dir: copy, entries: tree.entries }
 }
 
 /**
@@ -147,10 +162,15 @@ export async function soak(ctx) {
   // From t = 0: one sample a second until the load starts (start-up, index scan), then one per window.
   const startSampler = setInterval(() => void sample(), 1000)
   let readyS = Number.NaN
+  let indexedS = Number.NaN
   try {
     await sample()
     await waitForHttp(`http://127.0.0.1:${httpPort}/readyz`, child)
     readyS = (performance.now() - spawnedAt) / 1000
+    // The load starts on the whole index (the service answers while it scans; the samples
+    // above cover that): the flatness check then compares the loaded service with itself.
+    await waitForIndex(`http://127.0.0.1:${httpPort}/readyz`)
+    indexedS = (performance.now() - spawnedAt) / 1000
     clearInterval(startSampler)
     await sample()
     const urls = Array.from({ length: 5 }, (_, rank) => `http://127.0.0.1:${httpPort}/v1/tts?text=${encodeURIComponent(phraseText(prefix, rank))}`)
@@ -176,12 +196,12 @@ export async function soak(ctx) {
     clearInterval(startSampler)
     await child.stop()
   }
-  return soakSection(ctx, { samples, readyS, cache, failures, calls, requests, soakS, windowS, phrases, died })
+  return soakSection(ctx, { samples, readyS, indexedS, cache, failures, calls, requests, soakS, windowS, phrases, died })
 }
 
 /**
  * @param {import('./context.js').ScenarioContext} ctx
- * @param {{ samples: SoakSample[], readyS: number, cache: { entries: number }, failures: number, calls: number, requests: number, soakS: number, windowS: number, phrases: number, died: string | undefined }} r
+ * @param {{ samples: SoakSample[], readyS: number, indexedS: number, cache: { entries: number }, failures: number, calls: number, requests: number, soakS: number, windowS: number, phrases: number, died: string | undefined }} r
  * @returns {import('../lib/report.js').Section}
  */
 function soakSection(ctx, r) {
@@ -197,15 +217,15 @@ function soakSection(ctx, r) {
   const lastOf = (/** @type {SoakSample['phase']} */ p) => samples.map((s) => s.phase).lastIndexOf(p)
   const shown = samples.filter((s, i) => i % every === 0 || s === peak || i === lastOf('start') || i === samples.length - 1)
   const seconds = loaded.length === 0 ? 0 : (loaded.at(-1)?.t ?? 0) - (samples[lastOf('start')]?.t ?? 0)
-  const entries = r.cache.entries > 0 ? `${fmtInt(r.cache.entries)}-entry index` : 'an empty cache (no 100k tree: run the startup scenario first)'
+  const entries = r.cache.entries > 0 ? `${fmtInt(r.cache.entries)}-entry index` : 'an empty cache (--quick)'
   return {
     id: 'soak',
     title: `Soak: RSS from start-up through ${Math.round(seconds)} s of mixed ESL and HTTP load, ${entries}`,
     description:
       `The real \`serve\` as deployed (${SERVE_NODE_ARGS.join(' ')}, ${Object.entries(SERVE_ENV).map(([k, v]) => `${k}=${v}`).join(' ')}; info log level) on ${entries}, with 50 simulated FreeSWITCH channels back to ` +
       `back on the ESL hook (Zipf over ${r.phrases} new phrases: they are rendered during the run) and 16 HTTP connections of hits at ` +
-      `the same time, in ${r.windowS} s windows, then idle. Memory sampled from the spawn of the process (every second until it is ` +
-      'ready, then after each window, then every second idle): nothing is excluded as warm-up. RSS from /proc, split into anonymous ' +
+      `the same time, in ${r.windowS} s windows, then idle. Memory sampled from the spawn of the process (every second until its whole index is ` +
+      'loaded — the load starts then —, then after each window, then every second idle): nothing is excluded as warm-up. RSS from /proc, split into anonymous ' +
       'memory and file-backed pages (smaps_rollup); V8 heap, new space ' +
       'and external from the service\'s /metrics (n/a while it cannot answer). The render host is a separate process (its RSS shown ' +
       'beside, not in the goal).',
@@ -213,7 +233,7 @@ function soakSection(ctx, r) {
       {
         headers: ['metric', 'value'],
         rows: [
-          ['ready (index loaded) after', `${r.readyS.toFixed(1)} s`],
+          ['ready (/readyz 200) / whole index loaded (the load starts then) after', `${r.readyS.toFixed(1)} s / ${r.indexedS.toFixed(1)} s`],
           ['RSS max (at)', `${fmtBytes(max)} (${peak?.phase ?? 'n/a'}, ${Math.round(peak?.t ?? 0)} s)`],
           ['RSS at the end (idle after the load)', fmtBytes(end)],
           ['RSS under load: first / last sample; largest deviation from the first', `${fmtBytes(base)} / ${fmtBytes(loaded.at(-1)?.rss ?? Number.NaN)}; ${(deviation * 100).toFixed(1)} %`],
@@ -244,6 +264,6 @@ function soakSection(ctx, r) {
         why: 'a steady climb is a leak; one step early on is V8 sizing its heap (shown, not excluded).',
       },
     ],
-    raw: { samples, readyS: r.readyS, failures: r.failures, entries: r.cache.entries, died: r.died },
+    raw: { samples, readyS: r.readyS, indexedS: r.indexedS, failures: r.failures, entries: r.cache.entries, died: r.died },
   }
 }
