@@ -13,7 +13,7 @@ import { phraseSet, seededRandom, ttsQuery, zipfSampler } from '../../k6/lib/phr
 import { runConstantArrivalRate } from './arrival-rate.js'
 import { monotonicUs } from './cpu-profile.js'
 import { liveChildrenCpuS, machineCpu, processCpu } from './cpu-time.js'
-import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from './servers.js'
+import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp, waitForIndex } from './servers.js'
 import { timedGet } from './timed-get.js'
 
 export const MIXED_TOKEN = 'bench-token-not-secret'
@@ -87,22 +87,6 @@ function sampleMemoryFromSpawn(pid) {
 }
 
 /**
- * Polls /readyz until its `index` check no longer says it is scanning (as startup.js does).
- * @param {string} url @param {AbortSignal} signal
- */
-async function waitForIndex(url, signal) {
-  const deadline = Date.now() + 300_000
-  while (Date.now() < deadline && !signal.aborted) {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
-    const body = res === undefined ? undefined : await res.json().catch(() => undefined)
-    const detail = body?.checks?.index?.detail
-    if (typeof detail === 'string' && !detail.startsWith('scanning')) return
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  throw new Error('the index did not finish within 300 s')
-}
-
-/**
  * k6's setup(): POST /v1/prewarm with the top phrases, then GET /v1/prewarm/:id every second
  * until the batch leaves `running` (the API's only non-final state) or the timeout.
  * @param {string} base @param {{ text: string, voice?: string }[]} items @param {number} timeoutS
@@ -164,7 +148,7 @@ export async function runK6Mixed(s, options) {
     await waitForHttp(`${base}/readyz`, child)
     // k6 starts on a service that is up; with the 100k tree that is once its index is loaded
     // (it answers while it scans, but its pressure guard may refuse the pre-warm then).
-    await waitForIndex(`${base}/readyz`, options.signal)
+    await waitForIndex(`${base}/readyz`, { signal: options.signal })
     rss.state.phase = 'setup'
     options.progress(`setup: pre-warming the top ${s.prewarmTop} of ${s.phrases} phrases through POST /v1/prewarm`)
     const setupStarted = performance.now()

@@ -250,3 +250,22 @@ export function startNginxFront(options) {
   writeFileSync(path.join(options.workDir, 'tts-cache.conf'), front)
   return startTunedNginx(options, [`include ${path.join(options.workDir, 'tts-cache.conf')};`])
 }
+
+/**
+ * Polls `url` (/readyz) until its `index` check no longer says it is scanning (the whole index
+ * is loaded); bounded at 300 s and by `signal`. Returns when it saw that and the check's detail.
+ * @param {string} url
+ * @param {{ signal?: AbortSignal, pollMs?: number }} [options]
+ * @returns {Promise<{ at: number, detail: string }>}
+ */
+export async function waitForIndex(url, options = {}) {
+  const deadline = Date.now() + 300_000
+  while (Date.now() < deadline && options.signal?.aborted !== true) {
+    const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
+    const body = res === undefined ? undefined : await res.json().catch(() => undefined)
+    const detail = body?.checks?.index?.detail
+    if (typeof detail === 'string' && !detail.startsWith('scanning')) return { at: performance.now(), detail }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250))
+  }
+  throw new Error(options.signal?.aborted === true ? 'stopped waiting for the index: the scenario was aborted' : 'the index did not finish within 300 s')
+}

@@ -22,7 +22,7 @@ import { promisify } from 'node:util'
 // @ts-ignore autocannon ships no type declarations
 import autocannon from 'autocannon'
 import { BIG_CACHE_DIR, ensureBigCache } from '../lib/big-cache.js'
-import { freePort, rssOf, SERVE_ENV, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
+import { freePort, rssOf, SERVE_ENV, SERVE_NODE_ARGS, startServe, waitForHttp, waitForIndex } from '../lib/servers.js'
 import { fmtBytes, fmtInt } from '../lib/stats.js'
 import { subDir } from './context.js'
 
@@ -51,22 +51,6 @@ async function heapOf(port) {
   } catch {
     return { heapTotal: Number.NaN, heapUsed: Number.NaN, newSpace: Number.NaN, external: Number.NaN }
   }
-}
-
-/**
- * Polls /readyz until its `index` check no longer says it is scanning (as startup.js does).
- * @param {string} url
- */
-async function waitForIndex(url) {
-  const deadline = Date.now() + 300_000
-  while (Date.now() < deadline) {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
-    const body = res === undefined ? undefined : await res.json().catch(() => undefined)
-    const detail = body?.checks?.index?.detail
-    if (typeof detail === 'string' && !detail.startsWith('scanning')) return
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  throw new Error('the index did not finish within 300 s')
 }
 
 /**

@@ -21,7 +21,7 @@ import { entryText } from '../../gen-cache-dir.js'
 import { BIG_CACHE_ENTRIES, ensureBigCache } from '../lib/big-cache.js'
 import { profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
 import { MIN_ROUNDS, interleaved, overRounds, pairedRatio, roundsCaption } from '../lib/rounds.js'
-import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
+import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp, waitForIndex } from '../lib/servers.js'
 import { fmtBytes, fmtInt, fmtMs, fmtSpread, fmtTimes } from '../lib/stats.js'
 import { subDir } from './context.js'
 
@@ -67,22 +67,6 @@ async function waitForEslHit(eslCall, port, text) {
     if (Date.now() > deadline) throw new Error('no ESL hit within 300 s')
     await new Promise((r) => setTimeout(r, 5))
   }
-}
-
-/**
- * Polls /readyz until its `index` check no longer says it is scanning.
- * @param {string} url
- */
-async function waitForIndex(url) {
-  const deadline = Date.now() + 300_000
-  while (Date.now() < deadline) {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)
-    const body = res === undefined ? undefined : await res.json().catch(() => undefined)
-    const detail = body?.checks?.index?.detail
-    if (typeof detail === 'string' && !detail.startsWith('scanning')) return { at: performance.now(), detail }
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error('the index did not finish within 300 s')
 }
 
 /**
@@ -148,7 +132,7 @@ async function measureServe(ctx, cacheDir, entries, eslCall, notes) {
     ])
     await waitForHttp(`${base}/readyz`, child, 300_000)
     const readyAt = performance.now()
-    const indexed = await waitForIndex(`${base}/readyz`)
+    const indexed = await waitForIndex(`${base}/readyz`, { pollMs: 50 })
     // Let start-up garbage be collected before reading the RSS.
     await new Promise((r) => setTimeout(r, 2000))
     return {
