@@ -107,8 +107,8 @@ describe('start-up errors name the setting to change', () => {
     expect(stats.stderr).toContain('TTS_CACHE_DRI is not a setting (did you mean TTS_CACHE_DIR?)')
     const doctor = await runCli(['doctor', '--json'], typo)
     expect(doctor.code).toBe(1)
-    const report = JSON.parse(doctor.stdout) as { checks: { name: string; ok: boolean; detail: string }[] }
-    expect(report.checks).toContainEqual({ name: 'environment', ok: false, detail: 'TTS_CACHE_DRI is not a setting (did you mean TTS_CACHE_DIR?)' })
+    const report = JSON.parse(doctor.stdout) as { checks: { name: string; level: string; ok: boolean; detail: string }[] }
+    expect(report.checks).toContainEqual({ name: 'environment', level: 'fail', ok: false, detail: 'TTS_CACHE_DRI is not a setting (did you mean TTS_CACHE_DIR?)' })
   })
 
   it('says a bad value with the variable, the value, the range and the unit (no raw zod text)', async () => {
