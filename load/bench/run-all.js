@@ -11,8 +11,8 @@
  * Plain ESM JavaScript run by Node 24 without a TS loader; it imports the service from dist/
  * (hence `npm run build` first). Writes load/RESULTS.md (or --out) and the raw numbers to
  * load/.out/results.json. Bounded: every scenario has a time budget and the whole run stops
- * starting scenarios after --budget-s seconds (default 2100) and abandons one still running 30 s
- * after that, so `npm run bench` ends within about 36 minutes including the build (the scenarios'
+ * starting scenarios after --budget-s seconds (default 2700) and abandons one still running 30 s
+ * after that, so `npm run bench` ends within about 46 minutes including the build (the scenarios'
  * estimates add up to ~24 minutes: load/README.md). Exit code 1 if a scenario failed, 0 otherwise —
  * goals missed are reported in RESULTS.md, not turned into a failure. RESULTS.md's method section
  * says how each scenario takes its ratios and the 1-minute load average at its start and end.
@@ -34,14 +34,14 @@ const { values } = parseArgs({
     skip: { type: 'string' },
     quick: { type: 'boolean', default: false },
     out: { type: 'string' },
-    'budget-s': { type: 'string', default: '2100' },
+    'budget-s': { type: 'string', default: '2700' },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 })
 if (values.help === true) {
   process.stdout.write(
-    'usage: node load/bench/run-all.js [--only ids] [--skip ids] [--quick] [--out file] [--budget-s 2100] [--keep]\n' +
+    'usage: node load/bench/run-all.js [--only ids] [--skip ids] [--quick] [--out file] [--budget-s 2700] [--keep]\n' +
       `scenarios: ${SCENARIOS.map((s) => s.id).join(', ')}\n`,
   )
   process.exit(0)
