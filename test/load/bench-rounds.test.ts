@@ -143,8 +143,8 @@ describe('the scenario registry and the big cache tree', () => {
       expect(Object.keys(defaultMethod(s.id) ?? {}).sort(), s.id).toEqual(['paired', 'perRound', 'reported', 'rounds', 'spread'])
       expect(s.minBudgetS <= s.budgetS && s.estimateS <= s.budgetS, s.id).toBe(true)
     }
-    // The estimates fit the run's 2,100 s budget.
-    expect(SCENARIOS.reduce((a, s) => a + s.estimateS, 0)).toBeLessThan(2100)
+    // The estimates fit the run's 2,700 s budget.
+    expect(SCENARIOS.reduce((a, s) => a + s.estimateS, 0)).toBeLessThan(2700)
     const { BIG_CACHE_DIR: fromLib } = (await import(bench('lib/big-cache.js'))) as { BIG_CACHE_DIR: string }
     expect(BIG_CACHE_DIR).toBe(fromLib)
   })
