@@ -5,6 +5,19 @@ export function out(line: string): void {
   process.stdout.write(`${line}\n`)
 }
 
+/**
+ * A reader that went away (`tts-cache stats | head -1`) is not a failure: further output is
+ * dropped and the command finishes its work with its own exit code, instead of dying of an
+ * unhandled EPIPE with a stack trace. Any other stdout error is reported and fails the command.
+ */
+export function tolerateClosedStdout(stdout: NodeJS.WriteStream = process.stdout): void {
+  stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') return
+    err(`tts-cache: cannot write the output: ${error.message}`)
+    process.exitCode = EXIT.failed
+  })
+}
+
 export function err(line: string): void {
   process.stderr.write(`${line}\n`)
 }

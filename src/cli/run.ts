@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { COMMAND_SPECS, EXIT_CODES_HELP, type CommandSpec } from './command-specs.js'
-import { describeError, err, EXIT, UsageError } from './output.js'
+import { describeError, err, EXIT, tolerateClosedStdout, UsageError } from './output.js'
 
 type CommandRun = (argv: readonly string[], env: NodeJS.ProcessEnv) => Promise<number>
 
@@ -108,6 +108,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 export function run(argv: readonly string[]): void {
+  tolerateClosedStdout()
   main(argv).then(
   (code) => {
     process.exitCode = code

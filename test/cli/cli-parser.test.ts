@@ -1,6 +1,7 @@
+import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { tempDir } from '../harness/app/test-app.js'
+import { ROOT, tempDir } from '../harness/app/test-app.js'
 import { runCli } from '../harness/cli/run-cli.js'
 
 let dir: string
@@ -28,6 +29,17 @@ describe('tts-cache command line (commander)', () => {
     const worker = await runCli(['worker', '--help'], env)
     expect(worker.code).toBe(0)
     expect(worker.stdout).toContain('--concurrency <n>')
+  })
+
+  it('stops quietly when the reader of its output goes away (tts-cache --help | head -1)', async () => {
+    // The pipe's read end is closed before the child writes a byte: its first write gets EPIPE.
+    const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), '--help'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    child.stdout.destroy()
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    const code = await new Promise<number | null>((resolve) => child.once('close', resolve))
+    expect(stderr).not.toContain('EPIPE')
+    expect(code, stderr).toBe(0)
   })
 
   it('takes the global options before the command as well as after it', async () => {
