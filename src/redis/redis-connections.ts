@@ -12,7 +12,7 @@ import { Cluster, Redis } from 'ioredis'
 import { DEFAULTS } from '../core/defaults.js'
 import type { Logger } from '../core/ports/index.js'
 import { redisErrorForLog } from './redis-errors.js'
-import { describeRedisTarget, type RedisCredentials, type RedisTarget } from './redis-target.js'
+import { describeRedisTarget, redisSettingOf, type RedisCredentials, type RedisTarget } from './redis-target.js'
 
 /** A client of any topology (BullMQ takes both). */
 export type RedisClient = Redis | Cluster
@@ -139,7 +139,7 @@ export function newRedisClient(target: RedisTarget, role: RedisRole, connectionN
  */
 export function createRedisClient(target: RedisTarget, role: RedisRole, name: string, logger: Logger, timeouts: RedisTimeouts = DEFAULT_REDIS_TIMEOUTS): RedisClient {
   const client = newRedisClient(target, role, name, timeouts)
-  const log = logger.child({ redis: name, target: describeRedisTarget(target) })
+  const log = logger.child({ redis: name, target: describeRedisTarget(target), setting: redisSettingOf(target, name.endsWith('audio')) })
   let down = false
   client.on('ready', () => {
     if (down) log.info({}, 'redis connection restored')

@@ -68,3 +68,14 @@ export function redactRedisUrl(url: string): string {
 function hostPort(node: RedisHostPort): string {
   return node.host.includes(':') ? `[${node.host}]:${node.port}` : `${node.host}:${node.port}`
 }
+
+/**
+ * The settings that point a client at `target`, named in its connection log lines so an
+ * operator knows what to change. `audio`: the audio tier's client, which TTS_AUDIO_REDIS_URL
+ * names when set (else it shares REDIS_URL's target).
+ */
+export function redisSettingOf(target: RedisTarget, audio: boolean): string {
+  if (target.kind === 'sentinel') return 'REDIS_SENTINELS / REDIS_SENTINEL_NAME'
+  if (target.kind === 'cluster') return 'REDIS_CLUSTER_NODES'
+  return audio ? 'TTS_AUDIO_REDIS_URL (REDIS_URL when unset)' : 'REDIS_URL'
+}

@@ -5,7 +5,10 @@
  */
 import { Cluster, Redis } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { newRedisClient, redisOptionsFor } from '../../src/redis/redis-connections.js'
+import { createRedisClient, newRedisClient, redisOptionsFor } from '../../src/redis/redis-connections.js'
+import { singleRedis } from '../../src/redis/redis-target.js'
+import { RecordingLogger } from '../fakes/recording-logger.js'
+import { freePort } from '../harness/freeswitch/freeswitch.js'
 import { isCommandTimeout, redisErrorForLog } from '../../src/redis/redis-errors.js'
 
 const timeouts = { commandTimeoutMs: 700, connectTimeoutMs: 1500 }
@@ -37,5 +40,23 @@ describe('redis client options', () => {
     expect(logged).not.toContain('hunter2-secret')
     expect(isCommandTimeout(new Error('Command timed out'))).toBe(true)
     expect(isCommandTimeout(new Error('Connection is closed.'))).toBe(false)
+  })
+
+  it('names the setting to change when Redis cannot be reached (REDIS_URL, TTS_AUDIO_REDIS_URL)', async () => {
+    // A real connection to a port nothing listens on: ioredis reports ECONNREFUSED.
+    const port = await freePort()
+    const log = new RecordingLogger()
+    const queue = createRedisClient(singleRedis(`redis://127.0.0.1:${port}`), 'producer', 'queue', log, timeouts)
+    const audio = createRedisClient(singleRedis(`redis://127.0.0.1:${port}/1`), 'producer', 'audio', log, timeouts)
+    try {
+      const failed = await log.waitFor((r) => r.msg === 'redis connection error' && r.obj['redis'] === 'queue')
+      expect(failed.level).toBe('warn')
+      expect(failed.obj['setting']).toBe('REDIS_URL')
+      const audioFailed = await log.waitFor((r) => r.msg === 'redis connection error' && r.obj['redis'] === 'audio')
+      expect(audioFailed.obj['setting']).toBe('TTS_AUDIO_REDIS_URL (REDIS_URL when unset)')
+    } finally {
+      queue.disconnect()
+      audio.disconnect()
+    }
   })
 })
