@@ -9,11 +9,9 @@ import { adaptersById } from '../adapters/index.js'
 import { EngineCatalog } from '../catalog.js'
 import { createEngineRenderer } from '../pipeline/engine-renderer.js'
 import { ProbeMemo } from '../probe-memo.js'
-import { RENDER_HOST_FLAG, serializeError, type HostInit, type HostReply, type HostRequest, type LogLevel } from './render-host-protocol.js'
+import { RENDER_HOST_FLAG, sendToService, serializeError, type HostInit, type HostReply, type HostRequest, type LogLevel } from './render-host-protocol.js'
 
-function send(message: HostReply): void {
-  process.send?.(message)
-}
+const send = (message: HostReply): void => sendToService(message)
 
 /** Log records go to the service, which writes them with its own logger. */
 function ipcLogger(bindings: Record<string, unknown>): Logger {

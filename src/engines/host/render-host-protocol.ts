@@ -63,3 +63,19 @@ export function reviveError(data: SerializedError): TtsError {
   if (data.stack !== undefined) error.stack = data.stack
   return error
 }
+
+/** What the host child sends on: `process` (its IPC channel to the service). */
+export interface HostChannel {
+  readonly connected?: boolean
+  send?(message: HostReply, sendHandle: undefined, options: undefined, callback: (error: Error | null) => void): boolean
+}
+
+/**
+ * Sends `message` to the service unless the channel is closed. After the service has gone (its
+ * shutdown disconnects; a render being torn down then logs, e.g. sox's EPIPE) a late record is
+ * dropped: Node would otherwise emit ERR_IPC_CHANNEL_CLOSED with no listener and crash the host.
+ */
+export function sendToService(message: HostReply, channel: HostChannel = process as HostChannel): void {
+  if (channel.connected !== true || channel.send === undefined) return
+  channel.send(message, undefined, undefined, () => undefined)
+}
