@@ -71,6 +71,9 @@ async function getAudio(
 /** GET|HEAD /v1/tts: the WAV for a phrase. */
 function wavRoute(app: FastifyInstance, deps: RouteDeps, state: TtsRouteState): void {
   const { service, phrases, closing } = state
+  const { httpAccelRedirect: accelPrefix, authAllRoutes, httpAccelLookupSeconds } = app.tts.config
+  // With every route behind the token, the answer depends on it: the front may not keep it.
+  const accelKeep = authAllRoutes ? 0 : httpAccelLookupSeconds
   app.route<{ Querystring: PhraseQuery }>({
     method: ['GET', 'HEAD'],
     url: '/v1/tts',
@@ -102,9 +105,6 @@ function wavRoute(app: FastifyInstance, deps: RouteDeps, state: TtsRouteState): 
         if (ifNoneMatchMatches(request.headers['if-none-match'], key)) return sendNotModified(reply, key)
       }
       const sendOptions = { conditional: !refresh, hot: app.hotAudio, closing }
-      const { httpAccelRedirect: accelPrefix, authAllRoutes, httpAccelLookupSeconds } = app.tts.config
-      // With every route behind the token, the answer depends on it: the front may not keep it.
-      const accelKeep = authAllRoutes ? 0 : httpAccelLookupSeconds
       const send = async (result: TtsResult): Promise<boolean> =>
         sendAccelRedirect(request, reply, result, accelPrefix, accelKeep) || sendAudioFile(request, reply, result, { ...sendOptions, cacheStatus: result.status })
       if (resolved === undefined) return getAudio(state, request, reply, input, refresh, send)
