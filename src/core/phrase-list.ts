@@ -104,7 +104,8 @@ export function closestName(name: string, known: readonly string[]): string | un
   return bestDistance <= Math.min(2, Math.max(1, Math.floor(name.length / 2))) ? best : undefined
 }
 
-function editDistance(a: string, b: string): number {
+/** Levenshtein distance between two short names (also what config/suggest.ts ranks env names by). */
+export function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j)
   for (let i = 1; i <= a.length; i++) {
     const current = [i]
