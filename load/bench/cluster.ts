@@ -11,7 +11,9 @@
  * slow engine on a dedicated render box, so the numbers measure the queue, not the CPU of this
  * machine. Pass `renderer` to measure a real engine pipeline.
  *
- * Library: `runClusterBench({ redisUrl, instances, workers, sentences, burst })`.
+ * Library: `runClusterBench({ redisUrl, instances, workers, sentences, burst })` (one run of each
+ * phase), or the phases alone — `runClusterBurst(options)`, `runClusterThroughput(options, workers)` —
+ * which the bench (scenarios/cluster.js) runs in interleaved rounds, a fresh `prefix` per round.
  * CLI:     node --import ./test/harness/ts-hooks.mjs load/bench/cluster.ts redis://127.0.0.1:6379
  */
 import { randomUUID } from 'node:crypto'
@@ -57,23 +59,14 @@ export interface ClusterBenchOptions {
 
 export interface ThroughputResult {
   readonly workers: number
+  /** New sentences asked for (each once): `renders / sentences` is 1.00 when each was rendered once. */
+  readonly sentences: number
   readonly renders: number
   readonly wallMs: number
   readonly rendersPerSecond: number
 }
 
-export interface ClusterBenchResult {
-  readonly instances: number
-  readonly workers: number
-  readonly sentences: number
-  readonly burst: number
-  readonly requests: number
-  readonly renders: number
-  /** Engine runs per unique sentence in the burst phase (1.0 = once per key). */
-  readonly rendersPerUniqueSentence: number
-  readonly failedRequests: number
-  /** Request latency in the burst phase, ms. */
-  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number }
+export interface ClusterBenchResult extends BurstResult {
   readonly throughput: {
     readonly oneWorker: ThroughputResult
     readonly twoWorkers: ThroughputResult
@@ -85,18 +78,42 @@ export interface ClusterBenchResult {
 const SAMPLE_RATE = 8000
 const ENGINE_VERSION = 'bench-1'
 
-export async function runClusterBench(options: ClusterBenchOptions): Promise<ClusterBenchResult> {
-  const instances = options.instances ?? 3
-  const workerCount = options.workers ?? 2
-  const sentences = options.sentences ?? 20
-  const burst = options.burst ?? 100
-  const renderMs = options.renderMs ?? 50
-  const base = options.prefix ?? `bench-${randomUUID().slice(0, 8)}`
-  const logger = pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) as unknown as Logger
+export interface BurstResult {
+  readonly instances: number
+  readonly workers: number
+  readonly sentences: number
+  readonly burst: number
+  readonly requests: number
+  readonly renders: number
+  /** Engine runs per unique sentence (1.0 = once per key). */
+  readonly rendersPerUniqueSentence: number
+  readonly failedRequests: number
+  /** Request latency, ms. */
+  readonly latencyMs: { readonly p50: number; readonly p99: number; readonly max: number }
+}
 
-  // Phase 1: bursts for new sentences spread over the nodes.
-  const counter = countingRenderer(options.renderer ?? syntheticRenderer(renderMs))
-  const burstRun = await withCluster({ redisUrl: options.redisUrl, prefix: `${base}-burst`, instances, workers: workerCount, renderer: counter.render, logger }, async (nodes) => {
+/** One run (or round) needs a key namespace of its own: sentences new to Redis and every node. */
+function settingsOf(options: ClusterBenchOptions): { instances: number; workers: number; sentences: number; burst: number; base: string; logger: Logger; renderer: () => Renderer } {
+  const renderMs = options.renderMs ?? 50
+  return {
+    instances: options.instances ?? 3,
+    workers: options.workers ?? 2,
+    sentences: options.sentences ?? 20,
+    burst: options.burst ?? 100,
+    base: options.prefix ?? `bench-${randomUUID().slice(0, 8)}`,
+    logger: pino({ level: process.env['BENCH_LOG'] ?? 'silent' }) as unknown as Logger,
+    renderer: () => options.renderer ?? syntheticRenderer(renderMs),
+  }
+}
+
+/**
+ * The dedupe phase: `burst` concurrent requests for each of `sentences` new sentences, spread
+ * round-robin over `instances` nodes with `workers` workers; engine runs per unique sentence.
+ */
+export async function runClusterBurst(options: ClusterBenchOptions): Promise<BurstResult> {
+  const { instances, workers, sentences, burst, base, logger, renderer } = settingsOf(options)
+  const counter = countingRenderer(renderer())
+  const run = await withCluster({ redisUrl: options.redisUrl, prefix: `${base}-burst`, instances, workers, renderer: counter.render, logger }, async (nodes) => {
     const latencies: number[] = []
     let failed = 0
     const requests: Promise<void>[] = []
@@ -120,33 +137,42 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     await Promise.all(requests)
     return { latencies, failed }
   })
-
-  // Phase 2: the same amount of unique work with 1, then 2 workers.
-  const throughputWith = async (workers: number): Promise<ThroughputResult> => {
-    const c = countingRenderer(options.renderer ?? syntheticRenderer(renderMs))
-    return withCluster({ redisUrl: options.redisUrl, prefix: `${base}-tp${workers}`, instances, workers, renderer: c.render, logger }, async (nodes) => {
-      const started = performance.now()
-      await Promise.all(Array.from({ length: sentences }, (_, s) => (nodes[s % nodes.length] as TtsService).get({ text: `Throughput sentence ${s} for ${base}.` })))
-      const wallMs = performance.now() - started
-      return { workers, renders: c.runs(), wallMs: round(wallMs), rendersPerSecond: round((c.runs() / wallMs) * 1000) }
-    })
-  }
-  const oneWorker = await throughputWith(1)
-  const twoWorkers = await throughputWith(2)
-
-  const sorted = [...burstRun.latencies].sort((a, b) => a - b)
+  const sorted = [...run.latencies].sort((a, b) => a - b)
   return {
     instances,
-    workers: workerCount,
+    workers,
     sentences,
     burst,
     requests: sentences * burst,
     renders: counter.runs(),
     rendersPerUniqueSentence: counter.runs() / sentences,
-    failedRequests: burstRun.failed,
+    failedRequests: run.failed,
     latencyMs: { p50: round(quantile(sorted, 0.5)), p99: round(quantile(sorted, 0.99)), max: round(sorted.at(-1) ?? 0) },
-    throughput: { oneWorker, twoWorkers, speedup: round(twoWorkers.rendersPerSecond / oneWorker.rendersPerSecond) },
   }
+}
+
+/**
+ * The throughput phase: `sentences` new sentences (one request each, spread over the nodes)
+ * rendered by `workers` workers of concurrency 1; wall time from the first request to the last answer.
+ */
+export async function runClusterThroughput(options: ClusterBenchOptions, workers: number): Promise<ThroughputResult> {
+  const { instances, sentences, base, logger, renderer } = settingsOf(options)
+  const c = countingRenderer(renderer())
+  return withCluster({ redisUrl: options.redisUrl, prefix: `${base}-tp${workers}`, instances, workers, renderer: c.render, logger }, async (nodes) => {
+    const started = performance.now()
+    await Promise.all(Array.from({ length: sentences }, (_, s) => (nodes[s % nodes.length] as TtsService).get({ text: `Throughput sentence ${s} for ${base}.` })))
+    const wallMs = performance.now() - started
+    return { workers, sentences, renders: c.runs(), wallMs: round(wallMs), rendersPerSecond: round((c.runs() / wallMs) * 1000) }
+  })
+}
+
+/** One run of each phase: the burst, then 1 worker, then 2 (the bench runs them in interleaved rounds: scenarios/cluster.js). */
+export async function runClusterBench(options: ClusterBenchOptions): Promise<ClusterBenchResult> {
+  const shared = { ...options, prefix: options.prefix ?? `bench-${randomUUID().slice(0, 8)}` }
+  const burst = await runClusterBurst(shared)
+  const oneWorker = await runClusterThroughput(shared, 1)
+  const twoWorkers = await runClusterThroughput(shared, 2)
+  return { ...burst, throughput: { oneWorker, twoWorkers, speedup: round(twoWorkers.rendersPerSecond / oneWorker.rendersPerSecond) } }
 }
 
 interface ClusterSetup {

@@ -5,7 +5,8 @@
  * default, vs off), alternating which goes first each round (A B, B A, A B, …) so drift on the
  * shared box falls on both. Per round: lookups/s, service p50/p99, CPU µs/call of each side and
  * the 1-minute load average; summed up as median (min–max) per variant and the median of the
- * per-round ratios.
+ * per-round ratios. summarizeShapes does the same for the context rows (1 and 100 channels, paced),
+ * which run in interleaved rounds of their own (lib/rounds.js, the order rotating).
  */
 import { loadAverage1m, spreadOf } from './stats.js'
 
@@ -86,4 +87,45 @@ export function roundRatio(results, a, b, pick) {
     if (other !== undefined) ratios.push(pick(r) / pick(other))
   }
   return spreadOf(ratios)
+}
+
+/**
+ * @typedef {{ count: number, p50Ms: number, p90Ms?: number, p99Ms: number, p999Ms?: number, maxMs?: number, byStatus: Record<string, number> }} ShapeService
+ * @typedef {{ shape: string, round: number, client: ClientSummary & { dropped?: number, peakInFlight?: number }, service: ShapeService, cpu: { serviceUs: number, clientUs: number }, load1m: number }} ShapeRun
+ */
+
+/**
+ * The context rows (1 and 100 channels back to back, paced) from their interleaved rounds: per
+ * load shape, in the order first seen, the median (min–max) over its rounds of every figure;
+ * calls, statuses, failures and drops summed over the rounds, the peak in flight the highest.
+ * @param {readonly ShapeRun[]} runs
+ */
+export function summarizeShapes(runs) {
+  const shapes = [...new Set(runs.map((r) => r.shape))]
+  return shapes.map((shape) => {
+    const mine = runs.filter((r) => r.shape === shape)
+    /** @type {Record<string, number>} */
+    const byStatus = {}
+    for (const r of mine) for (const [k, v] of Object.entries(r.client.byStatus)) byStatus[k] = (byStatus[k] ?? 0) + v
+    const over = (/** @type {(r: ShapeRun) => number | undefined} */ pick) => spreadOf(mine.map((r) => pick(r) ?? Number.NaN))
+    return {
+      shape,
+      rounds: mine.length,
+      calls: mine.reduce((a, r) => a + r.client.calls, 0),
+      byStatus,
+      failed: mine.reduce((a, r) => a + r.client.failed, 0),
+      dropped: mine.reduce((a, r) => a + (r.client.dropped ?? 0), 0),
+      peakInFlight: Math.max(0, ...mine.map((r) => r.client.peakInFlight ?? 0)),
+      rate: over((r) => r.client.lookupsPerSecond),
+      clientP50Ms: over((r) => r.client.p50Ms),
+      clientP99Ms: over((r) => r.client.p99Ms),
+      serviceP50Ms: over((r) => r.service.p50Ms),
+      serviceP99Ms: over((r) => r.service.p99Ms),
+      serviceP999Ms: over((r) => r.service.p999Ms),
+      serviceMaxMs: over((r) => r.service.maxMs),
+      serviceCpuUs: over((r) => r.cpu.serviceUs),
+      clientCpuUs: over((r) => r.cpu.clientUs),
+      load1m: over((r) => r.load1m),
+    }
+  })
 }

@@ -11,6 +11,10 @@
  *   (Little's law: N / throughput);
  * - paced at 500 channels: calls arrive at a steady rate, as on a PBX with 500 calls in progress
  *   each asking for a prompt every couple of seconds.
+ * Never one run (issue 19): 500 channels runs 5 interleaved rounds per call-log setting (info,
+ * off); 1 channel, 100 channels and paced run 5 interleaved rounds of their own against the
+ * default (info), the order rotating (1, 100, paced; 100, paced, 1; …), each row the median
+ * (min–max) over its rounds; the fan-out runs 5 rounds.
  *
  * Two views of the latency:
  * - client side (runEslLoad): TCP connect → `exit` received, the moment FreeSWITCH could play
@@ -28,12 +32,16 @@ import { pathToFileURL } from 'node:url'
 import { profileMarkdown, summarizeCpuProfile } from '../lib/cpu-profile.js'
 import { ESL_FAN_OUT_GOAL_RATIO, runEslFanOut } from '../lib/esl-fan-out.js'
 import { runPaced } from '../lib/paced-esl-load.js'
-import { roundRatio, runEslRounds, summarizeVariant } from '../lib/esl-rounds.js'
-import { fmtInt, fmtMs, fmtSpread, fmtTimes, spreadOf } from '../lib/stats.js'
+import { roundRatio, runEslRounds, summarizeShapes, summarizeVariant } from '../lib/esl-rounds.js'
+import { MIN_ROUNDS, interleaved } from '../lib/rounds.js'
+import { fmtInt, fmtMs, fmtSpread, fmtTimes, loadAverage1m, spreadOf } from '../lib/stats.js'
 import { subDir } from './context.js'
 
 export const ESL_P99_GOAL_MS = 1
 export const ESL_RATE_GOAL = 3000
+/** Rounds of the context rows (1 and 100 channels back to back, paced): issue 19's minimum. */
+export const ESL_SHAPE_ROUNDS = 5
+const PACED = 'paced'
 
 /**
  * @typedef {{ count: number, p50Ms: number, p90Ms: number, p99Ms: number, p999Ms: number, maxMs: number, meanMs: number, byStatus: Record<string, number> }} ServiceSummary
@@ -100,12 +108,16 @@ export async function eslScenario(ctx) {
   const { runEslLoad, runEslBurst } = await import(pathToFileURL(loadSource).href)
   const phrases = ctx.quick ? 20 : 200
   const zipfS = 1.1
-  // Single rows (context); the goal's level (`top`) runs in interleaved rounds below.
-  const levels = ctx.quick ? [{ channels: 1, calls: 50 }] : [
-    { channels: 1, calls: 2000 },
-    { channels: 100, calls: 8000 },
+  // The context rows, in interleaved rounds of their own (against the default call log); the
+  // goal's level (`top`) runs in interleaved rounds of info vs off below. Calls per round are
+  // kept small so 5 rounds of each fit the scenario's budget (they were one run of 2,000, 8,000
+  // and 2,500 calls; ~7 s a round on a quiet box, 5 s of it the paced shape's 250 calls/s).
+  const levels = ctx.quick ? [{ channels: 1, calls: 20 }, { channels: 5, calls: 40 }] : [
+    { channels: 1, calls: 1000 },
+    { channels: 100, calls: 3000 },
   ]
-  const paced = ctx.quick ? { channels: 10, ratePerSecond: 20, calls: 20 } : { channels: 500, ratePerSecond: 250, calls: 2500 }
+  const paced = ctx.quick ? { channels: 10, ratePerSecond: 40, calls: 20 } : { channels: 500, ratePerSecond: 250, calls: 1250 }
+  const shapeRounds = ESL_SHAPE_ROUNDS
   const prefix = `ESL bench ${Date.now().toString(36)}`
   const workDir = subDir(ctx, 'esl-serve')
   const rounds = ctx.quick ? 2 : 5
@@ -118,8 +130,8 @@ export async function eslScenario(ctx) {
   const info = startServe(ctx, serveSource, { name: 'info', workDir, phrases, prefix })
   /** @type {ServeChild | undefined} */
   let off
-  /** @type {{ label: string, client: ClientSummary & { dropped?: number, peakInFlight?: number }, service: ServiceSummary, cpu: CpuPerCall }[]} */
-  const rows = []
+  /** @type {import('../lib/esl-rounds.js').ShapeRun[]} */
+  let shapeRuns = []
   /** @type {import('../lib/esl-rounds.js').RoundResult[]} */
   let roundResults = []
   /** @type {Awaited<ReturnType<typeof runEslFanOut>> | undefined} */
@@ -146,7 +158,8 @@ export async function eslScenario(ctx) {
     ctx.progress('warm-up (not measured)')
     await runEslLoad({ ...base, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
     await runEslLoad({ ...base, port: offServer.port, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
-    // The goal's level first (its rounds must fit the budget on a busy box), then the context rows.
+    // The goal's level first (its rounds must fit the budget on a busy box), then the fan-out
+    // (a goal too), then the context rows.
     const offAsk = off.ask
     roundResults = await runEslRounds({
       servers: [
@@ -158,23 +171,6 @@ export async function eslScenario(ctx) {
       signal: ctx.signal,
       progress: (m) => ctx.progress(`${top.channels} channels back to back, ${fmtInt(top.calls)} calls, ${m}`),
     })
-    for (const level of levels) {
-      if (ctx.signal.aborted) break
-      ctx.progress(`${level.channels} channel(s) back to back, ${fmtInt(level.calls)} calls`)
-      await info.ask('reset')
-      const clientCpu = process.cpuUsage()
-      const client = await runEslLoad({ ...base, channels: level.channels, calls: level.calls, seed: level.channels })
-      const { service, cpu } = /** @type {{ service: ServiceSummary, cpu: { perCallUs: number } }} */ (await info.ask('report'))
-      rows.push({ label: `${level.channels}, back to back`, client, service, cpu: cpuPerCall(cpu, clientCpu, client.calls) })
-    }
-    if (!ctx.signal.aborted) {
-      ctx.progress(`${paced.channels} channels paced: ${paced.ratePerSecond} calls/s, ${fmtInt(paced.calls)} calls`)
-      await info.ask('reset')
-      const clientCpu = process.cpuUsage()
-      const client = await runPaced(runEslLoad, { ...base, prefix, ratePerSecond: paced.ratePerSecond, calls: paced.calls, maxInFlight: paced.channels, signal: ctx.signal })
-      const { service, cpu } = /** @type {{ service: ServiceSummary, cpu: { perCallUs: number } }} */ (await info.ask('report'))
-      rows.push({ label: `${paced.channels}, paced at ${paced.ratePerSecond} calls/s (peak ${client.peakInFlight} in flight${client.dropped > 0 ? `, ${client.dropped} dropped` : ''})`, client, service, cpu: cpuPerCall(cpu, clientCpu, client.calls) })
-    }
     if (!ctx.signal.aborted) {
       fanOut = await runEslFanOut({
         port: server.port,
@@ -188,6 +184,8 @@ export async function eslScenario(ctx) {
         progress: ctx.progress,
       })
     }
+    // The context rows last: on a busy box the budget cuts them (whole rounds), not the goals.
+    shapeRuns = await runShapeRounds({ ctx, info, base, levels, paced, rounds: shapeRounds, runEslLoad })
 
     const defaults = summarizeVariant(roundResults, 'info')
     const missed = defaults.serviceP99Ms.median > ESL_P99_GOAL_MS || defaults.rate.median < ESL_RATE_GOAL
@@ -206,7 +204,9 @@ export async function eslScenario(ctx) {
     await off?.kill()
   }
 
-  const pacedRow = rows.find((r) => r.label.includes('paced'))
+  const shapes = summarizeShapes(shapeRuns)
+  const shapeRoundsDone = Math.min(...shapes.map((r) => r.rounds), shapes.length === 0 ? 0 : Infinity)
+  const pacedShape = shapes.find((r) => r.shape === PACED)
   const statusOf = (/** @type {Record<string, number>} */ byStatus) =>
     Object.entries(byStatus)
       .map(([k, v]) => `${k} ${fmtInt(v)}`)
@@ -228,6 +228,8 @@ export async function eslScenario(ctx) {
       `process driven over IPC), phrases drawn from ${phrases} pre-warmed prompts with Zipf(${zipfS}). Each call: connect, ` +
       `CHANNEL_DATA, the service's uuid_setvar/exit, disconnect; the generator checks every call's tts_file and tts_cache_status. ` +
       `${pinned ? 'The server is pinned to CPU 0 and the load generator (this process) to CPU 1 (taskset).' : 'Server and load generator share the cores (not pinned).'} ` +
+      `The context rows (${levels.map((l) => `${l.channels} channel${l.channels === 1 ? '' : 's'} back to back, ${fmtInt(l.calls)} calls`).join('; ')}; ${paced.channels} channels paced at ${paced.ratePerSecond} calls/s, ${fmtInt(paced.calls)} calls) ` +
+      `run against the default call log in ${shapeRounds} interleaved rounds (after the fan-out; a round the budget cuts is dropped whole), the order rotating each round; each cell is the median (min–max) over the rounds, calls and failures are summed. ` +
       `The goal's level (${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round) runs in ${rounds} interleaved rounds against two esl-serve processes on one cache dir: ` +
       'TTS_ESL_CALL_LOG=info (the default: one info line per call) and TTS_ESL_CALL_LOG=off, the order alternating each round; the goal is judged on the default, as the median of its rounds with min–max. ' +
       'Client side: TCP connect → `exit` received (when FreeSWITCH could play ${tts_file}). Service side: from the `data` event that ' +
@@ -236,19 +238,37 @@ export async function eslScenario(ctx) {
       'and of the load generator over the row, divided by its calls. Fan-out: see its table.',
     tables: [
       {
-        headers: ['channels, load shape', 'calls (status)', 'lookups/s', 'client p50', 'client p99', 'service p50', 'service p99', 'service p99.9', 'service max', 'CPU µs/call: service / generator', 'failed'],
-        rows: rows.map((r) => [
-          r.label,
+        caption: `${levels.map((l) => l.channels).join(' and ')} channels back to back, ${paced.channels} paced: call log info (default), ${shapeRoundsDone} of ${shapeRounds} interleaved rounds (order rotating)${shapeRoundsDone < MIN_ROUNDS ? ` — ⚠ fewer than ${MIN_ROUNDS} rounds (the budget cut the rest): not a result` : ''} — median (min–max) over the rounds; calls, statuses and failures summed`,
+        headers: ['channels, load shape', 'rounds', 'calls (status)', 'lookups/s', 'client p50', 'client p99', 'service p50', 'service p99', 'service p99.9', 'service max', 'CPU µs/call: service', 'CPU µs/call: generator', 'failed'],
+        rows: shapes.map((r) => [
+          r.shape === PACED ? `${paced.channels}, paced at ${paced.ratePerSecond} calls/s (peak ${r.peakInFlight} in flight${r.dropped > 0 ? `, ${r.dropped} dropped` : ''})` : r.shape,
+          String(r.rounds),
+          `${fmtInt(r.calls)} (${statusOf(r.byStatus)})`,
+          fmtSpread(r.rate, fmtInt),
+          fmtSpread(r.clientP50Ms, fmtMs),
+          fmtSpread(r.clientP99Ms, fmtMs),
+          fmtSpread(r.serviceP50Ms, fmtMs),
+          fmtSpread(r.serviceP99Ms, fmtMs),
+          fmtSpread(r.serviceP999Ms, fmtMs),
+          fmtSpread(r.serviceMaxMs, fmtMs),
+          fmtSpread(r.serviceCpuUs, fmtInt),
+          fmtSpread(r.clientCpuUs, fmtInt),
+          fmtInt(r.failed),
+        ]),
+      },
+      {
+        caption: 'the context rows\' rounds, in the order run (load average: 1 minute, at the start of each)',
+        headers: ['round', 'channels, load shape', 'calls (status)', 'lookups/s', 'client p99', 'service p50', 'service p99', 'CPU µs/call: service / generator', 'load average'],
+        rows: shapeRuns.map((r) => [
+          String(r.round + 1),
+          r.shape,
           `${fmtInt(r.client.calls)} (${statusOf(r.client.byStatus)})`,
           fmtInt(r.client.lookupsPerSecond),
-          fmtMs(r.client.p50Ms),
           fmtMs(r.client.p99Ms),
           fmtMs(r.service.p50Ms),
           fmtMs(r.service.p99Ms),
-          fmtMs(r.service.p999Ms),
-          fmtMs(r.service.maxMs),
           `${fmtInt(r.cpu.serviceUs)} / ${fmtInt(r.cpu.clientUs)}`,
-          fmtInt(r.client.failed),
+          r.load1m.toFixed(2),
         ]),
       },
       {
@@ -316,7 +336,9 @@ export async function eslScenario(ctx) {
       {
         name: `ESL hit p99, service side, ${top.channels} channels back to back (call log info, median of ${defaults.rate.n} rounds)`,
         target: `≤ ${ESL_P99_GOAL_MS} ms`,
-        value: measured ? `${fmtSpread(defaults.serviceP99Ms, fmtMs)} (paced: ${fmtMs(pacedRow?.service.p99Ms ?? Number.NaN)}; call log off: ${fmtSpread(offSummary.serviceP99Ms, fmtMs)})` : 'n/a',
+        value: measured
+          ? `${fmtSpread(defaults.serviceP99Ms, fmtMs)} (paced: ${pacedShape === undefined ? 'n/a' : `${fmtSpread(pacedShape.serviceP99Ms, fmtMs)}, median of ${pacedShape.rounds} rounds`}; call log off: ${fmtSpread(offSummary.serviceP99Ms, fmtMs)})`
+          : 'n/a',
         met: measured ? serviceP99 <= ESL_P99_GOAL_MS : undefined,
         why: `the service's own time per call reaches ${fmtMs(serviceP99)} at the 99th percentile; the profile below shows where the server's CPU goes.`,
       },
@@ -337,13 +359,49 @@ export async function eslScenario(ctx) {
       `Pre-warm by esl-serve: ${ready === undefined ? 'n/a' : `${phrases} phrases, ${ready.warmRenders} rendered in ${fmtMs(ready.warmMs)}`}.`,
     ],
     profiles,
-    raw: { rows, rounds: roundResults, pinned, phrases, zipfS, fanOut },
+    raw: { shapes: shapeRuns, rounds: roundResults, pinned, phrases, zipfS, fanOut },
   }
 }
 
 /**
  * @typedef {{ ask: <T = any>(type: string, answer?: string) => Promise<T>, kill: () => Promise<void> }} ServeChild
  */
+
+/**
+ * The context rows' interleaved rounds against the default call log (`info`): every round runs
+ * each level back to back and the paced shape once, the order rotating (lib/rounds.js); a round
+ * the budget cuts is dropped whole.
+ * @param {{ ctx: import('./context.js').ScenarioContext, info: ServeChild, base: Record<string, unknown>, levels: { channels: number, calls: number }[], paced: { channels: number, ratePerSecond: number, calls: number }, rounds: number, runEslLoad: (o: Record<string, unknown>) => Promise<any> }} o
+ * @returns {Promise<import('../lib/esl-rounds.js').ShapeRun[]>}
+ */
+async function runShapeRounds(o) {
+  const { ctx, info, base, paced } = o
+  /** @param {string} shape @param {number} round @param {() => Promise<ClientSummary & { dropped?: number, peakInFlight?: number }>} load */
+  const measure = async (shape, round, load) => {
+    const load1m = loadAverage1m()
+    await info.ask('reset')
+    const clientCpu = process.cpuUsage()
+    const client = await load()
+    const { service, cpu } = /** @type {{ service: ServiceSummary, cpu: { perCallUs: number } }} */ (await info.ask('report'))
+    return { shape, round, client, service, cpu: cpuPerCall(cpu, clientCpu, client.calls), load1m }
+  }
+  /** @type {Record<string, (round: number) => Promise<import('../lib/esl-rounds.js').ShapeRun>>} */
+  const targets = {}
+  for (const level of o.levels) {
+    const shape = `${level.channels}, back to back`
+    targets[shape] = (round) => measure(shape, round, () => o.runEslLoad({ ...base, channels: level.channels, calls: level.calls, seed: level.channels + 1000 * round }))
+  }
+  targets[PACED] = (round) =>
+    measure(PACED, round, () => runPaced(o.runEslLoad, { .../** @type {any} */ (base), prefix: base['textPrefix'], ratePerSecond: paced.ratePerSecond, calls: paced.calls, maxInFlight: paced.channels, signal: ctx.signal }))
+  const { runs, orders } = await interleaved(targets, {
+    rounds: o.rounds,
+    signal: ctx.signal,
+    label: 'context rows (call log info)',
+    progress: ctx.progress,
+  })
+  // Flattened in the order run, round by round.
+  return orders.flatMap((order, round) => order.map((name) => /** @type {import('../lib/esl-rounds.js').ShapeRun} */ (runs[name]?.[round])))
+}
 
 /**
  * Forks load/esl-serve.ts with TTS_ESL_CALL_LOG=`name` (its own log file in `workDir`, the
