@@ -67,7 +67,7 @@ describe('every shell block of the documents is run or says why not', () => {
     expect(stray).toEqual([])
     for (const file of files) {
       const text = readFileSync(join(ROOT, file), 'utf8')
-      const markers = (text.match(/<!--\s*doc-(?:shell|recipe):/g) ?? []).length
+      const markers = (text.match(/^\s*<!--\s*doc-(?:shell|recipe):/gm) ?? []).length
       const placed = docBlocks(file).filter((b) => b.marker !== undefined).length
       expect(markers, `${file}: a doc-shell/doc-recipe marker not right above a fence`).toBe(placed)
     }
