@@ -90,6 +90,22 @@ describe('tts-cache doctor', () => {
     expect(down.code).toBe(1)
   })
 
+  // docs/scale-out.md's Sentinel and Cluster examples, pasted, showed `(REDIS_URL)` on a FAIL
+  // line whose Redis was set by REDIS_SENTINELS or REDIS_CLUSTER_NODES: the line names the setting in use.
+  it('a FAIL on a Sentinel or Cluster topology names REDIS_SENTINELS / REDIS_CLUSTER_NODES, not REDIS_URL', async () => {
+    const dir = await tempDir()
+    const nobody = `127.0.0.1:${await freePort()}`
+    const base = { TTS_CACHE_DIR: join(dir, 'cache'), ...(await basePorts()) }
+    const sentinel = await runCli(['doctor'], { ...base, REDIS_SENTINELS: nobody, REDIS_SENTINEL_NAME: 'tts' })
+    expect(lineOf(sentinel.stdout, 'redis')).toMatch(/^FAIL .*unreachable.*\(REDIS_SENTINELS \/ REDIS_SENTINEL_NAME\)$/)
+    const cluster = await runCli(['doctor'], { ...base, REDIS_CLUSTER_NODES: nobody })
+    expect(lineOf(cluster.stdout, 'redis')).toMatch(/^FAIL .*unreachable.*\(REDIS_CLUSTER_NODES\)$/)
+    for (const run of [sentinel, cluster]) {
+      expect(lineOf(run.stdout, 'redis')).not.toContain('REDIS_URL')
+      expect(run.code).toBe(1)
+    }
+  })
+
   it('logs in to FreeSWITCH inbound ESL when FS_ESL_HOST is set: ok, a wrong password, nothing listening', async () => {
     const dir = await tempDir()
     const fs = new FakeEventSocket({ password: 'right' })

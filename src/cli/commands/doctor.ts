@@ -2,7 +2,7 @@ import { redisTargetFrom } from '../../app/cluster-settings.js'
 import { detectEngines } from '../../app/engine-options.js'
 import { unknownEnvWarnings } from '../../config/env-check.js'
 import { loadConfig } from '../../config/load-config.js'
-import { describeRedisTarget, type RedisTarget } from '../../redis/redis-target.js'
+import { describeRedisTarget, redisSettingOf, type RedisTarget } from '../../redis/redis-target.js'
 import { SECRET_KEYS, type Config } from '../../config/schema.js'
 import { toTtsError } from '../../core/errors.js'
 import type { CatalogDescription } from '../../engines/catalog.js'
@@ -88,7 +88,7 @@ async function checkRedis(target: RedisTarget, connectTimeoutMs: number): Promis
     const pong = await client.ping()
     return { name: 'redis', level: pong === 'PONG' ? 'ok' : 'fail', detail: `${where} reachable (${pong})` }
   } catch (error) {
-    return { name: 'redis', level: 'fail', detail: `${where} unreachable: ${(error as Error).message} (REDIS_URL)` }
+    return { name: 'redis', level: 'fail', detail: `${where} unreachable: ${(error as Error).message} (${redisSettingOf(target, false)})` }
   } finally {
     client.disconnect()
   }
