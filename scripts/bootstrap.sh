@@ -112,6 +112,7 @@ case "$mode" in
     # supervisor passes both on to its child.
     # --supervise: a frozen or crashed service is killed and started again (docs/operations.md).
     export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+    export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
     exec node --max-semi-space-size=4 --optimize-for-size dist/cli/main.js serve --supervise "$@" ;;
   test)
     mkdir -p .tmp

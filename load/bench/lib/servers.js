@@ -17,7 +17,7 @@ import { REPO_ROOT } from './ours.js'
  * keeps these copies equal to it).
  */
 export const SERVE_NODE_ARGS = Object.freeze(['--max-semi-space-size=4', '--optimize-for-size'])
-export const SERVE_ENV = Object.freeze({ MALLOC_ARENA_MAX: '2' })
+export const SERVE_ENV = Object.freeze({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' })
 
 /**
  * Resident set size of a process, from /proc (Linux).
