@@ -24,7 +24,12 @@ import type * as EslLoad from './esl-load.js'
 const { parseArgs, runEslLoad } = (await import(new URL('./esl-load.ts', import.meta.url).href)) as typeof EslLoad
 
 const ROOT = new URL('../', import.meta.url).pathname
-const args = parseArgs(process.argv.slice(2))
+const args = parseArgs(
+  process.argv.slice(2),
+  ['levels', 'calls', 'duration', 'phrases', 'zipf', 'warmup-calls', 'build', 'dist', 'pin', 'profile', 'out', 'prefix'],
+  'usage: node load/esl-bench.ts [--levels 1,100,500] [--calls 20000 | --duration 10000] [--phrases 200] [--zipf 1.1]\n' +
+    '  [--warmup-calls 3000] [--build true|false] [--dist load/.out/esl-dist] [--pin true] [--profile <level>] [--out load/.out/esl-bench.json] [--prefix p]',
+)
 const levels = (args['levels'] ?? '1,100,500').split(',').map(Number)
 const phrases = Number(args['phrases'] ?? 200)
 const zipfS = Number(args['zipf'] ?? 1.1)

@@ -18,6 +18,7 @@ import { connect } from 'node:net'
 import { randomUUID } from 'node:crypto'
 import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { parseArgs as parseNodeArgs } from 'node:util'
 
 export interface EslLoadOptions {
   readonly port: number
@@ -440,17 +441,30 @@ export async function runEslLoad(options: EslLoadOptions): Promise<EslLoadResult
   }
 }
 
-/** `--name value` pairs from argv. */
-export function parseArgs(argv: readonly string[]): Record<string, string> {
-  const args: Record<string, string> = {}
-  for (let i = 0; i < argv.length; i++) {
-    const key = argv[i]
-    if (key?.startsWith('--') === true) {
-      args[key.slice(2)] = argv[i + 1] ?? ''
-      i++
+/**
+ * `--name value` pairs from argv, strictly: `--help`/`-h` prints `usage` and exits 0; an option
+ * not in `known`, or one without its value, prints why and `usage` and exits 2 (a mistyped or
+ * help flag must never start a load against a port).
+ */
+export function parseArgs(argv: readonly string[], known: readonly string[], usage: string): Record<string, string> {
+  try {
+    const { values } = parseNodeArgs({
+      args: [...argv],
+      options: { help: { type: 'boolean', short: 'h' }, ...Object.fromEntries(known.map((name) => [name, { type: 'string' as const }])) },
+      strict: true,
+      allowPositionals: false,
+    })
+    if (values['help'] === true) {
+      process.stdout.write(`${usage}\n`)
+      process.exit(0)
     }
+    const args: Record<string, string> = {}
+    for (const [name, value] of Object.entries(values as Record<string, unknown>)) if (typeof value === 'string') args[name] = value
+    return args
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n${usage}\n`)
+    process.exit(2)
   }
-  return args
 }
 
 export function loadOptionsFromArgs(args: Record<string, string>, port: number): EslLoadOptions {
@@ -470,7 +484,10 @@ export function loadOptionsFromArgs(args: Record<string, string>, port: number):
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = parseArgs(process.argv.slice(2))
+  const usage =
+    'usage: node load/esl-load.ts [--port 8040] [--host 127.0.0.1] [--channels 100] [--phrases 200] [--zipf 1.1]\n' +
+    '  [--duration 10000 | --calls N] [--full true|false] [--deadline ms] [--seed 42] [--prefix p]'
+  const args = parseArgs(process.argv.slice(2), ['port', 'host', 'channels', 'phrases', 'zipf', 'duration', 'calls', 'full', 'deadline', 'seed', 'prefix'], usage)
   const result = await runEslLoad(loadOptionsFromArgs(args, Number(args['port'] ?? 8040)))
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
 }

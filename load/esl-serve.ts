@@ -26,7 +26,11 @@ import type * as EslLoad from './esl-load.js'
 const { parseArgs, phraseText } = (await import(new URL('./esl-load.ts', import.meta.url).href)) as typeof EslLoad
 
 const ROOT = new URL('../', import.meta.url).pathname
-const args = parseArgs(process.argv.slice(2))
+const args = parseArgs(
+  process.argv.slice(2),
+  ['port', 'host', 'cache-dir', 'dist', 'phrases', 'prefix', 'log', 'log-level'],
+  'usage: node load/esl-serve.ts [--port 8040] [--host 127.0.0.1] [--cache-dir dir] [--dist load/.out/esl-dist] [--phrases 200] [--prefix p] [--log file] [--log-level info]',
+)
 const dist = resolve(ROOT, args['dist'] ?? 'dist')
 // The package's public entry only (src/index.ts → <dist>/index.js).
 const { buildApp, loadConfig, EslOutboundServer, createLogger } = (await import(pathToFileURL(resolve(dist, 'index.js')).href)) as typeof PublicEntry
