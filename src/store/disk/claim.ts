@@ -1,8 +1,11 @@
 /**
  * claim(): find the key's WAV on disk, or take its render lock, or wait for whoever holds it.
  * Waiting is event-driven (fs.watch on the key's directory) with a slow timer as the fallback
- * that also notices stale locks (a dead owner changes nothing on disk).
+ * that also notices stale locks (a dead owner changes nothing on disk). The uncontended miss
+ * (nothing there, no lock) takes the lock synchronously (claimAtOnce), so its render starts
+ * before the event loop turns.
  */
+import fsSync from 'node:fs'
 import fs from 'node:fs/promises'
 import type { CacheEntry, ClaimOptions, ClaimResult, Logger } from '../../core/ports/index.js'
 import { abortError } from '../../core/single-flight.js'
@@ -23,6 +26,8 @@ export interface ClaimHost {
   readonly lockPollMs: number
   /** Resolves once pending deletions of the key's files are done. */
   settleDeletions(key: string): Promise<void>
+  /** What settleDeletions does, synchronously: true when no deletion of the key's files is in flight. */
+  settledNow(key: string): boolean
   /** Reads the key's entry from disk (not the index). */
   read(key: string): Promise<EntryRead>
   /** An expired file on disk does not count as there: it is rendered again and replaced. */
@@ -34,6 +39,15 @@ export interface ClaimHost {
 
 /** See AudioStore.claim. `key` is already validated. */
 export async function claimKey(host: ClaimHost, key: string, options: ClaimOptions): Promise<ClaimResult> {
+  if (options.replace !== true && options.signal?.aborted !== true) {
+    const owned = claimAtOnce(host, key)
+    if (owned !== undefined) return owned
+  }
+  return claimWithWaits(host, key, options)
+}
+
+/** The general claim: reads what is there, takes the lock or waits for its holder; every step through the thread pool. */
+async function claimWithWaits(host: ClaimHost, key: string, options: ClaimOptions): Promise<ClaimResult> {
   const { signal } = options
   const replace = options.replace === true
   // A function, so TypeScript does not narrow `aborted` to false after the first check.
@@ -96,6 +110,81 @@ export async function claimKey(host: ClaimHost, key: string, options: ClaimOptio
     }
   } finally {
     events.close()
+  }
+}
+
+/**
+ * The uncontended miss, owned before the event loop turns: no deletion in flight, no WAV and no
+ * lock there. A handful of synchronous calls (stat, mkdir, exclusive create of the lock, its
+ * write and close, stat again: a lookup already stats synchronously) instead of the async path's
+ * dozen thread-pool round trips, each of which waits for the whole poll phase. In a burst of N
+ * requests for one new phrase that phase is the parsing of every request read meanwhile, so the
+ * render used to start only after its waiters had all been parsed (issue 19, goal 3); now it
+ * starts while the first request is handled. Same lock, same owner record, same check for a WAV
+ * published between the first look and the lock. undefined, leaving nothing behind, whenever
+ * anything else holds (a WAV or a lock there, a deletion in flight, any error): the async path
+ * then decides and reports.
+ */
+function claimAtOnce(host: ClaimHost, key: string): ClaimResult | undefined {
+  const { layout, logger } = host
+  const wavPath = layout.wavPath(key)
+  const lockPath = layout.lockPath(key)
+  try {
+    if (!host.settledNow(key) || fsSync.statSync(wavPath, { throwIfNoEntry: false }) !== undefined) return undefined
+    fsSync.mkdirSync(layout.dirOf(key), { recursive: true })
+  } catch {
+    return undefined
+  }
+  const owner = newLockOwner(lockHeartbeatMs(host.staleLockMs))
+  if (!createLockNow(lockPath, owner)) return undefined
+  let published: boolean
+  try {
+    published = fsSync.statSync(wavPath, { throwIfNoEntry: false }) !== undefined
+  } catch {
+    published = true
+  }
+  if (published) {
+    // A peer published between the look and the lock: the async path reads and indexes it.
+    unlinkNow(lockPath)
+    return undefined
+  }
+  keepLockFresh(lockPath, owner, logger)
+  return { state: 'owned', slot: host.slot(key, owner) }
+}
+
+/** createLock with synchronous calls; false (nothing left behind) when it exists or anything fails. */
+function createLockNow(lockPath: string, owner: LockOwner): boolean {
+  let fd: number
+  try {
+    fd = fsSync.openSync(lockPath, 'wx', 0o644)
+  } catch {
+    return false
+  }
+  let written = false
+  try {
+    fsSync.writeFileSync(fd, JSON.stringify(owner), 'utf8')
+    written = true
+  } catch {
+    // Unlinked below.
+  }
+  try {
+    fsSync.closeSync(fd)
+  } catch {
+    // Linux releases the descriptor even then; an unusable lock is unlinked below.
+    written = false
+  }
+  if (written) return true
+  // A lock we cannot fill in would read as "being written" to everyone until it goes stale.
+  unlinkNow(lockPath)
+  return false
+}
+
+/** Removes a lock this process just created and nobody can have taken over yet; a failure leaves it to stale-lock recovery. */
+function unlinkNow(lockPath: string): void {
+  try {
+    fsSync.unlinkSync(lockPath)
+  } catch {
+    // Left for the stale-lock recovery (the owner record names this process).
   }
 }
 

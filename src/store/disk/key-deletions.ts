@@ -21,6 +21,11 @@ export class KeyDeletions {
     return deletion
   }
 
+  /** Whether a deletion of the key is in flight (`settled` would wait). */
+  pending(key: string): boolean {
+    return this.#tails.has(key)
+  }
+
   /** Resolves once the key's deletions so far are done. */
   settled(key: string): Promise<void> {
     return this.#tails.get(key) ?? Promise.resolve()

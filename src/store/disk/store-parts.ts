@@ -109,6 +109,10 @@ function claimHostOf(p: HostParts): ClaimHost {
     staleLockMs: options.staleLockMs,
     lockPollMs: options.lockPollMs,
     settleDeletions,
+    settledNow: (key) => {
+      p.scan.touch(key)
+      return !p.deletions.pending(key)
+    },
     read: (key) => readEntry(layout, key, p.pool),
     isExpired: (entry) => index.isExpired(entry),
     found: p.indexFound,
