@@ -274,7 +274,7 @@ export async function startup(ctx, options) {
       `same tree: first starts (no remembered engine probes: they run) and restarts (they are replayed from the ` +
       `cache directory's \`.engine-probes.json\`). The goal is judged on the restarts — a cache this size exists because the service ran on it ` +
       `and remembered its probes then; a first start on one happens once (an upgrade from a version without the memo, a restored backup) — ` +
-      `and the first starts are shown beside them. It listens at once and scans in the background (a key not indexed yet is found on disk: still a hit). ` +
+      `and the first starts are shown beside them. It listens at once and, a second later (so the first calls get the CPU), scans in the background (a key not indexed yet is found on disk: still a hit; the whole-index rows include that second). ` +
       `Measured from spawn, polling every 5 ms: the first simulated FreeSWITCH call for a cached sentence that ends with ` +
       `\`tts_cache_status=hit\`, the first \`GET /v1/tts?text=…\` of another one answered \`X-TTS-Cache: hit\`, ` +
       `/readyz 200, and /readyz's \`index\` check no longer scanning; RSS 2 s after that. Both run with ` +
