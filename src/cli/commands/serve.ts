@@ -9,6 +9,7 @@ import type { Liveness, LivenessOptions } from '../../supervision/liveness.js'
 import type { SupervisedMessage } from '../../supervision/supervisor-protocol.js'
 import { unknownEnvWarnings } from '../../config/env-check.js'
 import { flagOverrides, parseCommandArgs } from '../args.js'
+import { flushCompileCache } from '../compile-cache.js'
 import { EXIT, UsageError } from '../output.js'
 import { ensureWritableCacheDir, explainListenError } from '../startup-checks.js'
 
@@ -108,6 +109,8 @@ export function startBackgroundWorkSoon(app: Pick<App, 'store' | 'recheckEngines
   const timer = setTimeout(() => {
     app.store.startScan()
     void app.recheckEngines()
+    // What the start compiled, written now (not only at exit): a service SIGKILLed later keeps it.
+    flushCompileCache()
   }, delayMs)
   return () => clearTimeout(timer)
 }
