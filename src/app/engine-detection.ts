@@ -33,14 +33,14 @@ export async function detectAppEngines(config: Config, logger: PinoLogger, liste
   await rememberVersions(versionsFile, engines, logger)
   if (memo !== undefined && memo.counts.replayed > 0) {
     logger.info({ file: probeMemoFile, ...memo.counts }, 'engine probes replayed from the last start; re-checked once listening')
+  } else if (memo !== undefined) {
+    // Nothing replayed, nothing to re-check: remembered now, so a stop before the (delayed)
+    // re-check loses nothing.
+    await memo.save().catch((err: unknown) => logger.warn({ err, file: probeMemoFile }, 'could not remember the engine probes'))
   }
   const recheck = async (): Promise<void> => {
-    if (memo === undefined) return
+    if (memo === undefined || memo.counts.replayed === 0) return
     try {
-      if (memo.counts.replayed === 0) {
-        await memo.save()
-        return
-      }
       // Probed in the render host when there is one (no process start here); replayed here.
       const recorder = host === undefined ? ProbeMemo.recorder(probeMemoFile) : ProbeMemo.replaying(probeMemoFile, await host.probe(config.engine))
       const fresh = await EngineCatalog.detect({ ...detectOptions, memo: recorder, logFound: false, missingDefault })

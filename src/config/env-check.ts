@@ -2,7 +2,7 @@ import { ENV_NAMES } from './schema.js'
 import { closest } from './suggest.js'
 
 /** Environment names the service reads that are not settings (read by src/cli only). */
-const OTHER_NAMES = ['TTS_CONFIG', 'TTS_SUPERVISED'] as const
+const OTHER_NAMES = ['TTS_CONFIG', 'TTS_SUPERVISED', 'TTS_COMPILE_CACHE_DIR'] as const
 
 /** Prefixes that belong to this service: a variable with one of them is meant for it. */
 const OWN_PREFIXES = ['TTS_', 'FS_ESL_'] as const

@@ -72,6 +72,12 @@ export const DEFAULTS = Object.freeze({
   httpHotFileMaxBytes: 1024 ** 2,
   /** After the HTTP API listens, wait this long before compiling the route schemas no request compiled yet (ms). */
   httpSchemaCompileDelayMs: 1000,
+  /**
+   * After `serve` listens, wait this long before its background work: the start-up scan of the
+   * cache directory and the re-check of the engine probes it replayed (ms). The first calls and
+   * requests after a restart come at once (FreeSWITCH retries) and are answered from disk meanwhile.
+   */
+  serveBackgroundWorkDelayMs: 1000,
   shutdownGraceMs: 10_000,
   /**
    * The event loop blocked this long (ms) gets the process SIGKILLed by its watchdog thread, and a

@@ -158,6 +158,17 @@ describe('serve re-checks replayed probes once listening', () => {
     return app
   }
 
+  it('a first start remembers its probes before it listens, with no re-check (a stop before the delayed re-check loses nothing)', async () => {
+    const dir = await makeTempDir()
+    const cacheDir = join(dir, 'cache')
+    const { bin } = await wrappedEspeak(dir, '1.51.first')
+    await serveApp(cacheDir, bin)
+    const remembered = await ProbeMemo.load(join(cacheDir, PROBE_MEMO_FILE))
+    expect(await detect(bin, remembered)).toBeDefined()
+    expect(remembered.counts.ran).toBe(0)
+    expect(remembered.counts.replayed).toBeGreaterThan(0)
+  })
+
   it('adopts a version the engine reports differently since the last start: new renders get new keys', async () => {
     const dir = await makeTempDir()
     const cacheDir = join(dir, 'cache')

@@ -107,9 +107,10 @@ async function probeMemoFile(ctx) {
  * @param {number} entries
  * @param {(port: number, text: string) => Promise<{ ok: boolean, status: string | undefined }>} eslCall
  * @param {string[]} notes
+ * @param {string} compileCacheDir Node's compile cache for this start (TTS_COMPILE_CACHE_DIR)
  * @returns {Promise<ServeStart | undefined>}
  */
-async function measureServe(ctx, cacheDir, entries, eslCall, notes) {
+async function measureServe(ctx, cacheDir, entries, eslCall, notes, compileCacheDir) {
   const probesReplayed = existsSync(path.join(cacheDir, await probeMemoFile(ctx)))
   const port = await freePort()
   const eslPort = await freePort()
@@ -121,6 +122,7 @@ async function measureServe(ctx, cacheDir, entries, eslCall, notes) {
     env: {
       TTS_CACHE_DIR: cacheDir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port),
       TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_CACHE_MAX_BYTES: String(1024 ** 4),
+      TTS_COMPILE_CACHE_DIR: compileCacheDir,
     },
   })
   try {
@@ -196,13 +198,18 @@ async function serveRounds(ctx, dir, entries, rounds, notes) {
   /** @type {{ eslCall: (port: number, text: string) => Promise<{ ok: boolean, status: string | undefined }> }} */
   const { eslCall } = await import(pathToFileURL(path.join(ctx.repoRoot, 'load/esl-load.ts')).href)
   const memo = path.join(dir, await probeMemoFile(ctx))
+  // Node's compile cache as a deployment has it (src/cli/compile-cache.ts): a first start finds
+  // none (a new, empty directory each), a restart finds what the last start wrote.
+  let compileCache = subDir(ctx, 'compile-cache-0')
+  let firstStarts = 0
   return interleaved(
     {
       first: async () => {
         await rm(memo, { force: true })
-        return measureServe(ctx, dir, entries, eslCall, notes)
+        compileCache = subDir(ctx, `compile-cache-${++firstStarts}`)
+        return measureServe(ctx, dir, entries, eslCall, notes, compileCache)
       },
-      restart: () => measureServe(ctx, dir, entries, eslCall, notes),
+      restart: () => measureServe(ctx, dir, entries, eslCall, notes, compileCache),
     },
     { rounds, signal: ctx.signal, progress: ctx.progress, label: '`serve` start' },
   )
@@ -271,10 +278,10 @@ export async function startup(ctx, options) {
       `A fresh child process opens the cache the way a one-shot command does (buildApp from the public entry, fixed catalog, no renderer) on a tree of ${fmtInt(entries)} entries (${fmtInt(entries * 2)} files in ` +
       `\`<k[0..2]>/<k[2..4]>/\` shards): DiskStore.open reads every sidecar and every WAV header and builds the index ` +
       `(what a one-shot command waits for). RSS is read after a forced GC. Then the real \`serve\` (ESL hook and HTTP) starts on the ` +
-      `same tree: first starts (no remembered engine probes: they run) and restarts (they are replayed from the ` +
-      `cache directory's \`.engine-probes.json\`). The goal is judged on the restarts — a cache this size exists because the service ran on it ` +
+      `same tree: first starts (no remembered engine probes: they run; no compile cache: an empty \`TTS_COMPILE_CACHE_DIR\`) and restarts (the probes are replayed from the ` +
+      `cache directory's \`.engine-probes.json\`, and Node's compile cache holds what the last start wrote, as under the shipped systemd unit's \`CacheDirectory=\`). The goal is judged on the restarts — a cache this size exists because the service ran on it ` +
       `and remembered its probes then; a first start on one happens once (an upgrade from a version without the memo, a restored backup) — ` +
-      `and the first starts are shown beside them. It listens at once and scans in the background (a key not indexed yet is found on disk: still a hit). ` +
+      `and the first starts are shown beside them. It listens at once and, a second later (so the first calls get the CPU), scans in the background (a key not indexed yet is found on disk: still a hit; the whole-index rows include that second). ` +
       `Measured from spawn, polling every 5 ms: the first simulated FreeSWITCH call for a cached sentence that ends with ` +
       `\`tts_cache_status=hit\`, the first \`GET /v1/tts?text=…\` of another one answered \`X-TTS-Cache: hit\`, ` +
       `/readyz 200, and /readyz's \`index\` check no longer scanning; RSS 2 s after that. Both run with ` +
