@@ -33,3 +33,25 @@ export function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortS
   const present = signals.filter((s): s is AbortSignal => s !== undefined)
   return AbortSignal.any(present)
 }
+
+/**
+ * Waits for the backend's first connection: `connected` resolves true when it comes, false
+ * `afterMs` later or at `end()` (a close). The timer does not keep the process alive.
+ */
+export function firstConnection(cluster: ClusterBackend, afterMs: number): { readonly connected: Promise<boolean>; readonly end: () => void } {
+  let end = (): void => undefined
+  const connected = new Promise<boolean>((resolve) => {
+    const done = (value: boolean): void => {
+      clearTimeout(timer)
+      unsubscribe()
+      resolve(value)
+    }
+    const timer = setTimeout(() => done(false), afterMs)
+    timer.unref()
+    const unsubscribe = cluster.onAvailabilityChange((available) => {
+      if (available) done(true)
+    })
+    end = () => done(false)
+  })
+  return { connected, end }
+}

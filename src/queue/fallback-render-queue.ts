@@ -4,7 +4,9 @@
  * Hits never reach a queue, so they are served from local disk whatever Redis does.
  *
  * Falls back when (1) Redis is not available at the time of the request (not connected, or not
- * answering): at once; (2) Redis does not take the job within `fallbackAfterMs`; (3) the
+ * answering): at once — except before this node's first connection, when a miss waits up to
+ * `fallbackAfterMs` from the start for it (a node asked the moment it starts, while its client
+ * is still connecting, would otherwise render a sentence another node may be rendering); (2) Redis does not take the job within `fallbackAfterMs`; (3) the
  * connection drops while the job is pending and does not come back within `fallbackAfterMs`;
  * (4) Redis stops answering while the job is pending (a probe or a command timed out, which
  * already waited the command timeout): at once, even when a worker had taken the job — this node
@@ -14,8 +16,9 @@
  * cluster path again; nothing needs a restart.
  */
 import { TtsError, isTtsError } from '../core/errors.js'
+import { abortError } from '../core/single-flight.js'
 import { systemClock, type Clock, type Logger, type QueueStats, type RenderJob, type RenderOptions, type RenderQueue, type RenderedAudio, type ReadinessCheck } from '../core/ports/index.js'
-import { anySignal, type ClusterBackend, type ClusterRenderOptions } from './cluster-backend.js'
+import { anySignal, firstConnection, type ClusterBackend, type ClusterRenderOptions } from './cluster-backend.js'
 
 export type { ClusterBackend }
 
@@ -50,6 +53,9 @@ export class FallbackRenderQueue implements RenderQueue {
   readonly #counts = { cluster: 0, local: 0, failedFast: 0 }
   #downSince: number | undefined
   #closing = false
+  /** Until this node's first connection (or `fallbackAfterMs` after the start): true once connected, false when the wait ran out. */
+  #firstConnection: Promise<boolean> | undefined
+  #endFirstWait: (() => void) | undefined = undefined
 
   constructor(options: FallbackRenderQueueOptions) {
     this.#cluster = options.cluster
@@ -59,6 +65,11 @@ export class FallbackRenderQueue implements RenderQueue {
     this.#log = options.logger.child({ component: 'fallback-queue' })
     this.#clock = options.clock ?? systemClock
     this.#downSince = this.#cluster.available ? undefined : this.#clock.now()
+    if (!this.#cluster.available) {
+      const wait = firstConnection(this.#cluster, this.#afterMs)
+      this.#firstConnection = wait.connected.finally(() => (this.#firstConnection = undefined))
+      this.#endFirstWait = wait.end
+    }
     let connectedBefore = this.#cluster.available
     this.#cluster.onAvailabilityChange((available, cause) => {
       if (available) {
@@ -95,8 +106,27 @@ export class FallbackRenderQueue implements RenderQueue {
   /** `options` may carry ClusterRenderOptions' `refresh` and `onAccepted` (passed through). */
   render(job: RenderJob, options: RenderOptions & { readonly refresh?: boolean | undefined }): Promise<RenderedAudio> {
     if (this.#closing) return Promise.reject(new TtsError('TTS_ERR_SHUTTING_DOWN'))
-    if (!this.#cluster.available) return this.#degraded(job, options, this.#cluster.unavailableCause === 'unresponsive' ? 'redis is not answering' : 'redis is not connected')
+    if (!this.#cluster.available) {
+      const first = this.#firstConnection
+      if (first !== undefined) return this.#afterFirstConnection(first, job, options)
+      return this.#degraded(job, options, this.#cluster.unavailableCause === 'unresponsive' ? 'redis is not answering' : 'redis is not connected')
+    }
     return this.#viaCluster(job, options)
+  }
+
+  /** A miss asked before the first connection: decided again (render) once it came or the wait ran out; its signal still aborts it. */
+  #afterFirstConnection(first: Promise<boolean>, job: RenderJob, options: RenderOptions): Promise<RenderedAudio> {
+    const { signal } = options
+    if (signal?.aborted === true) return Promise.reject(abortError(signal))
+    return new Promise<RenderedAudio>((resolve, reject) => {
+      const onAbort = (): void => reject(abortError(signal!))
+      signal?.addEventListener('abort', onAbort, { once: true })
+      void first.then(() => {
+        signal?.removeEventListener('abort', onAbort)
+        if (signal?.aborted === true) return
+        this.render(job, options).then(resolve, reject)
+      })
+    })
   }
 
   stats(): QueueStats {
@@ -119,6 +149,7 @@ export class FallbackRenderQueue implements RenderQueue {
 
   async close(graceMs?: number): Promise<void> {
     this.#closing = true
+    this.#endFirstWait?.()
     await Promise.all([this.#cluster.close(graceMs), this.#local.close(graceMs)])
   }
 

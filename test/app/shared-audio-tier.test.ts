@@ -16,7 +16,6 @@ import { fixedCatalog } from '../fakes/engine-catalogs.js'
 import { testLogger } from '../fakes/loggers.js'
 import { wavFor } from '../fakes/wav.js'
 import { SAMPLE_RATE } from '../harness/queue/render-jobs.js'
-import { waitFor } from '../harness/esl/wait.js'
 import { tempDir } from '../harness/redis/test-nodes.js'
 import { startTestRedis, uniquePrefix, type TestRedis } from '../harness/redis/server.js'
 
@@ -108,9 +107,6 @@ describe('buildApp with a sharedAudio override', () => {
     const probe = new Redis(redis.url)
     try {
       expect(app.cluster?.cluster.sharedAudio).toBe(tier)
-      // A miss asked before the node's first Redis connection renders here (the fallback queue's
-      // rule (1)); this test is about the cluster path, so it asks once the node is connected.
-      await waitFor(() => app.cluster?.cluster.available === true, 'the node connected to Redis')
       const text = 'Through the given tier.'
       const result = await app.service.get({ text }, { source: 'http' })
       expect(engine.runs).toBe(1)
