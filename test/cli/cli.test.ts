@@ -4,6 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { isCanonicalWav, parseWavHeader } from '../../src/audio/wav.js'
 import { FIXTURES, listFiles, tempDir } from '../harness/app/test-app.js'
 import { runCli } from '../harness/cli/run-cli.js'
+import { startServeChild, type ServeChild } from '../harness/cli/serve-child.js'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -183,31 +184,7 @@ describe('tts-cache prewarm, stats, purge, doctor', () => {
 
 describe('tts-cache serve', () => {
   /** Starts the built `serve` on ports chosen by the system; resolves once the HTTP API listens. */
-  async function startServe(): Promise<{ base: string; stop: () => Promise<number | null> }> {
-    const { spawn } = await import('node:child_process')
-    const { ROOT } = await import('../harness/app/test-app.js')
-    const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', ...env, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: '0', TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: '0' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-    let output = ''
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        output += chunk
-        const match = /"port":(\d+),[^\n]*"msg":"HTTP API listening"/.exec(output)
-        if (match !== null) resolve(Number(match[1]))
-      })
-      void exited.then((code) => reject(new Error(`serve exited (${code}) before listening:\n${output}`)))
-    })
-    return {
-      base: `http://127.0.0.1:${port}`,
-      stop: async () => {
-        child.kill('SIGTERM')
-        return exited
-      },
-    }
-  }
+  const startServe = (): Promise<ServeChild> => startServeChild({ env })
 
   it('starts on an empty cache directory, serves, remembers its engine probes and replays them on a restart', async () => {
     const text = 'Thank you for calling.'

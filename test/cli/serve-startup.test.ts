@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { startBackgroundWorkSoon } from '../../src/cli/commands/serve.js'
 import { ROOT, tempDir } from '../harness/app/test-app.js'
+import { startServeChild, type ServeChild } from '../harness/cli/serve-child.js'
 
 let dir: string
 let cleanup: () => Promise<void>
@@ -17,38 +17,11 @@ afterEach(async () => {
 })
 
 /** Starts the built `serve` with a preload recording every module it loads; resolves once the HTTP API listens. */
-async function startRecordedServe(loadsFile: string): Promise<{ base: string; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, ['--import', join(ROOT, 'test/harness/cli/record-loads-hook.mjs'), join(ROOT, 'dist/cli/main.js'), 'serve'], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/root',
-      RECORD_LOADS_FILE: loadsFile,
-      TTS_CACHE_DIR: join(dir, 'cache'),
-      TTS_HTTP_HOST: '127.0.0.1',
-      TTS_HTTP_PORT: '0',
-      TTS_ESL_HOST: '127.0.0.1',
-      TTS_ESL_PORT: '0',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+function startRecordedServe(loadsFile: string): Promise<ServeChild> {
+  return startServeChild({
+    nodeArgs: ['--import', join(ROOT, 'test/harness/cli/record-loads-hook.mjs')],
+    env: { RECORD_LOADS_FILE: loadsFile, TTS_CACHE_DIR: join(dir, 'cache') },
   })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  let output = ''
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk))
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk
-      const match = /"port":(\d+),[^\n]*"msg":"HTTP API listening"/.exec(output)
-      if (match !== null) resolve(Number(match[1]))
-    })
-    void exited.then((code) => reject(new Error(`serve exited (${code}) before listening:\n${output}`)))
-  })
-  return {
-    base: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      child.kill('SIGTERM')
-      return exited
-    },
-  }
 }
 
 const DOCS_MODULES = /node_modules\/(@fastify\/swagger|@fastify\/swagger-ui|@fastify\/static|yaml|json-schema-resolver)\//
