@@ -5,7 +5,7 @@ import { ROOT } from '../app/test-app.js'
 export interface ServeChild {
   /** http://127.0.0.1:<the port serve chose> */
   readonly base: string
-  /** SIGTERM; resolves with the exit code. */
+  /** SIGTERM (SIGKILL 15 s later if it is still running); resolves with the exit code. */
   readonly stop: () => Promise<number | null>
 }
 
@@ -41,8 +41,14 @@ export async function startServeChild(options: { readonly env?: Readonly<Record<
   return {
     base: `http://127.0.0.1:${port}`,
     stop: async () => {
-      child.kill('SIGTERM')
-      return exited
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      // Bounded: a serve that does not stop on SIGTERM is killed.
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      try {
+        return await exited
+      } finally {
+        clearTimeout(timer)
+      }
     },
   }
 }

@@ -4,13 +4,14 @@
  * so the labelled families have samples, then its `/metrics` text. Also where an external tool
  * is and what to do when it is not: strict runs (CI, TTS_TEST_STRICT=1) fail, others skip loudly.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TestContext } from 'vitest'
+import { startServeChild } from '../cli/serve-child.js'
 import { strictTestRun } from '../store/tmpfs.js'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..')
@@ -54,33 +55,12 @@ export function isExposed(metrics: LiveMetrics, name: string): boolean {
 /** Starts the built serve, renders and hits one phrase over HTTP, reads /metrics, stops it (SIGTERM). */
 export async function liveMetrics(): Promise<LiveMetrics> {
   const dir = await mkdtemp(join(tmpdir(), 'tts-ops-metrics-'))
-  const child = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: process.env['HOME'] ?? '/root',
-      TTS_CACHE_DIR: join(dir, 'cache'),
-      TTS_HTTP_HOST: '127.0.0.1',
-      TTS_HTTP_PORT: '0',
-      TTS_ESL_HOST: '127.0.0.1',
-      TTS_ESL_PORT: '0',
-      TTS_LOG_LEVEL: 'info',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const serve = await startServeChild({ env: { TTS_CACHE_DIR: join(dir, 'cache'), TTS_LOG_LEVEL: 'info' } }).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true })
+    throw err
   })
-  let output = ''
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)))
   try {
-    const port = await new Promise<number>((done, fail) => {
-      const onData = (chunk: string): void => {
-        output += chunk
-        const match = /"port":(\d+),[^\n]*"msg":"HTTP API listening"/.exec(output)
-        if (match !== null) done(Number(match[1]))
-      }
-      child.stdout.setEncoding('utf8').on('data', onData)
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d))
-      void exited.then((code) => fail(new Error(`serve exited (${code}) before listening:\n${output}`)))
-    })
-    const base = `http://127.0.0.1:${port}`
+    const base = serve.base
     // A render, then a hit. A 503 with Retry-After (load shedding while a busy box starts it) is
     // asked again as a client would, a few times.
     for (let i = 0, attempts = 0; i < 2; ) {
@@ -97,10 +77,7 @@ export async function liveMetrics(): Promise<LiveMetrics> {
     const families = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] ?? ''))
     return { text, families }
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000)
-    await exited
-    clearTimeout(timer)
+    await serve.stop()
     await rm(dir, { recursive: true, force: true })
   }
 }
