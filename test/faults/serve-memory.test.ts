@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SERVE_ENV_DEFAULTS, SERVE_NODE_FLAGS, serveChildEnv, serveChildExecArgv } from '../../src/supervision/serve-memory.js'
 import { ROOT } from '../harness/app/test-app.js'
 // @ts-expect-error the bench's helpers are plain JavaScript without declarations
-import { SERVE_ENV, SERVE_NODE_ARGS } from '../../load/bench/lib/servers.js'
+import { asDeployed, SERVE_ENV, SERVE_NODE_ARGS, serveArgv } from '../../load/bench/lib/servers.js'
 
 let work: string
 
@@ -122,6 +122,19 @@ describe('the shipped ways to start serve carry the memory settings', () => {
   it("the bench's serve (load/bench/lib/servers.js) runs as deployed", () => {
     expect(SERVE_NODE_ARGS).toEqual(SERVE_NODE_FLAGS)
     expect(SERVE_ENV).toEqual(SERVE_ENV_DEFAULTS)
+  })
+
+  // Every scenario, not only the memory ones: a throughput row measured without the flags the
+  // memory rows need would describe a process nobody deploys (the hit and ESL rows did, to c4b9f09).
+  it("every serve the bench starts, and the ESL scenario's esl-serve fork, get the deployed flags and environment", async () => {
+    const argv = serveArgv(['--cpu-prof'])
+    expect(argv.slice(0, SERVE_NODE_FLAGS.length)).toEqual(SERVE_NODE_FLAGS)
+    expect(argv.slice(-3)).toEqual(['--cpu-prof', join(ROOT, 'dist/cli/main.js'), 'serve'])
+    const fork = asDeployed({ TTS_ESL_CALL_LOG: 'info' })
+    expect(fork.execArgv).toEqual(SERVE_NODE_FLAGS)
+    expect(fork.env).toMatchObject({ ...SERVE_ENV_DEFAULTS, TTS_ESL_CALL_LOG: 'info' })
+    const esl = await readFile(join(ROOT, 'load/bench/scenarios/esl.js'), 'utf8')
+    expect(esl).toMatch(/fork\(\s*serveSource,[^;]*\.\.\.asDeployed\(/)
   })
 
   it('scripts/bootstrap.sh serve: exports each malloc setting (unless set) and runs node with the V8 flags', async () => {

@@ -13,7 +13,7 @@ import { phraseSet, seededRandom, ttsQuery, zipfSampler } from '../../k6/lib/phr
 import { runConstantArrivalRate } from './arrival-rate.js'
 import { monotonicUs } from './cpu-profile.js'
 import { liveChildrenCpuS, machineCpu, processCpu } from './cpu-time.js'
-import { freePort, rssOf, SERVE_NODE_ARGS, startServe, waitForHttp, waitForIndex } from './servers.js'
+import { freePort, rssOf, startServe, waitForHttp, waitForIndex } from './servers.js'
 import { timedGet } from './timed-get.js'
 
 export const MIXED_TOKEN = 'bench-token-not-secret'
@@ -113,7 +113,7 @@ async function prewarm(base, items, timeoutS, countRequest) {
 /**
  * @param {import('./k6-mixed-settings.js').MixedSettings} s
  * @param {{ cacheDir: string, nodeArgs?: readonly string[], afterS?: number, signal: AbortSignal, progress: (m: string) => void }} options
- *   nodeArgs go after SERVE_NODE_ARGS (e.g. --cpu-prof); afterS: idle seconds sampled after the load (MIXED_AFTER_S)
+ *   nodeArgs go after the deployed flags startServe gives (e.g. --cpu-prof); afterS: idle seconds sampled after the load (MIXED_AFTER_S)
  * @returns {Promise<MixedRun>}
  */
 export async function runK6Mixed(s, options) {
@@ -122,7 +122,7 @@ export async function runK6Mixed(s, options) {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const child = startServe({
-    nodeArgs: [...SERVE_NODE_ARGS, ...(options.nodeArgs ?? [])],
+    nodeArgs: options.nodeArgs,
     // As deployed: the default (info) log level; the token k6 sends.
     env: { TTS_CACHE_DIR: options.cacheDir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port), TTS_ESL_ENABLED: 'false', TTS_API_TOKEN: MIXED_TOKEN, TTS_LOG_LEVEL: 'info' },
   })

@@ -175,13 +175,33 @@ export async function waitForTcp(port, child, timeoutMs = 30_000) {
 
 /**
  * `node dist/cli/main.js serve` with its configuration in the environment, as an operator
- * runs it. `nodeArgs` (e.g. --cpu-prof) go before the script.
+ * runs it: every scenario's `serve` has the deployed flags (SERVE_NODE_ARGS) and environment
+ * (SERVE_ENV), so a throughput row and a memory row measure the same process. `nodeArgs`
+ * (e.g. --cpu-prof) go after SERVE_NODE_ARGS, before the script.
  * @param {{ env: Record<string, string>, nodeArgs?: readonly string[] }} options
  */
 export function startServe(options) {
-  return startChild(process.execPath, [...(options.nodeArgs ?? []), path.join(REPO_ROOT, 'dist/cli/main.js'), 'serve'], {
+  return startChild(process.execPath, serveArgv(options.nodeArgs), {
     env: { ...SERVE_ENV, ...process.env, TTS_LOG_LEVEL: 'warn', ...options.env },
   })
+}
+
+/**
+ * The argv (after the node binary) of a `serve` the bench starts: the deployed flags, then `nodeArgs`.
+ * @param {readonly string[]} [nodeArgs]
+ */
+export function serveArgv(nodeArgs = []) {
+  return [...SERVE_NODE_ARGS, ...nodeArgs, path.join(REPO_ROOT, 'dist/cli/main.js'), 'serve']
+}
+
+/**
+ * Fork options of a Node child that stands in for `serve` (load/esl-serve.ts): the deployed
+ * flags as its execArgv, SERVE_ENV under the bench's environment, then `env`.
+ * @param {Record<string, string>} env
+ * @returns {{ execArgv: string[], env: NodeJS.ProcessEnv }}
+ */
+export function asDeployed(env) {
+  return { execArgv: [...SERVE_NODE_ARGS], env: { ...SERVE_ENV, ...process.env, ...env } }
 }
 
 /** nginx's binary, when installed (Debian: nginx-light). */

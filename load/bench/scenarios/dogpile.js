@@ -8,7 +8,7 @@
 import path from 'node:path'
 import { openBurstClient } from '../lib/burst-client.js'
 import { loggedProblems } from '../lib/ours.js'
-import { freePort, startServe, waitForHttp } from '../lib/servers.js'
+import { freePort, SERVE_NODE_ARGS, startServe, waitForHttp } from '../lib/servers.js'
 import { fmtInt, fmtMs, fmtSpread, fmtTimes, loadAverage1m, spreadOf, summarize } from '../lib/stats.js'
 import { newRunId, sentence } from '../lib/workload.js'
 import { subDir } from './context.js'
@@ -264,7 +264,7 @@ async function httpFanOut(ctx) {
   const oneRender = results.length > 0 && results.every((r) => r.renders === 1 && (r.statuses['rendered'] ?? 0) === 1 && r.allOk)
   return {
     description:
-      `HTTP fan-out: \`node dist/cli/main.js serve\` (espeak-ng, info log level), ${fmtInt(n)} keep-alive connections opened first; ${rounds} interleaved rounds of: one request for a new phrase alone (the lone render), ` +
+      `HTTP fan-out: \`node ${SERVE_NODE_ARGS.join(' ')} dist/cli/main.js serve\` (as deployed; espeak-ng, info log level), ${fmtInt(n)} keep-alive connections opened first; ${rounds} interleaved rounds of: one request for a new phrase alone (the lone render), ` +
       `then one new phrase of the same length asked on all ${fmtInt(n)} connections in the same tick (one renders, the others wait), then that phrase again on all of them (now ${fmtInt(n)} hits of the same ~100 KB file). ` +
       `Times run from the burst's write to each answer's last byte; "all answered" is the last one. Median (min–max) over the rounds; ratios are per round. Load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after. ` +
       `The service runs with TTS_WATCHDOG_MS=${FAN_OUT_WATCHDOG_MS} (default 1500): a burst of ${fmtInt(n)} answers is one long event-loop pass, which on a loaded box can pass 1.5 s.`,

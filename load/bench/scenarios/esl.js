@@ -34,6 +34,7 @@ import { ESL_FAN_OUT_GOAL_RATIO, runEslFanOut } from '../lib/esl-fan-out.js'
 import { runPaced } from '../lib/paced-esl-load.js'
 import { roundRatio, runEslRounds, summarizeShapes, summarizeVariant } from '../lib/esl-rounds.js'
 import { MIN_ROUNDS, interleaved } from '../lib/rounds.js'
+import { asDeployed } from '../lib/servers.js'
 import { fmtInt, fmtMs, fmtSpread, fmtTimes, loadAverage1m, spreadOf } from '../lib/stats.js'
 import { subDir } from './context.js'
 
@@ -404,7 +405,7 @@ async function runShapeRounds(o) {
 }
 
 /**
- * Forks load/esl-serve.ts with TTS_ESL_CALL_LOG=`name` (its own log file in `workDir`, the
+ * Forks load/esl-serve.ts (with the deployed flags and environment of `serve`) with TTS_ESL_CALL_LOG=`name` (its own log file in `workDir`, the
  * shared cache dir), and its IPC: `ask(type)` sends a command and waits (bounded) for its answer.
  * @param {import('./context.js').ScenarioContext} ctx
  * @param {string} serveSource
@@ -415,7 +416,7 @@ function startServe(ctx, serveSource, o) {
   const child = fork(
     serveSource,
     ['--dist', path.join(ctx.repoRoot, 'dist'), '--cache-dir', path.join(o.workDir, 'cache'), '--phrases', String(o.phrases), '--prefix', o.prefix, '--log', path.join(o.workDir, `esl-serve-${o.name}.log`), '--log-level', 'info'],
-    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env: { ...process.env, TTS_ESL_ENABLED: 'true', TTS_ESL_CALL_LOG: o.name } },
+    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], ...asDeployed({ TTS_ESL_ENABLED: 'true', TTS_ESL_CALL_LOG: o.name }) },
   )
   let stderr = ''
   child.stderr?.on('data', (/** @type {Buffer} */ c) => {

@@ -22,7 +22,7 @@ import path from 'node:path'
 // @ts-ignore autocannon ships no type declarations
 import autocannon from 'autocannon'
 import { monotonicUs, profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
-import { freePort, NGINX, startChild, startNginx, startNginxFront, startServe, waitForHttp } from '../lib/servers.js'
+import { freePort, NGINX, SERVE_ENV, SERVE_NODE_ARGS, startChild, startNginx, startNginxFront, startServe, waitForHttp } from '../lib/servers.js'
 import { fmtInt, fmtMs, fmtSpread, fmtTimes, loadAverage1m, spreadOf } from '../lib/stats.js'
 import { subDir } from './context.js'
 
@@ -526,7 +526,7 @@ export async function httpHit(ctx) {
       `${rounds} interleaved rounds of ${seconds} s per target and level (every target once per round, the order rotating), after a 2 s warm-up of each at that level. ` +
       'Each cell is the median over the rounds with the min–max in brackets; a ratio is the median of the per-round ratios (round i of ours over round i of nginx), never the best or worst round. ' +
       `The same ${fmtInt(started.wavBytes)}-byte WAV (our cached file; the baselines serve its directory). Ours: ` +
-      `\`node dist/cli/main.js serve\` (HTTP only, info log level, bearer token sent), GET /v1/tts answered X-TTS-Cache: ${started.cacheHeader}. ` +
+      `\`node ${SERVE_NODE_ARGS.join(' ')} dist/cli/main.js serve\` (as deployed: its V8 flags and ${Object.keys(SERVE_ENV).join(', ')}; HTTP only, info log level, bearer token sent), GET /v1/tts answered X-TTS-Cache: ${started.cacheHeader}. ` +
       `nginx: sendfile, access_log off, one worker process${NGINX === undefined ? ' (NOT INSTALLED: apt-get install nginx-light)' : ''}. ` +
       `The nginx front: deploy/nginx/tts-cache.conf.template as shipped, with the same http-level tuning and one worker, before the same \`serve\` (TTS_HTTP_ACCEL_REDIRECT=${FRONT_ACCEL_PREFIX}): ` +
       'GET /v1/audio/<key>.wav is nginx alone; GET /v1/tts is our lookup answered with X-Accel-Redirect, then nginx sends the file (each checked once before the runs). ' +

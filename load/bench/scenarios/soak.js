@@ -115,7 +115,6 @@ export async function soak(ctx) {
   ctx.progress('preparing the cache directory (hard links to the 100k-entry tree when present)')
   const cache = await bigCacheCopy(ctx)
   const child = startServe({
-    nodeArgs: SERVE_NODE_ARGS,
     env: { TTS_CACHE_DIR: cache.dir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(httpPort), TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_LOG_LEVEL: 'info' },
   })
   const spawnedAt = performance.now()

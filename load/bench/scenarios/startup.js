@@ -118,7 +118,6 @@ async function measureServe(ctx, cacheDir, entries, eslCall, notes, compileCache
   const sentence = entryText(entries - 1)
   const started = performance.now()
   const child = startServe({
-    nodeArgs: SERVE_NODE_ARGS,
     env: {
       TTS_CACHE_DIR: cacheDir, TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: String(port),
       TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: String(eslPort), TTS_CACHE_MAX_BYTES: String(1024 ** 4),
