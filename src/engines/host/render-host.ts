@@ -61,6 +61,8 @@ export class RenderHost {
   #child: ChildProcess | undefined
   #enabled: readonly string[]
   #nextId = 1
+  /** Requests each host process owes an answer to (its channel is ref'd while any). */
+  readonly #owed = new WeakMap<ChildProcess, number>()
   #closed = false
 
   /** Starts the host process at once (it boots while the service does); renders may be sent before it is up. */
@@ -85,7 +87,7 @@ export class RenderHost {
     return new Promise<RenderedAudio>((resolve, reject) => {
       const onAbort = (): void => this.#send(host, { t: 'abort', id })
       signal.addEventListener('abort', onAbort, { once: true })
-      this.#pending.set(id, { resolve, reject, signal, onAbort, host })
+      this.#await(id, { resolve, reject, signal, onAbort, host })
       this.#send(host, { t: 'render', id, job })
     })
   }
@@ -100,14 +102,10 @@ export class RenderHost {
     if (this.#closed) return Promise.reject(new TtsError('TTS_ERR_SHUTTING_DOWN'))
     const host = this.#host()
     const id = this.#nextId++
-    // Nothing else may keep this process alive meanwhile (at start, nothing listens yet), and the
-    // host's channel is unref'd while it idles: hold it until the answer.
-    host.channel?.ref()
-    const answered = new Promise<ProbeEntries>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, signal: NEVER_ABORTED, onAbort: () => undefined, host })
+    return new Promise<ProbeEntries>((resolve, reject) => {
+      this.#await(id, { resolve, reject, signal: NEVER_ABORTED, onAbort: () => undefined, host })
       this.#send(host, { t: 'probe', id, defaultEngine })
     })
-    return answered.finally(() => host.channel?.unref())
   }
 
   /**
@@ -205,8 +203,26 @@ export class RenderHost {
     }
   }
 
+  /**
+   * The host's channel is unref'd while it idles (it must not keep the service alive by itself),
+   * but an answer it owes must: nothing else may hold this process open meanwhile (a probe at
+   * start, before anything listens; a render asked by a caller that listens on nothing). Held
+   * from a host process's first request in flight to its last answer (or its exit).
+   */
+  #await(id: number, pending: Pending): void {
+    const { host } = pending
+    const owed = this.#owed.get(host) ?? 0
+    if (owed === 0) host.channel?.ref()
+    this.#owed.set(host, owed + 1)
+    this.#pending.set(id, pending)
+  }
+
   #settle(id: number, pending: Pending): void {
     this.#pending.delete(id)
     pending.signal.removeEventListener('abort', pending.onAbort)
+    const { host } = pending
+    const owed = (this.#owed.get(host) ?? 1) - 1
+    this.#owed.set(host, owed)
+    if (owed === 0) host.channel?.unref()
   }
 }

@@ -125,6 +125,23 @@ describe('RenderHost: renders in a child process', () => {
     expect(host.pid).not.toBe(first)
   })
 
+  it('holds this process open while a render is owed (a caller listening on nothing still gets its answer), and not while idle', async () => {
+    const dir = await makeTempDir()
+    const pidFile = join(dir, 'pids')
+    const host = startHost([fixture('hang-with-grandchild'), '{out}'], { TTS_FIXTURE_PIDFILE: pidFile })
+    // What keeps the event loop alive, counted: the host's IPC channel is a pipe.
+    const pipes = (): number => process.getActiveResourcesInfo().filter((name) => name === 'PipeWrap').length
+    await host.render(renderJob(join(dir, 'first.wav'), 'Started.'), new AbortController().signal)
+    const idle = pipes()
+    const controller = new AbortController()
+    const held = host.render(renderJob(join(dir, 'held.wav'), 'x', { engine: 'command' }), controller.signal)
+    await waitForFile(pidFile)
+    expect(pipes()).toBe(idle + 1)
+    controller.abort()
+    expect((await ttsErrorOf(held)).code).toBe('TTS_ERR_ABORTED')
+    expect(pipes()).toBe(idle)
+  })
+
   it('close ends the host and aborts what it still runs; later renders are refused', async () => {
     const dir = await makeTempDir()
     const pidFile = join(dir, 'pids')
