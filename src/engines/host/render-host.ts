@@ -22,8 +22,8 @@ import { TtsError } from '../../core/errors.js'
 import type { Logger, RenderedAudio, RenderJob } from '../../core/ports/index.js'
 import { abortError } from '../../core/single-flight.js'
 import { ENGINE_DEFAULTS } from '../engine-defaults.js'
-import { engineEnvironment } from '../process/run-engine-process.js'
-import { RENDER_HOST_FLAG, reviveError, type HostInit, type HostReply, type HostRequest, type ProbeEntries } from './render-host-protocol.js'
+import { engineEnvironment } from '../process/engine-environment.js'
+import { RENDER_HOST_FLAG, reviveError, type HostInit, type HostReply, type HostRequest, type LogLevel, type ProbeEntries } from './render-host-protocol.js'
 
 /** The signal of a request that cannot be aborted (a probe). */
 const NEVER_ABORTED = new AbortController().signal
@@ -40,7 +40,7 @@ const TS_SOURCE_HOOK =
   "if(!/^\\.\\.?\\//.test(s)||!s.endsWith('.js')||e?.code!=='ERR_MODULE_NOT_FOUND')throw e;return n(s.slice(0,-3)+'.ts',c)}}})"
 const CHILD_EXEC_ARGV = EXT === '.ts' ? ['--import', `data:text/javascript,${encodeURIComponent(TS_SOURCE_HOOK)}`] : []
 
-export type RenderHostOptions = HostInit & {
+export type RenderHostOptions = Omit<HostInit, 'logLevel'> & {
   readonly logger: Logger
   /** The host's nice value, inherited by the engines (ENGINE_DEFAULTS.renderNiceness); 0 leaves it alone. */
   readonly niceness?: number | undefined
@@ -162,8 +162,8 @@ export class RenderHost {
   }
 
   #init(): HostInit {
-    const { adapters, timeoutMs, killGraceMs, soxPath } = this.#options
-    return { adapters, enabled: this.#enabled, timeoutMs, killGraceMs, soxPath }
+    const { adapters, timeoutMs, killGraceMs, soxPath, logger } = this.#options
+    return { adapters, enabled: this.#enabled, timeoutMs, killGraceMs, soxPath, logLevel: lowestLevelOf(logger) }
   }
 
   #send(child: ChildProcess, message: HostInit | HostRequest): void {
@@ -225,4 +225,16 @@ export class RenderHost {
     this.#owed.set(host, owed)
     if (owed === 0) host.channel?.unref()
   }
+}
+
+/** pino's levels, lowest first: what the host may drop below the service logger's level. */
+const PINO_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
+/** The lowest host log level the service writes (`level` of a pino logger); undefined when it has none. */
+function lowestLevelOf(logger: Logger): LogLevel | undefined {
+  const level = (logger as { readonly level?: unknown }).level
+  const at = PINO_LEVELS.indexOf(level as (typeof PINO_LEVELS)[number])
+  if (at <= 1) return at === -1 ? undefined : 'debug'
+  // A service logging nothing at error still gets errors: an error is never dropped in the host.
+  return at >= 4 ? 'error' : (PINO_LEVELS[at] as LogLevel)
 }

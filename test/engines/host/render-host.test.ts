@@ -104,6 +104,24 @@ describe('RenderHost: renders in a child process', () => {
     expect(lines).toContainEqual({ level: 'debug', obj: expect.objectContaining({ expectedRate: 22050, to: 8000 }), msg: 'piping engine output into sox' })
   })
 
+  it('drops in the host the records the service logger would drop (below its level), instead of sending each over IPC', async () => {
+    const dir = await makeTempDir()
+    const lines: LogLine[] = []
+    const host = new RenderHost({
+      adapters: { commandTemplate: [fixture('fail-with-stderr'), '{out}'] },
+      enabled: ['espeak-ng', 'command'],
+      timeoutMs: 20_000,
+      killGraceMs: 50,
+      soxPath: undefined,
+      // pino's shape: the level it writes from.
+      logger: Object.assign(recordingLogger(lines), { level: 'info' }),
+    })
+    hosts.push(host)
+    const audio = await host.render(renderJob(join(dir, 'out.wav'), 'Quiet logs.'), new AbortController().signal)
+    expect(audio.bytes).toBeGreaterThan(44)
+    expect(lines.filter((line) => line.level === 'debug')).toEqual([])
+  })
+
   it('a host that dies fails the renders it held, and the next render starts a new one', async () => {
     const dir = await makeTempDir()
     const pidFile = join(dir, 'pids')
