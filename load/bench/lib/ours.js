@@ -6,9 +6,12 @@
  * Renders are counted exactly through buildApp's `wrapRenderer` override: every engine run
  * (engine + sox + validation) goes through the wrapper, which also times it.
  */
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+/** render-host-protocol.ts's RENDER_HOST_FLAG: the one argument the host process runs with. */
+const RENDER_HOST_FLAG = '--tts-cache-render-host'
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url))
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/', import.meta.url))
@@ -50,6 +53,8 @@ export function collectingLogger() {
  * @property {number} [slowSeconds] render time of the slow fixture (default 1)
  * @property {Record<string, unknown>} [config] more config overrides (keys of src/config/schema.ts)
  * @property {(config: any, overrides: any) => Promise<any>} [buildApp] default: dist/index.js
+ * @property {boolean} [renderHost] render in the render host process, as `serve` does (default: in this process,
+ *   as a one-shot command does; buildApp's default without listeners)
  */
 
 /**
@@ -60,6 +65,7 @@ export function collectingLogger() {
  * @property {(text: string, voice?: string) => Promise<{ path: string, status: string }>} get
  * @property {() => number} renders engine runs so far
  * @property {() => number[]} renderMs wall time of each finished engine run (engine + sox + checks), in order
+ * @property {() => number | undefined} renderHostPid the render host's pid (with `renderHost`, once it is up)
  * @property {() => Promise<void>} close
  * @property {{ level: string, msg: string | undefined, obj: unknown }[]} problems warnings/errors logged
  */
@@ -90,6 +96,7 @@ export async function startOurs(options) {
   const app = await buildApp(config, {
     logger,
     listeners: false,
+    renderHost: options.renderHost === true,
     defaultMetrics: false,
     wrapRenderer: (/** @type {(job: unknown, signal: AbortSignal) => Promise<unknown>} */ render) => async (/** @type {unknown} */ job, /** @type {AbortSignal} */ signal) => {
       renders++
@@ -113,8 +120,31 @@ export async function startOurs(options) {
     },
     renders: () => renders,
     renderMs: () => [...renderMs],
+    renderHostPid: () => (options.renderHost === true ? renderHostPidOf(process.pid) : undefined),
     close: () => app.close(5000),
   }
+}
+
+/**
+ * The pid of `parent`'s render host child (its command line carries the host's flag), if any.
+ * @param {number} parent
+ * @returns {number | undefined}
+ */
+export function renderHostPidOf(parent) {
+  let children = ''
+  try {
+    children = readFileSync(`/proc/${parent}/task/${parent}/children`, 'latin1')
+  } catch {
+    return undefined
+  }
+  for (const pid of children.trim().split(/\s+/).filter(Boolean)) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').includes(RENDER_HOST_FLAG)) return Number(pid)
+    } catch {
+      // Exited meanwhile: not the host we look for.
+    }
+  }
+  return undefined
 }
 
 /**

@@ -21,6 +21,7 @@ import { loggedProblems } from '../lib/ours.js'
 import { promisify } from 'node:util'
 import { withCpuProfile } from '../lib/inprocess-profile.js'
 import { profileMarkdown } from '../lib/cpu-profile.js'
+import { processCpu } from '../lib/cpu-time.js'
 import { fmtMs, fmtRatio, summarize } from '../lib/stats.js'
 import { newRunId, sentences } from '../lib/workload.js'
 
@@ -79,13 +80,20 @@ export async function coldMiss(ctx) {
   const texts = sentences(newRunId(), n)
   const bareDir = path.join(ctx.workDir, 'bare')
   mkdirSync(bareDir, { recursive: true })
-  const ours = await ctx.startOurs({ workDir: path.join(ctx.workDir, 'ours'), engine: 'espeak-ng' })
+  // Judged: the app as `serve` runs it, rendering in its render host process. Shown: the same app
+  // rendering in this process, as a one-shot command (`tts-cache get`) does.
+  const ours = await ctx.startOurs({ workDir: path.join(ctx.workDir, 'ours'), engine: 'espeak-ng', renderHost: true })
+  const inProcess = await ctx.startOurs({ workDir: path.join(ctx.workDir, 'ours-in-process'), engine: 'espeak-ng' })
   /** @type {number[]} */ const native = []
   /** @type {number[]} */ const converted = []
   /** @type {number[]} */ const piped = []
   /** @type {number[]} */ const oursMs = []
   /** @type {number[]} */ const durable = []
   /** @type {number[]} */ const inRenderer = []
+  /** @type {number[]} */ const inProcessMs = []
+  // CPU seconds, summed over the rounds: this process's own (the service side of ours; the
+  // spawning of the bare pipe) and the render host's own (engines excluded: they are its children).
+  const cpu = { ours: { service: 0, host: 0, engines: 0 }, inProcess: { service: 0, engines: 0 }, piped: { service: 0, engines: 0 } }
   /** @type {ReturnType<typeof summarize> | undefined} */
   let profileRun
   let profileIdlePct = Number.NaN
@@ -94,29 +102,58 @@ export async function coldMiss(ctx) {
   try {
     // Warm the page cache and the JIT on a text that is not measured.
     await ours.get(`${texts[0]} Warm up.`)
+    await inProcess.get(`${texts[0]} Warm up too.`)
+    await barePipe('Warm up.', path.join(bareDir, 'warm-piped.wav'))
     await run('espeak-ng', ['-w', path.join(bareDir, 'warm.wav'), 'Warm up.'])
+    const hostPid = ours.renderHostPid()
+    if (hostPid === undefined) throw new Error('cold-miss: the render host process was not found')
     for (let i = 0; i < n && !ctx.signal.aborted; i++) {
       const text = /** @type {string} */ (texts[i])
-      const order = [0, 1, 2, 3].map((k) => (k + i) % 4)
+      const order = [0, 1, 2, 3, 4].map((k) => (k + i) % 5)
       for (const which of order) {
+        const self0 = processCpu(process.pid)
+        const host0 = processCpu(hostPid)
+        const used0 = process.cpuUsage()
         const t = performance.now()
+        if (which === 4) {
+          const r = await inProcess.get(text)
+          inProcessMs.push(performance.now() - t)
+          if (r.status !== 'rendered') throw new Error(`expected a cold miss, got ${r.status}`)
+          const used = process.cpuUsage(used0)
+          cpu.inProcess.service += (used.user + used.system) / 1e6
+          cpu.inProcess.engines += processCpu(process.pid).childrenS - self0.childrenS
+          continue
+        }
+        if (which === 2 || which === 3) {
+          // Only the piped baseline and ours (the judged pair) are charged CPU.
+          const timed = ours.renderMs().length
+          const r = which === 3 ? await ours.get(text) : undefined
+          if (which === 2) await barePipe(text, path.join(bareDir, `p${i}.wav`))
+          const ms = performance.now() - t
+          const used = process.cpuUsage(used0)
+          const host1 = processCpu(hostPid)
+          if (which === 2) {
+            piped.push(ms)
+            cpu.piped.service += (used.user + used.system) / 1e6
+            cpu.piped.engines += processCpu(process.pid).childrenS - self0.childrenS
+            continue
+          }
+          oursMs.push(ms)
+          if (r?.status !== 'rendered') throw new Error(`expected a cold miss, got ${r?.status}`)
+          inRenderer.push(ours.renderMs().slice(timed).reduce((a, b) => a + b, 0))
+          cpu.ours.service += (used.user + used.system) / 1e6
+          cpu.ours.host += host1.selfS - host0.selfS
+          cpu.ours.engines += host1.childrenS - host0.childrenS
+          continue
+        }
         if (which === 0) {
           await run('espeak-ng', ['-w', path.join(bareDir, `n${i}.wav`), text])
           native.push(performance.now() - t)
-        } else if (which === 1) {
+        } else {
           const tmp = path.join(bareDir, `c${i}.22k.wav`)
           await run('espeak-ng', ['-w', tmp, text])
           await run('sox', ['-t', 'wav', tmp, ...SOX_TO_8K, path.join(bareDir, `c${i}.wav`)])
           converted.push(performance.now() - t)
-        } else if (which === 2) {
-          await barePipe(text, path.join(bareDir, `p${i}.wav`))
-          piped.push(performance.now() - t)
-        } else {
-          const timed = ours.renderMs().length
-          const r = await ours.get(text)
-          oursMs.push(performance.now() - t)
-          if (r.status !== 'rendered') throw new Error(`expected a cold miss, got ${r.status}`)
-          inRenderer.push(ours.renderMs().slice(timed).reduce((a, b) => a + b, 0))
         }
       }
       // What durability alone costs on this disk: write a WAV-sized file, fsync, rename, fsync the directory.
@@ -136,22 +173,24 @@ export async function coldMiss(ctx) {
     if (pairedSoFar.p50 > COLD_MISS_GOAL_RATIO && !ctx.quick) {
       ctx.progress('cold-miss goal missed: profiling 10 more cold misses')
       const more = sentences(newRunId(), 10)
+      // In process: the render pipeline the host runs, and the service's own work, in one profile.
       const { result, summary } = await withCpuProfile(async () => {
         /** @type {number[]} */
         const ms = []
         for (const text of more) {
           const t = performance.now()
-          await ours.get(text)
+          await inProcess.get(text)
           ms.push(performance.now() - t)
         }
         return summarize(ms)
       })
       profileRun = result
       profileIdlePct = summary.idlePct
-      profiles.push(profileMarkdown(summary, `10 cold misses in process (p50 ${fmtMs(result.p50)})`))
+      profiles.push(profileMarkdown(summary, `10 cold misses rendered in process, the render pipeline included (p50 ${fmtMs(result.p50)})`))
     }
   } finally {
     await ours.close()
+    await inProcess.close()
   }
 
   // The CLI one-shot, for the record: a new process per phrase (Node start, config, engine probe, store open).
@@ -186,37 +225,61 @@ export async function coldMiss(ctx) {
   const paired = summarize(oursMs.map((ms, i) => ms / (converted[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
   const pairedPiped = summarize(oursMs.map((ms, i) => ms / (piped[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
   const sOut = summarize(oursMs.map((ms, i) => ms - (inRenderer[i] ?? 0)))
+  const sI = summarize(inProcessMs)
+  const pairedInProcess = summarize(inProcessMs.map((ms, i) => ms / (piped[i] ?? Number.NaN)).filter((r) => Number.isFinite(r)))
   const ratio = pairedPiped.p50
+  /** CPU ms per render from seconds summed over `count` renders. @param {number} seconds @param {number} count */
+  const perRender = (seconds, count) => (count > 0 ? fmtMs((seconds * 1000) / count) : 'n/a')
+  const oursOwnCpu = cpu.ours.service + cpu.ours.host
   return {
     id: 'cold-miss',
     title: 'Cold-miss overhead: ours vs the bare engine',
     description:
-      `${n} new sentences, one at a time, each rendered four ways in rotating order: the bare engine at its native rate ` +
+      `${n} new sentences, one at a time, each rendered five ways in rotating order: the bare engine at its native rate ` +
       `(\`espeak-ng -w out.wav "text"\`); the bare engine + the same sox conversion ours does (to 8 kHz PCM16 mono) run ` +
       `one after the other as the classic Lua script does (\`espeak-ng -w tmp.wav "text"\`, then \`sox tmp.wav … out.wav\`); ` +
       `the same two piped (\`espeak-ng --stdout "text" | sox -t wav - … out.wav\`, two processes and one pipe, no shell); ` +
-      `and our \`service.get\` (in process; the app built by buildApp, real espeak-ng), which pipes espeak-ng into sox too. ` +
+      `our \`service.get\` on the app as \`serve\` runs it (built by buildApp with its render host, real espeak-ng): the ` +
+      `service process keys, claims and commits, and the render host process pipes espeak-ng into sox, over one IPC round ` +
+      `trip; and, shown but not judged, the same app rendering in this process (no render host), as the one-shot ` +
+      `\`tts-cache get\` does. ` +
       `The goal compares ours with the same two processes piped bare (same text, same output format): the strongest ` +
       `equivalent baseline, so ours / piped is the cache's own cost alone. It is the median (and p90) of the per-sentence ` +
       `ratios, n = ${n} pairs (each pair measured back to back in rotating order, so drift in the machine's load cancels ` +
       `out). The classic sequential engine, then sox is shown but not judged: it is slower than the pipe, so a ratio ` +
-      `against it would credit the cache with the gain of piping. The native ratio is shown for completeness.`,
+      `against it would credit the cache with the gain of piping. The native ratio is shown for completeness. CPU time ` +
+      `per render (from /proc and process.cpuUsage, summed over the rounds) is shown for ours and the piped baseline: ` +
+      `what the service process and the render host use besides the engines, against what spawning the bare pipe ` +
+      `costs the process that runs it (this one); the engines' own (espeak-ng + sox, reaped children) for both.`,
     tables: [
       {
         headers: ['path', 'p50', 'mean', 'p99', 'ours / this (p50)', 'ours / this (mean)'],
         rows: [
-          ['ours: service.get, cold (engine + sox + cache)', fmtMs(sO.p50), fmtMs(sO.mean), fmtMs(sO.p99), '1.00×', '1.00×'],
-          ['  of which inside the renderer (espeak-ng piped into sox, check of its header)', fmtMs(sR.p50), fmtMs(sR.mean), fmtMs(sR.p99), '', ''],
+          ['ours: service.get, cold, as `serve` runs it (render host; engine + sox + cache)', fmtMs(sO.p50), fmtMs(sO.mean), fmtMs(sO.p99), '1.00×', '1.00×'],
+          ['  of which inside the renderer (IPC to the render host and back, espeak-ng piped into sox, check of its header)', fmtMs(sR.p50), fmtMs(sR.mean), fmtMs(sR.p99), '', ''],
           ['  of which outside it (key, claim + lock file, commit: fsync, rename, sidecar, index)', fmtMs(sOut.p50), fmtMs(sOut.mean), fmtMs(sOut.p99), '', ''],
           ['bare espeak-ng --stdout | sox to 8 kHz (piped, as ours runs them: the baseline of the goal)', fmtMs(sP.p50), fmtMs(sP.mean), fmtMs(sP.p99), fmtRatio(sO.p50, sP.p50), fmtRatio(sO.mean, sP.mean)],
           [`  paired: median (p90) of each sentence's ours / (engine | sox), n = ${pairedPiped.n}`, '', '', '', `**${ratio.toFixed(2)}×** (p90 ${pairedPiped.p90.toFixed(2)}×)`, ''],
           ['bare espeak-ng, then sox to 8 kHz (the classic script; slower than the pipe, not judged)', fmtMs(sC.p50), fmtMs(sC.mean), fmtMs(sC.p99), fmtRatio(sO.p50, sC.p50), fmtRatio(sO.mean, sC.mean)],
           [`  paired: median (p90) of each sentence's ours / (engine, then sox), n = ${paired.n}`, '', '', '', `${paired.p50.toFixed(2)}× (p90 ${paired.p90.toFixed(2)}×)`, ''],
           ['bare espeak-ng at its native 22,050 Hz', fmtMs(sN.p50), fmtMs(sN.mean), fmtMs(sN.p99), fmtRatio(sO.p50, sN.p50), fmtRatio(sO.mean, sN.mean)],
+          [`(shown, not judged) ours rendering in process (no render host, as \`tts-cache get\`): paired vs piped ${pairedInProcess.p50.toFixed(2)}× (p90 ${pairedInProcess.p90.toFixed(2)}×)`, fmtMs(sI.p50), fmtMs(sI.mean), fmtMs(sI.p99), fmtRatio(sO.p50, sI.p50), fmtRatio(sO.mean, sI.mean)],
           ['(for scale) write 40 kB + fsync + rename + fsync dir on this disk', fmtMs(sD.p50), fmtMs(sD.mean), fmtMs(sD.p99), '', ''],
           ...(cli.length > 0
             ? [['(for the record) `tts-cache get` CLI, a new process per phrase', fmtMs(sCli.p50), fmtMs(sCli.mean), fmtMs(sCli.max), fmtRatio(sCli.p50, sC.p50) + ' (CLI / fair)', '']]
             : []),
+        ],
+      },
+      {
+        headers: ['CPU time per render', 'besides the engines', 'engines (espeak-ng + sox)'],
+        rows: [
+          [
+            'ours (render host): service process + render host',
+            `${perRender(oursOwnCpu, oursMs.length)} (${perRender(cpu.ours.service, oursMs.length)} + ${perRender(cpu.ours.host, oursMs.length)})`,
+            perRender(cpu.ours.engines, oursMs.length),
+          ],
+          ['ours in process (shown): this process', perRender(cpu.inProcess.service, inProcessMs.length), perRender(cpu.inProcess.engines, inProcessMs.length)],
+          ['bare piped: this process spawning the two', perRender(cpu.piped.service, piped.length), perRender(cpu.piped.engines, piped.length)],
         ],
       },
     ],
@@ -231,21 +294,22 @@ export async function coldMiss(ctx) {
           `the renderer the engine piped into sox takes ${fmtMs(sR.p50)} (vs ${fmtMs(sP.p50)} piped bare, ${fmtMs(sC.p50)} one after the ` +
           `other); outside it, claim and commit take ${fmtMs(sOut.p50)} at p50 — mostly waiting on the disk: one ` +
           `durable publish (write, fsync, rename, fsync of the directory) alone costs ${fmtMs(sD.p50)} here, and the lock file and ` +
-          `the sidecar are more.` +
+          `the sidecar are more. CPU besides the engines: ours ${perRender(oursOwnCpu, oursMs.length)} a render (service and ` +
+          `render host), the bare pipe ${perRender(cpu.piped.service, piped.length)} (its spawning).` +
           (profileRun === undefined
             ? ''
             : ` In the CPU profile of 10 more cold misses below the main thread is idle ${profileIdlePct.toFixed(0)}% of the time${profileIdlePct >= 50 ? ': the cost is waiting (engine, disk), not JavaScript' : ''}.`),
       },
     ],
     method: {
-      rounds: `${pairedPiped.n} sentences (rounds), each rendered four ways back to back, the order rotating per sentence`,
-      perRound: 'one cold render per way (ours, piped bare, engine then sox, native engine)',
+      rounds: `${pairedPiped.n} sentences (rounds), each rendered five ways back to back, the order rotating per sentence`,
+      perRound: 'one cold render per way (ours with its render host as `serve` runs it, ours in process, piped bare, engine then sox, native engine)',
       paired: "each sentence's ours with the same sentence piped bare (and, shown, engine then sox)",
       reported: 'median of the per-sentence ratios',
       spread: 'p90 of the per-sentence ratios',
     },
-    notes: loggedProblems(ours),
+    notes: [...loggedProblems(ours), ...loggedProblems(inProcess)],
     profiles,
-    raw: { paired, pairedPiped, native: sN, converted: sC, piped: sP, ours: sO, oursInRenderer: sR, oursOutsideRenderer: sOut, durable: sD, cli: sCli },
+    raw: { paired, pairedPiped, pairedInProcess, native: sN, converted: sC, piped: sP, ours: sO, oursInProcess: sI, oursInRenderer: sR, oursOutsideRenderer: sOut, durable: sD, cli: sCli, cpuSeconds: cpu },
   }
 }

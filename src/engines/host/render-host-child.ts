@@ -9,20 +9,25 @@ import { adaptersById } from '../adapters/index.js'
 import { EngineCatalog } from '../catalog.js'
 import { createEngineRenderer } from '../pipeline/engine-renderer.js'
 import { ProbeMemo } from '../probe-memo.js'
+import { freezeEngineEnvironment } from '../process/engine-environment.js'
 import { RENDER_HOST_FLAG, sendToService, serializeError, type HostInit, type HostReply, type HostRequest, type LogLevel } from './render-host-protocol.js'
 
 const send = (message: HostReply): void => sendToService(message)
 
-/** Log records go to the service, which writes them with its own logger. */
-function ipcLogger(bindings: Record<string, unknown>): Logger {
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error']
+const NOTHING = (): void => undefined
+
+/** Log records at `lowest` and above go to the service, which writes them with its own logger. */
+function ipcLogger(bindings: Record<string, unknown>, lowest: LogLevel | undefined): Logger {
+  const skipped = LEVELS.slice(0, Math.max(0, LEVELS.indexOf(lowest ?? 'debug')))
   const log =
     (level: LogLevel) =>
-    (obj: object, msg?: string): void => {
+    skipped.includes(level) ? NOTHING : (obj: object, msg?: string): void => {
       const record: Record<string, unknown> = { ...bindings }
       for (const [name, value] of Object.entries(obj)) record[name] = value instanceof Error ? serializeError(value) : value
       send({ t: 'log', level, obj: record, msg })
     }
-  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (more) => ipcLogger({ ...bindings, ...more }) }
+  return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (more) => ipcLogger({ ...bindings, ...more }, lowest) }
 }
 
 function start(init: HostInit): void {
@@ -36,7 +41,7 @@ function start(init: HostInit): void {
         return adapter
       },
     },
-    { timeoutMs: init.timeoutMs, killGraceMs: init.killGraceMs, soxPath: init.soxPath, logger: ipcLogger({}) },
+    { timeoutMs: init.timeoutMs, killGraceMs: init.killGraceMs, soxPath: init.soxPath, logger: ipcLogger({}, init.logLevel) },
   )
   const running = new Map<number, { readonly controller: AbortController; readonly done: Promise<void> }>()
   const run = (id: number, job: RenderJob): void => {
@@ -51,7 +56,7 @@ function start(init: HostInit): void {
   // Probes run here for the same reason renders do: a process start from the service blocks its loop.
   const probe = (id: number, defaultEngine: string): void => {
     const recorder = ProbeMemo.recorder('')
-    EngineCatalog.detect({ ...init.adapters, defaultEngine, soxPath: init.soxPath, logger: ipcLogger({}), memo: recorder, logFound: false }).then(
+    EngineCatalog.detect({ ...init.adapters, defaultEngine, soxPath: init.soxPath, logger: ipcLogger({}, init.logLevel), memo: recorder, logFound: false }).then(
       () => send({ t: 'probed', id, entries: recorder.entries() }),
       (err: unknown) => send({ t: 'err', id, error: serializeError(err) }),
     )
@@ -70,5 +75,7 @@ function start(init: HostInit): void {
 }
 
 if (process.argv[2] === RENDER_HOST_FLAG && process.send !== undefined) {
+  // Forked with the engines' environment (render-host.ts), and nothing here sets a variable.
+  freezeEngineEnvironment()
   process.once('message', (init: HostInit) => start(init))
 }

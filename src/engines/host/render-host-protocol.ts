@@ -16,6 +16,12 @@ export interface HostInit {
   readonly timeoutMs: number | undefined
   readonly killGraceMs: number | undefined
   readonly soxPath: string | undefined
+  /**
+   * The lowest level the service's logger writes (pino's `level`); records below it are dropped
+   * in the host, not sent over IPC to be dropped there (every render logs at debug). Undefined:
+   * all are sent (a logger without a level).
+   */
+  readonly logLevel?: LogLevel | undefined
 }
 
 export type HostRequest =

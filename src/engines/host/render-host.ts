@@ -22,8 +22,8 @@ import { TtsError } from '../../core/errors.js'
 import type { Logger, RenderedAudio, RenderJob } from '../../core/ports/index.js'
 import { abortError } from '../../core/single-flight.js'
 import { ENGINE_DEFAULTS } from '../engine-defaults.js'
-import { engineEnvironment } from '../process/run-engine-process.js'
-import { RENDER_HOST_FLAG, reviveError, type HostInit, type HostReply, type HostRequest, type ProbeEntries } from './render-host-protocol.js'
+import { engineEnvironment } from '../process/engine-environment.js'
+import { RENDER_HOST_FLAG, reviveError, type HostInit, type HostReply, type HostRequest, type LogLevel, type ProbeEntries } from './render-host-protocol.js'
 
 /** The signal of a request that cannot be aborted (a probe). */
 const NEVER_ABORTED = new AbortController().signal
@@ -40,7 +40,7 @@ const TS_SOURCE_HOOK =
   "if(!/^\\.\\.?\\//.test(s)||!s.endsWith('.js')||e?.code!=='ERR_MODULE_NOT_FOUND')throw e;return n(s.slice(0,-3)+'.ts',c)}}})"
 const CHILD_EXEC_ARGV = EXT === '.ts' ? ['--import', `data:text/javascript,${encodeURIComponent(TS_SOURCE_HOOK)}`] : []
 
-export type RenderHostOptions = HostInit & {
+export type RenderHostOptions = Omit<HostInit, 'logLevel'> & {
   readonly logger: Logger
   /** The host's nice value, inherited by the engines (ENGINE_DEFAULTS.renderNiceness); 0 leaves it alone. */
   readonly niceness?: number | undefined
@@ -61,6 +61,8 @@ export class RenderHost {
   #child: ChildProcess | undefined
   #enabled: readonly string[]
   #nextId = 1
+  /** Requests each host process owes an answer to (its channel is ref'd while any). */
+  readonly #owed = new WeakMap<ChildProcess, number>()
   #closed = false
 
   /** Starts the host process at once (it boots while the service does); renders may be sent before it is up. */
@@ -85,7 +87,7 @@ export class RenderHost {
     return new Promise<RenderedAudio>((resolve, reject) => {
       const onAbort = (): void => this.#send(host, { t: 'abort', id })
       signal.addEventListener('abort', onAbort, { once: true })
-      this.#pending.set(id, { resolve, reject, signal, onAbort, host })
+      this.#await(id, { resolve, reject, signal, onAbort, host })
       this.#send(host, { t: 'render', id, job })
     })
   }
@@ -100,14 +102,10 @@ export class RenderHost {
     if (this.#closed) return Promise.reject(new TtsError('TTS_ERR_SHUTTING_DOWN'))
     const host = this.#host()
     const id = this.#nextId++
-    // Nothing else may keep this process alive meanwhile (at start, nothing listens yet), and the
-    // host's channel is unref'd while it idles: hold it until the answer.
-    host.channel?.ref()
-    const answered = new Promise<ProbeEntries>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, signal: NEVER_ABORTED, onAbort: () => undefined, host })
+    return new Promise<ProbeEntries>((resolve, reject) => {
+      this.#await(id, { resolve, reject, signal: NEVER_ABORTED, onAbort: () => undefined, host })
       this.#send(host, { t: 'probe', id, defaultEngine })
     })
-    return answered.finally(() => host.channel?.unref())
   }
 
   /**
@@ -164,8 +162,8 @@ export class RenderHost {
   }
 
   #init(): HostInit {
-    const { adapters, timeoutMs, killGraceMs, soxPath } = this.#options
-    return { adapters, enabled: this.#enabled, timeoutMs, killGraceMs, soxPath }
+    const { adapters, timeoutMs, killGraceMs, soxPath, logger } = this.#options
+    return { adapters, enabled: this.#enabled, timeoutMs, killGraceMs, soxPath, logLevel: lowestLevelOf(logger) }
   }
 
   #send(child: ChildProcess, message: HostInit | HostRequest): void {
@@ -205,8 +203,38 @@ export class RenderHost {
     }
   }
 
+  /**
+   * The host's channel is unref'd while it idles (it must not keep the service alive by itself),
+   * but an answer it owes must: nothing else may hold this process open meanwhile (a probe at
+   * start, before anything listens; a render asked by a caller that listens on nothing). Held
+   * from a host process's first request in flight to its last answer (or its exit).
+   */
+  #await(id: number, pending: Pending): void {
+    const { host } = pending
+    const owed = this.#owed.get(host) ?? 0
+    if (owed === 0) host.channel?.ref()
+    this.#owed.set(host, owed + 1)
+    this.#pending.set(id, pending)
+  }
+
   #settle(id: number, pending: Pending): void {
     this.#pending.delete(id)
     pending.signal.removeEventListener('abort', pending.onAbort)
+    const { host } = pending
+    const owed = (this.#owed.get(host) ?? 1) - 1
+    this.#owed.set(host, owed)
+    if (owed === 0) host.channel?.unref()
   }
+}
+
+/** pino's levels, lowest first: what the host may drop below the service logger's level. */
+const PINO_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+
+/** The lowest host log level the service writes (`level` of a pino logger); undefined when it has none. */
+function lowestLevelOf(logger: Logger): LogLevel | undefined {
+  const level = (logger as { readonly level?: unknown }).level
+  const at = PINO_LEVELS.indexOf(level as (typeof PINO_LEVELS)[number])
+  if (at <= 1) return at === -1 ? undefined : 'debug'
+  // A service logging nothing at error still gets errors: an error is never dropped in the host.
+  return at >= 4 ? 'error' : (PINO_LEVELS[at] as LogLevel)
 }

@@ -8,6 +8,7 @@ import { ENGINE_DEFAULTS } from '../engine-defaults.js'
 import { signalProcessGroup, waitForProcessGroupExit } from './process-group.js'
 import { resultOf, type EngineProcessResult, type KillReason } from './process-outcome.js'
 import { spawnChild } from './spawn-child.js'
+import { currentEngineEnvironment } from './engine-environment.js'
 
 export interface RunEngineProcessOptions {
   /** Names the program in errors and logs (`espeak-ng`, `sox`). */
@@ -94,7 +95,7 @@ export function startEngineProcess(file: string, args: readonly string[], option
     captureStdout: options.captureStdout === true,
     maxStdoutBytes: ENGINE_DEFAULTS.probeStdoutMaxBytes,
     // Engines are third-party programs: they get the service's environment minus its secrets.
-    env: { ...engineEnvironment(process.env), ...options.env },
+    env: options.env === undefined ? currentEngineEnvironment() : { ...currentEngineEnvironment(), ...options.env },
     onStderr: (chunk) => stderr.push(chunk),
     // Called from a stdout event, so never before the group is attached below.
     onMaxStdout: () => termination.terminate('maxBuffer'),
@@ -203,22 +204,8 @@ function killGroupOnExit(subprocess: ChildProcess, options: RunEngineProcessOpti
  */
 async function reapGroup(pid: number | undefined, options: RunEngineProcessOptions): Promise<void> {
   if (pid === undefined) return
-  signalProcessGroup(pid, 'SIGKILL')
+  // false: nobody left to signal (the usual end), which is all the wait below would find out first.
+  if (!signalProcessGroup(pid, 'SIGKILL')) return
   const gone = await waitForProcessGroupExit(pid, ENGINE_DEFAULTS.groupExitWaitMs, ENGINE_DEFAULTS.groupExitPollMs)
   if (!gone) options.logger?.warn({ engine: options.label, pgid: pid }, 'engine process group still present after SIGKILL')
-}
-
-/**
- * Environment variables an engine never needs and must never see: the service's secrets
- * (API token, ESL password, Redis URLs that may carry a password).
- */
-const SECRET_ENV = /^(TTS_API_TOKEN|FS_ESL_PASSWORD|REDIS_URL|TTS_AUDIO_REDIS_URL)$|(PASSWORD|SECRET|TOKEN)/i
-
-/** The service's environment with secrets removed (exported for its test). */
-export function engineEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
-  const clean: Record<string, string> = {}
-  for (const [name, value] of Object.entries(env)) {
-    if (value !== undefined && !SECRET_ENV.test(name)) clean[name] = value
-  }
-  return clean
 }

@@ -89,8 +89,8 @@ export async function readLock(lockPath: string): Promise<LockState | undefined>
   }
   try {
     return await usingFile(handle, async (h) => {
-      const stat = await h.stat()
-      const raw = await h.readFile('utf8')
+      // Together (a thread-pool round trip each): the lock is read on every release.
+      const [stat, raw] = await Promise.all([h.stat(), h.readFile('utf8')])
       return { raw, owner: parseOwner(raw), ino: stat.ino, mtimeMs: stat.mtimeMs }
     })
   } catch (err) {

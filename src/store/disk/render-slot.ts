@@ -208,10 +208,10 @@ interface SyncedWav {
 
 /** Size, identity (`fileTagOf`) and parsed header of an open rendered WAV. */
 async function readHeader(handle: fs.FileHandle): Promise<{ size: number; wav: WavCheck; fileTag: number }> {
-  const { size, dev, ino, mtimeMs } = await handle.stat()
-  const head = Buffer.alloc(Math.min(size, WAV_HEADER_PROBE_BYTES))
-  const { bytesRead } = await handle.read(head, 0, head.length, 0)
-  return { size, wav: parseWavHeader(head.subarray(0, bytesRead), size), fileTag: fileTagOf(dev, ino, mtimeMs) }
+  // Together, not one after the other (a thread-pool round trip each): nothing writes the file any more.
+  const head = Buffer.alloc(WAV_HEADER_PROBE_BYTES)
+  const [{ size, dev, ino, mtimeMs }, { bytesRead }] = await Promise.all([handle.stat(), handle.read(head, 0, head.length, 0)])
+  return { size, wav: parseWavHeader(head.subarray(0, Math.min(bytesRead, size)), size), fileTag: fileTagOf(dev, ino, mtimeMs) }
 }
 
 function invalidAudio(meta: SlotMeta, key: string, reason: string): TtsError {

@@ -104,6 +104,24 @@ describe('RenderHost: renders in a child process', () => {
     expect(lines).toContainEqual({ level: 'debug', obj: expect.objectContaining({ expectedRate: 22050, to: 8000 }), msg: 'piping engine output into sox' })
   })
 
+  it('drops in the host the records the service logger would drop (below its level), instead of sending each over IPC', async () => {
+    const dir = await makeTempDir()
+    const lines: LogLine[] = []
+    const host = new RenderHost({
+      adapters: { commandTemplate: [fixture('fail-with-stderr'), '{out}'] },
+      enabled: ['espeak-ng', 'command'],
+      timeoutMs: 20_000,
+      killGraceMs: 50,
+      soxPath: undefined,
+      // pino's shape: the level it writes from.
+      logger: Object.assign(recordingLogger(lines), { level: 'info' }),
+    })
+    hosts.push(host)
+    const audio = await host.render(renderJob(join(dir, 'out.wav'), 'Quiet logs.'), new AbortController().signal)
+    expect(audio.bytes).toBeGreaterThan(44)
+    expect(lines.filter((line) => line.level === 'debug')).toEqual([])
+  })
+
   it('a host that dies fails the renders it held, and the next render starts a new one', async () => {
     const dir = await makeTempDir()
     const pidFile = join(dir, 'pids')
@@ -123,6 +141,23 @@ describe('RenderHost: renders in a child process', () => {
     const audio = await host.render(renderJob(join(dir, 'after.wav'), 'Back again.'), new AbortController().signal)
     expect(audio.bytes).toBeGreaterThan(44)
     expect(host.pid).not.toBe(first)
+  })
+
+  it('holds this process open while a render is owed (a caller listening on nothing still gets its answer), and not while idle', async () => {
+    const dir = await makeTempDir()
+    const pidFile = join(dir, 'pids')
+    const host = startHost([fixture('hang-with-grandchild'), '{out}'], { TTS_FIXTURE_PIDFILE: pidFile })
+    // What keeps the event loop alive, counted: the host's IPC channel is a pipe.
+    const pipes = (): number => process.getActiveResourcesInfo().filter((name) => name === 'PipeWrap').length
+    await host.render(renderJob(join(dir, 'first.wav'), 'Started.'), new AbortController().signal)
+    const idle = pipes()
+    const controller = new AbortController()
+    const held = host.render(renderJob(join(dir, 'held.wav'), 'x', { engine: 'command' }), controller.signal)
+    await waitForFile(pidFile)
+    expect(pipes()).toBe(idle + 1)
+    controller.abort()
+    expect((await ttsErrorOf(held)).code).toBe('TTS_ERR_ABORTED')
+    expect(pipes()).toBe(idle)
   })
 
   it('close ends the host and aborts what it still runs; later renders are refused', async () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { engineEnvironment, runEngineProcess } from '../../../src/engines/process/run-engine-process.js'
+import { engineEnvironment, freezeEngineEnvironment } from '../../../src/engines/process/engine-environment.js'
+import { runEngineProcess } from '../../../src/engines/process/run-engine-process.js'
 
 describe('engine environment', () => {
   it('drops the service secrets and keeps the rest', () => {
@@ -18,5 +19,37 @@ describe('engine environment', () => {
       delete process.env['TTS_API_TOKEN']
       delete process.env['FS_ESL_PASSWORD']
     }
+  })
+
+  const envOf = async (): Promise<string> => (await runEngineProcess('/usr/bin/env', [], { label: 'env', timeoutMs: 5000, killGraceMs: 100, captureStdout: true })).stdout
+
+  it('reads this process environment at every process start (in process, where tests and callers may change it)', async () => {
+    await envOf()
+    process.env['TTS_TEST_LATE_VARIABLE'] = 'set-after-a-first-start'
+    try {
+      expect(await envOf()).toContain('TTS_TEST_LATE_VARIABLE=set-after-a-first-start')
+    } finally {
+      delete process.env['TTS_TEST_LATE_VARIABLE']
+    }
+  })
+
+  it('frozen (the render host, whose environment never changes): computed once, secrets still removed, later changes not read', async () => {
+    process.env['FS_ESL_PASSWORD'] = 'password-that-must-not-leak'
+    process.env['TTS_TEST_FROZEN_VARIABLE'] = 'there-when-frozen'
+    const thaw = freezeEngineEnvironment()
+    try {
+      delete process.env['TTS_TEST_FROZEN_VARIABLE']
+      process.env['TTS_TEST_LATE_VARIABLE'] = 'set-after-freezing'
+      const seen = await envOf()
+      expect(seen).toContain('TTS_TEST_FROZEN_VARIABLE=there-when-frozen')
+      expect(seen).not.toContain('TTS_TEST_LATE_VARIABLE')
+      expect(seen).not.toContain('must-not-leak')
+    } finally {
+      thaw()
+      delete process.env['FS_ESL_PASSWORD']
+      delete process.env['TTS_TEST_FROZEN_VARIABLE']
+      delete process.env['TTS_TEST_LATE_VARIABLE']
+    }
+    expect(await envOf()).not.toContain('TTS_TEST_FROZEN_VARIABLE')
   })
 })
