@@ -9,7 +9,7 @@
  * saying why.
  */
 import type { IncomingMessage } from 'node:http'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it, type TestContext } from 'vitest'
@@ -294,6 +294,70 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
       expect((await placed.json()) as unknown).toMatchObject({ key })
     }
     expect(seen.map((s) => s.method)).toEqual(['POST', 'POST'])
+    expect(await front.errorLog()).not.toMatch(/\[(?:alert|emerg|crit)\]/)
+  })
+
+  it('answers a remembered /v1/tts hit in the front itself (no upstream: not the lookup server, not the service), and a POST of the same query is never answered from it', async () => {
+    const text = `Remembered and answered without a hop, run ${RUN}.`
+    const key = await render(text)
+    await (await fetch(`${front.base}${ttsUrl(text)}`)).arrayBuffer()
+    seen.length = 0
+    const logBefore = (await front.accessLog()).length
+    const res = await fetch(`${front.base}${ttsUrl(text)}`, { headers: { 'x-request-id': `nohop-${RUN}` } })
+    const bytes = Buffer.from(await res.arrayBuffer())
+    expect(res.status).toBe(200)
+    expect(bytes.equals(await readFile(layoutPath(service.cacheDir, key)))).toBe(true)
+    expect(res.headers.get('x-tts-cache')).toBe('hit')
+    expect(res.headers.get('etag')).toBe(`"${key}"`)
+    expect(res.headers.get('x-request-id')).toBe(`nohop-${RUN}`)
+    expect(seen).toEqual([])
+    // One line in the access log, naming no upstream: the file went out with no request to anyone
+    // (through the lookup server it would be two: the front's, naming it, and the lookup server's).
+    const logged = (await front.accessLog()).slice(logBefore).split('\n').filter((line) => line.endsWith(` ${ttsUrl(text)}`))
+    expect(logged).toEqual([`200 - GET ${ttsUrl(text)}`])
+
+    // The same query as a POST (its body says something else): the service answers it, not the remembered GET lookup.
+    const other = `Something else entirely, run ${RUN}.`
+    const posted = await fetch(`${front.base}${ttsUrl(text)}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: other }) })
+    const placed = (await posted.json()) as { key?: string }
+    expect(posted.status).toBe(200)
+    expect(placed.key).not.toBe(key)
+    expect(seen.map((s) => s.method)).toEqual(['POST'])
+  })
+
+  it('keeps the WAV of a remembered hit open between requests, yet never sends it once deleted or replaced on disk (checked on every request)', async () => {
+    const text = `Kept open, then deleted and replaced, run ${RUN}.`
+    const url = `${front.base}${ttsUrl(text)}`
+    const key = await render(text)
+    const wavPath = layoutPath(service.cacheDir, key)
+    const original = await readFile(wavPath)
+    // Remembered, then sent from the front several times: nginx now holds the file open.
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(url)
+      expect(Buffer.from(await res.arrayBuffer()).equals(original)).toBe(true)
+      expect(res.headers.get('x-tts-cache')).toBe('hit')
+    }
+
+    // Replaced the way the store writes (a temp file renamed over it): the next answer is the new bytes.
+    const replacement = Buffer.concat([original.subarray(0, 44), Buffer.alloc(original.length - 44, 7)])
+    const temp = `${wavPath}.${process.pid}.replace.tmp.wav`
+    await writeFile(temp, replacement)
+    await rename(temp, wavPath)
+    seen.length = 0
+    const afterReplace = await fetch(url)
+    expect(Buffer.from(await afterReplace.arrayBuffer()).equals(replacement)).toBe(true)
+    expect(seen).toEqual([])
+
+    // Deleted behind the store's back right after a hit: not the open file, the service renders it again.
+    await rm(wavPath)
+    seen.length = 0
+    const afterDelete = await fetch(url)
+    const rendered = Buffer.from(await afterDelete.arrayBuffer())
+    expect(afterDelete.status).toBe(200)
+    expect(afterDelete.headers.get('x-tts-cache')).toBe('rendered')
+    expect(rendered.equals(replacement)).toBe(false)
+    expect(rendered.equals(await readFile(wavPath))).toBe(true)
+    expect(seen.map((s) => [s.accelAsked, s.accelAnswer !== undefined])).toEqual([[undefined, false]])
     expect(await front.errorLog()).not.toMatch(/\[(?:alert|emerg|crit)\]/)
   })
 

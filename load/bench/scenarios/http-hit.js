@@ -411,15 +411,15 @@ async function startFrontTargets(ctx, options) {
     [FRONT_TARGETS.audio]: { url: `${base}/v1/audio/${key}.wav`, label: 'front /v1/audio (nginx alone)' },
     // No token: /v1/tts does not need one (TTS_AUTH_ALL_ROUTES unset), and the front asks the service
     // every time for a request that carries one; without it, it remembers the lookup (X-Accel-Expires).
-    [FRONT_TARGETS.tts]: { url: `${base}/v1/tts${options.ttsPath}`, label: 'front /v1/tts (remembered lookup, then X-Accel-Redirect)' },
+    [FRONT_TARGETS.tts]: { url: `${base}/v1/tts${options.ttsPath}`, label: 'front /v1/tts (remembered lookup read by a subrequest, then the file)' },
   }
   await waitForHttp(`${base}/v1/audio/${key}.wav`, front)
   const file = await readFile(options.wav)
   for (const [which, target] of Object.entries(targets)) {
     const res = await fetch(target.url, { headers: target.headers ?? {} })
     const bytes = Buffer.from(await res.arrayBuffer())
-    // X-Request-Id: /v1/audio is answered by nginx alone (none); /v1/tts passes the lookup server and
-    // the X-Accel-Redirect location, which always add one (nginx's own when the lookup was remembered).
+    // X-Request-Id: /v1/audio is answered by nginx alone (none); the /v1/tts locations (remembered
+    // answer, X-Accel-Redirect) always add one (nginx's own when the lookup was remembered).
     const reachedOurs = res.headers.get('x-request-id') !== null
     if (res.status !== 200 || !bytes.equals(file) || res.headers.get('x-tts-cache') !== 'hit' || reachedOurs !== (which === FRONT_TARGETS.tts)) {
       throw new Error(`nginx front: ${target.url} answered ${res.status} (${bytes.length} bytes, X-TTS-Cache ${res.headers.get('x-tts-cache')}, X-Request-Id ${res.headers.get('x-request-id')}), not as its row says`)
@@ -529,7 +529,7 @@ export async function httpHit(ctx) {
       `\`node ${SERVE_NODE_ARGS.join(' ')} dist/cli/main.js serve\` (as deployed: its V8 flags and ${Object.keys(SERVE_ENV).join(', ')}; HTTP only, info log level, bearer token sent), GET /v1/tts answered X-TTS-Cache: ${started.cacheHeader}. ` +
       `nginx: sendfile, access_log off, one worker process${NGINX === undefined ? ' (NOT INSTALLED: apt-get install nginx-light)' : ''}. ` +
       `The nginx front: deploy/nginx/tts-cache.conf.template as shipped, with the same http-level tuning and one worker, before the same \`serve\` (TTS_HTTP_ACCEL_REDIRECT=${FRONT_ACCEL_PREFIX}): ` +
-      'GET /v1/audio/<key>.wav is nginx alone; GET /v1/tts is our lookup answered with X-Accel-Redirect, then nginx sends the file (each checked once before the runs). ' +
+      'GET /v1/audio/<key>.wav is nginx alone; GET /v1/tts is our lookup answered with X-Accel-Redirect and X-Accel-Expires (30 s), which the front remembers: within that time nginx reads the remembered answer (a subrequest, no socket) and sends the file, and once it expires the next request asks our lookup again (each target checked once before the runs). ' +
       'All servers and the load generator share the machine\'s 2 cores (server and generator one each), with whatever else runs on it (the load average is in each caption).',
     tables: levelTables(started.targets, byLevel, { ours: [...ours, ...front], base: 'nginx', seconds }),
     goals: [...goals, ...frontGoals(byLevel)],
