@@ -68,7 +68,7 @@ export class CacheIndex {
 
   isExpired(entry: Pick<IndexedEntry, 'pinned' | 'createdAt'>): boolean {
     const { maxAgeMs, clock } = this.#options
-    return !entry.pinned && maxAgeMs > 0 && clock.now() - entry.createdAt > maxAgeMs
+    return maxAgeMs > 0 && !entry.pinned && clock.now() - entry.createdAt > maxAgeMs
   }
 
   /**
