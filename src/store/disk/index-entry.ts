@@ -37,18 +37,30 @@ const MAX_PROFILES = 4096
 /** Index entries of one cache directory: their class computes `path` from the key. */
 const ENTRY_CLASSES = new WeakMap<CacheLayout, (fields: IndexedFields) => IndexedEntry>()
 
+/** One shared profile per distinct combination (bounded: past MAX_PROFILES, odd data gets its own). */
+function profileInterner(): (f: IndexedFields) => EntryProfile {
+  const profiles = new Map<string, EntryProfile>()
+  let last: EntryProfile | undefined
+  const profileFor = (f: IndexedFields): EntryProfile => {
+    const id = `${f.voice}\0${f.engine}\0${f.engineVersion}\0${f.sampleRate}\0${f.format}\0${f.pinned}`
+    const known = profiles.get(id)
+    if (known !== undefined) return known
+    const profile = Object.freeze({ voice: f.voice, engine: f.engine, engineVersion: f.engineVersion, sampleRate: f.sampleRate, format: f.format, pinned: f.pinned })
+    if (profiles.size < MAX_PROFILES) profiles.set(id, profile)
+    return profile
+  }
+  return (f) => {
+    // The scan indexes 100k entries, nearly all with the profile of the one before.
+    if (last !== undefined && sameProfile(last, f)) return last
+    last = profileFor(f)
+    return last
+  }
+}
+
 function entryFactoryOf(layout: CacheLayout): (fields: IndexedFields) => IndexedEntry {
   let make = ENTRY_CLASSES.get(layout)
   if (make === undefined) {
-    const profiles = new Map<string, EntryProfile>()
-    const profileOf = (f: IndexedFields): EntryProfile => {
-      const id = `${f.voice}\0${f.engine}\0${f.engineVersion}\0${f.sampleRate}\0${f.format}\0${f.pinned}`
-      const known = profiles.get(id)
-      if (known !== undefined) return known
-      const profile = Object.freeze({ voice: f.voice, engine: f.engine, engineVersion: f.engineVersion, sampleRate: f.sampleRate, format: f.format, pinned: f.pinned })
-      if (profiles.size < MAX_PROFILES) profiles.set(id, profile)
-      return profile
-    }
+    const profileOf = profileInterner()
     /**
      * 100k entries are indexed, so an entry holds only what is its own (6 fields, 72 bytes; it
      * was 11, 112 bytes) and reads the rest from its shared profile. The WAV path is computed
@@ -110,6 +122,10 @@ function entryFactoryOf(layout: CacheLayout): (fields: IndexedFields) => Indexed
     ENTRY_CLASSES.set(layout, make)
   }
   return make
+}
+
+function sameProfile(p: EntryProfile, f: IndexedFields): boolean {
+  return p.voice === f.voice && p.engine === f.engine && p.engineVersion === f.engineVersion && p.sampleRate === f.sampleRate && p.format === f.format && p.pinned === f.pinned
 }
 
 /**

@@ -7,7 +7,7 @@ import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it } from 'vitest'
 import { CacheIndex } from '../../../src/store/disk/cache-index.js'
-import { cacheEntryOf } from '../../../src/store/disk/entry-files.js'
+import { cacheEntryOf, entryFields } from '../../../src/store/disk/entry-files.js'
 import { EntryLru } from '../../../src/store/disk/entry-lru.js'
 import { CacheLayout } from '../../../src/store/disk/layout.js'
 import { StringPool } from '../../../src/store/disk/string-pool.js'
@@ -43,6 +43,33 @@ describe('CacheIndex memory', () => {
     const perEntry = (used() - before) / n
     expect(index.stats().entries).toBe(n)
     expect(perEntry).toBeLessThanOrEqual(175)
+  })
+})
+
+describe('index entries', () => {
+  it('read their own voice, engine, version, rate, format and pinned state, one shared profile per combination', () => {
+    const layout = new CacheLayout('/nonexistent/cache')
+    const base = { engine: 'espeak-ng', engineVersion: '1.51', sampleRate: 8000, format: 'wav/pcm16', bytes: 10, durationMs: 1, createdAt: CREATED_AT, fileTag: 7 }
+    const variants = [
+      { voice: 'en-us', pinned: false },
+      { voice: 'en-gb', pinned: false },
+      { voice: 'en-us', pinned: true },
+      { voice: 'en-us', pinned: false, sampleRate: 16000 },
+      { voice: 'en-us', pinned: false, engineVersion: '1.52' },
+      { voice: 'en-us', pinned: false, engine: 'flite' },
+      { voice: 'en-us', pinned: false, format: 'other' },
+      { voice: 'en-us', pinned: false },
+    ]
+    const entries = variants.map((v, i) => cacheEntryOf(layout, { ...base, ...v, key: keyAt(i) }))
+    entries.forEach((entry, i) => {
+      const expected = { ...base, ...variants[i], key: keyAt(i) }
+      expect({ ...entryFields(entry), path: entry.path }).toEqual({ ...expected, path: layout.wavPath(keyAt(i)) })
+      expect(JSON.parse(JSON.stringify(entry))).toEqual({ ...expected, path: layout.wavPath(keyAt(i)) })
+    })
+    const profileOf = (entry: object) => (entry as { profile: unknown }).profile
+    expect(profileOf(entries[7] ?? {})).toBe(profileOf(entries[0] ?? {}))
+    expect(new Set(entries.map(profileOf)).size).toBe(7)
+    expect(Object.isFrozen(entries[0])).toBe(true)
   })
 })
 
