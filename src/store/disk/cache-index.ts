@@ -3,9 +3,9 @@
  * pinned ones (never evicted, never expired, outside the byte budget). Memory only: the
  * store deletes the files of what this drops.
  */
-import { LRUCache } from 'lru-cache'
 import type { Clock } from '../../core/ports/index.js'
 import type { IndexedEntry } from './entry-files.js'
+import { EntryLru } from './entry-lru.js'
 import type { EvictReason } from './options.js'
 
 export interface CacheIndexOptions {
@@ -26,7 +26,7 @@ export interface IndexStats {
 }
 
 export class CacheIndex {
-  readonly #lru: LRUCache<string, IndexedEntry>
+  readonly #lru: EntryLru<IndexedEntry>
   readonly #pinned = new Map<string, IndexedEntry>()
   readonly #options: CacheIndexOptions
   #pinnedBytes = 0
@@ -34,14 +34,8 @@ export class CacheIndex {
 
   constructor(options: CacheIndexOptions) {
     this.#options = options
-    this.#lru = new LRUCache<string, IndexedEntry>({
-      maxSize: options.maxBytes,
-      sizeCalculation: (entry) => Math.max(1, entry.bytes),
-      // 'set' (replaced by a newer render) and 'delete' (removed or pinned on purpose) leave the files alone.
-      dispose: (entry, _key, reason) => {
-        if (reason === 'evict') this.#dropped(entry, 'size')
-      },
-    })
+    // Only evictions drop files: a delete (removed, replaced or pinned on purpose) leaves them alone.
+    this.#lru = new EntryLru<IndexedEntry>(options.maxBytes, (entry) => this.#dropped(entry, 'size'))
   }
 
   /** A hit refreshes recency. An expired entry is dropped (reported as 'expired') and misses. */
@@ -68,7 +62,7 @@ export class CacheIndex {
 
   isExpired(entry: Pick<IndexedEntry, 'pinned' | 'createdAt'>): boolean {
     const { maxAgeMs, clock } = this.#options
-    return !entry.pinned && maxAgeMs > 0 && clock.now() - entry.createdAt > maxAgeMs
+    return maxAgeMs > 0 && !entry.pinned && clock.now() - entry.createdAt > maxAgeMs
   }
 
   /**
@@ -83,7 +77,7 @@ export class CacheIndex {
     } else if (Math.max(1, entry.bytes) > this.#options.maxBytes) {
       this.#dropped(entry, 'size')
     } else {
-      this.#lru.set(entry.key, entry)
+      this.#lru.set(entry)
     }
   }
 
@@ -95,9 +89,7 @@ export class CacheIndex {
       this.#pinnedBytes -= pinned.bytes
       return pinned
     }
-    const entry = this.#lru.peek(key, { allowStale: true })
-    if (entry !== undefined) this.#lru.delete(key)
-    return entry
+    return this.#lru.delete(key)
   }
 
   /** Every indexed entry (expired ones too): pinned first, then most to least recently used. Recency unchanged. */

@@ -4,7 +4,7 @@
  * indexed when found.
  */
 import type { DescribedEntry } from '../../core/ports/index.js'
-import { readSidecar } from './entry-files.js'
+import { entryFields, readSidecar } from './entry-files.js'
 import { staleReasonOf } from './file-identity.js'
 import { storeIoError } from './fs-util.js'
 import type { StoreParts } from './store-parts.js'
@@ -21,12 +21,12 @@ export async function describeEntry(p: StoreParts, key: string): Promise<Describ
     const read = await p.claimHost.read(key)
     if (read.status !== 'ok' || p.index.isExpired(read.entry)) return undefined
     const found = p.indexFound(read.entry)
-    return { ...found, path: found.path, text: read.text }
+    return { ...entryFields(found), path: found.path, text: read.text }
   }
   if (indexed === undefined) return undefined
   const meta = await readSidecar(p.layout, key).catch((err: unknown) => {
     throw storeIoError(err, 'read', p.layout.sidecarPath(key))
   })
   // The text is part of the key: any valid sidecar of this key has the same one.
-  return meta === undefined ? undefined : { ...indexed, path: indexed.path, text: meta.text }
+  return meta === undefined ? undefined : { ...entryFields(indexed), path: indexed.path, text: meta.text }
 }

@@ -4,12 +4,15 @@
  */
 import fs from 'node:fs'
 import { isCanonicalWav, parseWavHeader, WAV_HEADER_PROBE_BYTES } from '../../audio/wav.js'
-import type { CacheEntry, EntryMeta } from '../../core/ports/index.js'
+import type { EntryMeta } from '../../core/ports/index.js'
 import { errnoCode, storeIoError, unlinkIfExists } from './fs-util.js'
 import type { CacheLayout } from './layout.js'
 import { parseSidecar } from './sidecar.js'
 import { fileTagOf } from './scan-worker.js'
 import type { StringPool } from './string-pool.js'
+import { cacheEntryOf, type IndexedEntry } from './index-entry.js'
+
+export { cacheEntryOf, entryFields, type IndexedEntry, type IndexedFields } from './index-entry.js'
 
 export type EntryRead =
   /** `text` is the sidecar's, for whoever wants it; the entry does not hold it (see CacheEntry). */
@@ -53,92 +56,6 @@ export function entryFromFiles(
   return { status: 'ok', entry: cacheEntryOf(layout, { ...meta, bytes: size, durationMs: wav.info.durationMs, fileTag }, pool), text: meta.text }
 }
 
-/**
- * What the store knows of an indexed entry besides the CacheEntry port: the identity of the WAV
- * it was made from (`fileTagOf` its stat, see file-identity.ts). Every hit compares it, and the
- * size, with the file on disk now.
- */
-export interface IndexedEntry extends CacheEntry {
-  readonly fileTag: number
-}
-
-/** The fields an index entry is made of. */
-export type IndexedFields = Omit<EntryMeta, 'text'> & { readonly fileTag: number }
-
-/** Index entries of one cache directory: their class computes `path` from the key. */
-const ENTRY_CLASSES = new WeakMap<CacheLayout, new (fields: IndexedFields) => IndexedEntry>()
-
-function entryClassOf(layout: CacheLayout): new (fields: IndexedFields) => IndexedEntry {
-  let entryClass = ENTRY_CLASSES.get(layout)
-  if (entryClass === undefined) {
-    /**
-     * The WAV path is computed when asked for (once per hit: ~1 µs), not kept: 100k entries
-     * are indexed, and a path is ~130 bytes an entry. Own fields in a fixed order, so every
-     * entry shares one hidden class; `toJSON` puts the path back for logs and responses.
-     */
-    entryClass = class Entry implements IndexedEntry {
-      readonly key: string
-      readonly voice: string
-      readonly engine: string
-      readonly engineVersion: string
-      readonly sampleRate: number
-      readonly format: string
-      readonly bytes: number
-      readonly durationMs: number
-      readonly createdAt: number
-      readonly pinned: boolean
-      readonly fileTag: number
-
-      constructor(fields: IndexedFields) {
-        this.key = fields.key
-        this.voice = fields.voice
-        this.engine = fields.engine
-        this.engineVersion = fields.engineVersion
-        this.sampleRate = fields.sampleRate
-        this.format = fields.format
-        this.bytes = fields.bytes
-        this.durationMs = fields.durationMs
-        this.createdAt = fields.createdAt
-        this.pinned = fields.pinned
-        this.fileTag = fields.fileTag
-        Object.freeze(this)
-      }
-
-      get path(): string {
-        return layout.wavPath(this.key)
-      }
-
-      toJSON(): IndexedEntry {
-        return { ...this, path: this.path }
-      }
-    }
-    ENTRY_CLASSES.set(layout, entryClass)
-  }
-  return entryClass
-}
-
-/**
- * The one way an index entry is made: frozen, without the text, its path computed from the
- * key, the repeated strings interned when a pool is given. Spread it with care: `{...entry}`
- * has no `path` (it is a getter); `{...entry, path: entry.path}` does.
- */
-export function cacheEntryOf(layout: CacheLayout, meta: IndexedFields, pool?: StringPool): IndexedEntry {
-  const intern = (value: string): string => pool?.intern(value) ?? value
-  const Entry = entryClassOf(layout)
-  return new Entry({
-    key: meta.key,
-    voice: intern(meta.voice),
-    engine: intern(meta.engine),
-    engineVersion: intern(meta.engineVersion),
-    sampleRate: meta.sampleRate,
-    format: intern(meta.format),
-    bytes: meta.bytes,
-    durationMs: meta.durationMs,
-    createdAt: meta.createdAt,
-    pinned: meta.pinned,
-    fileTag: meta.fileTag,
-  })
-}
 
 /** The key's sidecar, parsed; undefined when it is missing or not valid. */
 export async function readSidecar(layout: CacheLayout, key: string): Promise<EntryMeta | undefined> {

@@ -1,7 +1,7 @@
 /** Pinning: an indexed entry leaves the LRU and its sidecar says so atomically (a restart keeps it). */
 import { TtsError } from '../../core/errors.js'
 import type { CacheIndex } from './cache-index.js'
-import { cacheEntryOf, readSidecar } from './entry-files.js'
+import { cacheEntryOf, entryFields, readSidecar } from './entry-files.js'
 import { fsyncDir, storeIoError, writeFileAtomic } from './fs-util.js'
 import type { CacheLayout } from './layout.js'
 import { encodeSidecar } from './sidecar.js'
@@ -21,11 +21,11 @@ export async function pinEntry(index: CacheIndex, layout: CacheLayout, key: stri
   const entry = index.peek(key)
   if (entry === undefined || meta === undefined) throw notFound()
   if (entry.pinned) return
-  const pinned = cacheEntryOf(layout, { ...entry, pinned: true })
+  const pinned = cacheEntryOf(layout, { ...entryFields(entry), pinned: true })
   // Move it out of the LRU first, so no eviction deletes its files while the sidecar is written.
   index.add(pinned)
   try {
-    await writeFileAtomic(layout.tempPath(key, 'json'), layout.sidecarPath(key), encodeSidecar({ ...entry, text: meta.text, pinned: true }))
+    await writeFileAtomic(layout.tempPath(key, 'json'), layout.sidecarPath(key), encodeSidecar({ ...entryFields(entry), text: meta.text, pinned: true }))
     await fsyncDir(layout.dirOf(key))
   } catch (err) {
     if (index.peek(key) === pinned) index.add(entry)

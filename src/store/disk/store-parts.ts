@@ -3,7 +3,7 @@
  * check, the start-up scan, and the hosts the claim and render-slot stages call back into.
  * DiskStore (disk-store.ts) is the AudioStore API over these parts.
  */
-import type { CacheEntry, Logger } from '../../core/ports/index.js'
+import type { Logger } from '../../core/ports/index.js'
 import { CacheIndex } from './cache-index.js'
 import type { ClaimHost } from './claim.js'
 import { DirWatchers } from './dir-watcher.js'
@@ -38,7 +38,7 @@ export interface StoreParts {
   /** Drops an entry whose file changed behind us (files untouched), counted by reason. */
   dropStale(entry: IndexedEntry, reason: StaleReason): void
   /** Indexes an entry read from disk, or keeps the indexed one when it is the same file. */
-  indexFound(entry: IndexedEntry): CacheEntry
+  indexFound(entry: IndexedEntry): IndexedEntry
 }
 
 export function wireStoreParts(options: ResolvedStoreOptions): StoreParts {
@@ -59,7 +59,7 @@ export function wireStoreParts(options: ResolvedStoreOptions): StoreParts {
     if (index.peek(entry.key) === entry) index.delete(entry.key)
     stale.record(entry, reason, log)
   }
-  const indexFound = (entry: IndexedEntry): CacheEntry => {
+  const indexFound = (entry: IndexedEntry): IndexedEntry => {
     const known = index.peek(entry.key)
     // Already indexed with the same file: keep the indexed object (and its pinned state).
     if (known !== undefined && known.bytes === entry.bytes && known.createdAt === entry.createdAt) return known
