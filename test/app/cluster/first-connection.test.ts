@@ -5,26 +5,19 @@
  * there at the start still gets the local fallback once the wait runs out. Which backend rendered
  * is read from the per-backend counters, never from timing.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { CountingRenderer } from '../../fakes/counting-renderer.js'
 import { startTestNode } from '../../harness/redis/test-nodes.js'
-import { freePort, redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../harness/redis/server.js'
+import { freePort, redisServerInstalled, uniquePrefix } from '../../harness/redis/server.js'
+import { redisPerTest } from '../../harness/redis/per-test.js'
 
 describe.skipIf(!redisServerInstalled())('a node before its first Redis connection', () => {
-  let redis: SpawnedRedis
-  const cleanups: (() => Promise<unknown>)[] = []
-  beforeEach(async () => {
-    redis = await spawnRedisServer()
-    cleanups.push(() => redis.stop())
-  })
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-  })
+  const { redis, cleanups } = redisPerTest()
 
   it('sends a miss asked at once through the cluster, not to its local pool', async () => {
     const engine = new CountingRenderer()
     // A long grace: the connection, not the timer, must end the wait.
-    const node = await startTestNode({ redisUrl: redis.url, prefix: uniquePrefix('first'), renderer: engine, config: { workersInProcess: true, redisFallbackAfterMs: 60_000 } })
+    const node = await startTestNode({ redisUrl: redis().url, prefix: uniquePrefix('first'), renderer: engine, config: { workersInProcess: true, redisFallbackAfterMs: 60_000 } })
     cleanups.push(() => node.close())
     const asked = node.service.get({ text: 'Asked as the node starts.' })
     expect((await asked).status).toBe('rendered')

@@ -7,7 +7,7 @@
  */
 import { readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ReadinessCheck } from '../../../src/core/ports/index.js'
 import type { ClusterQueue } from '../../../src/app/cluster.js'
 import { startWorker } from '../../../src/app/build-worker.js'
@@ -16,7 +16,8 @@ import { jobFor } from '../../harness/queue/render-jobs.js'
 import { clusterConfig, startTestNode, startWorkerAndClientNodes, tempDir } from '../../harness/redis/test-nodes.js'
 import { testLogger } from '../../fakes/loggers.js'
 import { wavFor } from '../../fakes/wav.js'
-import { redisServerInstalled, spawnRedisServer, uniquePrefix, type SpawnedRedis } from '../../harness/redis/server.js'
+import { redisServerInstalled, uniquePrefix } from '../../harness/redis/server.js'
+import { redisPerTest } from '../../harness/redis/per-test.js'
 
 /** Resolves once the queue's readiness is in `state` (at once if it already is). */
 function readinessState(queue: ClusterQueue, state: 'ok' | 'degraded'): Promise<ReadinessCheck> {
@@ -33,7 +34,7 @@ function readinessState(queue: ClusterQueue, state: 'ok' | 'degraded'): Promise<
 
 describe.skipIf(!redisServerInstalled())('Redis outage', () => {
   // Each test kills or freezes its own redis-server (REDIS_URL or a container cannot be killed here).
-  let redis: SpawnedRedis
+  const { redis, cleanups } = redisPerTest()
   const unhandled: unknown[] = []
   const onUnhandled = (reason: unknown): void => {
     unhandled.push(reason)
@@ -44,21 +45,13 @@ describe.skipIf(!redisServerInstalled())('Redis outage', () => {
   afterAll(() => {
     process.off('unhandledRejection', onUnhandled)
   })
-  const cleanups: (() => Promise<unknown>)[] = []
-  beforeEach(async () => {
-    redis = await spawnRedisServer()
-    cleanups.push(() => redis.stop())
-  })
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
-  })
 
   it('serves hits, falls back or fails fast on misses while Redis is down, and uses the cluster again once it is back', async () => {
     const prefix = uniquePrefix('outage')
     const clusterEngine = new CountingRenderer()
     // A: falls back to its local pool, runs the cluster's worker in-process. B: fails fast, no worker.
     const { a, b } = await startWorkerAndClientNodes({
-      redisUrl: redis.url,
+      redisUrl: redis().url,
       prefix,
       renderer: clusterEngine,
       cleanups,
@@ -79,7 +72,7 @@ describe.skipIf(!redisServerInstalled())('Redis outage', () => {
     clusterEngine.hold()
     const inFlight = a.service.get({ text: 'Caught in the outage.' })
     await clusterEngine.nextStart('Caught in the outage.')
-    await redis.kill('SIGKILL')
+    await redis().kill('SIGKILL')
     const [degradedA, degradedB] = await Promise.all([readinessState(a.queue, 'degraded'), readinessState(b.queue, 'degraded')])
     expect(degradedA).toMatchObject({ ok: true, state: 'degraded' })
     expect(degradedA.detail).toContain('misses render on this node')
@@ -103,7 +96,7 @@ describe.skipIf(!redisServerInstalled())('Redis outage', () => {
 
     // Redis returns on the same port (empty): both nodes recover without a restart.
     clusterEngine.release()
-    await redis.restart()
+    await redis().restart()
     await Promise.all([readinessState(a.queue, 'ok'), readinessState(b.queue, 'ok')])
     const runsBefore = clusterEngine.runs
     expect((await a.service.get({ text: 'After the storm.' })).status).toBe('rendered')
@@ -120,11 +113,11 @@ describe.skipIf(!redisServerInstalled())('Redis outage', () => {
     const dir = await tempDir('empty')
     cleanups.push(() => rm(dir, { recursive: true, force: true }))
     // A node from buildApp, asked through its BullMQ side alone (no fallback): it waits through the outage.
-    const serving = await startTestNode({ redisUrl: redis.url, prefix, logger })
+    const serving = await startTestNode({ redisUrl: redis().url, prefix, logger })
     cleanups.push(() => serving.close())
     const node = serving.queue.cluster
     const engine = new CountingRenderer()
-    const worker = startWorker({ config: clusterConfig(redis.url, prefix, { audioTtlSeconds: 600, workerConcurrency: 2 }), logger, renderer: engine.render })
+    const worker = startWorker({ config: clusterConfig(redis().url, prefix, { audioTtlSeconds: 600, workerConcurrency: 2 }), logger, renderer: engine.render })
     cleanups.push(() => worker.close(1000))
     cleanups.push(async () => engine.release())
     await Promise.all([node.whenStarted(), worker.whenReady()])
@@ -133,8 +126,8 @@ describe.skipIf(!redisServerInstalled())('Redis outage', () => {
     const job = jobFor('Lost and found.', path.join(dir, 'out.wav'))
     const rendering = node.render(job, { priority: 'live' })
     await engine.nextStart('Lost and found.')
-    await redis.kill('SIGKILL')
-    await redis.restart()
+    await redis().kill('SIGKILL')
+    await redis().restart()
     // The restarted Redis has no job: the node re-checks on reconnect and adds it again.
     await engine.nextStart('Lost and found.')
     engine.release()
