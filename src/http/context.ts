@@ -31,7 +31,7 @@ declare module 'fastify' {
     auth?: RouteAuth
     /** Media types the route accepts for a body (others: 415 TTS_ERR_UNSUPPORTED_MEDIA_TYPE). */
     accepts?: readonly string[]
-    /** @fastify/under-pressure per-route override; returning nothing lets the request through. */
+    /** Load shedding's per-route override (load-shedding.ts); returning nothing lets the request through. */
     pressureHandler?: (request: FastifyRequest, reply: FastifyReply, type: string, value: number | undefined) => Promise<void> | void
   }
 }

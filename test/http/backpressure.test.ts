@@ -64,6 +64,37 @@ describe('backpressure', () => {
     expect(t.renderer.started).toHaveLength(0)
   })
 
+  it('does not shed when a sample interval recorded no event-loop delay (it used to: 503 "eventLoopDelay Infinity")', async () => {
+    // Sampled every 10 ms, as often as the delay histogram ticks, many intervals record no delay
+    // at all (as on a box starved of CPU at start-up). No delay here comes near 60 s: only an
+    // interval with no sample read as pressure could shed these requests.
+    const t = await testApp({ server: { pressure: { maxEventLoopDelayMs: 60_000, maxHeapUsedBytes: 0, sampleIntervalMs: 10 } } })
+    for (let i = 0; i < 30; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      const res = await t.app.inject({ method: 'GET', url: '/v1/tts?text=a' })
+      expect([i, res.statusCode, res.body]).toEqual([i, 200, expect.anything()])
+    }
+  })
+
+  it('answers 503 TTS_ERR_UNDER_PRESSURE with Retry-After while the event loop lags, keeps /healthz and /metrics up, and recovers', async () => {
+    const t = await testApp({ server: { pressure: { maxEventLoopDelayMs: 20, maxHeapUsedBytes: 0, sampleIntervalMs: 50, retryAfterSeconds: 7 } } })
+    expect((await t.app.inject({ method: 'GET', url: '/v1/tts?text=a' })).statusCode).toBe(200)
+    // Block the loop for 400 ms: whichever interval the one 400 ms delay lands in, its mean
+    // (with at most a few 10 ms ticks beside it) is well over 20 ms.
+    const blockedUntil = performance.now() + 400
+    while (performance.now() < blockedUntil);
+    const res = await eventually(async () => {
+      const r = await t.app.inject({ method: 'GET', url: '/v1/tts?text=a' })
+      return r.statusCode === 503 ? r : undefined
+    })
+    expect((await t.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200)
+    expect((await t.app.inject({ method: 'GET', url: '/metrics' })).statusCode).toBe(200)
+    expect(res.json()).toEqual({ code: 'TTS_ERR_UNDER_PRESSURE', message: expect.stringMatching(/: eventLoopDelay \d+(\.\d+)?$/) })
+    expect(Number(/eventLoopDelay (\S+)$/.exec(res.json().message)?.[1])).toBeGreaterThan(20)
+    expect(res.headers['retry-after']).toBe('7')
+    await eventually(async () => ((await t.app.inject({ method: 'GET', url: '/v1/tts?text=a' })).statusCode === 200 ? true : undefined))
+  })
+
   it('maps an engine that is unavailable to 503 with a Retry-After estimated from the queue', async () => {
     const t = await testApp()
     const { TtsError } = await import('../../src/core/errors.js')
