@@ -14,6 +14,8 @@ import type { Histogram } from 'node:perf_hooks'
  * for Infinity and shed every request until the next sample.
  */
 export class EventLoopDelaySampler {
+  readonly #histogram: Pick<Histogram, 'count' | 'mean'>
+  readonly #resolutionMs: number
   #count = 0
   #totalNs = 0
   #delayMs = 0
@@ -22,10 +24,10 @@ export class EventLoopDelaySampler {
    * @param histogram delays in ns, never reset while sampled.
    * @param resolutionMs the histogram's tick, taken off every mean (an idle loop reads 0).
    */
-  constructor(
-    private readonly histogram: Pick<Histogram, 'count' | 'mean'>,
-    private readonly resolutionMs: number,
-  ) {}
+  constructor(histogram: Pick<Histogram, 'count' | 'mean'>, resolutionMs: number) {
+    this.#histogram = histogram
+    this.#resolutionMs = resolutionMs
+  }
 
   /** The last interval's mean delay beyond the tick, ms (0 when no interval had a sample yet). */
   get delayMs(): number {
@@ -34,11 +36,11 @@ export class EventLoopDelaySampler {
 
   /** Ends an interval: takes the mean of the delays recorded since the previous call, if any. */
   sample(): void {
-    const count = this.histogram.count
+    const count = this.#histogram.count
     if (count <= this.#count) return
-    const totalNs = this.histogram.mean * count
+    const totalNs = this.#histogram.mean * count
     const meanMs = (totalNs - this.#totalNs) / (count - this.#count) / 1e6
-    this.#delayMs = Math.max(0, meanMs - this.resolutionMs)
+    this.#delayMs = Math.max(0, meanMs - this.#resolutionMs)
     this.#count = count
     this.#totalNs = totalNs
   }
