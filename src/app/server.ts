@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import type { App } from './build-app.js'
 import { EslInboundClient, EslOutboundServer, parseEslAllowList } from '../esl/index.js'
 import { buildHttpServer } from '../http/index.js'
+import { listenAcceptGroup, type AcceptGroup } from '../net/accept-group.js'
 
 /** pino levels at which Fastify's own listening lines would be written. */
 const LOGS_INFO = new Set(['info', 'debug', 'trace'])
@@ -40,6 +41,7 @@ export async function startServer(app: App): Promise<RunningServer> {
         observer: app.metrics.esl,
         callLog: config.eslCallLog,
         allow: parseEslAllowList(config.eslAllow),
+        acceptSockets: config.acceptSockets,
       })
       // The server logs its own "listening" line (component esl).
       esl = await server.listen()
@@ -66,12 +68,9 @@ export async function startServer(app: App): Promise<RunningServer> {
     }
     let http: RunningServer['http']
     if (config.httpEnabled) {
-      const server = buildHttpServer(app, { closeGraceMs: config.shutdownGraceMs })
-      await listenWithoutFastifyLines(server, { host: config.httpHost, port: config.httpPort })
-      const address = server.server.address()
-      http = { host: config.httpHost, port: typeof address === 'object' && address !== null ? address.port : config.httpPort }
-      stops.unshift(() => server.close())
-      server.log.info(http, 'HTTP API listening')
+      const listening = await startHttp(app)
+      http = listening.address
+      stops.unshift(listening.stop)
     }
     return { http, esl, inbound, close: stopAll }
   } catch (error) {
@@ -80,19 +79,36 @@ export async function startServer(app: App): Promise<RunningServer> {
   }
 }
 
+/** The HTTP API on its accept group (src/net/accept-group.ts), and how to stop both. */
+async function startHttp(app: App): Promise<{ address: { host: string; port: number }; stop: () => Promise<void> }> {
+  const { config } = app
+  const server = buildHttpServer(app, { closeGraceMs: config.shutdownGraceMs })
+  const group = await listenWithoutFastifyLines(server, { host: config.httpHost, port: config.httpPort, sockets: config.acceptSockets })
+  const address = { host: config.httpHost, port: group.port }
+  server.log.info({ ...address, acceptSockets: group.sockets }, 'HTTP API listening')
+  const stop = async (): Promise<void> => {
+    // The group stops accepting with the server; its connections close as the server's do
+    // (Connection: close while closing, all of them after the shutdown grace).
+    const drained = group.close()
+    await server.close()
+    await drained
+  }
+  return { address, stop }
+}
+
 /**
  * Fastify logs its own `Server listening at …` at info, one line per interface address (several
  * for 0.0.0.0), with no port field; the one line per front is ours. Its logger is muted for the
  * listen call only: after `ready()` nothing else logs there, and request loggers (children made
  * per request) do not exist yet. A level below info (warn, error…) is left as it is.
  */
-async function listenWithoutFastifyLines(server: FastifyInstance, address: { host: string; port: number }): Promise<void> {
+async function listenWithoutFastifyLines(server: FastifyInstance, address: { host: string; port: number; sockets: number }): Promise<AcceptGroup> {
   await server.ready()
   const level = server.log.level
   const mute = LOGS_INFO.has(level)
   if (mute) server.log.level = 'warn'
   try {
-    await server.listen(address)
+    return await listenAcceptGroup(server.server, address, (options) => server.listen(options))
   } finally {
     if (mute) server.log.level = level
   }

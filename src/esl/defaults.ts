@@ -19,6 +19,8 @@ export const ESL_DEFAULTS = Object.freeze({
   closeTimeoutMs: 1_000,
   /** Concurrent outbound sessions; more are closed at once (FreeSWITCH then plays the fallback). */
   maxConnections: 4_000,
+  /** Listening sockets for the hook's port (TTS_ACCEPT_SOCKETS; src/net/accept-group.ts). */
+  acceptSockets: DEFAULTS.acceptSockets,
   /** Largest header block we buffer (CHANNEL_DATA is ~3.6 KB; a channel with many variables more). */
   maxHeaderBytes: 256 * 1024,
   /** Largest Content-Length we accept. */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { chmod, chown, mkdir } from 'node:fs/promises'
 import { createServer, type Server } from 'node:net'
 import { join } from 'node:path'
@@ -97,6 +97,39 @@ describe('start-up errors name the setting to change', () => {
       expect(outcome.stderr).toContain(`set ${variable}`)
     } finally {
       server.close()
+    }
+  })
+
+  it('refuses a port a running serve holds with its SO_REUSEPORT group, and that serve keeps all its sockets and answers', async () => {
+    const first = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: dir, TTS_CACHE_DIR: join(dir, 'cache'), TTS_HTTP_HOST: '127.0.0.1', TTS_HTTP_PORT: '0', TTS_ESL_HOST: '127.0.0.1', TTS_ESL_PORT: '0', TTS_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    try {
+      const listening = await new Promise<{ port: number; acceptSockets: number }>((resolve, reject) => {
+        let stdout = ''
+        first.stdout.setEncoding('utf8').on('data', (d: string) => {
+          stdout += d
+          const line = stdout.split('\n').find((l) => l.includes('"msg":"HTTP API listening"'))
+          if (line !== undefined) resolve(JSON.parse(line) as { port: number; acceptSockets: number })
+        })
+        first.once('exit', (code) => reject(new Error(`the first serve exited ${code}`)))
+      })
+      expect(listening.acceptSockets).toBe(64)
+      const listeners = (): number => execFileSync('ss', ['-ltnH', `( sport = :${listening.port} )`], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() !== '').length
+      expect(listeners()).toBe(64)
+
+      const outcome = await serveOutcome({ TTS_CACHE_DIR: join(dir, 'second-cache'), TTS_HTTP_PORT: String(listening.port) })
+      expect(outcome).toMatchObject({ listening: false, code: 1 })
+      if (outcome.listening) return
+      expect(outcome.stderr).toContain(`TTS_ERR_LISTEN: the HTTP API cannot listen on 127.0.0.1:${listening.port}: the address is already in use`)
+      expect(listeners()).toBe(64)
+      const health = await fetch(`http://127.0.0.1:${listening.port}/healthz`)
+      expect(health.status).toBe(200)
+    } finally {
+      const exited = new Promise((resolve) => first.once('exit', resolve))
+      first.kill('SIGTERM')
+      await exited
     }
   })
 

@@ -1,4 +1,5 @@
 import { createServer, type Server, type Socket } from 'node:net'
+import { listenAcceptGroup, type AcceptGroup } from '../../net/accept-group.js'
 import { TtsError } from '../../core/errors.js'
 import type { Logger } from '../../core/ports/index.js'
 import { ESL_DEFAULTS } from '../defaults.js'
@@ -38,6 +39,8 @@ export interface EslOutboundServerOptions {
   readonly callLog?: EslCallLogLevel | undefined
   /** TTS_ESL_ALLOW: peers outside it are closed at once, logged and counted (default: everyone). */
   readonly allow?: EslAllowList | undefined
+  /** TTS_ACCEPT_SOCKETS: listening sockets for the port, a SO_REUSEPORT group (src/net/accept-group.ts). */
+  readonly acceptSockets?: number | undefined
 }
 
 export interface EslOutboundStats {
@@ -71,6 +74,7 @@ export class EslOutboundServer {
   readonly #sessions = new Set<OutboundSession>()
   readonly #byStatus: Record<EslCallStatus, number> = { hit: 0, rendered: 0, coalesced: 0, timeout: 0, error: 0 }
   #server: Server | undefined
+  #group: AcceptGroup | undefined
   readonly #denied: DeniedPeerLog | undefined
   #accepted = 0
   #rejected = 0
@@ -123,25 +127,22 @@ export class EslOutboundServer {
   }
 
   /** Starts listening. Resolves with the bound port (useful with port 0). */
-  listen(): Promise<{ host: string; port: number }> {
-    if (this.#server !== undefined) return Promise.reject(new TtsError('TTS_ERR_INTERNAL', { args: ['already listening'] }))
+  async listen(): Promise<{ host: string; port: number }> {
+    if (this.#server !== undefined) throw new TtsError('TTS_ERR_INTERNAL', { args: ['already listening'] })
     const server = createServer({ noDelay: true }, (socket) => this.#onConnection(socket))
     this.#server = server
-    return new Promise((resolve, reject) => {
-      const onError = (err: Error): void => {
-        this.#server = undefined
-        reject(new TtsError('TTS_ERR_CONFIG', { cause: err, args: [`cannot listen on ${this.#options.host}:${this.#options.port}: ${err.message}`] }))
-      }
-      server.once('error', onError)
-      server.listen(this.#options.port, this.#options.host, () => {
-        server.off('error', onError)
-        server.on('error', (err) => this.#logger.error({ err }, 'outbound ESL server error'))
-        const address = server.address()
-        const port = typeof address === 'object' && address !== null ? address.port : this.#options.port
-        this.#logger.info({ host: this.#options.host, port }, 'tts_cache hook listening for FreeSWITCH socket()')
-        resolve({ host: this.#options.host, port })
-      })
-    })
+    const { host, port } = this.#options
+    try {
+      this.#group = await listenAcceptGroup(server, { host, port, sockets: this.#options.acceptSockets ?? ESL_DEFAULTS.acceptSockets, noDelay: true })
+    } catch (err) {
+      this.#server = undefined
+      server.close()
+      throw new TtsError('TTS_ERR_CONFIG', { cause: err, args: [`cannot listen on ${host}:${port}: ${(err as Error).message}`] })
+    }
+    server.on('error', (err) => this.#logger.error({ err }, 'outbound ESL server error'))
+    const bound = this.#group.port
+    this.#logger.info({ host, port: bound, acceptSockets: this.#group.sockets }, 'tts_cache hook listening for FreeSWITCH socket()')
+    return { host, port: bound }
   }
 
   /**
@@ -153,7 +154,9 @@ export class EslOutboundServer {
     const server = this.#server
     if (server === undefined) return
     this.#server = undefined
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+    // Every socket of the group stops accepting now; each resolves once its connections are gone.
+    const closed = Promise.all([new Promise<void>((resolve) => server.close(() => resolve())), this.#group?.close()])
+    this.#group = undefined
     await this.#settleWithin([...this.#sessions].map((s) => s.done), graceMs)
     if (this.#sessions.size > 0) {
       this.#logger.warn({ sessions: this.#sessions.size }, 'closing tts_cache calls still in progress with the fallback')
