@@ -10,6 +10,10 @@
  * the nginx round next to it, and the table reports the MEDIAN of those per-round ratios with
  * their spread (min–max), never the best or worst round. Requests over 1 s are counted (wrk's
  * latency histogram, done() in over-1s.lua), and the load average is recorded around each level.
+ * wrk corrects its histogram for coordinated omission before done() sees it: an answer that took
+ * W adds a sample every (run time ÷ requests per connection) below W, so a few stalled answers
+ * count many times in p99 and the over-1 s count; the slowest answer is a real one. wrk opens its
+ * connections as a round starts, so their wait to be accepted is in the first answers' latency.
  *
  * Layout, for more targets (e.g. an nginx front): `startTargets` builds the map of name → URL,
  * `interleavedRounds` runs any such map, `ratioRows` compares any two names of it.
@@ -530,6 +534,7 @@ export async function httpHit(ctx) {
       `nginx: sendfile, access_log off, one worker process${NGINX === undefined ? ' (NOT INSTALLED: apt-get install nginx-light)' : ''}. ` +
       `The nginx front: deploy/nginx/tts-cache.conf.template as shipped, with the same http-level tuning and one worker, before the same \`serve\` (TTS_HTTP_ACCEL_REDIRECT=${FRONT_ACCEL_PREFIX}): ` +
       'GET /v1/audio/<key>.wav is nginx alone; GET /v1/tts is our lookup answered with X-Accel-Redirect and X-Accel-Expires (30 s), which the front remembers: within that time nginx reads the remembered answer (a subrequest, no socket) and sends the file, and once it expires the next request asks our lookup again (each target checked once before the runs). ' +
+      'p99 and "requests over 1 s" are read from wrk\'s histogram after its coordinated-omission correction (an answer that took W also counts once per interval of run time ÷ requests per connection below W: a few stalled answers count many times); "slowest" is a real answer. Each round opens its connections as it starts, so the wait to be accepted is part of the first answers. ' +
       'All servers and the load generator share the machine\'s 2 cores (server and generator one each), with whatever else runs on it (the load average is in each caption).',
     tables: levelTables(started.targets, byLevel, { ours: [...ours, ...front], base: 'nginx', seconds }),
     goals: [...goals, ...frontGoals(byLevel)],
