@@ -33,7 +33,7 @@ const DELAY_RESOLUTION_MS = 10
  * ours: under-pressure's took an interval with no sample for an infinite delay and shed every
  * request (see EventLoopDelaySampler).
  */
-export function registerLoadShedding(app: FastifyInstance, options: PressureOptions = {}): void {
+export function registerLoadShedding(app: FastifyInstance, options: PressureOptions = {}): () => boolean {
   const retryAfter = options.retryAfterSeconds ?? 5
   const sampleIntervalMs = Math.max(DELAY_RESOLUTION_MS, options.sampleIntervalMs || 1000)
   const shed: PressureHandler = (_request, _reply, type, value) =>
@@ -45,7 +45,7 @@ export function registerLoadShedding(app: FastifyInstance, options: PressureOpti
     )
   const maxEventLoopDelayMs = options.maxEventLoopDelayMs ?? 1000
   // Added before under-pressure's hook (a plugin, loaded later): the delay is checked first, as it was.
-  if (maxEventLoopDelayMs > 0) registerEventLoopDelayCheck(app, maxEventLoopDelayMs, sampleIntervalMs, shed)
+  const delayed = maxEventLoopDelayMs > 0 ? registerEventLoopDelayCheck(app, maxEventLoopDelayMs, sampleIntervalMs, shed) : () => false
   app.register(underPressure, {
     maxEventLoopDelay: 0,
     maxHeapUsedBytes: options.maxHeapUsedBytes ?? Math.floor(getHeapStatistics().heap_size_limit * 0.9),
@@ -55,10 +55,12 @@ export function registerLoadShedding(app: FastifyInstance, options: PressureOpti
     retryAfter,
     pressureHandler: shed,
   })
+  // Under pressure by any check (the hit fast path steps aside: Fastify's hooks then shed).
+  return () => delayed() || app.isUnderPressure()
 }
 
 /** Samples the event-loop delay every interval from ready to close; sheds while its mean is over the limit. */
-function registerEventLoopDelayCheck(app: FastifyInstance, maxDelayMs: number, sampleIntervalMs: number, shed: PressureHandler): void {
+function registerEventLoopDelayCheck(app: FastifyInstance, maxDelayMs: number, sampleIntervalMs: number, shed: PressureHandler): () => boolean {
   const histogram = monitorEventLoopDelay({ resolution: DELAY_RESOLUTION_MS })
   const sampler = new EventLoopDelaySampler(histogram, DELAY_RESOLUTION_MS)
   let timer: NodeJS.Timeout | undefined
@@ -79,4 +81,5 @@ function registerEventLoopDelayCheck(app: FastifyInstance, maxDelayMs: number, s
     const handler = request.routeOptions.config.pressureHandler ?? shed
     Promise.resolve(handler(request, reply, 'eventLoopDelay', delayMs)).then(() => done(), done)
   })
+  return () => sampler.delayMs > maxDelayMs
 }

@@ -39,6 +39,12 @@ export class ResolvedPhrases {
     return this.#cache.size
   }
 
+  /** The phrase `query` resolved to before, while still current; undefined otherwise (nothing resolved). */
+  known(query: string): ResolvedPhrase | undefined {
+    const known = this.#cache.get(query)
+    return known !== undefined && this.#service.isCurrent(known) ? known : undefined
+  }
+
   /**
    * The resolved phrase for the request whose raw query string is `query` and whose parsed,
    * validated input is `input`; undefined when the input does not resolve (the caller goes the

@@ -79,7 +79,8 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
         }),
     })
     // Every request that reaches the service's socket, even one Fastify refuses before routing.
-    service.app.server.on('request', (req: IncomingMessage) => {
+    // Before the service's own listener: a hit is answered within it, synchronously (its onSend then finds the entry).
+    service.app.server.prependListener('request', (req: IncomingMessage) => {
       const accelAsked = req.headers[ACCEL_REQUEST_HEADER]
       const entry: SeenRequest = { method: req.method ?? '', url: req.url ?? '', accelAsked: typeof accelAsked === 'string' ? accelAsked : undefined, accelAnswer: undefined }
       entries.set(req, entry)

@@ -35,9 +35,10 @@ interface TtsRouteState {
 }
 
 /** GET|HEAD /v1/tts (the WAV) and POST /v1/tts (where the WAV is). */
-export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
+export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps & { readonly phrases?: ResolvedPhrases }): Promise<void> {
   const { service } = app.tts
-  const state: TtsRouteState = { service, deadlineMs: app.tts.config.httpDeadlineMs, phrases: new ResolvedPhrases(service), closing: closingFlag(app) }
+  // The memo is the server's when given: its hit fast path reads the same one (hit-listener.ts).
+  const state: TtsRouteState = { service, deadlineMs: app.tts.config.httpDeadlineMs, phrases: deps.phrases ?? new ResolvedPhrases(service), closing: closingFlag(app) }
   wavRoute(app, deps, state)
   placeRoute(app, deps, state)
 }
