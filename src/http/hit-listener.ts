@@ -1,12 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
-import type { CacheEntry } from '../core/ports/index.js'
+import type { CacheEntry, HttpObserver } from '../core/ports/index.js'
 import type { ResolvedPhrase, TtsResult } from '../core/tts-service.js'
-import type { HttpObserver } from '../core/ports/index.js'
 import type { HotAudio } from './hot-audio.js'
 import { isValidHost } from './public-url.js'
 import { rawQueryOf, type ResolvedPhrases } from './resolved-phrases.js'
 
-export interface HitFastPathDeps {
+export interface HitListenerDeps {
   /** peek: the index alone; lookup: the index and the file's stat (a hit is a file that exists now). */
   readonly store: { peek(key: string): CacheEntry | undefined; lookup(key: string): CacheEntry | undefined }
   /** `hit` looks the key up (the file's stat) and counts the hit as the /v1/tts route does. */
@@ -29,7 +28,7 @@ const AUDIO_ROUTE = '/v1/audio/:file'
 const TTS_ROUTE = '/v1/tts'
 
 /**
- * The hit fast path: a plain `GET|HEAD /v1/audio/<key>.wav`, or a `GET|HEAD /v1/tts?…` whose
+ * The hit listener: a plain `GET|HEAD /v1/audio/<key>.wav`, or a `GET|HEAD /v1/tts?…` whose
  * exact query string resolved before (ResolvedPhrases), whose WAV is on disk as indexed (the
  * store's sync stat) and in memory (HotAudio), answered from the node:http request listener
  * before Fastify routes it: the same bytes and headers as Fastify's whole-file hit
@@ -37,12 +36,12 @@ const TTS_ROUTE = '/v1/tts'
  * the same metrics, without Fastify's request and reply objects, hooks and promise chain (issue
  * 19, goal 1: "nothing per request that a content-addressed, immutable file does not need").
  *
- * Every other request returns false having touched nothing, and Fastify answers it: a Range, an
+ * Every other request returns false having sent nothing, and Fastify answers it: a Range, an
  * If-None-Match, the nginx front's X-TTS-Accel, an invalid Host (its 400), a query never
  * resolved before (validation happens there, and only a valid query is remembered), a miss, a
  * file not in memory, and everything while `stepAside()` says so.
  */
-export function hitFastPath(deps: HitFastPathDeps): (request: IncomingMessage, response: ServerResponse) => boolean {
+export function hitListener(deps: HitListenerDeps): (request: IncomingMessage, response: ServerResponse) => boolean {
   const { store, service, phrases, hot, requestId, metrics, stepAside } = deps
   return (request, response) => {
     const method = request.method

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { PrewarmBatches } from '../core/prewarm-batches.js'
 import { DEFAULTS } from '../core/defaults.js'
 import { REDACT_PATHS } from '../logger.js'
-import { hitFastPath, serverWithFastPath, type FastPath } from './hit-listener.js'
+import { hitListener, serverWithFastPath, type FastPath } from './hit-listener.js'
 import { HotAudio } from './hot-audio.js'
 import { LazySchemaCompilers, loadPrecompiledValidators, VALIDATION_OPTIONS } from './lazy-schema-compilers.js'
 import type { recordingValidatorBuilder } from './precompile-validators.js'
@@ -110,7 +110,7 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
     // Whatever Fastify's path would do differently for an in-memory hit (hit-listener.ts).
     const everyRoute = ctx.config.authAllRoutes || (options.trustProxy ?? false) !== false
     const stepAside = (): boolean => everyRoute || isClosing() || underPressure() || VERBOSE_LEVELS.has(logger.level)
-    fast.path = hitFastPath({ store: ctx.store, service: ctx.service, phrases, hot: hotAudio, requestId, metrics: ctx.metrics.http, stepAside })
+    fast.path = hitListener({ store: ctx.store, service: ctx.service, phrases, hot: hotAudio, requestId, metrics: ctx.metrics.http, stepAside })
   }
   return app
 }
