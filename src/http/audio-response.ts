@@ -4,7 +4,7 @@ import { TtsError } from '../core/errors.js'
 import type { CacheEntry } from '../core/ports/index.js'
 import type { ResultStatus } from '../core/tts-service.js'
 import { decideRange, etagFor, ifNoneMatchMatches, ifRangeAllowsRange } from './conditional-request.js'
-import { IMMUTABLE_CACHE_CONTROL, WAV_CONTENT_TYPE, type HotAudio, type HotFile } from './hot-audio.js'
+import { IMMUTABLE_CACHE_CONTROL, WAV_CONTENT_TYPE, writeWholeHotFile, type HotAudio, type HotFile } from './hot-audio.js'
 
 export { IMMUTABLE_CACHE_CONTROL, WAV_CONTENT_TYPE }
 
@@ -77,14 +77,8 @@ export function sendWholeHotFile(request: FastifyRequest, reply: FastifyReply, f
     if (Array.isArray(value)) for (const item of value) raw.push(name, item)
     else if (value !== undefined) raw.push(name, String(value))
   }
-  raw.push(...file.head)
-  if (options.cacheStatus !== undefined) raw.push('x-tts-cache', options.cacheStatus)
-  raw.push(...file.body)
   reply.hijack()
-  const res = reply.raw
-  res.writeHead(200, raw)
-  if (request.method === 'HEAD' || file.bytes.length === 0) res.end()
-  else res.end(file.bytes)
+  writeWholeHotFile(reply.raw, request.method, raw, file, options.cacheStatus)
   return true
 }
 

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { CacheEntry, HttpObserver } from '../core/ports/index.js'
 import type { ResolvedPhrase, TtsResult } from '../core/tts-service.js'
-import type { HotAudio } from './hot-audio.js'
+import { writeWholeHotFile, type HotAudio } from './hot-audio.js'
 import { isValidHost } from './public-url.js'
 import { rawQueryOf, type ResolvedPhrases } from './resolved-phrases.js'
 
@@ -23,6 +23,9 @@ export interface HitListenerDeps {
   readonly stepAside: () => boolean
 }
 
+/** A node:http request listener that answers a request itself (true) or leaves it alone (false). */
+export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean
+
 const AUDIO_URL = /^\/v1\/audio\/([0-9a-f]{64})\.wav$/
 const AUDIO_ROUTE = '/v1/audio/:file'
 const TTS_ROUTE = '/v1/tts'
@@ -32,7 +35,7 @@ const TTS_ROUTE = '/v1/tts'
  * exact query string resolved before (ResolvedPhrases), whose WAV is on disk as indexed (the
  * store's sync stat) and in memory (HotAudio), answered from the node:http request listener
  * before Fastify routes it: the same bytes and headers as Fastify's whole-file hit
- * (sendWholeHotFile: X-Request-Id, the file's precomputed headers, X-TTS-Cache: hit), counted in
+ * (writeWholeHotFile: X-Request-Id, the file's precomputed headers, X-TTS-Cache: hit), counted in
  * the same metrics, without Fastify's request and reply objects, hooks and promise chain (issue
  * 19, goal 1: "nothing per request that a content-addressed, immutable file does not need").
  *
@@ -41,7 +44,7 @@ const TTS_ROUTE = '/v1/tts'
  * resolved before (validation happens there, and only a valid query is remembered), a miss, a
  * file not in memory, and everything while `stepAside()` says so.
  */
-export function hitListener(deps: HitListenerDeps): (request: IncomingMessage, response: ServerResponse) => boolean {
+export function hitListener(deps: HitListenerDeps): FastPath {
   const { store, service, phrases, hot, requestId, metrics, stepAside } = deps
   return (request, response) => {
     const method = request.method
@@ -68,17 +71,12 @@ export function hitListener(deps: HitListenerDeps): (request: IncomingMessage, r
     if (file === undefined) return false
     const found = resolved === undefined ? store.lookup(key) : service.hit(resolved, 'http')?.entry
     if (found !== indexed) return false
-    response.writeHead(200, ['x-request-id', requestId(request), ...file.head, 'x-tts-cache', 'hit', ...file.body])
-    if (method === 'HEAD' || file.bytes.length === 0) response.end()
-    else response.end(file.bytes)
+    writeWholeHotFile(response, method, ['x-request-id', requestId(request)], file, 'hit')
     // The response is with the kernel (or Node's buffer) by now; Fastify counts at 'finish', a tick later.
     metrics.requestFinished(method, resolved === undefined ? AUDIO_ROUTE : TTS_ROUTE, 200, (performance.now() - started) / 1000)
     return true
   }
 }
-
-/** A node:http request listener that answers a request itself (true) or leaves it alone (false). */
-export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean
 
 /**
  * Fastify's `serverFactory`: its node:http server as Fastify makes one (lib/server.js

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import type { ServerResponse } from 'node:http'
 import { LRUCache } from 'lru-cache'
 import type { CacheEntry } from '../core/ports/index.js'
 import { etagFor } from './conditional-request.js'
@@ -16,6 +17,22 @@ export interface HotFile {
   readonly head: readonly string[]
   /** Content-Type and Content-Length of the whole file, flat, after X-TTS-Cache. */
   readonly body: readonly string[]
+}
+
+/**
+ * The whole of `file` as a 200 (no body for HEAD): one `writeHead` of a raw header list and one
+ * `end` of the bytes, which Node writes in one writev. `raw` holds the headers to lead with (as
+ * [name, value, …]); the file's precomputed ones and X-TTS-Cache (when given) are appended to it
+ * in place. The only writer of a whole in-memory hit: Fastify's route (sendWholeHotFile) and the
+ * hit listener both answer through it, so their answers are the same bytes.
+ */
+export function writeWholeHotFile(res: ServerResponse, method: string | undefined, raw: string[], file: HotFile, cacheStatus: string | undefined): void {
+  raw.push(...file.head)
+  if (cacheStatus !== undefined) raw.push('x-tts-cache', cacheStatus)
+  raw.push(...file.body)
+  res.writeHead(200, raw)
+  if (method === 'HEAD' || file.bytes.length === 0) res.end()
+  else res.end(file.bytes)
 }
 
 export interface HotAudioOptions {

@@ -51,14 +51,14 @@ export class ResolvedPhrases {
    * counted way, `service.get`, which reports the error).
    */
   resolve(query: string, input: PhraseInput): ResolvedPhrase | undefined {
-    const known = this.#cache.get(query)
-    if (known !== undefined && this.#service.isCurrent(known)) return known
+    const known = this.known(query)
+    if (known !== undefined) return known
     let resolved: ResolvedPhrase
     try {
       resolved = this.#service.resolve(input)
     } catch {
-      // Not kept; the counted path resolves again and throws the same typed error.
-      if (known !== undefined) this.#cache.delete(query)
+      // Not kept (nor an entry no longer current); the counted path resolves again and throws the same typed error.
+      this.#cache.delete(query)
       return undefined
     }
     if (query.length <= this.#maxQueryChars) this.#cache.set(query, resolved)

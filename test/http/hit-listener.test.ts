@@ -1,4 +1,4 @@
-import { copyFile, rm, stat } from 'node:fs/promises'
+import { copyFile, rename, rm, stat } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
 import { listen, parseRaw, rawRequest } from '../harness/http/listening.js'
 import { buildRealHttpApp, type RealHttpApp } from '../harness/http/real-app.js'
@@ -147,7 +147,6 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
 
     // Replaced behind the service (another file renamed over it): the new bytes, not the remembered ones.
     await copyFile(otherPath, `${path}.tmp`)
-    const { rename } = await import('node:fs/promises')
     await rename(`${path}.tmp`, path)
     routed = []
     const replaced = await get(`/v1/audio/${key}.wav`)
