@@ -197,11 +197,15 @@ describe('the bench harness', () => {
 
   it('reports interleaved rounds as the median of per-round ratios with their min–max, and times a burst per answer', async () => {
     type Spread = { n: number; median: number; min: number; max: number }
-    const { spreadOf, fmtSpread, fmtTimes } = (await import(bench('lib/stats.js'))) as {
+    const { spreadOf, fmtSpread, fmtTimes, fmtTimesNear } = (await import(bench('lib/stats.js'))) as {
       spreadOf(values: number[]): Spread
       fmtSpread(s: Spread, fmt: (n: number) => string): string
       fmtTimes(r: number): string
+      fmtTimesNear(target: number): (r: number) => string
     }
+    // A figure that rounds to the goal but is not it says so: a miss never prints like the goal.
+    expect(fmtSpread(spreadOf([0.4966, 0.39, 0.62]), fmtTimesNear(0.5))).toBe('0.497× (0.39×–0.62×)')
+    expect([fmtTimesNear(0.5)(0.5), fmtTimesNear(0.5)(0.503), fmtTimesNear(1.2)(1.63)]).toEqual(['0.50×', '0.503×', '1.63×'])
     expect(spreadOf([0.5, 0.1, 0.4])).toEqual({ n: 3, median: 0.4, min: 0.1, max: 0.5 })
     expect(spreadOf([4, 1, 3, 2]).median).toBe(2.5)
     expect(spreadOf([Number.NaN, 2]).n).toBe(1)

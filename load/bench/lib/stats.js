@@ -124,6 +124,17 @@ export function fmtTimes(r) {
   return `${r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`
 }
 
+/**
+ * `fmtTimes` for a figure judged against `target`: where two decimals would print the target
+ * itself for a figure on either side of it (0.4965 → "0.50×" against ≥ 0.5×), three decimals,
+ * so a miss never reads like the goal.
+ * @param {number} target
+ * @returns {(r: number) => string}
+ */
+export function fmtTimesNear(target) {
+  return (r) => (Number.isFinite(r) && r !== target && fmtTimes(r) === fmtTimes(target) ? `${r.toFixed(3)}×` : fmtTimes(r))
+}
+
 /** The machine's 1-minute load average (the box is shared: every interleaved table says how busy it was). */
 export function loadAverage1m() {
   return loadavg()[0] ?? Number.NaN

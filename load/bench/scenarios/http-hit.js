@@ -27,7 +27,7 @@ import path from 'node:path'
 import autocannon from 'autocannon'
 import { monotonicUs, profileMarkdown, summarizeNewestProfile } from '../lib/cpu-profile.js'
 import { freePort, NGINX, SERVE_ENV, SERVE_NODE_ARGS, startChild, startNginx, startNginxFront, startServe, waitForHttp } from '../lib/servers.js'
-import { fmtInt, fmtMs, fmtSpread, fmtTimes, loadAverage1m, spreadOf } from '../lib/stats.js'
+import { fmtInt, fmtMs, fmtSpread, fmtTimes, fmtTimesNear, loadAverage1m, spreadOf } from '../lib/stats.js'
 import { subDir } from './context.js'
 
 const run = promisify(execFile)
@@ -371,14 +371,14 @@ export function hitGoals(byLevel, ours) {
       goals.push({
         name: `${name} requests/s vs nginx, ${connections} connections (median of per-round ratios)`,
         target: `≥ ${HTTP_GOAL_RATIO}×`,
-        value: ratios === undefined ? 'no nginx' : fmtSpread(ratios.rps, fmtTimes),
+        value: ratios === undefined ? 'no nginx' : fmtSpread(ratios.rps, fmtTimesNear(HTTP_GOAL_RATIO)),
         met: ratios === undefined ? undefined : ratios.rps.median >= HTTP_GOAL_RATIO,
         why: 'the body is copied into the socket per response (writev; nginx uses sendfile) and Fastify routes, validates and hooks every request in one event loop: see the profile.',
       })
       goals.push({
         name: `${name} p99 vs nginx, ${connections} connections (median of per-round ratios)`,
         target: `≤ ${HTTP_P99_RATIO}×`,
-        value: ratios === undefined ? 'no nginx' : fmtSpread(ratios.p99, fmtTimes),
+        value: ratios === undefined ? 'no nginx' : fmtSpread(ratios.p99, fmtTimesNear(HTTP_P99_RATIO)),
         met: ratios === undefined ? undefined : ratios.p99.median <= HTTP_P99_RATIO,
         why: 'at a fixed number of connections latency is queueing: it follows requests/s.',
       })
@@ -452,7 +452,7 @@ export function frontGoals(byLevel) {
       goals.push({
         name: `${name} hit requests/s vs bare nginx, ${connections} connections (median of per-round ratios)`,
         target: `≥ ${goal}×`,
-        value: ratios === undefined ? 'no nginx' : fmtSpread(ratios.rps, fmtTimes),
+        value: ratios === undefined ? 'no nginx' : fmtSpread(ratios.rps, fmtTimesNear(goal)),
         met: ratios === undefined ? undefined : ratios.rps.median >= goal,
         why,
       })
