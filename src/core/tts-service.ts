@@ -51,10 +51,9 @@ interface Produced {
 }
 
 /**
- * Answers "which WAV is this phrase?": a hit (an indexed entry whose file the store found on
- * disk as indexed), or one render per key no matter how
- * many callers (single-flight in this process, a lock file across processes on one cache
- * directory, the queue backend's job id across a cluster).
+ * Answers "which WAV is this phrase?": a hit (an indexed entry whose file the store found on disk
+ * as indexed), or one render per key no matter how many callers (single-flight in this process,
+ * a lock file across processes on one cache directory, the queue backend's job id across a cluster).
  */
 export class TtsService {
   readonly #deps: TtsServiceDeps
@@ -92,10 +91,7 @@ export class TtsService {
     return this.#deps.store.lookup(key)
   }
 
-  /**
-   * Whether a phrase resolved earlier still resolves the same (its engine's version and voices
-   * can change at run time: EngineCatalog.adopt). Lets an adapter keep resolved phrases.
-   */
+  /** A phrase resolved earlier still resolves the same (engine versions and voices change at run time: EngineCatalog.adopt). */
   isCurrent(resolved: ResolvedPhrase): boolean {
     const { engine, voice } = resolved.request
     try {
@@ -118,6 +114,11 @@ export class TtsService {
     if (entry === undefined) return undefined
     this.#deps.observer?.result?.(source, 'hit', (performance.now() - started) / 1000)
     return toResult(entry, 'hit')
+  }
+
+  /** A render of `key` is in flight here: `getFor` called now (no await between) joins it (hit-listener.ts). */
+  isRendering(key: string): boolean {
+    return this.#flights.has(key)
   }
 
   async get(input: PhraseInput, options: GetOptions = {}): Promise<TtsResult> {

@@ -1,30 +1,68 @@
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { CacheEntry, HttpObserver } from '../core/ports/index.js'
-import type { ResolvedPhrase, TtsResult } from '../core/tts-service.js'
-import { writeWholeHotFile, type HotAudio } from './hot-audio.js'
+import type { ResolvedPhrase, TtsResult, TtsService } from '../core/tts-service.js'
+import { markCountedByService } from './http-errors.js'
+import { writeWholeHotFile, type HotAudio, type HotFile } from './hot-audio.js'
 import { isValidHost } from './public-url.js'
+import { requestWaitSignal } from './request-signal.js'
 import { rawQueryOf, type ResolvedPhrases } from './resolved-phrases.js'
 
 export interface HitListenerDeps {
   /** peek: the index alone; lookup: the index and the file's stat (a hit is a file that exists now). */
   readonly store: { peek(key: string): CacheEntry | undefined; lookup(key: string): CacheEntry | undefined }
-  /** `hit` looks the key up (the file's stat) and counts the hit as the /v1/tts route does. */
-  readonly service: { hit(resolved: ResolvedPhrase, source: 'http'): TtsResult | undefined }
+  /**
+   * `hit` looks the key up (the file's stat) and counts the hit as the /v1/tts route does;
+   * `getFor` on a key `isRendering` joins that render, counted as the route counts a coalesced wait.
+   */
+  readonly service: Pick<TtsService, 'hit' | 'isRendering' | 'getFor'>
   readonly phrases: Pick<ResolvedPhrases, 'known'>
   readonly hot: HotAudio
   /** The generator Fastify uses too (request-id.ts): one sequence of ids for both paths. */
   readonly requestId: (request: IncomingMessage) => string
   readonly metrics: Pick<Required<HttpObserver>, 'requestFinished'>
+  /** The whole wait of a request on a render (TTS_HTTP_DEADLINE_MS), as the route's. */
+  readonly deadlineMs: number
   /**
    * True while every request must take Fastify's path: closing (it adds Connection: close),
    * under pressure (it sheds), a log level that writes a line per request, the token required on
    * every route, a trusted proxy's X-Forwarded-Host.
    */
   readonly stepAside: () => boolean
+  /** True once the server is closing: a waiter answered then is Fastify's (it ends the connection). */
+  readonly closing: () => boolean
 }
 
-/** A node:http request listener that answers a request itself (true) or leaves it alone (false). */
-export type FastPath = (request: IncomingMessage, response: ServerResponse) => boolean
+type Listener = (request: IncomingMessage, response: ServerResponse) => void
+
+/**
+ * A node:http request listener that answers a request itself (true), or leaves it alone (false,
+ * having sent nothing: `general`, Fastify, answers it). Having returned true it may still hand the
+ * request to `general` later, once and having sent nothing (see `takeWaited`).
+ */
+export type FastPath = (request: IncomingMessage, response: ServerResponse, general: Listener) => boolean
+
+/** What a wait the hit listener began came to, for the request it then handed to Fastify. */
+const waited = new WeakMap<IncomingMessage, TtsResult | Error>()
+
+/**
+ * The outcome of the wait on a render the hit listener began for this request before handing it
+ * to Fastify (it waited, then could not answer itself): the result to send (X-TTS-Cache:
+ * coalesced), or the error to answer with (already counted by the service). Taken once.
+ */
+export function takeWaited(request: IncomingMessage): TtsResult | Error | undefined {
+  const outcome = waited.get(request)
+  if (outcome !== undefined) waited.delete(request)
+  return outcome
+}
+
+/**
+ * True for a request the hit listener accepted and waited for before handing it to Fastify: it
+ * is in flight, not new, so a server that began closing meanwhile still answers it (not 503).
+ */
+export function waitedBefore(request: IncomingMessage): boolean {
+  return waited.has(request)
+}
 
 const AUDIO_URL = /^\/v1\/audio\/([0-9a-f]{64})\.wav$/
 const AUDIO_ROUTE = '/v1/audio/:file'
@@ -41,12 +79,44 @@ const TTS_ROUTE = '/v1/tts'
  *
  * Every other request returns false having sent nothing, and Fastify answers it: a Range, an
  * If-None-Match, the nginx front's X-TTS-Accel, an invalid Host (its 400), a query never
- * resolved before (validation happens there, and only a valid query is remembered), a miss, a
- * file not in memory, and everything while `stepAside()` says so.
+ * resolved before (validation happens there, and only a valid query is remembered), a miss
+ * nobody is rendering, a file not in memory, and everything while `stepAside()` says so.
+ *
+ * A `/v1/tts` miss whose render is already in flight (the waiters of a burst for one new phrase:
+ * issue 19, goal 3) is joined here, under the route's deadline and client-gone signal, and
+ * answered from memory once rendered (X-TTS-Cache: coalesced), so a thousand waiters cost a
+ * thousand hits, not a thousand trips through Fastify on the way in and out. What it cannot
+ * answer itself once the render settles (a failure, its deadline, a client gone, a closing
+ * server, a file too big to hold or gone already) it hands to Fastify with the outcome
+ * (`takeWaited`), which answers as for its own waiters: the same error body, or the file.
  */
 export function hitListener(deps: HitListenerDeps): FastPath {
-  const { store, service, phrases, hot, requestId, metrics, stepAside } = deps
-  return (request, response) => {
+  const { store, service, phrases, hot, requestId, metrics, stepAside, closing, deadlineMs } = deps
+  /** Waits (bounded) on the render in flight, then answers the request or hands it to `general`. */
+  const answerWhenRendered = async (request: IncomingMessage, response: ServerResponse, general: Listener, waiting: Promise<TtsResult>, started: number): Promise<void> => {
+    let outcome: TtsResult | Error
+    try {
+      outcome = await waiting
+    } catch (err) {
+      markCountedByService(err)
+      outcome = err instanceof Error ? err : new Error(String(err))
+    }
+    // Pressure or a verbose log level since it arrived do not send it to Fastify: it has waited,
+    // and its bytes are in memory (shedding it now would waste the wait).
+    const file = outcome instanceof Error || response.destroyed || closing() ? undefined : await renderedFile(hot, outcome.entry)
+    // The request that rendered first: its answer (Fastify's, a few promise steps behind on the
+    // same read of the bytes) is written before a thousand waiters' (issue 19: waiters must not delay it).
+    if (file !== undefined) await nextTurn()
+    // The index may have moved on while the bytes were read (a purge, a refresh): Fastify looks again.
+    if (file !== undefined && !response.destroyed && !closing() && store.peek(file.entry.key) === file.entry) {
+      writeWholeHotFile(response, request.method, ['x-request-id', requestId(request)], file, 'coalesced')
+      metrics.requestFinished(request.method ?? 'GET', TTS_ROUTE, 200, (performance.now() - started) / 1000)
+      return
+    }
+    waited.set(request, outcome)
+    general(request, response)
+  }
+  return (request, response, general) => {
     const method = request.method
     if (method !== 'GET' && method !== 'HEAD') return false
     const headers = request.headers
@@ -67,7 +137,15 @@ export function hitListener(deps: HitListenerDeps): FastPath {
     // In memory first (no stat for a file Fastify then streams), then on disk as indexed (a
     // stat), counted as a hit for /v1/tts as its route counts one (/v1/audio asks no service).
     const indexed = store.peek(key)
-    const file = indexed === undefined ? undefined : hot.get(indexed)
+    if (indexed === undefined) {
+      // A miss: the render's waiters wait here when it is in flight (the route starts one otherwise).
+      if (resolved === undefined || !service.isRendering(key)) return false
+      // getFor reaches the single flight before its first await: it joins the render just seen.
+      const waiting = service.getFor(resolved, { source: 'http', signal: requestWaitSignal(response, deadlineMs) })
+      void answerWhenRendered(request, response, general, waiting, started)
+      return true
+    }
+    const file = hot.get(indexed)
     if (file === undefined) return false
     const found = resolved === undefined ? store.lookup(key) : service.hit(resolved, 'http')?.entry
     if (found !== indexed) return false
@@ -87,11 +165,22 @@ export function serverWithFastPath(fast: { readonly path?: FastPath }): (handler
   return (handler, fastifyOptions) => {
     const given = fastifyOptions as { http?: ServerOptions; keepAliveTimeout?: number; requestTimeout?: number; connectionTimeout?: number }
     const server = createServer(given.http ?? {}, (request, response) => {
-      if (fast.path?.(request, response) !== true) handler(request, response)
+      if (fast.path?.(request, response, handler) !== true) handler(request, response)
     })
     server.keepAliveTimeout = given.keepAliveTimeout ?? 72_000
     server.requestTimeout = given.requestTimeout ?? 0
     server.setTimeout(given.connectionTimeout ?? 0)
     return server
+  }
+}
+
+/** The bytes of a just-rendered entry in memory (one read shared by all its waiters); undefined when they cannot be served from memory. */
+async function renderedFile(hot: HotAudio, entry: CacheEntry): Promise<HotFile | undefined> {
+  try {
+    const file = hot.get(entry) ?? (await hot.load(entry))
+    return file !== undefined && file.bytes.length === entry.bytes ? file : undefined
+  } catch {
+    // Gone or unreadable already: Fastify's path finds out and says so (or renders again).
+    return undefined
   }
 }

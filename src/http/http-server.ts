@@ -110,7 +110,7 @@ export function buildHttpServer(ctx: HttpAppContext, options: HttpServerOptions 
     // Whatever Fastify's path would do differently for an in-memory hit (hit-listener.ts).
     const everyRoute = ctx.config.authAllRoutes || (options.trustProxy ?? false) !== false
     const stepAside = (): boolean => everyRoute || isClosing() || underPressure() || VERBOSE_LEVELS.has(logger.level)
-    fast.path = hitListener({ store: ctx.store, service: ctx.service, phrases, hot: hotAudio, requestId, metrics: ctx.metrics.http, stepAside })
+    fast.path = hitListener({ store: ctx.store, service: ctx.service, phrases, hot: hotAudio, requestId, metrics: ctx.metrics.http, deadlineMs: ctx.config.httpDeadlineMs, stepAside, closing: isClosing })
   }
   return app
 }

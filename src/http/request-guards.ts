@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../core/errors.js'
 import type { BearerAuth } from './bearer-auth.js'
+import { waitedBefore } from './hit-listener.js'
 import { httpError } from './http-errors.js'
 import { isUtf8Charset, parseMediaType } from './media-type.js'
 import { isValidHost } from './public-url.js'
@@ -41,7 +42,8 @@ export function requestGuard(options: RequestGuardOptions): (request: FastifyReq
 
 function checkRequest(options: RequestGuardOptions, request: FastifyRequest, reply: FastifyReply): void {
   reply.header('x-request-id', request.id)
-  if (options.isClosing()) {
+  // A waiter the hit listener accepted before closing began is in flight, not new: it is answered.
+  if (options.isClosing() && !waitedBefore(request.raw)) {
     reply.header('connection', 'close')
     throw new TtsError('TTS_ERR_SHUTTING_DOWN', { retryAfterSeconds: 1 })
   }

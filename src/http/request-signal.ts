@@ -1,30 +1,17 @@
-import type { FastifyReply } from 'fastify'
+import type { ServerResponse } from 'node:http'
 import { TtsError } from '../core/errors.js'
 
 /**
- * An AbortSignal that fires when the client goes away before the response is complete, so a
- * waiter detaches from a render (the render goes on for other waiters; see SingleFlight).
- * `close` on the response fires on a finished response too; `writableFinished` tells them apart.
+ * An AbortSignal for a request's wait on a render: after `deadlineMs` (TTS_HTTP_DEADLINE_MS) it
+ * aborts with TTS_ERR_DEADLINE_EXCEEDED (504, Retry-After), and when the client goes away before
+ * the response is complete, with TTS_ERR_ABORTED. A waiter that reaches its deadline detaches
+ * and the render goes on (SingleFlight keeps it for the retry); a client that went away detaches
+ * and cancels a render nobody else waits for. `close` on the response fires on a finished
+ * response too (`writableFinished` tells them apart); the timer is cleared then.
+ * `res` is the node:http response: Fastify's `reply.raw`, or the hit listener's own.
  */
-export function clientGoneSignal(reply: FastifyReply): AbortSignal {
+export function requestWaitSignal(res: ServerResponse, deadlineMs: number): AbortSignal {
   const controller = new AbortController()
-  const res = reply.raw
-  res.once('close', () => {
-    if (!res.writableFinished) controller.abort(new TtsError('TTS_ERR_ABORTED'))
-  })
-  return controller.signal
-}
-
-/**
- * `clientGoneSignal` plus the request's deadline (TTS_HTTP_DEADLINE_MS): after `deadlineMs` the
- * signal aborts with TTS_ERR_DEADLINE_EXCEEDED (504, Retry-After). A waiter that reaches its
- * deadline detaches and the render goes on (SingleFlight keeps it for the retry); a client that
- * went away detaches with TTS_ERR_ABORTED and cancels a render nobody else waits for. The timer
- * is cleared when the response ends.
- */
-export function requestWaitSignal(reply: FastifyReply, deadlineMs: number): AbortSignal {
-  const controller = new AbortController()
-  const res = reply.raw
   const timer = setTimeout(() => controller.abort(new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })), deadlineMs)
   timer.unref()
   res.once('close', () => {

@@ -1,5 +1,9 @@
 import { copyFile, rename, rm, stat } from 'node:fs/promises'
+import { once } from 'node:events'
+import { ServerResponse } from 'node:http'
+import { connect } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
+import { TtsError } from '../../src/core/errors.js'
 import { listen, parseRaw, rawRequest } from '../harness/http/listening.js'
 import { buildRealHttpApp, type RealHttpApp } from '../harness/http/real-app.js'
 import type { HttpServerOptions } from '../../src/http/index.js'
@@ -205,5 +209,121 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
     routed = []
     expect((await get(tts(TEXT))).status).toBe(200)
     expect(routed).toEqual([])
+  })
+
+  describe('waiters of a render in flight (issue 19, goal 3)', () => {
+    /** `n` requests for `text` sent together while the render that `leader` started is held; resolves once all have joined it. */
+    async function joinHeld(text: string, n: number, init: RequestInit = {}): Promise<{ leader: Promise<Served>; waiters: Promise<Served>[] }> {
+      const gate = service?.gate
+      gate?.hold()
+      const leader = get(tts(text))
+      await gate?.waitForStarted(1)
+      const waiters = Array.from({ length: n }, () => get(tts(text), init).catch((err: unknown) => ({ status: -1, headers: {}, body: Buffer.from(String(err)) })))
+      await eventually(async () => ((await coalescedWaiters()) >= n ? true : undefined))
+      return { leader, waiters }
+    }
+
+    async function coalescedWaiters(): Promise<number> {
+      const line = (await get('/metrics')).body.toString().split('\n').find((l) => l.startsWith('tts_coalesced_waiters_total{source="http"}'))
+      return Number(line?.split(' ').at(-1) ?? 0)
+    }
+
+    it('joins the render in the listener and answers every waiter from memory after the request that rendered: one render, the same bytes, counted as coalesced', async () => {
+      await start()
+      // The order the service writes response heads in (the one writer of every response).
+      const order: string[] = []
+      const writeHead = ServerResponse.prototype.writeHead
+      ServerResponse.prototype.writeHead = function (this: ServerResponse, ...args: Parameters<typeof writeHead>) {
+        const raw = args.find((a) => Array.isArray(a)) as string[] | undefined
+        const fromFastify = this.getHeader('x-tts-cache')
+        order.push(String(fromFastify ?? raw?.[raw.indexOf('x-tts-cache') + 1]))
+        return writeHead.apply(this, args)
+      } as typeof writeHead
+      try {
+        const { leader, waiters } = await joinHeld(TEXT, 12)
+        // Joined in the listener: Fastify saw the request that rendered and the metrics scrapes, no waiter.
+        expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(1)
+        order.length = 0
+        service?.gate.release()
+        const answers = await Promise.all([leader, ...waiters])
+        expect(answers.map((a) => a.status)).toEqual(Array(13).fill(200))
+        expect(answers.map((a) => a.headers['x-tts-cache'])).toEqual(['rendered', ...Array(12).fill('coalesced')])
+        for (const a of answers) expect(a.body.equals(answers[0]?.body ?? Buffer.alloc(0))).toBe(true)
+        expect(comparable(answers[1]?.headers ?? {})).toEqual({ ...comparable(answers[0]?.headers ?? {}), 'x-tts-cache': 'coalesced' })
+        // The request that rendered is answered first, then its waiters.
+        expect(order.slice(0, 13)).toEqual(['rendered', ...Array(12).fill('coalesced')])
+      } finally {
+        ServerResponse.prototype.writeHead = writeHead
+      }
+      expect(service?.gate.started).toHaveLength(1)
+      expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(1)
+      const metrics = (await get('/metrics')).body.toString()
+      expect(metrics).toContain('tts_requests_total{source="http",result="coalesced"} 12')
+      expect(metrics).toContain('tts_requests_total{source="http",result="rendered"} 1')
+      expect(metrics).toContain('tts_http_requests_total{method="GET",route="/v1/tts",status_code="200"} 13')
+    })
+
+    it('hands a failed render to Fastify, which answers every waiter with its error: no second render', async () => {
+      await start()
+      service?.gate.failNext(new TtsError('TTS_ERR_RENDER_FAILED', { args: ['espeak-ng', 'exit code 1'] }))
+      const { leader, waiters } = await joinHeld(TEXT, 5)
+      service?.gate.release()
+      const answers = await Promise.all([leader, ...waiters])
+      expect(answers.map((a) => a.status)).toEqual(Array(6).fill(502))
+      for (const a of answers) expect(JSON.parse(a.body.toString()).code).toBe('TTS_ERR_RENDER_FAILED')
+      expect(service?.gate.started).toHaveLength(1)
+      // Fastify answered them (its hooks ran), and the service counted each failure once.
+      expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(6)
+      const metrics = (await get('/metrics')).body.toString()
+      expect(metrics).toContain('tts_errors_total{source="http",code="TTS_ERR_RENDER_FAILED"} 6')
+      expect(metrics).toContain('tts_http_requests_total{method="GET",route="/v1/tts",status_code="502"} 6')
+    })
+
+    it("bounds a waiter's wait by TTS_HTTP_DEADLINE_MS (504 with Retry-After, through Fastify); the render goes on and the next request is a hit", async () => {
+      await start({ httpDeadlineMs: 300 })
+      const { leader, waiters } = await joinHeld(TEXT, 4)
+      const answers = await Promise.all([leader, ...waiters])
+      expect(answers.map((a) => a.status)).toEqual(Array(5).fill(504))
+      for (const a of answers) {
+        expect(JSON.parse(a.body.toString()).code).toBe('TTS_ERR_DEADLINE_EXCEEDED')
+        expect(a.headers['retry-after']).toMatch(/^\d+$/)
+      }
+      service?.gate.release()
+      const after = await eventually(async () => {
+        const answer = await get(tts(TEXT))
+        return answer.headers['x-tts-cache'] === 'hit' ? answer : undefined
+      })
+      expect(after.status).toBe(200)
+      expect(service?.gate.started).toHaveLength(1)
+    })
+
+    it('lets a waiter go when its client does, and answers the others', async () => {
+      await start()
+      const { leader, waiters } = await joinHeld(TEXT, 3)
+      const { hostname, port } = new URL(base)
+      const leaving = connect({ host: hostname, port: Number(port) })
+      await once(leaving, 'connect')
+      leaving.write(`GET ${tts(TEXT)} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`)
+      await eventually(async () => ((await coalescedWaiters()) >= 4 ? true : undefined))
+      leaving.destroy()
+      await eventually(async () => ((await get('/metrics')).body.toString().includes('tts_errors_total{source="http",code="TTS_ERR_ABORTED"} 1') ? true : undefined))
+      service?.gate.release()
+      const answers = await Promise.all([leader, ...waiters])
+      expect(answers.map((a) => [a.status, a.headers['x-tts-cache']])).toEqual([[200, 'rendered'], ...Array(3).fill([200, 'coalesced'])])
+      expect(service?.gate.started).toHaveLength(1)
+    })
+
+    it('hands the rendered result to Fastify when the server began closing meanwhile: still coalesced, the same bytes, the connection ended', async () => {
+      await start()
+      const { leader, waiters } = await joinHeld(TEXT, 3)
+      const closed = service?.app.close()
+      service?.gate.release()
+      const answers = await Promise.all([leader, ...waiters])
+      await closed
+      expect(answers.map((a) => [a.status, a.headers['x-tts-cache'], a.headers.connection])).toEqual([[200, 'rendered', 'close'], ...Array(3).fill([200, 'coalesced', 'close'])])
+      for (const a of answers) expect(a.body.equals(answers[0]?.body ?? Buffer.alloc(0))).toBe(true)
+      expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(4)
+      expect(service?.gate.started).toHaveLength(1)
+    })
   })
 })

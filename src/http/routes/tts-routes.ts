@@ -6,6 +6,7 @@ import { sendAccelRedirect } from '../accel-redirect.js'
 import { closingFlag, sendAudioFile, sendHotHit, sendNotModified } from '../audio-response.js'
 import { ifNoneMatchMatches } from '../conditional-request.js'
 import { fromService } from '../http-errors.js'
+import { takeWaited } from '../hit-listener.js'
 import { requestWaitSignal } from '../request-signal.js'
 import { rawQueryOf, ResolvedPhrases } from '../resolved-phrases.js'
 import { audioUrl, requireToken, type RouteDeps } from '../route-deps.js'
@@ -58,7 +59,7 @@ async function getAudio(
   first?: TtsResult,
 ): Promise<FastifyReply> {
   // One deadline for the whole wait, the repair of a vanished file included.
-  const signal = requestWaitSignal(reply, deadlineMs)
+  const signal = requestWaitSignal(reply.raw, deadlineMs)
   const get = (options: { refresh?: boolean }): Promise<TtsResult> =>
     'key' in input ? service.getFor(input, { source: 'http', signal, ...options }) : service.get(input, { source: 'http', signal, ...options })
   let result = first ?? (await fromService(() => get({ refresh })))
@@ -93,6 +94,9 @@ function wavRoute(app: FastifyInstance, deps: RouteDeps, state: TtsRouteState): 
       },
     },
     handler: async (request, reply) => {
+      // The hit listener waited on the render for this request already, and hands over what came of it.
+      const waited = takeWaited(request.raw)
+      if (waited instanceof Error) throw waited
       const { text, voice, engine, rate } = request.query
       const refresh = request.query.refresh === true
       if (refresh) requireToken(deps, request)
@@ -108,7 +112,7 @@ function wavRoute(app: FastifyInstance, deps: RouteDeps, state: TtsRouteState): 
       const sendOptions = { conditional: !refresh, hot: app.hotAudio, closing }
       const send = async (result: TtsResult): Promise<boolean> =>
         sendAccelRedirect(request, reply, result, accelPrefix, accelKeep) || sendAudioFile(request, reply, result, { ...sendOptions, cacheStatus: result.status })
-      if (resolved === undefined) return getAudio(state, request, reply, input, refresh, send)
+      if (resolved === undefined || waited !== undefined) return getAudio(state, request, reply, resolved ?? input, refresh, send, waited)
       // A hit (counted once, here) whose bytes are in memory is answered at once: no wait signal, no
       // promise chain (or handed to the nginx front when it asked for X-Accel-Redirect).
       const hit = service.hit(resolved, 'http')
@@ -139,7 +143,7 @@ function placeRoute(app: FastifyInstance, deps: RouteDeps, state: TtsRouteState)
       if (refresh) requireToken(deps, request)
       const { text, voice, engine, rate } = request.body
       const result = await fromService(() =>
-        service.get({ text, voice, engine, sampleRate: rate }, { source: 'http', refresh, signal: requestWaitSignal(reply, deadlineMs) }),
+        service.get({ text, voice, engine, sampleRate: rate }, { source: 'http', refresh, signal: requestWaitSignal(reply.raw, deadlineMs) }),
       )
       reply.header('x-tts-cache', result.status)
       return {

@@ -10,6 +10,7 @@
  * exit 0 — the order `tts-cache serve` uses.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
+import type { IncomingMessage } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -36,7 +37,9 @@ const app = await buildApp(config, { logger: createLogger({ level: config.logLev
 // Load shedding off: on a loaded CI box the event-loop delay alone could make it answer 503
 // before the requests this test is about are in flight (tested in backpressure.test.ts).
 const http = buildHttpServer(app, { closeGraceMs: config.shutdownGraceMs, docs: false, pressure: false })
-http.addHook('onRequest', async (request) => {
+// Every request as the node:http server receives it: Fastify's or the hit listener's (a waiter
+// on a render in flight is joined there and never reaches Fastify's hooks).
+http.server.on('request', (request: IncomingMessage) => {
   emit({ event: 'request', method: request.method, url: request.url })
 })
 
