@@ -8,13 +8,19 @@ const NAME = `${LABEL}(?:\\.${LABEL})*\\.?`
 const IPV6 = '\\[[0-9A-Fa-f:.]{2,45}\\]'
 const HOST = new RegExp(`^(?:${NAME}|${IPV6})(?::([0-9]{1,5}))?$`)
 
+/** The last host found valid: clients send the same Host on every request (a string compare, not the regex, per hit). */
+let lastValidHost = ''
+
 /** True when `host` (a Host or X-Forwarded-Host value) is `hostname[:port]` and nothing else. */
 export function isValidHost(host: string): boolean {
+  if (host === lastValidHost) return true
   if (host.length > 261) return false
   const m = HOST.exec(host)
   if (m === null) return false
   const port = m[1]
-  return port === undefined || (Number(port) >= 1 && Number(port) <= 65535 && !port.startsWith('0'))
+  const valid = port === undefined || (Number(port) >= 1 && Number(port) <= 65535 && !port.startsWith('0'))
+  if (valid) lastValidHost = host
+  return valid
 }
 
 /**

@@ -36,6 +36,9 @@ describe('isValidHost', () => {
     'refuses %j',
     (host) => expect(isValidHost(host)).toBe(false),
   )
+  it('remembers a valid host (the hit path asks per request), never an invalid one', () => {
+    expect([isValidHost('tts.example:8080'), isValidHost('tts.example:8080 '), isValidHost('tts.example:80800'), isValidHost('tts.example:8080')]).toEqual([true, false, false, true])
+  })
 })
 
 describe('requestIdGenerator', () => {
