@@ -45,6 +45,17 @@ async function get(path: string, init: RequestInit = {}): Promise<Served> {
   return { status: response.status, headers: Object.fromEntries(response.headers), body }
 }
 
+/** The service's /metrics page (every line `name{labels} value`). */
+async function metricsText(): Promise<string> {
+  return (await get('/metrics')).body.toString()
+}
+
+/** Every line given is on the /metrics page. */
+async function expectMetrics(...lines: string[]): Promise<void> {
+  const text = await metricsText()
+  for (const line of lines) expect(text).toContain(line)
+}
+
 /** The headers a hit is about (Date and the request's own id differ between any two responses). */
 function comparable(headers: Record<string, string>): Record<string, string> {
   const { date: _date, 'x-request-id': _id, ...rest } = headers
@@ -106,11 +117,12 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
     for (let i = 0; i < 3; i++) await get(tts(TEXT))
     for (let i = 0; i < 2; i++) await get(`/v1/audio/${key}.wav`)
     expect(routed).toEqual([])
-    const metrics = (await get('/metrics')).body.toString()
     // warm: 1 rendered + 1 hit through Fastify; then 3 fast /v1/tts hits (the /v1/audio ones ask no service).
-    expect(metrics).toContain('tts_requests_total{source="http",result="hit"} 4')
-    expect(metrics).toContain('tts_http_requests_total{method="GET",route="/v1/tts",status_code="200"} 5')
-    expect(metrics).toContain('tts_http_requests_total{method="GET",route="/v1/audio/:file",status_code="200"} 2')
+    await expectMetrics(
+      'tts_requests_total{source="http",result="hit"} 4',
+      'tts_http_requests_total{method="GET",route="/v1/tts",status_code="200"} 5',
+      'tts_http_requests_total{method="GET",route="/v1/audio/:file",status_code="200"} 2',
+    )
   })
 
   it('leaves to Fastify a Range, a matching If-None-Match, the front\'s X-TTS-Accel, a bad Host, a query never resolved, a miss and an unknown key', async () => {
@@ -224,7 +236,7 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
     }
 
     async function coalescedWaiters(): Promise<number> {
-      const line = (await get('/metrics')).body.toString().split('\n').find((l) => l.startsWith('tts_coalesced_waiters_total{source="http"}'))
+      const line = (await metricsText()).split('\n').find((l) => l.startsWith('tts_coalesced_waiters_total{source="http"}'))
       return Number(line?.split(' ').at(-1) ?? 0)
     }
 
@@ -257,10 +269,11 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
       }
       expect(service?.gate.started).toHaveLength(1)
       expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(1)
-      const metrics = (await get('/metrics')).body.toString()
-      expect(metrics).toContain('tts_requests_total{source="http",result="coalesced"} 12')
-      expect(metrics).toContain('tts_requests_total{source="http",result="rendered"} 1')
-      expect(metrics).toContain('tts_http_requests_total{method="GET",route="/v1/tts",status_code="200"} 13')
+      await expectMetrics(
+        'tts_requests_total{source="http",result="coalesced"} 12',
+        'tts_requests_total{source="http",result="rendered"} 1',
+        'tts_http_requests_total{method="GET",route="/v1/tts",status_code="200"} 13',
+      )
     })
 
     it('hands a failed render to Fastify, which answers every waiter with its error: no second render', async () => {
@@ -274,9 +287,10 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
       expect(service?.gate.started).toHaveLength(1)
       // Fastify answered them (its hooks ran), and the service counted each failure once.
       expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(6)
-      const metrics = (await get('/metrics')).body.toString()
-      expect(metrics).toContain('tts_errors_total{source="http",code="TTS_ERR_RENDER_FAILED"} 6')
-      expect(metrics).toContain('tts_http_requests_total{method="GET",route="/v1/tts",status_code="502"} 6')
+      await expectMetrics(
+        'tts_errors_total{source="http",code="TTS_ERR_RENDER_FAILED"} 6',
+        'tts_http_requests_total{method="GET",route="/v1/tts",status_code="502"} 6',
+      )
     })
 
     it("bounds a waiter's wait by TTS_HTTP_DEADLINE_MS (504 with Retry-After, through Fastify); the render goes on and the next request is a hit", async () => {
@@ -306,7 +320,7 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
       leaving.write(`GET ${tts(TEXT)} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`)
       await eventually(async () => ((await coalescedWaiters()) >= 4 ? true : undefined))
       leaving.destroy()
-      await eventually(async () => ((await get('/metrics')).body.toString().includes('tts_errors_total{source="http",code="TTS_ERR_ABORTED"} 1') ? true : undefined))
+      await eventually(async () => ((await metricsText()).includes('tts_errors_total{source="http",code="TTS_ERR_ABORTED"} 1') ? true : undefined))
       service?.gate.release()
       const answers = await Promise.all([leader, ...waiters])
       expect(answers.map((a) => [a.status, a.headers['x-tts-cache']])).toEqual([[200, 'rendered'], ...Array(3).fill([200, 'coalesced'])])
