@@ -1,5 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises'
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../core/errors.js'
 import type { CacheEntry } from '../core/ports/index.js'
 import type { ResultStatus } from '../core/tts-service.js'
@@ -45,18 +45,6 @@ export function setAudioHeaders(reply: FastifyReply, key: string, cacheStatus: R
 export function sendNotModified(reply: FastifyReply, key: string): FastifyReply {
   setAudioHeaders(reply, key, undefined)
   return reply.code(304).send()
-}
-
-/**
- * A flag that turns true when `app` begins to close (its preClose hooks). From then on every
- * response goes through Fastify's send, whose onSend hook ends the connection.
- */
-export function closingFlag(app: FastifyInstance): () => boolean {
-  let closing = false
-  app.addHook('preClose', async () => {
-    closing = true
-  })
-  return () => closing
 }
 
 /**

@@ -235,10 +235,11 @@ function registerRoutes(app: FastifyInstance, ctx: HttpAppContext, auth: BearerA
   const deps: RouteDeps = {
     auth,
     baseUrl: (request) => publicBaseUrl(ctx.config.publicUrl, request),
+    isClosing,
   }
   app.register(ttsRoutes, { ...deps, phrases })
-  app.register(audioRoutes)
+  app.register(audioRoutes, deps)
   app.register(prewarmRoutes)
   app.register(cacheRoutes, deps)
-  app.register(opsRoutes, { isClosing })
+  app.register(opsRoutes, deps)
 }

@@ -6,6 +6,8 @@ export interface RouteDeps {
   readonly auth: BearerAuth
   /** Base of the URLs we hand out (TTS_PUBLIC_URL, else the request's checked Host: public-url.ts). */
   baseUrl(request: FastifyRequest): string
+  /** True once the server began closing (its one flag: http-server.ts registerShutdown). */
+  isClosing(): boolean
 }
 
 /** Throws the 401 TtsError unless the request carries the configured bearer token. */

@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify'
 import { TtsError } from '../../core/errors.js'
-import { closingFlag, sendAudioFile, sendHotHit } from '../audio-response.js'
+import { sendAudioFile, sendHotHit } from '../audio-response.js'
 import { httpError } from '../http-errors.js'
+import type { RouteDeps } from '../route-deps.js'
 import { errorResponses, notModifiedResponse, partialWavResponse, wavResponse } from '../schemas.js'
 
 const AUDIO_FILE = /^([0-9a-f]{64})\.wav$/
@@ -10,9 +11,9 @@ const AUDIO_FILE = /^([0-9a-f]{64})\.wav$/
  * GET|HEAD /v1/audio/<key>.wav: a stable, cacheable URL per WAV for mod_http_cache.
  * Never renders (the key alone cannot say what to render): 404 when absent.
  */
-export async function audioRoutes(app: FastifyInstance): Promise<void> {
+export async function audioRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
   const { store } = app.tts
-  const closing = closingFlag(app)
+  const closing = deps.isClosing
 
   app.route<{ Params: { file: string } }>({
     method: ['GET', 'HEAD'],

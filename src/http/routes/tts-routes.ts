@@ -3,7 +3,7 @@ import { TtsError } from '../../core/errors.js'
 import type { PhraseInput } from '../../core/phrase.js'
 import type { ResolvedPhrase, TtsResult } from '../../core/tts-service.js'
 import { sendAccelRedirect } from '../accel-redirect.js'
-import { closingFlag, sendAudioFile, sendHotHit, sendNotModified } from '../audio-response.js'
+import { sendAudioFile, sendHotHit, sendNotModified } from '../audio-response.js'
 import { ifNoneMatchMatches } from '../conditional-request.js'
 import { fromService } from '../http-errors.js'
 import { takeWaited } from '../hit-listener.js'
@@ -32,14 +32,14 @@ interface TtsRouteState {
   readonly service: FastifyInstance['tts']['service']
   readonly deadlineMs: number
   readonly phrases: ResolvedPhrases
-  readonly closing: ReturnType<typeof closingFlag>
+  readonly closing: () => boolean
 }
 
 /** GET|HEAD /v1/tts (the WAV) and POST /v1/tts (where the WAV is). */
 export async function ttsRoutes(app: FastifyInstance, deps: RouteDeps & { readonly phrases?: ResolvedPhrases }): Promise<void> {
   const { service } = app.tts
   // The memo is the server's when given: its hit fast path reads the same one (hit-listener.ts).
-  const state: TtsRouteState = { service, deadlineMs: app.tts.config.httpDeadlineMs, phrases: deps.phrases ?? new ResolvedPhrases(service), closing: closingFlag(app) }
+  const state: TtsRouteState = { service, deadlineMs: app.tts.config.httpDeadlineMs, phrases: deps.phrases ?? new ResolvedPhrases(service), closing: deps.isClosing }
   wavRoute(app, deps, state)
   placeRoute(app, deps, state)
 }
