@@ -327,6 +327,19 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
       expect(service?.gate.started).toHaveLength(1)
     })
 
+    it('hands the rendered result to Fastify when its bytes are not kept in memory (the in-memory cache off): Fastify streams it from disk, still coalesced', async () => {
+      await start({ httpHotBytes: 0 })
+      const { leader, waiters } = await joinHeld(TEXT, 3)
+      service?.gate.release()
+      const answers = await Promise.all([leader, ...waiters])
+      expect(answers.map((a) => [a.status, a.headers['x-tts-cache']])).toEqual([[200, 'rendered'], ...Array(3).fill([200, 'coalesced'])])
+      for (const a of answers) expect(a.body.equals(answers[0]?.body ?? Buffer.alloc(0))).toBe(true)
+      // Joined in the listener (counted once each), answered by Fastify: its hook saw all four.
+      expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(4)
+      expect(service?.gate.started).toHaveLength(1)
+      await expectMetrics('tts_requests_total{source="http",result="coalesced"} 3', 'tts_http_requests_total{method="GET",route="/v1/tts",status_code="200"} 4')
+    })
+
     it('hands the rendered result to Fastify when the server began closing meanwhile: still coalesced, the same bytes, the connection ended', async () => {
       await start()
       const { leader, waiters } = await joinHeld(TEXT, 3)
