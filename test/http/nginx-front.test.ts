@@ -18,6 +18,7 @@ import { buildRealHttpApp, type RealHttpApp } from '../harness/http/real-app.js'
 import { NGINX_BIN, startNginxFront, type NginxFront } from '../harness/http/nginx-front.js'
 import { strictTestRun } from '../harness/store/tmpfs.js'
 import { TEST_TOKEN } from '../harness/http/test-app.js'
+import { eventually } from '../harness/http/test-apps.js'
 import { listen, parseRaw, rawRequest } from '../harness/http/listening.js'
 
 const PREFIX = '/_tts_cache/'
@@ -120,7 +121,8 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
     expect(res.headers.get('cache-control')).toBe('public, max-age=31536000, immutable')
     expect(res.headers.get('last-modified')).toBeNull()
     expect(seen).toEqual([])
-    expect(await front.accessLog()).toContain(`200 - GET /v1/audio/${key}.wav`)
+    // Its access-log line names no upstream (written once the answer went out: waited for; a line that never comes times the test out).
+    await eventually(async () => ((await front.accessLog()).includes(`200 - GET /v1/audio/${key}.wav`) ? true : undefined))
   })
 
   it('answers HEAD, If-None-Match (304) and a Range for /v1/audio itself, as the service does', async () => {
@@ -302,6 +304,10 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
     const text = `Remembered and answered without a hop, run ${RUN}.`
     const key = await render(text)
     await (await fetch(`${front.base}${ttsUrl(text)}`)).arrayBuffer()
+    // nginx writes a request's access-log line after its last byte went out, so a client can have
+    // the whole answer first: wait for the line of the request above before counting from here.
+    const linesFor = (log: string): string[] => log.split('\n').filter((line) => line.endsWith(` ${ttsUrl(text)}`))
+    await eventually(async () => (linesFor(await front.accessLog()).length > 0 ? true : undefined))
     seen.length = 0
     const logBefore = (await front.accessLog()).length
     const res = await fetch(`${front.base}${ttsUrl(text)}`, { headers: { 'x-request-id': `nohop-${RUN}` } })
@@ -314,7 +320,10 @@ describe('nginx front (deploy/nginx) in front of the real service', () => {
     expect(seen).toEqual([])
     // One line in the access log, naming no upstream: the file went out with no request to anyone
     // (through the lookup server it would be two: the front's, naming it, and the lookup server's).
-    const logged = (await front.accessLog()).slice(logBefore).split('\n').filter((line) => line.endsWith(` ${ttsUrl(text)}`))
+    const logged = await eventually(async () => {
+      const lines = linesFor((await front.accessLog()).slice(logBefore))
+      return lines.length > 0 ? lines : undefined
+    })
     expect(logged).toEqual([`200 - GET ${ttsUrl(text)}`])
 
     // The same query as a POST (its body says something else): the service answers it, not the remembered GET lookup.
