@@ -155,7 +155,7 @@ const NOTHING_TO_CLOSE = async (): Promise<void> => undefined
  * callers ask at once); undefined when they are to be streamed; 'changed' when gone or read at
  * another size than the index entry says (changed since the lookup's stat).
  */
-async function hotSource(audio: AudioToSend, hot: HotAudio | undefined): Promise<HotFile | 'changed' | undefined> {
+export async function hotSource(audio: AudioToSend, hot: HotAudio | undefined): Promise<HotFile | 'changed' | undefined> {
   if (hot === undefined || audio.entry === undefined) return undefined
   let file: HotFile | undefined
   try {

@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises'
 import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http'
 import type { CacheEntry, HttpObserver } from '../core/ports/index.js'
 import type { ResolvedPhrase, TtsResult, TtsService } from '../core/tts-service.js'
+import { hotSource } from './audio-response.js'
 import { markCountedByService } from './http-errors.js'
 import { writeWholeHotFile, type HotAudio, type HotFile } from './hot-audio.js'
 import { isValidHost } from './public-url.js'
@@ -103,7 +104,7 @@ export function hitListener(deps: HitListenerDeps): FastPath {
     }
     // Pressure or a verbose log level since it arrived do not send it to Fastify: it has waited,
     // and its bytes are in memory (shedding it now would waste the wait).
-    const file = outcome instanceof Error || response.destroyed || closing() ? undefined : await renderedFile(hot, outcome.entry)
+    const file = outcome instanceof Error || response.destroyed || closing() ? undefined : await inMemory(outcome, hot)
     // The request that rendered first: its answer (Fastify's, a few promise steps behind on the
     // same read of the bytes) is written before a thousand waiters' (issue 19: waiters must not delay it).
     if (file !== undefined) await nextTurn()
@@ -174,13 +175,12 @@ export function serverWithFastPath(fast: { readonly path?: FastPath }): (handler
   }
 }
 
-/** The bytes of a just-rendered entry in memory (one read shared by all its waiters); undefined when they cannot be served from memory. */
-async function renderedFile(hot: HotAudio, entry: CacheEntry): Promise<HotFile | undefined> {
-  try {
-    const file = hot.get(entry) ?? (await hot.load(entry))
-    return file !== undefined && file.bytes.length === entry.bytes ? file : undefined
-  } catch {
-    // Gone or unreadable already: Fastify's path finds out and says so (or renders again).
-    return undefined
-  }
+/**
+ * A just-rendered file's bytes from memory (one read shared by all its waiters; the route reads
+ * them the same way: hotSource); undefined when they cannot be served from memory — too big, gone
+ * or changed already, unreadable — and Fastify's path finds out and says so (or renders again).
+ */
+async function inMemory(result: TtsResult, hot: HotAudio): Promise<HotFile | undefined> {
+  const file = await hotSource(result, hot).catch(() => undefined)
+  return file === 'changed' ? undefined : file
 }
