@@ -34,7 +34,7 @@ import { ESL_FAN_OUT_GOAL_RATIO, runEslFanOut } from '../lib/esl-fan-out.js'
 import { runPaced } from '../lib/paced-esl-load.js'
 import { roundRatio, runEslRounds, summarizeShapes, summarizeVariant } from '../lib/esl-rounds.js'
 import { MIN_ROUNDS, interleaved } from '../lib/rounds.js'
-import { asDeployed } from '../lib/servers.js'
+import { asDeployed, SERVE_NODE_ARGS } from '../lib/servers.js'
 import { fmtInt, fmtMs, fmtSpread, fmtTimes, loadAverage1m, spreadOf } from '../lib/stats.js'
 import { subDir } from './context.js'
 
@@ -43,6 +43,10 @@ export const ESL_RATE_GOAL = 3000
 /** Rounds of the context rows (1 and 100 channels back to back, paced): issue 19's minimum. */
 export const ESL_SHAPE_ROUNDS = 5
 const PACED = 'paced'
+/** The deployed flags without the one that trades speed for memory (docs/configuration.md). */
+const SPEED_NODE_ARGS = SERVE_NODE_ARGS.filter((a) => a !== '--optimize-for-size')
+/** The variants of the goal's level, as named in its tables. */
+const VARIANT = Object.freeze({ info: 'info', off: 'off', speed: 'info, no --optimize-for-size', bare: 'bare Node hook' })
 
 /**
  * @typedef {{ count: number, p50Ms: number, p90Ms: number, p99Ms: number, p999Ms: number, maxMs: number, meanMs: number, byStatus: Record<string, number> }} ServiceSummary
@@ -125,12 +129,17 @@ export async function eslScenario(ctx) {
   const top = ctx.quick ? { channels: 10, calls: 400 } : { channels: 500, calls: 8000 }
 
   ctx.progress(`starting load/esl-serve.ts (pre-warms ${phrases} phrases with real renders)`)
-  // Two servers on one cache dir, as `serve` runs the hook (info log level, to a file): the
-  // default call log (TTS_ESL_CALL_LOG=info, one line per call) and the call log off; the
-  // top level alternates between them round by round.
+  // Three servers on one cache dir, as `serve` runs the hook (info log level, to a file): the
+  // default call log (TTS_ESL_CALL_LOG=info, one line per call), the call log off, and the
+  // default without --optimize-for-size; beside them the bare Node hook (the ceiling: the
+  // protocol and the socket, no service). The top level goes round them round by round.
   const info = startServe(ctx, serveSource, { name: 'info', workDir, phrases, prefix })
   /** @type {ServeChild | undefined} */
   let off
+  /** @type {ServeChild | undefined} */
+  let speed
+  /** @type {ServeChild | undefined} */
+  let bare
   /** @type {import('../lib/esl-rounds.js').ShapeRun[]} */
   let shapeRuns = []
   /** @type {import('../lib/esl-rounds.js').RoundResult[]} */
@@ -149,24 +158,28 @@ export async function eslScenario(ctx) {
     const server = await info.ask('ready')
     ready = server
     off = startServe(ctx, serveSource, { name: 'off', workDir, phrases, prefix })
-    /** @type {{ port: number, pid: number }} */
-    const offServer = await off.ask('ready')
+    speed = startServe(ctx, serveSource, { name: 'info', workDir, phrases, prefix, nodeArgs: SPEED_NODE_ARGS, logName: 'speed' })
+    bare = startChild(path.join(ctx.repoRoot, 'load/bench/fixtures/bare-esl-hook.js'), 'the bare Node hook', ['--file', path.join(ctx.repoRoot, 'load/bench/fixtures/bare-esl-hook.js')], { execArgv: [], env: process.env })
+    /** @type {{ port: number, pid: number }[]} */
+    const others = [await off.ask('ready'), await speed.ask('ready'), await bare.ask('ready')]
     if (os.availableParallelism() >= 2 && !ctx.quick) {
       ownCpus = affinityOf(process.pid)
-      pinned = ownCpus !== undefined && pin(server.pid, '0') && pin(offServer.pid, '0') && pin(process.pid, '1')
+      pinned = ownCpus !== undefined && pin(server.pid, '0') && others.every((o) => pin(o.pid, '0')) && pin(process.pid, '1')
     }
     const base = { port: server.port, phrases, zipfS, textPrefix: prefix }
     ctx.progress('warm-up (not measured)')
-    await runEslLoad({ ...base, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
-    await runEslLoad({ ...base, port: offServer.port, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
+    for (const port of [server.port, ...others.map((o) => o.port)]) await runEslLoad({ ...base, port, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
     // The goal's level first (its rounds must fit the budget on a busy box), then the fan-out
     // (a goal too), then the context rows.
-    const offAsk = off.ask
+    /** @type {[string, ServeChild, number][]} */
+    const variants = [
+      [VARIANT.info, info, server.port],
+      [VARIANT.off, off, others[0]?.port ?? 0],
+      [VARIANT.speed, speed, others[1]?.port ?? 0],
+      [VARIANT.bare, bare, others[2]?.port ?? 0],
+    ]
     roundResults = await runEslRounds({
-      servers: [
-        { name: 'info', port: server.port, reset: () => info.ask('reset'), report: () => info.ask('report') },
-        { name: 'off', port: offServer.port, reset: () => offAsk('reset'), report: () => offAsk('report') },
-      ],
+      servers: variants.map(([name, child, port]) => ({ name, port, reset: () => child.ask('reset'), report: () => child.ask('report') })),
       rounds,
       run: (port, round) => runEslLoad({ ...base, port, channels: top.channels, calls: top.calls, seed: top.channels + round }),
       signal: ctx.signal,
@@ -197,12 +210,10 @@ export async function eslScenario(ctx) {
       const { profile } = /** @type {{ profile: any }} */ (await info.ask('profile-stop'))
       if (profile !== undefined) profiles.push(profileMarkdown(summarizeCpuProfile(profile, 20), `the ESL server (esl-serve, call log info) under ${top.channels} channels back to back`))
     }
-    await info.ask('stop', 'stopped')
-    await off.ask('stop', 'stopped')
+    for (const child of [info, off, speed, bare]) await child.ask('stop', 'stopped')
   } finally {
     if (pinned && ownCpus !== undefined && !pin(process.pid, ownCpus)) throw new Error(`esl: could not restore this process's CPU affinity (${ownCpus})`)
-    await info.kill()
-    await off?.kill()
+    for (const child of [info, off, speed, bare]) await child?.kill()
   }
 
   const shapes = summarizeShapes(shapeRuns)
@@ -212,14 +223,23 @@ export async function eslScenario(ctx) {
     Object.entries(byStatus)
       .map(([k, v]) => `${k} ${fmtInt(v)}`)
       .join(', ')
-  const defaults = summarizeVariant(roundResults, 'info')
-  const offSummary = summarizeVariant(roundResults, 'off')
-  const rateRatio = roundRatio(roundResults, 'info', 'off', (r) => r.client.lookupsPerSecond)
-  const p99Ratio = roundRatio(roundResults, 'info', 'off', (r) => r.service.p99Ms)
+  const defaults = summarizeVariant(roundResults, VARIANT.info)
+  const offSummary = summarizeVariant(roundResults, VARIANT.off)
+  const speedSummary = summarizeVariant(roundResults, VARIANT.speed)
+  const bareSummary = summarizeVariant(roundResults, VARIANT.bare)
+  const rate = (/** @type {import('../lib/esl-rounds.js').RoundResult} */ r) => r.client.lookupsPerSecond
+  const p99 = (/** @type {import('../lib/esl-rounds.js').RoundResult} */ r) => r.service.p99Ms
+  const ratios = [VARIANT.off, VARIANT.speed, VARIANT.bare].map((other) => ({
+    other,
+    rate: roundRatio(roundResults, VARIANT.info, other, rate),
+    p99: roundRatio(roundResults, VARIANT.info, other, p99),
+    cpu: roundRatio(roundResults, VARIANT.info, other, (r) => r.serviceCpuUs),
+  }))
   const measured = defaults.rate.n > 0
   const serviceP99 = defaults.serviceP99Ms.median
-  const rate = defaults.rate.median
+  const medianRate = defaults.rate.median
   const loads = spreadOf(roundResults.map((r) => r.load1m))
+  const ratioOf = (/** @type {string} */ other) => ratios.find((r) => r.other === other) ?? { other, rate: spreadOf([]), p99: spreadOf([]), cpu: spreadOf([]) }
   const times = (/** @type {number} */ r) => fmtTimes(r)
   return {
     id: 'esl',
@@ -231,11 +251,15 @@ export async function eslScenario(ctx) {
       `${pinned ? 'The server is pinned to CPU 0 and the load generator (this process) to CPU 1 (taskset).' : 'Server and load generator share the cores (not pinned).'} ` +
       `The context rows (${levels.map((l) => `${l.channels} channel${l.channels === 1 ? '' : 's'} back to back, ${fmtInt(l.calls)} calls`).join('; ')}; ${paced.channels} channels paced at ${paced.ratePerSecond} calls/s, ${fmtInt(paced.calls)} calls) ` +
       `run against the default call log in ${shapeRounds} interleaved rounds (after the fan-out; a round the budget cuts is dropped whole), the order rotating each round; each cell is the median (min–max) over the rounds, calls and failures are summed. ` +
-      `The goal's level (${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round) runs in ${rounds} interleaved rounds against two esl-serve processes on one cache dir: ` +
-      'TTS_ESL_CALL_LOG=info (the default: one info line per call) and TTS_ESL_CALL_LOG=off, the order alternating each round; the goal is judged on the default, as the median of its rounds with min–max. ' +
+      `The goal's level (${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round) runs in ${rounds} interleaved rounds against four servers, the order reversed every other round: ` +
+      'three esl-serve processes on one cache dir — TTS_ESL_CALL_LOG=info (the default: one info line per call), TTS_ESL_CALL_LOG=off, and info again without `--optimize-for-size` ' +
+      `(\`${SPEED_NODE_ARGS.join(' ')}\` instead of \`${SERVE_NODE_ARGS.join(' ')}\`: what the deployed memory flag costs the hook) — and the bare Node hook ` +
+      '(load/bench/fixtures/bare-esl-hook.js, plain `node`: the same bytes on the wire, a sha256 and a stat per call, and nothing else — no index, metrics, log line, timeouts or limits: ' +
+      'the most calls/s any Node hook could carry here under this generator, a ceiling, not a competitor). The goal is judged on the default, as the median of its rounds with min–max; ' +
+      'ratios are medians of the per-round ratios. ' +
       'Client side: TCP connect → `exit` received (when FreeSWITCH could play ${tts_file}). Service side: from the `data` event that ' +
-      'completed CHANNEL_DATA to the write of the variables (EslObserver.answered). There is no baseline to run here (the Lua script ' +
-      'lives inside FreeSWITCH): the goals are the reference. CPU µs/call: user + system time of the service process (esl-serve) ' +
+      'completed CHANNEL_DATA to the write of the variables (EslObserver.answered). There is no equivalent baseline to run here (the Lua script ' +
+      'lives inside FreeSWITCH): the goals are the reference, and the bare Node hook says how far Node itself goes. CPU µs/call: user + system time of the service process (esl-serve) ' +
       'and of the load generator over the row, divided by its calls. Fan-out: see its table.',
     tables: [
       {
@@ -273,11 +297,11 @@ export async function eslScenario(ctx) {
         ]),
       },
       {
-        caption: `${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round: TTS_ESL_CALL_LOG=info (default) vs off, interleaved rounds (median (min–max); ratio: median of the per-round info/off ratios)`,
-        headers: ['call log', 'rounds', 'lookups/s', 'service p50', 'service p99', 'CPU µs/call: service', 'CPU µs/call: generator', 'failed'],
+        caption: `${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round: the default (call log info, the deployed flags) vs the call log off, vs the default without --optimize-for-size, vs the bare Node hook; interleaved rounds (median (min–max); ratios: median (min–max) of the per-round ratios)`,
+        headers: ['server', 'rounds', 'lookups/s', 'service p50', 'service p99', 'CPU µs/call: service', 'CPU µs/call: generator', 'failed'],
         rows: [
-          ...[defaults, offSummary].map((v) => [
-            v.variant === 'info' ? 'info (default)' : v.variant,
+          ...[defaults, offSummary, speedSummary, bareSummary].map((v) => [
+            v.variant === VARIANT.info ? 'info (default)' : v.variant === VARIANT.off ? 'call log off' : v.variant,
             String(v.rate.n),
             fmtSpread(v.rate, fmtInt),
             fmtSpread(v.serviceP50Ms, fmtMs),
@@ -286,12 +310,12 @@ export async function eslScenario(ctx) {
             fmtSpread(v.clientCpuUs, fmtInt),
             fmtInt(v.failed),
           ]),
-          ['info / off', String(rateRatio.n), fmtSpread(rateRatio, times), '', fmtSpread(p99Ratio, times), '', '', ''],
+          ...ratios.map((r) => [`default / ${r.other}`, String(r.rate.n), fmtSpread(r.rate, times), '', fmtSpread(r.p99, times), fmtSpread(r.cpu, times), '', '']),
         ],
       },
       {
         caption: `the rounds, in the order run (load average: 1 minute, at the start of each)`,
-        headers: ['round', 'call log', 'calls (status)', 'lookups/s', 'service p50', 'service p99', 'CPU µs/call: service / generator', 'load average'],
+        headers: ['round', 'server', 'calls (status)', 'lookups/s', 'service p50', 'service p99', 'CPU µs/call: service / generator', 'load average'],
         rows: roundResults.map((r) => [
           String(r.round),
           r.variant,
@@ -346,13 +370,18 @@ export async function eslScenario(ctx) {
       {
         name: `ESL lookups/s, ${top.channels} channels back to back (call log info, median of ${defaults.rate.n} rounds)`,
         target: `≥ ${fmtInt(ESL_RATE_GOAL)}/s`,
-        value: measured ? `${fmtSpread(defaults.rate, fmtInt)}/s (call log off: ${fmtSpread(offSummary.rate, fmtInt)}/s; load average ${fmtSpread(loads, (l) => l.toFixed(2))})` : 'n/a',
-        met: measured ? rate >= ESL_RATE_GOAL : undefined,
+        value: measured
+          ? `${fmtSpread(defaults.rate, fmtInt)}/s (call log off: ${fmtSpread(offSummary.rate, fmtInt)}/s; without --optimize-for-size: ${fmtSpread(speedSummary.rate, fmtInt)}/s; the bare Node hook, the ceiling: ${fmtSpread(bareSummary.rate, fmtInt)}/s; load average ${fmtSpread(loads, (l) => l.toFixed(2))})`
+          : 'n/a',
+        met: measured ? medianRate >= ESL_RATE_GOAL : undefined,
         why:
           `each call is a new TCP connection and several ESL frames each way. CPU per call (medians): service ${fmtInt(defaults.serviceCpuUs.median)} µs ` +
           `(≈ ${fmtInt(1e6 / defaults.serviceCpuUs.median)} calls/s on one core), generator ${fmtInt(defaults.clientCpuUs.median)} µs ` +
           `(≈ ${fmtInt(1e6 / defaults.clientCpuUs.median)}/s)${pinned ? ', each pinned to its own core' : ''}; whichever is the lower bounds the rate, ` +
-          'and CPU time taken by other work on the machine comes off both — see the profile and the load average.',
+          'and CPU time taken by other work on the machine comes off both — see the profile and the load average. ' +
+          `Where the service's CPU goes, from the same rounds: the deployed \`--optimize-for-size\` (kept for the memory goal: docs/configuration.md) makes each call cost ${fmtSpread(ratioOf(VARIANT.speed).cpu, times)} the CPU it costs without it; ` +
+          `our hook without it costs ${fmtInt(speedSummary.serviceCpuUs.median)} µs a call against ${fmtInt(bareSummary.serviceCpuUs.median)} µs for the bare Node hook (the index, the stat, metrics, the call log, timeouts and limits). ` +
+          `The bare hook itself reaches ${fmtSpread(bareSummary.rate, fmtInt)}/s with this generator: the ceiling for any Node hook on this box.`,
       },
     ],
     notes: [
@@ -405,19 +434,32 @@ async function runShapeRounds(o) {
 }
 
 /**
- * Forks load/esl-serve.ts (with the deployed flags and environment of `serve`) with TTS_ESL_CALL_LOG=`name` (its own log file in `workDir`, the
- * shared cache dir), and its IPC: `ask(type)` sends a command and waits (bounded) for its answer.
+ * Forks load/esl-serve.ts (with the deployed flags and environment of `serve`, or `nodeArgs`
+ * instead of the flags) with TTS_ESL_CALL_LOG=`name` (its own log file in `workDir`, the shared
+ * cache dir).
  * @param {import('./context.js').ScenarioContext} ctx
  * @param {string} serveSource
- * @param {{ name: 'info' | 'off', workDir: string, phrases: number, prefix: string }} o
+ * @param {{ name: 'info' | 'off', workDir: string, phrases: number, prefix: string, nodeArgs?: readonly string[], logName?: string }} o
  * @returns {ServeChild}
  */
 function startServe(ctx, serveSource, o) {
-  const child = fork(
-    serveSource,
-    ['--dist', path.join(ctx.repoRoot, 'dist'), '--cache-dir', path.join(o.workDir, 'cache'), '--phrases', String(o.phrases), '--prefix', o.prefix, '--log', path.join(o.workDir, `esl-serve-${o.name}.log`), '--log-level', 'info'],
-    { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], ...asDeployed({ TTS_ESL_ENABLED: 'true', TTS_ESL_CALL_LOG: o.name }) },
-  )
+  const logName = o.logName ?? o.name
+  const deployed = asDeployed({ TTS_ESL_ENABLED: 'true', TTS_ESL_CALL_LOG: o.name })
+  const args = ['--dist', path.join(ctx.repoRoot, 'dist'), '--cache-dir', path.join(o.workDir, 'cache'), '--phrases', String(o.phrases), '--prefix', o.prefix, '--log', path.join(o.workDir, `esl-serve-${logName}.log`), '--log-level', 'info']
+  return startChild(serveSource, `esl-serve (${logName})`, args, { env: deployed.env, execArgv: o.nodeArgs === undefined ? deployed.execArgv : [...o.nodeArgs] })
+}
+
+/**
+ * Forks a server script that speaks esl-serve's IPC (ready, reset, report, stop), and its IPC:
+ * `ask(type)` sends a command and waits (bounded) for its answer.
+ * @param {string} source
+ * @param {string} name for messages
+ * @param {string[]} args
+ * @param {{ execArgv: string[], env: NodeJS.ProcessEnv }} options
+ * @returns {ServeChild}
+ */
+function startChild(source, name, args, options) {
+  const child = fork(source, args, { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], ...options })
   let stderr = ''
   child.stderr?.on('data', (/** @type {Buffer} */ c) => {
     stderr = (stderr + c.toString('utf8')).slice(-4000)
@@ -427,13 +469,13 @@ function startServe(ctx, serveSource, o) {
   /** @type {ServeChild['ask']} */
   const ask = (type, answer = type) =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`esl-serve (${o.name}) did not answer '${type}' within 60 s`)), 60_000)
+      const timer = setTimeout(() => done(new Error(`${name} did not answer '${type}' within 60 s`)), 60_000)
       /** @param {any} message */
       const onMessage = (message) => {
         if (message?.type === answer) done(undefined, message)
         else if (message?.type === 'error') done(new Error(String(message.message)))
       }
-      const onExit = () => done(new Error(`esl-serve (${o.name}) exited while '${type}' was pending:\n${stderr}`))
+      const onExit = () => done(new Error(`${name} exited while '${type}' was pending:\n${stderr}`))
       /** @param {Error | undefined} err @param {any} [value] */
       function done(err, value) {
         clearTimeout(timer)
