@@ -27,15 +27,20 @@ export const SERVE_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-sp
 /** Environment `serve` runs with, unless the operator set the variable already. */
 export const SERVE_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' })
 
-/** `--name=value` and `--name value` → `--name`; V8 accepts `_` for `-` in flag names. */
+/**
+ * `--name=value` and `--name value` → `--name`; V8 accepts `_` for `-` in flag names, and
+ * `--no-name` turns a boolean flag off: it is a choice about `--name` too.
+ */
 function flagName(arg: string): string {
-  return (arg.split('=', 1)[0] ?? arg).replaceAll('_', '-')
+  const name = (arg.split('=', 1)[0] ?? arg).replaceAll('_', '-')
+  return name.startsWith('--no-') ? `--${name.slice('--no-'.length)}` : name
 }
 
 /**
  * The supervised child's Node flags: the parent's own (`execArgv`), then each of
  * SERVE_NODE_FLAGS the operator did not give already, on the command line or in NODE_OPTIONS
- * (an operator's `--max-semi-space-size=8` stays theirs).
+ * (an operator's `--max-semi-space-size=8` stays theirs, and so does `--no-optimize-for-size`:
+ * docs/configuration.md says when to drop it).
  */
 export function serveChildExecArgv(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
   const given = new Set([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].filter((a) => a.startsWith('--')).map(flagName))

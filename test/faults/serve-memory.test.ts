@@ -25,12 +25,12 @@ afterAll(async () => {
 })
 
 /** Runs `serve --supervise` until its child is ready; returns the child's environment and argv (from /proc), then stops both. */
-async function supervisedChild(env: Record<string, string>): Promise<{ environ: string[]; argv: string[] }> {
-  const parent = spawn(process.execPath, [join(ROOT, 'dist/cli/main.js'), 'serve', '--supervise'], {
+async function supervisedChild(env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<{ environ: string[]; argv: string[] }> {
+  const parent = spawn(process.execPath, [...nodeArgs, join(ROOT, 'dist/cli/main.js'), 'serve', '--supervise'], {
     env: {
       PATH: process.env['PATH'] ?? '',
       HOME: process.env['HOME'] ?? '/root',
-      TTS_CACHE_DIR: join(work, `cache-${Object.keys(env).length}`),
+      TTS_CACHE_DIR: join(work, `cache-${Object.keys(env).length}-${nodeArgs.length}`),
       TTS_ESL_PORT: '0',
       TTS_HTTP_PORT: '0',
       TTS_LOG_LEVEL: 'info',
@@ -90,10 +90,20 @@ describe('serve --supervise: the child runs with the memory settings', () => {
     expect(argv).toContain('--optimize-for-size')
   })
 
+  it("keeps an operator's --no-optimize-for-size: the child runs without it (docs/configuration.md: drop it when speed matters more)", async () => {
+    const { argv } = await supervisedChild({}, ['--no-optimize-for-size'])
+    expect(argv).toContain('--no-optimize-for-size')
+    expect(argv).not.toContain('--optimize-for-size')
+    expect(argv).toContain('--max-semi-space-size=4')
+  })
+
   it('adds only the flags and variables not given already (pure helpers)', () => {
     expect(serveChildExecArgv([], undefined)).toEqual([...SERVE_NODE_FLAGS])
     expect(serveChildExecArgv(['--max_semi_space_size', '16', '--optimize-for-size'], undefined)).toEqual(['--max_semi_space_size', '16', '--optimize-for-size'])
     expect(serveChildExecArgv(['--inspect'], '--max-semi-space-size=2')).toEqual(['--inspect', '--optimize-for-size'])
+    // Turning a flag off is a choice too: the child must not get it back after the operator's `--no-`.
+    expect(serveChildExecArgv(['--no-optimize-for-size'], undefined)).toEqual(['--no-optimize-for-size', '--max-semi-space-size=4'])
+    expect(serveChildExecArgv(['--no_optimize_for_size', '--max-semi-space-size=4'], undefined)).toEqual(['--no_optimize_for_size', '--max-semi-space-size=4'])
     expect(serveChildEnv({ A: '1' })).toEqual({ A: '1', ...SERVE_ENV_DEFAULTS })
     expect(serveChildEnv({ MALLOC_ARENA_MAX: '8' })).toEqual({ ...SERVE_ENV_DEFAULTS, MALLOC_ARENA_MAX: '8' })
     expect(serveChildEnv({ MALLOC_MMAP_THRESHOLD_: '65536' })).toEqual({ ...SERVE_ENV_DEFAULTS, MALLOC_MMAP_THRESHOLD_: '65536' })
@@ -134,7 +144,12 @@ describe('the shipped ways to start serve carry the memory settings', () => {
     expect(fork.execArgv).toEqual(SERVE_NODE_FLAGS)
     expect(fork.env).toMatchObject({ ...SERVE_ENV_DEFAULTS, TTS_ESL_CALL_LOG: 'info' })
     const esl = await readFile(join(ROOT, 'load/bench/scenarios/esl.js'), 'utf8')
-    expect(esl).toMatch(/fork\(\s*serveSource,[^;]*\.\.\.asDeployed\(/)
+    // esl-serve gets the deployed flags and environment; only the variant that measures what
+    // --optimize-for-size costs the hook swaps the flags (SERVE_NODE_ARGS without it).
+    expect(esl).toMatch(/const deployed = asDeployed\(/)
+    expect(esl).toMatch(/env: deployed\.env, execArgv: o\.nodeArgs === undefined \? deployed\.execArgv :/)
+    expect([...esl.matchAll(/nodeArgs: (\w+)/g)].map((m) => m[1])).toEqual(['SPEED_NODE_ARGS'])
+    expect(esl).toMatch(/const SPEED_NODE_ARGS = SERVE_NODE_ARGS\.filter\(\(a\) => a !== '--optimize-for-size'\)/)
   })
 
   it('scripts/bootstrap.sh serve: exports each malloc setting (unless set) and runs node with the V8 flags', async () => {
