@@ -11,8 +11,9 @@
  *   (Little's law: N / throughput);
  * - paced at 500 channels: calls arrive at a steady rate, as on a PBX with 500 calls in progress
  *   each asking for a prompt every couple of seconds.
- * Never one run (issue 19): 500 channels runs 5 interleaved rounds per call-log setting (info,
- * off); 1 channel, 100 channels and paced run 5 interleaved rounds of their own against the
+ * Never one run (issue 19): 500 channels runs 5 interleaved rounds per server (call log info,
+ * the default; off; info without --optimize-for-size; the bare Node hook,
+ * fixtures/bare-esl-hook.js, the ceiling); 1 channel, 100 channels and paced run 5 interleaved rounds of their own against the
  * default (info), the order rotating (1, 100, paced; 100, paced, 1; …), each row the median
  * (min–max) over its rounds; the fan-out runs 5 rounds.
  *
