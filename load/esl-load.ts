@@ -387,6 +387,37 @@ export async function runEslBurst(options: { port: number; host?: string; text: 
   return { startedUs: Math.round(startedMs * 1000 + offsetUs), calls: outcomes }
 }
 
+/** Percentiles of a hook's service-side times, as esl-serve and the bare hook report them. */
+export interface ServiceTimesSummary {
+  readonly count: number
+  readonly p50Ms: number
+  readonly p90Ms: number
+  readonly p99Ms: number
+  readonly p999Ms: number
+  readonly maxMs: number
+  readonly meanMs: number
+}
+
+/** Nearest-rank percentiles (ms, µs resolution) and the mean of `sorted` (seconds, ascending); zeros when empty. */
+export function summarizeServiceTimes(sorted: ArrayLike<number>): ServiceTimesSummary {
+  const at = (p: number): number => {
+    if (sorted.length === 0) return 0
+    const v = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0
+    return Math.round(v * 1e6) / 1e3
+  }
+  let sum = 0
+  for (let i = 0; i < sorted.length; i++) sum += sorted[i] ?? 0
+  return {
+    count: sorted.length,
+    p50Ms: at(50),
+    p90Ms: at(90),
+    p99Ms: at(99),
+    p999Ms: at(99.9),
+    maxMs: at(100),
+    meanMs: sorted.length === 0 ? 0 : Math.round((sum / sorted.length) * 1e6) / 1e3,
+  }
+}
+
 /** The text of phrase `rank` in a run with `prefix` (exported so a runner can pre-warm exactly these). */
 export function phraseText(prefix: string, rank: number): string {
   return `${prefix}: prompt number ${rank}, please hold the line.`

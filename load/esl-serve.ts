@@ -23,7 +23,7 @@ import type { EslCallOutcome, EslCallStatus, EslObserver } from '../src/index.js
 import type * as EslLoad from './esl-load.js'
 
 // Computed specifiers: Node 24 runs this file directly (type stripping); tsc sees only the types.
-const { parseArgs, phraseText } = (await import(new URL('./esl-load.ts', import.meta.url).href)) as typeof EslLoad
+const { parseArgs, phraseText, summarizeServiceTimes } = (await import(new URL('./esl-load.ts', import.meta.url).href)) as typeof EslLoad
 
 const ROOT = new URL('../', import.meta.url).pathname
 const args = parseArgs(
@@ -84,23 +84,9 @@ class ServiceTimes {
     for (const k of Object.keys(this.spans)) delete this.spans[k]
   }
 
-  summary(): { count: number; p50Ms: number; p90Ms: number; p99Ms: number; p999Ms: number; maxMs: number; meanMs: number; byStatus: Record<string, number>; spans: Record<string, { firstUs: number; lastUs: number }> } {
-    const sorted = this.#samples.slice(0, this.#count).sort()
-    const at = (p: number): number => {
-      if (sorted.length === 0) return 0
-      const v = sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0
-      return Math.round(v * 1e6) / 1e3
-    }
-    let sum = 0
-    for (const v of sorted) sum += v
+  summary(): EslLoad.ServiceTimesSummary & { byStatus: Record<string, number>; spans: Record<string, { firstUs: number; lastUs: number }> } {
     return {
-      count: sorted.length,
-      p50Ms: at(50),
-      p90Ms: at(90),
-      p99Ms: at(99),
-      p999Ms: at(99.9),
-      maxMs: at(100),
-      meanMs: sorted.length === 0 ? 0 : Math.round((sum / sorted.length) * 1e6) / 1e3,
+      ...summarizeServiceTimes(this.#samples.slice(0, this.#count).sort()),
       byStatus: { ...this.byStatus },
       spans: structuredClone(this.spans),
     }
