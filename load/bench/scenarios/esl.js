@@ -13,9 +13,9 @@
  *   each asking for a prompt every couple of seconds.
  * Never one run (issue 19): 500 channels runs 5 interleaved rounds per server (call log info,
  * the default; off; info without --optimize-for-size; the bare Node hook,
- * fixtures/bare-esl-hook.js, the ceiling); 1 channel, 100 channels and paced run 5 interleaved rounds of their own against the
- * default (info), the order rotating (1, 100, paced; 100, paced, 1; …), each row the median
- * (min–max) over its rounds; the fan-out runs 5 rounds.
+ * fixtures/bare-esl-hook.js, the ceiling); 1 channel, 100 channels and paced run 5 interleaved
+ * rounds of their own against the default (info), the order rotating (1, 100, paced; 100,
+ * paced, 1; …), each row the median (min–max) over its rounds; the fan-out runs 5 rounds.
  *
  * Two views of the latency:
  * - client side (runEslLoad): TCP connect → `exit` received, the moment FreeSWITCH could play
