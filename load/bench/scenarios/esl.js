@@ -161,26 +161,25 @@ export async function eslScenario(ctx) {
     off = startServe(ctx, serveSource, { name: 'off', workDir, phrases, prefix })
     speed = startServe(ctx, serveSource, { name: 'info', workDir, phrases, prefix, nodeArgs: SPEED_NODE_ARGS, logName: 'speed' })
     bare = startChild(path.join(ctx.repoRoot, 'load/bench/fixtures/bare-esl-hook.js'), 'the bare Node hook', ['--file', path.join(ctx.repoRoot, 'load/bench/fixtures/bare-esl-hook.js')], { execArgv: [], env: process.env })
-    /** @type {{ port: number, pid: number }[]} */
-    const others = [await off.ask('ready'), await speed.ask('ready'), await bare.ask('ready')]
+    // Each server with the port and pid it answered `ready` with (info first: its pre-warm fills the shared cache).
+    /** @type {{ name: string, child: ServeChild, port: number, pid: number }[]} */
+    const variants = [{ name: VARIANT.info, child: info, port: server.port, pid: server.pid }]
+    for (const [name, child] of /** @type {[string, ServeChild][]} */ ([[VARIANT.off, off], [VARIANT.speed, speed], [VARIANT.bare, bare]])) {
+      /** @type {{ port: number, pid: number }} */
+      const { port, pid } = await child.ask('ready')
+      variants.push({ name, child, port, pid })
+    }
     if (os.availableParallelism() >= 2 && !ctx.quick) {
       ownCpus = affinityOf(process.pid)
-      pinned = ownCpus !== undefined && pin(server.pid, '0') && others.every((o) => pin(o.pid, '0')) && pin(process.pid, '1')
+      pinned = ownCpus !== undefined && variants.every((v) => pin(v.pid, '0')) && pin(process.pid, '1')
     }
     const base = { port: server.port, phrases, zipfS, textPrefix: prefix }
     ctx.progress('warm-up (not measured)')
-    for (const port of [server.port, ...others.map((o) => o.port)]) await runEslLoad({ ...base, port, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
+    for (const { port } of variants) await runEslLoad({ ...base, port, channels: 50, calls: ctx.quick ? 100 : 2000, seed: 7 })
     // The goal's level first (its rounds must fit the budget on a busy box), then the fan-out
     // (a goal too), then the context rows.
-    /** @type {[string, ServeChild, number][]} */
-    const variants = [
-      [VARIANT.info, info, server.port],
-      [VARIANT.off, off, others[0]?.port ?? 0],
-      [VARIANT.speed, speed, others[1]?.port ?? 0],
-      [VARIANT.bare, bare, others[2]?.port ?? 0],
-    ]
     roundResults = await runEslRounds({
-      servers: variants.map(([name, child, port]) => ({ name, port, reset: () => child.ask('reset'), report: () => child.ask('report') })),
+      servers: variants.map(({ name, child, port }) => ({ name, port, reset: () => child.ask('reset'), report: () => child.ask('report') })),
       rounds,
       run: (port, round) => runEslLoad({ ...base, port, channels: top.channels, calls: top.calls, seed: top.channels + round }),
       signal: ctx.signal,
