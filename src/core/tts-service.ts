@@ -106,7 +106,7 @@ export class TtsService {
 
   /**
    * The hit for a resolved phrase, synchronously, counted as `get` counts one; undefined on a
-   * miss, counting nothing (the caller goes on with `getFor`, which counts the miss).
+   * miss, counting nothing (the caller goes on with `getFor` or `getAfterMiss`, which count it).
    */
   hit(resolved: ResolvedPhrase, source: RequestSource): TtsResult | undefined {
     const started = performance.now()
@@ -128,6 +128,14 @@ export class TtsService {
   /** `get` for a phrase resolved earlier (and still current: see isCurrent), counted the same. */
   async getFor(resolved: ResolvedPhrase, options: GetOptions = {}): Promise<TtsResult> {
     return this.#counted(options, () => this.getResolved(resolved, options))
+  }
+
+  /**
+   * `getFor` for a phrase whose `hit` has just missed (no await between): counted the same,
+   * without a second index lookup (getWithoutLookup: a WAV that appeared meanwhile is still a hit).
+   */
+  async getAfterMiss(resolved: ResolvedPhrase, options: GetOptions = {}): Promise<TtsResult> {
+    return this.#counted(options, () => this.getWithoutLookup(resolved, options))
   }
 
   async #counted(options: GetOptions, call: () => Promise<TtsResult>): Promise<TtsResult> {
@@ -200,18 +208,8 @@ export class TtsService {
         .catch(async (err: unknown) => {
           throw (await slot.explainFailure?.(err)) ?? err
         })
-      const entry = await slot.commit(
-        {
-          text: request.text,
-          voice: request.voice,
-          engine: request.engine,
-          engineVersion,
-          sampleRate: request.sampleRate,
-          format: request.format,
-          pinned: options.pin === true,
-        },
-        audio,
-      )
+      const { text, voice, engine, sampleRate, format } = request
+      const entry = await slot.commit({ text, voice, engine, engineVersion, sampleRate, format, pinned: options.pin === true }, audio)
       return { entry, how: audio.origin ?? 'rendered' }
     } finally {
       await slot.release()

@@ -6,8 +6,11 @@ import type { ErrorCode } from '../core/errors.js'
 import type { PrewarmBatches } from '../core/prewarm-batches.js'
 import type { TtsService } from '../core/tts-service.js'
 
-/** The two TtsService methods the ESL adapter calls (a narrow port, easy to fake). */
-export type EslTtsService = Pick<TtsService, 'resolve' | 'get'>
+/**
+ * The TtsService methods the ESL adapter calls (a narrow port, easy to fake): resolve, then hit
+ * (a cached file, at once), else getAfterMiss (or get, which says why an invalid input is invalid).
+ */
+export type EslTtsService = Pick<TtsService, 'resolve' | 'hit' | 'get' | 'getAfterMiss'>
 
 /** Where the inbound client sends CUSTOM pre-warm events: the app's one pre-warm tracker (a request per event). */
 export type EslPrewarm = Pick<PrewarmBatches, 'request'>

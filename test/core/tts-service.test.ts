@@ -230,6 +230,28 @@ describe('TtsService', () => {
     ])
   })
 
+  it('answers a hit from `hit` at once, and after its miss `getAfterMiss` renders with no second lookup, each counted once', async () => {
+    const { store, queue, observer, service } = setup()
+    let lookups = 0
+    const realLookup = store.lookup.bind(store)
+    store.lookup = (key) => {
+      lookups++
+      return realLookup(key)
+    }
+    const resolved = service.resolve(PHRASE)
+    expect(service.hit(resolved, 'esl')).toBeUndefined()
+    const rendered = await service.getAfterMiss(resolved, { source: 'esl' })
+    expect(rendered).toMatchObject({ status: 'rendered', key: resolved.key })
+    expect(lookups).toBe(1)
+    expect(queue.renders).toHaveLength(1)
+    expect(service.hit(resolved, 'esl')).toMatchObject({ status: 'hit', key: resolved.key, path: `/memory/${resolved.key}.wav` })
+    expect(lookups).toBe(2)
+    expect(observer.results).toEqual([
+      ['esl', 'rendered'],
+      ['esl', 'hit'],
+    ])
+  })
+
   it('coalesces concurrent callers of one key onto a single render, and promotes it for a live joiner', async () => {
     const { queue, observer, service } = setup()
     queue.hold()

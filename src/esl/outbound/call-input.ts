@@ -1,6 +1,9 @@
-import { TtsError } from '../../core/errors.js'
+import { TtsError, toTtsError } from '../../core/errors.js'
+import type { Logger } from '../../core/ports/index.js'
 import { parseDeadlineMs, type PhraseInput } from '../../core/phrase.js'
+import type { ResolvedPhrase } from '../../core/tts-service.js'
 import { HOOK_VARIABLES, type ChannelData } from '../codec/channel-data.js'
+import type { EslTtsService } from '../ports.js'
 
 /**
  * How the shipped phrase macro wraps the text: `execute set(tts_cache_text=<guard>$1<end>` (no
@@ -77,4 +80,17 @@ export function unwrapMacroText(value: string): string | TtsError {
 /** What the shipped macro writes into tts_cache_text for `text` (its two branches). */
 export function wrapMacroText(text: string): string {
   return MACRO_TEXT_GUARD + text + (text.includes('%') ? MACRO_END_VERBATIM : MACRO_END_EXACT)
+}
+
+/**
+ * The phrase's key and request, or undefined when the input is invalid: `get` then says why
+ * (and counts the failure as it counts every other).
+ */
+export function resolveInput(service: Pick<EslTtsService, 'resolve'>, input: PhraseInput, log: Logger): ResolvedPhrase | undefined {
+  try {
+    return service.resolve(input)
+  } catch (err) {
+    log.debug({ code: toTtsError(err).code }, 'no cache key for an invalid request')
+    return undefined
+  }
 }

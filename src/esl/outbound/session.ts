@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net'
 import { TtsError, toTtsError, type ErrorCode } from '../../core/errors.js'
 import type { Logger } from '../../core/ports/index.js'
-import type { PhraseInput } from '../../core/phrase.js'
 import { parseChannelData, type ChannelData } from '../codec/channel-data.js'
 import { connectCommand } from '../codec/command.js'
 import type { FrameLimits } from '../codec/frame-parser.js'
@@ -12,7 +11,7 @@ import { observe } from '../observe.js'
 import type { EslCallOutcome, EslObserver, EslTtsService } from '../ports.js'
 import { answerOf, callOutcome, channelVariablesOf, errorAnswer, failedAnswer, type Answer } from './answer.js'
 import { awaitPeerClose } from './await-peer-close.js'
-import { deadlineFor, readInput, textNeedsVerbatimRead } from './call-input.js'
+import { deadlineFor, readInput, resolveInput, textNeedsVerbatimRead } from './call-input.js'
 import { logCall, type EslCallLogLevel } from './call-log.js'
 import { deliverVariables } from './deliver-variables.js'
 import { LazyChildLogger } from './lazy-logger.js'
@@ -44,7 +43,8 @@ export type SessionPhase = 'connecting' | 'waiting' | 'delivering' | 'closing' |
  *
  *   connect → CHANNEL_DATA (tts_cache_text, tts_cache_voice, tts_cache_engine, tts_cache_rate,
  *   tts_cache_deadline_ms) [→ getvar tts_cache_text when its URL encoding is ambiguous]
- *   → TtsService.get (keepAlive, aborted at the deadline or on hangup)
+ *   → TtsService.hit (a cached file, answered at once), else TtsService.getAfterMiss (keepAlive,
+ *   aborted at the deadline or on hangup)
  *   → tts_file / tts_cache_status / tts_cache_key → exit → FreeSWITCH closes.
  *
  * Every step is bounded (connect-phase timeout, the deadline, per-reply timeouts, a close
@@ -178,7 +178,16 @@ export class OutboundSession {
     }
     const input = readInput(data, verbatim)
     if (input instanceof TtsError) return { status: 'error', key: undefined, path: undefined, code: input.code }
-    const wait = waitForAudio(this.#config.service, input, {
+    const service = this.#config.service
+    const resolved = resolveInput(service, input, this.#log)
+    // A hit answers now, as the HTTP hit does (service.hit: the index, the file's stat, counted
+    // as get counts one): no abort signal, deadline timer or promise chain for the common call.
+    // A caller already gone takes the wait's path, which gives up at once.
+    if (resolved !== undefined && !this.#hungUp) {
+      const hit = service.hit(resolved, 'esl')
+      if (hit !== undefined) return answerOf(hit, this.#log)
+    }
+    const wait = waitForAudio((options) => (resolved === undefined ? service.get(input, options) : service.getAfterMiss(resolved, options)), {
       scheduler: this.#config.scheduler,
       dueAt: this.#started + deadlineMs,
       deadlineMs,
@@ -190,7 +199,7 @@ export class OutboundSession {
     try {
       return answerOf(await wait.result, this.#log)
     } catch (err) {
-      return failedAnswer(toTtsError(err).code, this.#keyOf(input))
+      return failedAnswer(toTtsError(err).code, resolved?.key)
     } finally {
       wait.cancel()
       this.#abortWait = undefined
@@ -204,19 +213,6 @@ export class OutboundSession {
     const remainingMs = deadlineMs === 0 ? this.#config.commandTimeoutMs : this.#started + deadlineMs - this.#config.scheduler.now()
     if (remainingMs <= 0) return new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })
     return readVerbatimText(this.#connection, data, Math.min(this.#config.commandTimeoutMs, remainingMs), this.#log)
-  }
-
-  /**
-   * The key of a request whose get() failed (a success returns it): computed only on this path,
-   * so a hit costs one normalisation + hash, not two. undefined when the input itself is invalid.
-   */
-  #keyOf(input: PhraseInput): string | undefined {
-    try {
-      return this.#config.service.resolve(input).key
-    } catch (err) {
-      this.#log.debug({ code: toTtsError(err).code }, 'no cache key for an invalid request')
-      return undefined
-    }
   }
 
   /**

@@ -1,8 +1,6 @@
 import { TtsError } from '../../core/errors.js'
-import type { PhraseInput } from '../../core/phrase.js'
-import type { TtsResult } from '../../core/tts-service.js'
+import type { GetOptions, TtsResult } from '../../core/tts-service.js'
 import type { Scheduler } from '../connection/scheduler.js'
-import type { EslTtsService } from '../ports.js'
 
 export interface AudioWaitOptions {
   readonly scheduler: Scheduler
@@ -27,8 +25,11 @@ export interface AudioWait {
   readonly cancel: () => void
 }
 
-/** One call's `service.get`, bounded by its deadline and abandoned when the channel goes away. */
-export function waitForAudio(service: EslTtsService, input: PhraseInput, options: AudioWaitOptions): AudioWait {
+/**
+ * One call's wait on the service (`get`: `service.get` or `service.getAfterMiss`, given the call's
+ * options), bounded by its deadline and abandoned when the channel goes away.
+ */
+export function waitForAudio(get: (options: GetOptions) => Promise<TtsResult>, options: AudioWaitOptions): AudioWait {
   const { scheduler, dueAt, deadlineMs } = options
   const controller = new AbortController()
   let cancelDeadline: (() => void) | undefined
@@ -40,7 +41,7 @@ export function waitForAudio(service: EslTtsService, input: PhraseInput, options
     }
     options.onAbortable(abort)
     if (options.abandoned) abort(new TtsError('TTS_ERR_ABORTED'))
-    service.get(input, { signal: controller.signal, keepAlive: true, source: 'esl', priority: 'live' }).then(resolve, reject)
+    get({ signal: controller.signal, keepAlive: true, source: 'esl', priority: 'live' }).then(resolve, reject)
     if (controller.signal.aborted) return
     const remainingMs = Math.max(0, dueAt - scheduler.now())
     cancelDeadline = scheduler.schedule(remainingMs, () => abort(new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })))

@@ -26,7 +26,11 @@ const unusedService: EslTtsService = {
   resolve: () => {
     throw new Error('service reached')
   },
+  hit: () => {
+    throw new Error('service reached')
+  },
   get: () => Promise.reject(new Error('service reached')),
+  getAfterMiss: () => Promise.reject(new Error('service reached')),
 }
 
 async function startHook(allow: string | undefined): Promise<{ port: number; logger: RecordingLogger; registry: Registry }> {

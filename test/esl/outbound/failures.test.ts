@@ -103,7 +103,9 @@ describe('deadline', () => {
       {
         service: {
           resolve: () => ({ key: 'b'.repeat(64), request: {} as never, engineVersion: '1' }),
+          hit: () => undefined,
           get: () => new Promise(() => undefined),
+          getAfterMiss: () => new Promise(() => undefined),
         },
       },
     )

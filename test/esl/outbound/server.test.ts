@@ -2,6 +2,7 @@
  * The hook's contract on the real app: real TtsService, real DiskStore on a temp dir, real
  * espeak-ng/flite + sox, real pool, real sockets. FreeSWITCH is the capture-checked double.
  */
+import { rm } from 'node:fs/promises'
 import { Socket } from 'node:net'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { EslTtsService } from '../../../src/esl/ports.js'
@@ -73,6 +74,33 @@ describe('tts_cache hook: the contract', () => {
     expect(second.variables.get('tts_cache_status')).toBe('hit')
     expect(second.played).toBe(hook.expectedPath(TEXT))
     expect(hook.renders()).toBe(1)
+  })
+
+  it('renders again when a cached file was deleted by someone else (a hit is a file that exists now)', async () => {
+    const hook = await startHook({}, cleanups)
+    await hook.call({ variables: [['tts_cache_text', TEXT]] })
+    await rm(hook.expectedPath(TEXT))
+    const again = await hook.call({ variables: [['tts_cache_text', TEXT]] })
+    expect(again.variables.get('tts_cache_status')).toBe('rendered')
+    expect(again.played).toBe(hook.expectedPath(TEXT))
+    expect(await isWavFile(hook.expectedPath(TEXT))).toBe(true)
+    expect(hook.renders()).toBe(2)
+  })
+
+  it('counts each call once in the service metrics: a render, a hit, an invalid request', async () => {
+    const hook = await startHook({}, cleanups)
+    await hook.call({ variables: [['tts_cache_text', TEXT]] })
+    await hook.call({ variables: [['tts_cache_text', TEXT]] })
+    await hook.call({ variables: [['tts_cache_text', TEXT]] })
+    await hook.call({ variables: [['tts_cache_text', TEXT], ['tts_cache_engine', 'nosuchengine']] })
+    const text = await hook.test.app.metrics.text()
+    const sample = (series: string): number | undefined => {
+      const line = text.split('\n').find((l) => l.startsWith(`${series} `))
+      return line === undefined ? undefined : Number(line.slice(series.length + 1))
+    }
+    expect(sample('tts_requests_total{source="esl",result="rendered"}')).toBe(1)
+    expect(sample('tts_requests_total{source="esl",result="hit"}')).toBe(2)
+    expect(sample('tts_errors_total{source="esl",code="TTS_ERR_UNKNOWN_ENGINE"}')).toBe(1)
   })
 
   it('reports coalesced for a call that joined a render in progress', async () => {
@@ -258,16 +286,21 @@ describe('tts_cache hook: untrusted caller text', () => {
     }
   })
 
-  it('refuses to write a path with a line break (status error, no injection)', async () => {
+  it.each(['hit', 'rendered'] as const)('refuses to write a path with a line break (status error, no injection): a %s', async (status) => {
     // A stub service: the real DiskStore only hands out hash-derived paths, so it cannot produce this.
     const key = 'a'.repeat(64)
+    const bad = { key, path: '/var/x.wav\n\nexit', status, bytes: 1, durationMs: 1, entry: {} as never }
     const service: EslTtsService = {
       resolve: () => ({ key, request: {} as never, engineVersion: '1' }),
-      get: () => Promise.resolve({ key, path: '/var/x.wav\n\nexit', status: 'hit', bytes: 1, durationMs: 1, entry: {} as never }),
+      // A hit answers from `hit`; a miss waits on `getAfterMiss` (the resolved phrase), never `get`.
+      hit: () => (status === 'hit' ? bad : undefined),
+      getAfterMiss: () => Promise.resolve(bad),
+      get: () => Promise.reject(new Error('get is for an input that does not resolve')),
     }
     const hook = await startHook({}, cleanups, { service })
     const result = await hook.call({ variables: [['tts_cache_text', TEXT]] })
     expect(result.variables.get('tts_cache_status')).toBe('error')
+    expect(result.variables.get('tts_cache_key')).toBe(key)
     expect(result.played).toBe(FALLBACK_WAV)
     for (const command of result.commands) expect(command.line).toMatch(ALLOWED_COMMAND)
   })
