@@ -107,13 +107,13 @@ case "$mode" in
   setup) say "ready" ;;
   serve)
     # The cache directory: TTS_CACHE_DIR, else the one default every command uses (docs/configuration.md).
-    # Memory (docs/operations.md, Memory): at most 2 glibc malloc arenas; a smaller V8 young
-    # generation and old-generation growth step (src/supervision/serve-memory.ts). The
-    # supervisor passes both on to its child.
+    # Memory (docs/operations.md, Memory): one glibc malloc arena, a small V8 young generation
+    # and a small old-generation growth step (src/supervision/serve-memory.ts). The supervisor
+    # passes them on to its child.
     # --supervise: a frozen or crashed service is killed and started again (docs/operations.md).
-    export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
+    export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-1}"
     export MALLOC_MMAP_THRESHOLD_="${MALLOC_MMAP_THRESHOLD_:-131072}"
-    exec node --max-semi-space-size=4 --optimize-for-size dist/cli/main.js serve --supervise "$@" ;;
+    exec node --max-semi-space-size=1 --heap-growing-percent=10 dist/cli/main.js serve --supervise "$@" ;;
   test)
     mkdir -p .tmp
     rm -f .tmp/vitest.json

@@ -6,14 +6,19 @@
  * systemd unit, the Docker image, scripts/bootstrap.sh. docs/operations.md ("Memory") has the
  * measurements; docs/configuration.md lists them.
  *
- * - `--max-semi-space-size=4`: the start-up scan otherwise grows V8's young generation to its
- *   maximum and V8 keeps it.
- * - `--optimize-for-size`: V8's old generation grows its next collection limit by a smaller
- *   factor. Without it, under steady ESL + HTTP load garbage piles up in the old generation
- *   between full collections (V8 heap 43 → 170 MiB, RSS 124 → 300 MiB in 3 minutes); with it the
- *   heap settles near 60 MiB. No hard limit: a larger index is not killed by an out-of-memory.
- * - `MALLOC_ARENA_MAX=2`: glibc gives every thread that mallocs (libuv's pool, the watchdog
- *   thread, V8's helpers) an arena of its own, up to 8 per core, each keeping freed memory.
+ * - `--max-semi-space-size=1`: V8's young generation at 1 MiB a semi-space (the start-up scan
+ *   otherwise grows it to its maximum and V8 keeps it).
+ * - `--heap-growing-percent=10`: after each full collection V8 lets the old generation grow by
+ *   10 % before the next one. Its own step is much larger, and under steady ESL + HTTP load the
+ *   garbage piles up between full collections (the soak: heap 136 → 152 MiB, RSS 278 MiB within
+ *   a minute without it; 143.6 MiB at most over 5 minutes with it).
+ * - `MALLOC_ARENA_MAX=1`: one glibc malloc arena. With more, a thread that mallocs (V8's
+ *   compiler threads above all: Maglev and TurboFan build their graphs in malloc'd zones) gets an
+ *   arena of its own, and the holes its freed zones leave stay resident: the k6 mixed load with
+ *   100,000 entries peaked at 197.7 MiB with 2 arenas, 142.7 MiB with 1 (30 s runs at f4c551f).
+ * - No `--optimize-for-size` (shipped until f4c551f, with 2 arenas: 143.9 MiB in the same run):
+ *   it held memory down the same ways, but also compiles for size; the ESL hook costs 0.76x
+ *   the CPU per call without it (docs/configuration.md has the numbers).
  * - `MALLOC_MMAP_THRESHOLD_=131072`: a fixed threshold, so an allocation of 128 KiB or more (a
  *   WAV's Buffer, a read chunk) is its own mapping, given back to the system when freed. glibc's
  *   default threshold grows to the largest block freed so far (up to 32 MiB): after the first
@@ -21,11 +26,11 @@
  *   (k6 mixed, 100k entries: RSS 165 → 154 MiB with it; docs/operations.md, "Memory").
  */
 
-/** Node flags `serve` runs with (not allowed in NODE_OPTIONS: `--optimize-for-size` is not). */
-export const SERVE_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=4', '--optimize-for-size'])
+/** Node flags `serve` runs with (on the command line: NODE_OPTIONS does not allow `--heap-growing-percent`). */
+export const SERVE_NODE_FLAGS: readonly string[] = Object.freeze(['--max-semi-space-size=1', '--heap-growing-percent=10'])
 
 /** Environment `serve` runs with, unless the operator set the variable already. */
-export const SERVE_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' })
+export const SERVE_ENV_DEFAULTS: Readonly<Record<string, string>> = Object.freeze({ MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' })
 
 /**
  * `--name=value` and `--name value` → `--name`; V8 accepts `_` for `-` in flag names, and
@@ -39,8 +44,7 @@ function flagName(arg: string): string {
 /**
  * The supervised child's Node flags: the parent's own (`execArgv`), then each of
  * SERVE_NODE_FLAGS the operator did not give already, on the command line or in NODE_OPTIONS
- * (an operator's `--max-semi-space-size=8` stays theirs, and so does `--no-optimize-for-size`:
- * docs/configuration.md says when to drop it).
+ * (an operator's `--max-semi-space-size=8` stays theirs; a `--no-X` is a choice about `--X`).
  */
 export function serveChildExecArgv(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
   const given = new Set([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].filter((a) => a.startsWith('--')).map(flagName))

@@ -38,7 +38,8 @@ describe('systemd unit (deploy/systemd/tts-cache.service)', () => {
     expect(BOOTSTRAP).toContain('tools="$root/.tools/node24"')
     expect(BOOTSTRAP).toContain('bin="$tools/node_modules/$pkg/bin"')
     expect(execStart).toContain('/opt/tts-cache/dist/cli/main.js serve')
-    expect(execStart).toContain('--max-semi-space-size=4 --optimize-for-size')
+    expect(execStart).toContain('--max-semi-space-size=1 --heap-growing-percent=10')
+    expect(execStart).not.toContain('--optimize-for-size')
   })
 
   it('restarts always, reads an EnvironmentFile, and is hardened', () => {

@@ -68,11 +68,12 @@ async function supervisedChild(env: Record<string, string>, nodeArgs: readonly s
 const shippedEnv = Object.entries(SERVE_ENV_DEFAULTS).map(([name, value]) => `${name}=${value}`)
 
 describe('serve --supervise: the child runs with the memory settings', () => {
-  it('the settings: at most 2 arenas, and blocks of 128 KiB or more mapped on their own (a fixed threshold)', () => {
-    expect(SERVE_ENV_DEFAULTS).toEqual({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' })
+  it('the settings: one arena, blocks of 128 KiB or more mapped on their own (a fixed threshold), a small young generation and growth step, no --optimize-for-size', () => {
+    expect(SERVE_ENV_DEFAULTS).toEqual({ MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' })
+    expect(SERVE_NODE_FLAGS).toEqual(['--max-semi-space-size=1', '--heap-growing-percent=10'])
   })
 
-  it('sets MALLOC_ARENA_MAX=2, MALLOC_MMAP_THRESHOLD_=131072 and the V8 flags when the operator did not', async () => {
+  it('sets MALLOC_ARENA_MAX=1, MALLOC_MMAP_THRESHOLD_=131072 and the V8 flags when the operator did not', async () => {
     const { environ, argv } = await supervisedChild({})
     for (const variable of shippedEnv) expect(environ).toContain(variable)
     const script = argv.indexOf(join(ROOT, 'dist/cli/main.js'))
@@ -84,26 +85,25 @@ describe('serve --supervise: the child runs with the memory settings', () => {
   it("keeps the operator's own MALLOC_ARENA_MAX and V8 flag values (environment and NODE_OPTIONS)", async () => {
     const { environ, argv } = await supervisedChild({ MALLOC_ARENA_MAX: '4', NODE_OPTIONS: '--max-semi-space-size=8' })
     expect(environ).toContain('MALLOC_ARENA_MAX=4')
-    expect(environ).not.toContain('MALLOC_ARENA_MAX=2')
+    expect(environ).not.toContain('MALLOC_ARENA_MAX=1')
     expect(environ).toContain('NODE_OPTIONS=--max-semi-space-size=8')
-    expect(argv).not.toContain('--max-semi-space-size=4')
-    expect(argv).toContain('--optimize-for-size')
+    expect(argv).not.toContain('--max-semi-space-size=1')
+    expect(argv).toContain('--heap-growing-percent=10')
   })
 
-  it("keeps an operator's --no-optimize-for-size: the child runs without it (docs/configuration.md: drop it when speed matters more)", async () => {
-    const { argv } = await supervisedChild({}, ['--no-optimize-for-size'])
-    expect(argv).toContain('--no-optimize-for-size')
-    expect(argv).not.toContain('--optimize-for-size')
-    expect(argv).toContain('--max-semi-space-size=4')
+  it("keeps an operator's own flags: the old --optimize-for-size and a growth step of their own (docs/configuration.md)", async () => {
+    const { argv } = await supervisedChild({}, ['--optimize-for-size', '--heap-growing-percent=30'])
+    expect(argv).toContain('--optimize-for-size')
+    expect(argv).toContain('--heap-growing-percent=30')
+    expect(argv).not.toContain('--heap-growing-percent=10')
+    expect(argv).toContain('--max-semi-space-size=1')
   })
 
   it('adds only the flags and variables not given already (pure helpers)', () => {
     expect(serveChildExecArgv([], undefined)).toEqual([...SERVE_NODE_FLAGS])
-    expect(serveChildExecArgv(['--max_semi_space_size', '16', '--optimize-for-size'], undefined)).toEqual(['--max_semi_space_size', '16', '--optimize-for-size'])
-    expect(serveChildExecArgv(['--inspect'], '--max-semi-space-size=2')).toEqual(['--inspect', '--optimize-for-size'])
-    // Turning a flag off is a choice too: the child must not get it back after the operator's `--no-`.
-    expect(serveChildExecArgv(['--no-optimize-for-size'], undefined)).toEqual(['--no-optimize-for-size', '--max-semi-space-size=4'])
-    expect(serveChildExecArgv(['--no_optimize_for_size', '--max-semi-space-size=4'], undefined)).toEqual(['--no_optimize_for_size', '--max-semi-space-size=4'])
+    expect(serveChildExecArgv(['--max_semi_space_size', '16', '--heap_growing_percent=25'], undefined)).toEqual(['--max_semi_space_size', '16', '--heap_growing_percent=25'])
+    expect(serveChildExecArgv(['--inspect'], '--max-semi-space-size=2')).toEqual(['--inspect', '--heap-growing-percent=10'])
+    expect(serveChildExecArgv(['--optimize-for-size'], undefined)).toEqual(['--optimize-for-size', ...SERVE_NODE_FLAGS])
     expect(serveChildEnv({ A: '1' })).toEqual({ A: '1', ...SERVE_ENV_DEFAULTS })
     expect(serveChildEnv({ MALLOC_ARENA_MAX: '8' })).toEqual({ ...SERVE_ENV_DEFAULTS, MALLOC_ARENA_MAX: '8' })
     expect(serveChildEnv({ MALLOC_MMAP_THRESHOLD_: '65536' })).toEqual({ ...SERVE_ENV_DEFAULTS, MALLOC_MMAP_THRESHOLD_: '65536' })
@@ -144,12 +144,14 @@ describe('the shipped ways to start serve carry the memory settings', () => {
     expect(fork.execArgv).toEqual(SERVE_NODE_FLAGS)
     expect(fork.env).toMatchObject({ ...SERVE_ENV_DEFAULTS, TTS_ESL_CALL_LOG: 'info' })
     const esl = await readFile(join(ROOT, 'load/bench/scenarios/esl.js'), 'utf8')
-    // esl-serve gets the deployed flags and environment; only the variant that measures what
-    // --optimize-for-size costs the hook swaps the flags (SERVE_NODE_ARGS without it).
-    expect(esl).toMatch(/const deployed = asDeployed\(/)
+    // esl-serve gets the deployed flags and environment; only the variant that measures the flags
+    // shipped until f4c551f swaps them (and its arena limit).
+    expect(esl).toMatch(/const deployed = asDeployed\(\{ TTS_ESL_ENABLED: 'true', TTS_ESL_CALL_LOG: o\.name, \.\.\.o\.env \}\)/)
     expect(esl).toMatch(/env: deployed\.env, execArgv: o\.nodeArgs === undefined \? deployed\.execArgv :/)
-    expect([...esl.matchAll(/nodeArgs: (\w+)/g)].map((m) => m[1])).toEqual(['SPEED_NODE_ARGS'])
-    expect(esl).toMatch(/const SPEED_NODE_ARGS = SERVE_NODE_ARGS\.filter\(\(a\) => a !== '--optimize-for-size'\)/)
+    expect([...esl.matchAll(/nodeArgs: (\w+)/g)].map((m) => m[1])).toEqual(['PREVIOUS_NODE_ARGS'])
+    expect([...esl.matchAll(/env: (PREVIOUS_ENV|\w+),/g)].map((m) => m[1])).toContain('PREVIOUS_ENV')
+    expect(esl).toMatch(/const PREVIOUS_NODE_ARGS = Object\.freeze\(\['--max-semi-space-size=4', '--optimize-for-size'\]\)/)
+    expect(esl).toMatch(/const PREVIOUS_ENV = Object\.freeze\(\{ MALLOC_ARENA_MAX: '2' \}\)/)
   })
 
   it('scripts/bootstrap.sh serve: exports each malloc setting (unless set) and runs node with the V8 flags', async () => {

@@ -16,8 +16,8 @@ import { REPO_ROOT } from './ours.js'
  * systemd unit run `serve` with (src/supervision/serve-memory.ts; test/faults/serve-memory.test.ts
  * keeps these copies equal to it).
  */
-export const SERVE_NODE_ARGS = Object.freeze(['--max-semi-space-size=4', '--optimize-for-size'])
-export const SERVE_ENV = Object.freeze({ MALLOC_ARENA_MAX: '2', MALLOC_MMAP_THRESHOLD_: '131072' })
+export const SERVE_NODE_ARGS = Object.freeze(['--max-semi-space-size=1', '--heap-growing-percent=10'])
+export const SERVE_ENV = Object.freeze({ MALLOC_ARENA_MAX: '1', MALLOC_MMAP_THRESHOLD_: '131072' })
 
 /**
  * Resident set size of a process, from /proc (Linux).

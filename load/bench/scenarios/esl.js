@@ -12,7 +12,7 @@
  * - paced at 500 channels: calls arrive at a steady rate, as on a PBX with 500 calls in progress
  *   each asking for a prompt every couple of seconds.
  * Never one run (issue 19): 500 channels runs 5 interleaved rounds per server (call log info,
- * the default; off; info without --optimize-for-size; the bare Node hook,
+ * the default; off; info with the flags shipped until f4c551f; the bare Node hook,
  * fixtures/bare-esl-hook.js, the ceiling); 1 channel, 100 channels and paced run 5 interleaved
  * rounds of their own against the default (info), the order rotating (1, 100, paced; 100,
  * paced, 1; …), each row the median (min–max) over its rounds; the fan-out runs 5 rounds.
@@ -44,10 +44,14 @@ export const ESL_RATE_GOAL = 3000
 /** Rounds of the context rows (1 and 100 channels back to back, paced): issue 19's minimum. */
 export const ESL_SHAPE_ROUNDS = 5
 const PACED = 'paced'
-/** The deployed flags without the one that trades speed for memory (docs/configuration.md). */
-const SPEED_NODE_ARGS = SERVE_NODE_ARGS.filter((a) => a !== '--optimize-for-size')
+/**
+ * The flags and arena limit `serve` shipped with until f4c551f (docs/configuration.md, "Process
+ * memory"): what dropping --optimize-for-size for one malloc arena bought the hook, every run.
+ */
+const PREVIOUS_NODE_ARGS = Object.freeze(['--max-semi-space-size=4', '--optimize-for-size'])
+const PREVIOUS_ENV = Object.freeze({ MALLOC_ARENA_MAX: '2' })
 /** The variants of the goal's level, as named in its tables. */
-const VARIANT = Object.freeze({ info: 'info', off: 'off', speed: 'info, no --optimize-for-size', bare: 'bare Node hook' })
+const VARIANT = Object.freeze({ info: 'info', off: 'off', previous: 'info, the flags until f4c551f', bare: 'bare Node hook' })
 
 /**
  * @typedef {{ count: number, p50Ms: number, p90Ms: number, p99Ms: number, p999Ms: number, maxMs: number, meanMs: number, byStatus: Record<string, number> }} ServiceSummary
@@ -132,13 +136,13 @@ export async function eslScenario(ctx) {
   ctx.progress(`starting load/esl-serve.ts (pre-warms ${phrases} phrases with real renders)`)
   // Three servers on one cache dir, as `serve` runs the hook (info log level, to a file): the
   // default call log (TTS_ESL_CALL_LOG=info, one line per call), the call log off, and the
-  // default without --optimize-for-size; beside them the bare Node hook (the ceiling: the
-  // protocol and the socket, no service). The top level goes round them round by round.
+  // default with the flags shipped until f4c551f; beside them the bare Node hook (the ceiling:
+  // the protocol and the socket, no service). The top level goes round them round by round.
   const info = startServe(ctx, serveSource, { name: 'info', workDir, phrases, prefix })
   /** @type {ServeChild | undefined} */
   let off
   /** @type {ServeChild | undefined} */
-  let speed
+  let previous
   /** @type {ServeChild | undefined} */
   let bare
   /** @type {import('../lib/esl-rounds.js').ShapeRun[]} */
@@ -159,12 +163,12 @@ export async function eslScenario(ctx) {
     const server = await info.ask('ready')
     ready = server
     off = startServe(ctx, serveSource, { name: 'off', workDir, phrases, prefix })
-    speed = startServe(ctx, serveSource, { name: 'info', workDir, phrases, prefix, nodeArgs: SPEED_NODE_ARGS, logName: 'speed' })
+    previous = startServe(ctx, serveSource, { name: 'info', workDir, phrases, prefix, nodeArgs: PREVIOUS_NODE_ARGS, env: PREVIOUS_ENV, logName: 'previous' })
     bare = startChild(path.join(ctx.repoRoot, 'load/bench/fixtures/bare-esl-hook.js'), 'the bare Node hook', ['--file', path.join(ctx.repoRoot, 'load/bench/fixtures/bare-esl-hook.js')], { execArgv: [], env: process.env })
     // Each server with the port and pid it answered `ready` with (info first: its pre-warm fills the shared cache).
     /** @type {{ name: string, child: ServeChild, port: number, pid: number }[]} */
     const variants = [{ name: VARIANT.info, child: info, port: server.port, pid: server.pid }]
-    for (const [name, child] of /** @type {[string, ServeChild][]} */ ([[VARIANT.off, off], [VARIANT.speed, speed], [VARIANT.bare, bare]])) {
+    for (const [name, child] of /** @type {[string, ServeChild][]} */ ([[VARIANT.off, off], [VARIANT.previous, previous], [VARIANT.bare, bare]])) {
       /** @type {{ port: number, pid: number }} */
       const { port, pid } = await child.ask('ready')
       variants.push({ name, child, port, pid })
@@ -210,10 +214,10 @@ export async function eslScenario(ctx) {
       const { profile } = /** @type {{ profile: any }} */ (await info.ask('profile-stop'))
       if (profile !== undefined) profiles.push(profileMarkdown(summarizeCpuProfile(profile, 20), `the ESL server (esl-serve, call log info) under ${top.channels} channels back to back`))
     }
-    for (const child of [info, off, speed, bare]) await child.ask('stop', 'stopped')
+    for (const child of [info, off, previous, bare]) await child.ask('stop', 'stopped')
   } finally {
     if (pinned && ownCpus !== undefined && !pin(process.pid, ownCpus)) throw new Error(`esl: could not restore this process's CPU affinity (${ownCpus})`)
-    for (const child of [info, off, speed, bare]) await child?.kill()
+    for (const child of [info, off, previous, bare]) await child?.kill()
   }
 
   const shapes = summarizeShapes(shapeRuns)
@@ -225,11 +229,11 @@ export async function eslScenario(ctx) {
       .join(', ')
   const defaults = summarizeVariant(roundResults, VARIANT.info)
   const offSummary = summarizeVariant(roundResults, VARIANT.off)
-  const speedSummary = summarizeVariant(roundResults, VARIANT.speed)
+  const previousSummary = summarizeVariant(roundResults, VARIANT.previous)
   const bareSummary = summarizeVariant(roundResults, VARIANT.bare)
   const rate = (/** @type {import('../lib/esl-rounds.js').RoundResult} */ r) => r.client.lookupsPerSecond
   const p99 = (/** @type {import('../lib/esl-rounds.js').RoundResult} */ r) => r.service.p99Ms
-  const ratios = [VARIANT.off, VARIANT.speed, VARIANT.bare].map((other) => ({
+  const ratios = [VARIANT.off, VARIANT.previous, VARIANT.bare].map((other) => ({
     other,
     rate: roundRatio(roundResults, VARIANT.info, other, rate),
     p99: roundRatio(roundResults, VARIANT.info, other, p99),
@@ -252,8 +256,8 @@ export async function eslScenario(ctx) {
       `The context rows (${levels.map((l) => `${l.channels} channel${l.channels === 1 ? '' : 's'} back to back, ${fmtInt(l.calls)} calls`).join('; ')}; ${paced.channels} channels paced at ${paced.ratePerSecond} calls/s, ${fmtInt(paced.calls)} calls) ` +
       `run against the default call log in ${shapeRounds} interleaved rounds (after the fan-out; a round the budget cuts is dropped whole), the order rotating each round; each cell is the median (min–max) over the rounds, calls and failures are summed. ` +
       `The goal's level (${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round) runs in ${rounds} interleaved rounds against four servers, the order reversed every other round: ` +
-      'three esl-serve processes on one cache dir — TTS_ESL_CALL_LOG=info (the default: one info line per call), TTS_ESL_CALL_LOG=off, and info again without `--optimize-for-size` ' +
-      `(\`${SPEED_NODE_ARGS.join(' ')}\` instead of \`${SERVE_NODE_ARGS.join(' ')}\`: what the deployed memory flag costs the hook) — and the bare Node hook ` +
+      'three esl-serve processes on one cache dir — TTS_ESL_CALL_LOG=info (the default: one info line per call), TTS_ESL_CALL_LOG=off, and info again with the flags shipped until f4c551f ' +
+      `(\`${PREVIOUS_NODE_ARGS.join(' ')}\` and MALLOC_ARENA_MAX=${PREVIOUS_ENV.MALLOC_ARENA_MAX} instead of \`${SERVE_NODE_ARGS.join(' ')}\` and one arena: what the change of flags bought the hook) — and the bare Node hook ` +
       '(load/bench/fixtures/bare-esl-hook.js, plain `node`: the same bytes on the wire, a sha256 and a stat per call, and nothing else — no index, metrics, log line, timeouts or limits: ' +
       'the most calls/s any Node hook could carry here under this generator, a ceiling, not a competitor). The goal is judged on the default, as the median of its rounds with min–max; ' +
       'ratios are medians of the per-round ratios. ' +
@@ -297,10 +301,10 @@ export async function eslScenario(ctx) {
         ]),
       },
       {
-        caption: `${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round: the default (call log info, the deployed flags) vs the call log off, vs the default without --optimize-for-size, vs the bare Node hook; interleaved rounds (median (min–max); ratios: median (min–max) of the per-round ratios)`,
+        caption: `${top.channels} channels back to back, ${fmtInt(top.calls)} calls a round: the default (call log info, the deployed flags) vs the call log off, vs the flags shipped until f4c551f, vs the bare Node hook; interleaved rounds (median (min–max); ratios: median (min–max) of the per-round ratios)`,
         headers: ['server', 'rounds', 'lookups/s', 'service p50', 'service p99', 'CPU µs/call: service', 'CPU µs/call: generator', 'failed'],
         rows: [
-          ...[defaults, offSummary, speedSummary, bareSummary].map((v) => [
+          ...[defaults, offSummary, previousSummary, bareSummary].map((v) => [
             v.variant === VARIANT.info ? 'info (default)' : v.variant === VARIANT.off ? 'call log off' : v.variant,
             String(v.rate.n),
             fmtSpread(v.rate, fmtInt),
@@ -371,7 +375,7 @@ export async function eslScenario(ctx) {
         name: `ESL lookups/s, ${top.channels} channels back to back (call log info, median of ${defaults.rate.n} rounds)`,
         target: `≥ ${fmtInt(ESL_RATE_GOAL)}/s`,
         value: measured
-          ? `${fmtSpread(defaults.rate, fmtInt)}/s (call log off: ${fmtSpread(offSummary.rate, fmtInt)}/s; without --optimize-for-size: ${fmtSpread(speedSummary.rate, fmtInt)}/s; the bare Node hook, the ceiling: ${fmtSpread(bareSummary.rate, fmtInt)}/s; load average ${fmtSpread(loads, (l) => l.toFixed(2))})`
+          ? `${fmtSpread(defaults.rate, fmtInt)}/s (call log off: ${fmtSpread(offSummary.rate, fmtInt)}/s; the flags until f4c551f: ${fmtSpread(previousSummary.rate, fmtInt)}/s; the bare Node hook, the ceiling: ${fmtSpread(bareSummary.rate, fmtInt)}/s; load average ${fmtSpread(loads, (l) => l.toFixed(2))})`
           : 'n/a',
         met: measured ? medianRate >= ESL_RATE_GOAL : undefined,
         why:
@@ -379,8 +383,8 @@ export async function eslScenario(ctx) {
           `(≈ ${fmtInt(1e6 / defaults.serviceCpuUs.median)} calls/s on one core), generator ${fmtInt(defaults.clientCpuUs.median)} µs ` +
           `(≈ ${fmtInt(1e6 / defaults.clientCpuUs.median)}/s)${pinned ? ', each pinned to its own core' : ''}; whichever is the lower bounds the rate, ` +
           'and CPU time taken by other work on the machine comes off both — see the profile and the load average. ' +
-          `Where the service's CPU goes, from the same rounds: the deployed \`--optimize-for-size\` (kept for the memory goal: docs/configuration.md) makes each call cost ${fmtSpread(ratioOf(VARIANT.speed).cpu, times)} the CPU it costs without it; ` +
-          `our hook without it costs ${fmtInt(speedSummary.serviceCpuUs.median)} µs a call against ${fmtInt(bareSummary.serviceCpuUs.median)} µs for the bare Node hook (the index, the stat, metrics, the call log, timeouts and limits). ` +
+          `Where the service's CPU goes, from the same rounds: a call costs ${fmtSpread(ratioOf(VARIANT.previous).cpu, times)} the CPU it cost with the flags shipped until f4c551f (\`--optimize-for-size\`: docs/configuration.md), ` +
+          `and ${fmtInt(defaults.serviceCpuUs.median)} µs against ${fmtInt(bareSummary.serviceCpuUs.median)} µs for the bare Node hook (the index, the stat, metrics, the call log, timeouts and limits). ` +
           `The bare hook itself reaches ${fmtSpread(bareSummary.rate, fmtInt)}/s with this generator: the ceiling for any Node hook on this box.`,
       },
     ],
@@ -439,12 +443,12 @@ async function runShapeRounds(o) {
  * cache dir).
  * @param {import('./context.js').ScenarioContext} ctx
  * @param {string} serveSource
- * @param {{ name: 'info' | 'off', workDir: string, phrases: number, prefix: string, nodeArgs?: readonly string[], logName?: string }} o
+ * @param {{ name: 'info' | 'off', workDir: string, phrases: number, prefix: string, nodeArgs?: readonly string[], env?: Readonly<Record<string, string>>, logName?: string }} o
  * @returns {ServeChild}
  */
 function startServe(ctx, serveSource, o) {
   const logName = o.logName ?? o.name
-  const deployed = asDeployed({ TTS_ESL_ENABLED: 'true', TTS_ESL_CALL_LOG: o.name })
+  const deployed = asDeployed({ TTS_ESL_ENABLED: 'true', TTS_ESL_CALL_LOG: o.name, ...o.env })
   const args = ['--dist', path.join(ctx.repoRoot, 'dist'), '--cache-dir', path.join(o.workDir, 'cache'), '--phrases', String(o.phrases), '--prefix', o.prefix, '--log', path.join(o.workDir, `esl-serve-${logName}.log`), '--log-level', 'info']
   return startChild(serveSource, `esl-serve (${logName})`, args, { env: deployed.env, execArgv: o.nodeArgs === undefined ? deployed.execArgv : [...o.nodeArgs] })
 }
