@@ -36,6 +36,16 @@ export interface HitListenerDeps {
 
 type Listener = (request: IncomingMessage, response: ServerResponse) => void
 
+/** A request the hit listener holds while the render it joined is in flight. */
+interface Waiter {
+  readonly request: IncomingMessage
+  readonly response: ServerResponse
+  /** Fastify's listener, for a waiter it cannot answer itself. */
+  readonly general: Listener
+  /** performance.now() at arrival, for the request-duration metric. */
+  readonly started: number
+}
+
 /**
  * A node:http request listener that answers a request itself (true), or leaves it alone (false,
  * having sent nothing: `general`, Fastify, answers it). Having returned true it may still hand the
@@ -92,31 +102,8 @@ const TTS_ROUTE = '/v1/tts'
  * (`takeWaited`), which answers as for its own waiters: the same error body, or the file.
  */
 export function hitListener(deps: HitListenerDeps): FastPath {
-  const { store, service, phrases, hot, requestId, metrics, stepAside, closing, deadlineMs } = deps
-  /** Waits (bounded) on the render in flight, then answers the request or hands it to `general`. */
-  const answerWhenRendered = async (request: IncomingMessage, response: ServerResponse, general: Listener, waiting: Promise<TtsResult>, started: number): Promise<void> => {
-    let outcome: TtsResult | Error
-    try {
-      outcome = await waiting
-    } catch (err) {
-      markCountedByService(err)
-      outcome = err instanceof Error ? err : new Error(String(err))
-    }
-    // Pressure or a verbose log level since it arrived do not send it to Fastify: it has waited,
-    // and its bytes are in memory (shedding it now would waste the wait).
-    const file = outcome instanceof Error || response.destroyed || closing() ? undefined : await inMemory(outcome, hot)
-    // The request that rendered first: its answer (Fastify's, a few promise steps behind on the
-    // same read of the bytes) is written before a thousand waiters' (issue 19: waiters must not delay it).
-    if (file !== undefined) await nextTurn()
-    // The index may have moved on while the bytes were read (a purge, a refresh): Fastify looks again.
-    if (file !== undefined && !response.destroyed && !closing() && store.peek(file.entry.key) === file.entry) {
-      writeWholeHotFile(response, request.method, ['x-request-id', requestId(request)], file, 'coalesced')
-      metrics.requestFinished(request.method ?? 'GET', TTS_ROUTE, 200, (performance.now() - started) / 1000)
-      return
-    }
-    waited.set(request, outcome)
-    general(request, response)
-  }
+  const { store, service, phrases, hot, requestId, metrics, stepAside, deadlineMs } = deps
+  const answerWhenRendered = renderWaiters(deps)
   return (request, response, general) => {
     const method = request.method
     if (method !== 'GET' && method !== 'HEAD') return false
@@ -143,7 +130,7 @@ export function hitListener(deps: HitListenerDeps): FastPath {
       if (resolved === undefined || !service.isRendering(key)) return false
       // getFor reaches the single flight before its first await: it joins the render just seen.
       const waiting = service.getFor(resolved, { source: 'http', signal: requestWaitSignal(response, deadlineMs) })
-      void answerWhenRendered(request, response, general, waiting, started)
+      void answerWhenRendered({ request, response, general, started }, waiting)
       return true
     }
     const file = hot.get(indexed)
@@ -155,6 +142,68 @@ export function hitListener(deps: HitListenerDeps): FastPath {
     metrics.requestFinished(method, resolved === undefined ? AUDIO_ROUTE : TTS_ROUTE, 200, (performance.now() - started) / 1000)
     return true
   }
+}
+
+/**
+ * The hit listener's waiters of renders in flight: `answerWhenRendered(waiter, waiting)` waits
+ * (bounded: the waiter's signal) on the render it joined, then answers it from memory with the
+ * others of its batch, or hands it to Fastify with what the wait came to.
+ */
+function renderWaiters(deps: Pick<HitListenerDeps, 'store' | 'hot' | 'requestId' | 'metrics' | 'closing'>): (waiter: Waiter, waiting: Promise<TtsResult>) => Promise<void> {
+  const { store, hot, requestId, metrics, closing } = deps
+  /**
+   * Waiters whose render gave this entry, gathered while its bytes are read: one read, one turn
+   * and one loop of writes for all of them (issue 19, goal 3), not a read, a turn and a promise
+   * chain each. A waiter whose wait settles after its batch was answered starts another.
+   */
+  const batches = new Map<CacheEntry, Array<[Waiter, TtsResult]>>()
+  /** Hands a waiter to Fastify with what its wait came to (see `takeWaited`). */
+  const handOver = (waiter: Waiter, outcome: TtsResult | Error): void => {
+    waited.set(waiter.request, outcome)
+    waiter.general(waiter.request, waiter.response)
+  }
+  const answerBatch = async (result: TtsResult, batch: Array<[Waiter, TtsResult]>): Promise<void> => {
+    const file = await inMemory(result, hot)
+    // The request that rendered first: its answer (Fastify's, a few promise steps behind on the
+    // same read of the bytes) is written before its waiters' (issue 19: waiters must not delay it).
+    if (file !== undefined) await nextTurn()
+    batches.delete(result.entry)
+    // The index may have moved on while the bytes were read (a purge, a refresh): Fastify looks again.
+    const current = file !== undefined && store.peek(file.entry.key) === file.entry ? file : undefined
+    for (const [waiter, own] of batch) {
+      const { request, response } = waiter
+      if (current === undefined || response.destroyed || closing()) {
+        handOver(waiter, own)
+        continue
+      }
+      writeWholeHotFile(response, request.method, ['x-request-id', requestId(request)], current, 'coalesced')
+      metrics.requestFinished(request.method ?? 'GET', TTS_ROUTE, 200, (performance.now() - waiter.started) / 1000)
+    }
+  }
+  /** Waits (bounded) on the render in flight, then joins its entry's batch or hands the request to `general`. */
+  const answerWhenRendered = async (waiter: Waiter, waiting: Promise<TtsResult>): Promise<void> => {
+    let outcome: TtsResult | Error
+    try {
+      outcome = await waiting
+    } catch (err) {
+      markCountedByService(err)
+      outcome = err instanceof Error ? err : new Error(String(err))
+    }
+    // Pressure or a verbose log level since it arrived do not send it to Fastify: it has waited,
+    // and its bytes are in memory (shedding it now would waste the wait).
+    if (outcome instanceof Error || waiter.response.destroyed || closing()) {
+      handOver(waiter, outcome)
+      return
+    }
+    let batch = batches.get(outcome.entry)
+    if (batch === undefined) {
+      batch = []
+      batches.set(outcome.entry, batch)
+      void answerBatch(outcome, batch)
+    }
+    batch.push([waiter, outcome])
+  }
+  return answerWhenRendered
 }
 
 /**
