@@ -3,7 +3,7 @@
 #   bash scripts/bootstrap.sh serve   set up, then run the service on its embedded defaults
 #   bash scripts/bootstrap.sh test    set up, then run the whole test suite (`npm test`); CI runs this
 #   bash scripts/bootstrap.sh setup   set up only
-# Set-up = Debian packages (espeak-ng, sox; redis-server, flite, nginx-light, systemd and promtool for tests) when root or passwordless sudo,
+# Set-up = Debian packages (espeak-ng, sox; redis-server, flite, nginx-light, systemd, strace and promtool for tests) when root or passwordless sudo,
 # Node 24 from the npm registry when the machine's Node is older, `npm ci`, `npm run build`.
 set -euo pipefail
 
@@ -20,6 +20,8 @@ packages=(espeak-ng sox)
 [ "$mode" = test ] && packages+=(redis-server flite)   # flite: its adapter test runs for real
 # nginx-light: the nginx front (deploy/nginx/) runs for real in test/http/nginx-front.test.ts.
 [ "$mode" = test ] && packages+=(nginx-light)
+# strace: what a commit fsyncs before it publishes is read from its system calls (test/store/disk/durability.test.ts).
+[ "$mode" = test ] && packages+=(strace)
 # systemd: systemd-analyze checks deploy/systemd/tts-cache.service (test/deploy/systemd-unit.test.ts).
 [ "$mode" = test ] && packages+=(systemd)
 missing=()

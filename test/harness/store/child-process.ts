@@ -17,12 +17,13 @@ export interface StoreChild {
   kill(signal?: NodeJS.Signals): Promise<number | string>
 }
 
-export function spawnStoreChild(mode: 'crash' | 'hold', cacheDir: string, key: string): StoreChild {
-  const child = spawn(
-    process.execPath,
-    ['--import', path.join(here, '../ts-hooks.mjs'), path.join(here, 'child.ts'), mode, cacheDir, key],
-    { stdio: ['pipe', 'pipe', 'pipe'] },
-  )
+/**
+ * `wrap`: a command the child runs under, its argv before node's (e.g. strace and its options).
+ */
+export function spawnStoreChild(mode: 'crash' | 'hold' | 'commit', cacheDir: string, key: string, wrap: readonly string[] = []): StoreChild {
+  const argv = [process.execPath, '--import', path.join(here, '../ts-hooks.mjs'), path.join(here, 'child.ts'), mode, cacheDir, key]
+  const [file = process.execPath, ...args] = [...wrap, ...argv]
+  const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'] })
   if (child.pid === undefined) throw new Error('store child did not start')
   let stderr = ''
   child.stderr.setEncoding('utf8')

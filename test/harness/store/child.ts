@@ -3,6 +3,10 @@
  * stdout reports state, stdin takes commands. Run through child-process.ts.
  *
  *   crash <cacheDir> <key>   claim, write half a WAV to the temp path, print `ready <tempPath>`, hang
+ *   commit <cacheDir> <key>  claim, render, commit and release as a render does, print
+ *                            `published <tempPath>`, exit 0; as the commit resolves it looks for
+ *                            `<cacheDir>/commit-resolved` (never there: the access(2) marks in a
+ *                            syscall trace when the commit had resolved)
  *   hold  <cacheDir> <key>   claim, print `owned <tempPath>`, then obey stdin:
  *                              publish → render, commit, print `published`, exit 0
  *                              release → release the slot, print `released`, exit 0
@@ -13,6 +17,7 @@ import type { Logger } from '../../../src/core/ports/index.js'
 import { DiskStore } from '../../../src/store/disk/disk-store.js'
 import { canonicalWav } from '../../fakes/wav.js'
 import { renderInto, slotMeta } from './fixtures.js'
+import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 
 const [mode, cacheDir, key] = process.argv.slice(2)
@@ -40,6 +45,15 @@ async function main(): Promise<void> {
     await fs.writeFile(slot.tempPath, wav.subarray(0, Math.floor(wav.length / 2)))
     say(`ready ${slot.tempPath}`)
     setInterval(() => undefined, 60_000)
+    return
+  }
+  if (mode === 'commit') {
+    const audio = await renderInto(slot, canonicalWav())
+    await slot.commit(slotMeta({ text: 'durable' }), audio)
+    // On this thread, in the same turn as the commit's resolution.
+    if (existsSync(`${cacheDir}/commit-resolved`)) throw new Error('commit-resolved must not exist')
+    await slot.release()
+    say(`published ${slot.tempPath}`)
     return
   }
   if (mode !== 'hold') throw new Error(`unknown mode ${String(mode)}`)
