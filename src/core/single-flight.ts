@@ -16,11 +16,28 @@ export interface Joined<V> {
   readonly joined: boolean
 }
 
+/**
+ * A waiter's place in a flight with no promise or signal of its own: for a caller that holds a
+ * burst of waiters on one key and answers them together (the HTTP hit listener).
+ */
+export interface Seat<V> {
+  /** The flight's own promise, the same object for every seat of the flight. */
+  readonly promise: Promise<V>
+  /**
+   * Gives the seat up before the work settles, as a waiter whose signal aborted: when its
+   * deadline passed (`deadlinePassed`) the work is kept for the retry, otherwise it is cancelled
+   * once nobody waits. True if it took effect; false once the work has settled or the seat was
+   * given up already (then nothing changes: the waiter has its outcome).
+   */
+  leave(deadlinePassed: boolean): boolean
+}
+
 interface Flight<V> {
   readonly promise: Promise<V>
   readonly controller: AbortController
   waiters: number
   keepAlive: boolean
+  settled: boolean
 }
 
 /**
@@ -60,7 +77,7 @@ export class SingleFlight<V> {
     if (flight === undefined) {
       const controller = new AbortController()
       const promise = Promise.resolve().then(() => work(controller.signal))
-      const created: Flight<V> = { promise, controller, waiters: 0, keepAlive: false }
+      const created: Flight<V> = { promise, controller, waiters: 0, keepAlive: false, settled: false }
       flight = created
       this.#flights.set(key, created)
       promise.then(
@@ -75,7 +92,28 @@ export class SingleFlight<V> {
     return { promise: this.#wait(flight, options.signal), joined }
   }
 
+  /**
+   * A seat in the work in flight for `key`, or undefined when there is none (start it with `run`).
+   * The seat counts as a waiter until the work settles or `leave` is called.
+   */
+  seat(key: string): Seat<V> | undefined {
+    const flight = this.#flights.get(key)
+    if (flight === undefined) return undefined
+    flight.waiters++
+    let left = false
+    return {
+      promise: flight.promise,
+      leave: (deadlinePassed) => {
+        if (left || flight.settled) return false
+        left = true
+        this.#detach(flight, deadlinePassed)
+        return true
+      },
+    }
+  }
+
   #settle(key: string, flight: Flight<V>): void {
+    flight.settled = true
     if (this.#flights.get(key) === flight) this.#flights.delete(key)
   }
 

@@ -1,33 +1,13 @@
 import { cacheKeyFor, isCacheKey } from './cache-key.js'
 import { TtsError, toTtsError } from './errors.js'
-import { toPhraseRequest, type PhraseDefaults, type PhraseInput, type PhraseRequest } from './phrase.js'
-import type { AudioStore, CacheEntry, EngineCatalog, Logger, Priority, RenderQueue, RequestSource, ResultStatus, TtsObserver } from './ports/index.js'
+import { toPhraseRequest, type PhraseDefaults, type PhraseInput } from './phrase.js'
+import type { AudioStore, CacheEntry, EngineCatalog, Logger, RenderQueue, RequestSource, ResultStatus, TtsObserver } from './ports/index.js'
+import { CoalescedSeat, type RenderSeat } from './render-seat.js'
 import { SingleFlight } from './single-flight.js'
+import type { GetOptions, ResolvedPhrase, TtsResult } from './tts-types.js'
 
-export type { RequestSource, ResultStatus, TtsObserver }
-
-export interface TtsResult {
-  readonly key: string
-  readonly path: string
-  readonly status: ResultStatus
-  readonly bytes: number
-  readonly durationMs: number
-  readonly entry: CacheEntry
-}
-
-export interface GetOptions {
-  /** This caller stops waiting when it aborts (a timeout reason maps to TTS_ERR_DEADLINE_EXCEEDED). */
-  readonly signal?: AbortSignal | undefined
-  /** Default 'live'. Pre-warm work waits behind live calls. */
-  readonly priority?: Priority | undefined
-  /** Keep the render going if this caller gives up. Default: true for pre-warm, false otherwise. */
-  readonly keepAlive?: boolean | undefined
-  /** Never evict the entry (pre-warmed prompts). */
-  readonly pin?: boolean | undefined
-  /** Re-render even if cached, atomically replacing the old file. */
-  readonly refresh?: boolean | undefined
-  readonly source?: RequestSource | undefined
-}
+export type { RenderSeat, RequestSource, ResultStatus, TtsObserver }
+export type { GetOptions, ResolvedPhrase, TtsResult } from './tts-types.js'
 
 export interface TtsServiceDeps {
   readonly store: AudioStore
@@ -36,12 +16,6 @@ export interface TtsServiceDeps {
   readonly defaults: PhraseDefaults
   readonly logger: Logger
   readonly observer?: TtsObserver | undefined
-}
-
-export interface ResolvedPhrase {
-  readonly request: PhraseRequest
-  readonly key: string
-  readonly engineVersion: string
 }
 
 interface Produced {
@@ -58,6 +32,8 @@ interface Produced {
 export class TtsService {
   readonly #deps: TtsServiceDeps
   readonly #flights: SingleFlight<Produced>
+  /** A render's outcome as its seats get it (`seat`), one promise per render. */
+  readonly #coalesced = new WeakMap<Promise<Produced>, Promise<TtsResult>>()
   #closing = false
 
   constructor(deps: TtsServiceDeps) {
@@ -116,9 +92,29 @@ export class TtsService {
     return toResult(entry, 'hit')
   }
 
-  /** A render of `key` is in flight here: `getFor` called now (no await between) joins it (hit-listener.ts). */
-  isRendering(key: string): boolean {
-    return this.#flights.has(key)
+  /**
+   * A seat in the render of `resolved` in flight here (see RenderSeat), counted as `getFor`
+   * counts a coalesced wait; undefined when none is in flight or the service is closing (then
+   * `getFor` says what to do).
+   */
+  seat(resolved: ResolvedPhrase, source: RequestSource): RenderSeat | undefined {
+    if (this.#closing) return undefined
+    const seat = this.#flights.seat(resolved.key)
+    if (seat === undefined) return undefined
+    this.#deps.queue.promote?.(resolved.key)
+    let result = this.#coalesced.get(seat.promise)
+    if (result === undefined) {
+      result = seat.promise.then(
+        (produced) => toResult(produced.entry, 'coalesced'),
+        (err: unknown) => {
+          throw toTtsError(err)
+        },
+      )
+      // Every holder handles it; one that left before it settled need not.
+      result.catch(() => undefined)
+      this.#coalesced.set(seat.promise, result)
+    }
+    return new CoalescedSeat(seat, result, source, this.#deps.observer)
   }
 
   async get(input: PhraseInput, options: GetOptions = {}): Promise<TtsResult> {

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { TtsError } from '../core/errors.js'
 import type { BearerAuth } from './bearer-auth.js'
-import { waitedBefore } from './hit-listener.js'
+import { waitedBefore } from './render-waiters.js'
 import { httpError } from './http-errors.js'
 import { isUtf8Charset, parseMediaType } from './media-type.js'
 import { isValidHost } from './public-url.js'

@@ -127,6 +127,61 @@ describe('SingleFlight', () => {
     other.resolve('unused')
   })
 
+  describe('seats (a waiter with no promise or signal of its own)', () => {
+    it('has none while nothing is in flight; a seat waits on the flight\'s own promise and keeps it from being orphaned', async () => {
+      const orphaned = vi.fn()
+      const flights = new SingleFlight<string>(orphaned)
+      expect(flights.seat('k')).toBeUndefined()
+      const gate = deferred<string>()
+      const leader = flights.run('k', () => gate.promise)
+      const seats = [flights.seat('k'), flights.seat('k')]
+      expect(seats[0]?.promise).toBe(seats[1]?.promise)
+      const failure = new TtsError('TTS_ERR_RENDER_FAILED', { args: ['x', 'boom'] })
+      gate.reject(failure)
+      await expect(leader.promise).rejects.toBe(failure)
+      await expect(seats[0]?.promise).rejects.toBe(failure)
+      // Its seats were still waiting: the failure reached them, so it is not an orphan's.
+      expect(orphaned).not.toHaveBeenCalled()
+      expect(seats[0]?.leave(false)).toBe(false)
+      expect(flights.seat('k')).toBeUndefined()
+    })
+
+    it('cancels the work when its last waiter, a seat, leaves; a seat leaving on its deadline keeps it for the retry', async () => {
+      const flights = new SingleFlight<string>(() => {})
+      const signals: AbortSignal[] = []
+      const work = (s: AbortSignal): Promise<string> => {
+        signals.push(s)
+        return new Promise<string>((_resolve, reject) => s.addEventListener('abort', () => reject(s.reason)))
+      }
+      const leader = new AbortController()
+      const started = flights.run('k', work, { signal: leader.signal })
+      const [a, b] = [flights.seat('k'), flights.seat('k')]
+      await Promise.resolve()
+      // The caller that started it went away: its seats still wait.
+      leader.abort()
+      await expect(started.promise).rejects.toMatchObject({ code: 'TTS_ERR_ABORTED' })
+      expect(a?.leave(false)).toBe(true)
+      expect(a?.leave(false)).toBe(false)
+      expect(signals[0]?.aborted).toBe(false)
+      expect(b?.leave(false)).toBe(true)
+      expect(signals[0]?.aborted).toBe(true)
+      await expect(b?.promise).rejects.toMatchObject({ code: 'TTS_ERR_ABORTED' })
+
+      const gate = deferred<string>()
+      const first = new AbortController()
+      const kept = flights.run('j', () => gate.promise, { signal: first.signal })
+      const seat = flights.seat('j')
+      first.abort()
+      await expect(kept.promise).rejects.toMatchObject({ code: 'TTS_ERR_ABORTED' })
+      // Its deadline passed: the work goes on, and the next caller joins it.
+      expect(seat?.leave(true)).toBe(true)
+      const retry = flights.run('j', () => Promise.resolve('not run'))
+      expect(retry.joined).toBe(true)
+      gate.resolve('ready for the retry')
+      await expect(retry.promise).resolves.toBe('ready for the retry')
+    })
+  })
+
   it('rejects at once for an already aborted signal without starting work', async () => {
     const flights = new SingleFlight<string>(() => {})
     const work = vi.fn(() => Promise.resolve('x'))

@@ -295,6 +295,64 @@ describe('TtsService', () => {
     expect(store.peek(hit.key)?.pinned).toBe(true)
   })
 
+  it('seats waiters in a render in flight: one outcome for all, each counted once as a coalesced wait and once as it ends or leaves', async () => {
+    const { queue, observer, service } = setup()
+    const resolved = service.resolve(PHRASE)
+    expect(service.seat(resolved, 'http')).toBeUndefined()
+    queue.hold()
+    const leader = service.getFor(resolved, { source: 'http' })
+    await queue.started()
+    const [a, b, c] = [service.seat(resolved, 'http'), service.seat(resolved, 'http'), service.seat(resolved, 'http')]
+    expect(a?.result).toBe(b?.result)
+    expect(observer.coalesces).toEqual(['http', 'http', 'http'])
+    expect(queue.promoted).toEqual([resolved.key, resolved.key, resolved.key])
+    expect(c?.leave(new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [100] }))).toBe(true)
+    expect(observer.failures).toEqual([['http', 'TTS_ERR_DEADLINE_EXCEEDED']])
+    queue.release()
+    const result = await a?.result
+    expect(result).toMatchObject({ status: 'coalesced', key: resolved.key })
+    expect(await leader).toMatchObject({ status: 'rendered', key: resolved.key })
+    // Settled: leaving changes and counts nothing; its holder ends it with the outcome.
+    expect(b?.leave(new TtsError('TTS_ERR_ABORTED'))).toBe(false)
+    if (result !== undefined) for (const seat of [a, b]) seat?.end(result)
+    expect(observer.results).toEqual([
+      ['http', 'rendered'],
+      ['http', 'coalesced'],
+      ['http', 'coalesced'],
+    ])
+    expect(observer.failures).toEqual([['http', 'TTS_ERR_DEADLINE_EXCEEDED']])
+    expect(queue.renders).toHaveLength(1)
+  })
+
+  it("gives a failed render's seats its typed error, counted as each ends; no seat once the service is closing", async () => {
+    const { queue, observer, service } = setup()
+    const resolved = service.resolve(PHRASE)
+    queue.failNext(new TtsError('TTS_ERR_RENDER_FAILED', { args: ['espeak-ng', 'exit code 1'] }))
+    queue.hold()
+    const leader = service.getFor(resolved, { source: 'esl' })
+    await queue.started()
+    const seat = service.seat(resolved, 'http')
+    queue.release()
+    const error = await seat?.result.then(() => undefined, (err: unknown) => err)
+    expect(error).toMatchObject({ name: 'TtsError', code: 'TTS_ERR_RENDER_FAILED' })
+    await expect(leader).rejects.toMatchObject({ code: 'TTS_ERR_RENDER_FAILED' })
+    if (error instanceof TtsError) seat?.end(error)
+    expect(observer.failures).toEqual([
+      ['esl', 'TTS_ERR_RENDER_FAILED'],
+      ['http', 'TTS_ERR_RENDER_FAILED'],
+    ])
+
+    queue.hold()
+    const other = service.resolve({ text: 'Still rendering.' })
+    const inFlight = service.getFor(other)
+    await queue.started()
+    const closing = service.close(10_000)
+    expect(service.seat(other, 'http')).toBeUndefined()
+    queue.release()
+    await closing
+    expect((await inFlight).status).toBe('rendered')
+  })
+
   it('lets an aborted waiter leave without cancelling the render the others wait for', async () => {
     const { queue, observer, service } = setup()
     queue.hold()

@@ -242,6 +242,7 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
 
     it('joins the render in the listener and answers every waiter from memory after the request that rendered: one render, the same bytes, counted as coalesced', async () => {
       await start()
+      const WAITERS = 12
       // The order the service writes response heads in (the one writer of every response).
       const order: string[] = []
       const writeHead = ServerResponse.prototype.writeHead
@@ -252,27 +253,27 @@ describe('HTTP hits answered before Fastify routes them (hit-listener.ts)', () =
         return writeHead.apply(this, args)
       } as typeof writeHead
       try {
-        const { leader, waiters } = await joinHeld(TEXT, 12)
+        const { leader, waiters } = await joinHeld(TEXT, WAITERS)
         // Joined in the listener: Fastify saw the request that rendered and the metrics scrapes, no waiter.
         expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(1)
         order.length = 0
         service?.gate.release()
         const answers = await Promise.all([leader, ...waiters])
-        expect(answers.map((a) => a.status)).toEqual(Array(13).fill(200))
-        expect(answers.map((a) => a.headers['x-tts-cache'])).toEqual(['rendered', ...Array(12).fill('coalesced')])
+        expect(answers.map((a) => a.status)).toEqual(Array(WAITERS + 1).fill(200))
+        expect(answers.map((a) => a.headers['x-tts-cache'])).toEqual(['rendered', ...Array(WAITERS).fill('coalesced')])
         for (const a of answers) expect(a.body.equals(answers[0]?.body ?? Buffer.alloc(0))).toBe(true)
         expect(comparable(answers[1]?.headers ?? {})).toEqual({ ...comparable(answers[0]?.headers ?? {}), 'x-tts-cache': 'coalesced' })
         // The request that rendered is answered first, then its waiters.
-        expect(order.slice(0, 13)).toEqual(['rendered', ...Array(12).fill('coalesced')])
+        expect(order.slice(0, WAITERS + 1)).toEqual(['rendered', ...Array(WAITERS).fill('coalesced')])
       } finally {
         ServerResponse.prototype.writeHead = writeHead
       }
       expect(service?.gate.started).toHaveLength(1)
       expect(routed.filter((r) => r.includes('/v1/tts'))).toHaveLength(1)
       await expectMetrics(
-        'tts_requests_total{source="http",result="coalesced"} 12',
+        `tts_requests_total{source="http",result="coalesced"} ${WAITERS}`,
         'tts_requests_total{source="http",result="rendered"} 1',
-        'tts_http_requests_total{method="GET",route="/v1/tts",status_code="200"} 13',
+        `tts_http_requests_total{method="GET",route="/v1/tts",status_code="200"} ${WAITERS + 1}`,
       )
     })
 
