@@ -295,8 +295,7 @@ async function httpFanOut(ctx) {
         met: ratio.n === 0 ? undefined : ratio.median <= FAN_OUT_GOAL_RATIO,
         why:
           'no waiter can be answered before the render is published (engine, sox, the fsyncs), and on this 2-core box the render shares the cores with the burst being parsed and the load generator: ' +
-          'compare "the rendering request, in the burst" with "a lone render". The waiters hold seats in the hit listener and are answered from memory in one loop; ' +
-          'what is left of the gap is mostly garbage collection under the deployed memory flags: waiters live through the render and outlive a 1 MiB young generation (docs/architecture.md, the hit listener).',
+          'compare "the rendering request, in the burst" with "a lone render". The waiters hold seats in the hit listener (little kept per waiter while the render runs) and are answered from memory in one loop (docs/architecture.md, the hit listener).',
       },
       {
         name: `HTTP: renders for ${fmtInt(n)} identical concurrent requests`,
