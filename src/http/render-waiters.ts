@@ -6,6 +6,7 @@ import type { RenderSeat, TtsResult } from '../core/tts-service.js'
 import { hotSource } from './audio-response.js'
 import { markCountedByService } from './http-errors.js'
 import { writeWholeHotFile, type HotAudio, type HotFile } from './hot-audio.js'
+import { boundRequestWait } from './request-signal.js'
 
 /** A node:http request listener: Fastify's, for a waiter the hit listener cannot answer itself. */
 export type Listener = (request: IncomingMessage, response: ServerResponse) => void
@@ -113,11 +114,7 @@ export function renderWaiters(deps: RenderWaitersDeps): HoldOnRender {
   }
   return (seat, request, response, general, started) => {
     const waiter: Waiter = { seat, request, response, general, started, timer: undefined, done: false }
-    waiter.timer = setTimeout(() => giveUp(waiter, new TtsError('TTS_ERR_DEADLINE_EXCEEDED', { args: [deadlineMs] })), deadlineMs)
-    waiter.timer.unref()
-    response.once('close', () => {
-      if (!response.writableFinished) giveUp(waiter, new TtsError('TTS_ERR_ABORTED'))
-    })
+    waiter.timer = boundRequestWait(response, deadlineMs, (error) => giveUp(waiter, error))
     let batch = batches.get(seat.result)
     if (batch === undefined) {
       batch = []
