@@ -1,5 +1,6 @@
 import { TtsError, toTtsError } from './errors.js'
 import type { PrewarmOutcome, PrewarmTask } from './prewarm-batch.js'
+import { countOutcome } from './count-outcome.js'
 import { systemClock, type Clock, type Logger, type QueueStats, type TtsObserver } from './ports/index.js'
 import type { TtsService } from './tts-service.js'
 
@@ -171,11 +172,11 @@ export class PrewarmFeeder {
         this.#deps.service.getWithoutLookup(task.resolved, { priority: 'prewarm', pin: task.pin, source: 'prewarm', keepAlive: true }),
       )
       outcome = { status: result.status }
-      this.#observe(() => this.#deps.observer?.result?.('prewarm', result.status, (performance.now() - started) / 1000))
+      this.#observe(() => countOutcome(this.#deps.observer, 'prewarm', result, started))
     } catch (err) {
       const error = toTtsError(err)
       outcome = { error: { index: task.index, code: error.code, message: error.message } }
-      this.#observe(() => this.#deps.observer?.failure?.('prewarm', error.code))
+      this.#observe(() => countOutcome(this.#deps.observer, 'prewarm', error, started))
       if (error.status >= 500 && error.code !== 'TTS_ERR_SHUTTING_DOWN') {
         this.#deps.logger.warn({ batch: source.id, index: task.index, key: task.resolved.key, err: error }, 'pre-warm item failed')
       }

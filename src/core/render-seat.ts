@@ -2,6 +2,7 @@ import type { TtsError } from './errors.js'
 import type { RequestSource, TtsObserver } from './ports/index.js'
 import type { Seat } from './single-flight.js'
 import type { TtsResult } from './tts-types.js'
+import { countOutcome } from './count-outcome.js'
 
 /**
  * A coalesced wait on a render in flight with no promise, signal or timer of its own
@@ -44,13 +45,12 @@ export class CoalescedSeat implements RenderSeat {
   }
 
   end(outcome: TtsResult | TtsError): void {
-    if (outcome instanceof Error) this.#observer?.failure?.(this.#source, outcome.code)
-    else this.#observer?.result?.(this.#source, outcome.status, (performance.now() - this.#started) / 1000)
+    countOutcome(this.#observer, this.#source, outcome, this.#started)
   }
 
   leave(error: TtsError): boolean {
     if (!this.#seat.leave(error.code === 'TTS_ERR_DEADLINE_EXCEEDED')) return false
-    this.#observer?.failure?.(this.#source, error.code)
+    countOutcome(this.#observer, this.#source, error, this.#started)
     return true
   }
 }

@@ -2,6 +2,7 @@ import { cacheKeyFor, isCacheKey } from './cache-key.js'
 import { TtsError, toTtsError } from './errors.js'
 import { toPhraseRequest, type PhraseDefaults, type PhraseInput } from './phrase.js'
 import type { AudioStore, CacheEntry, EngineCatalog, Logger, RenderQueue, RequestSource, ResultStatus, TtsObserver } from './ports/index.js'
+import { countOutcome } from './count-outcome.js'
 import { CoalescedSeat, type RenderSeat } from './render-seat.js'
 import { SingleFlight } from './single-flight.js'
 import type { GetOptions, ResolvedPhrase, TtsResult } from './tts-types.js'
@@ -88,8 +89,9 @@ export class TtsService {
     const started = performance.now()
     const entry = this.#deps.store.lookup(resolved.key)
     if (entry === undefined) return undefined
-    this.#deps.observer?.result?.(source, 'hit', (performance.now() - started) / 1000)
-    return toResult(entry, 'hit')
+    const result = toResult(entry, 'hit')
+    countOutcome(this.#deps.observer, source, result, started)
+    return result
   }
 
   /**
@@ -139,11 +141,11 @@ export class TtsService {
     const started = performance.now()
     try {
       const result = await call()
-      this.#deps.observer?.result?.(source, result.status, (performance.now() - started) / 1000)
+      countOutcome(this.#deps.observer, source, result, started)
       return result
     } catch (err) {
       const error = toTtsError(err)
-      this.#deps.observer?.failure?.(source, error.code)
+      countOutcome(this.#deps.observer, source, error, started)
       throw error
     }
   }
