@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { TtsError } from '../core/errors.js'
+import { toTtsError, type TtsError } from '../core/errors.js'
 import type { CacheEntry, HttpObserver } from '../core/ports/index.js'
 import type { RenderSeat, TtsResult } from '../core/tts-service.js'
 import { hotSource } from './audio-response.js'
@@ -94,8 +94,7 @@ export function renderWaiters(deps: RenderWaitersDeps): HoldOnRender {
     waiter.seat.end(outcome)
     const { request, response } = waiter
     // Pressure or a verbose log level since it arrived do not send it to Fastify: it has waited.
-    // The index may have moved on while the bytes were read (a purge, a refresh): Fastify looks again.
-    if (outcome instanceof Error || file === undefined || store.peek(file.entry.key) !== file.entry || response.destroyed || closing()) {
+    if (outcome instanceof Error || file === undefined || response.destroyed || closing()) {
       if (outcome instanceof Error) markCountedByService(outcome)
       handOver(waiter, outcome)
       return
@@ -104,12 +103,14 @@ export function renderWaiters(deps: RenderWaitersDeps): HoldOnRender {
     metrics.requestFinished(request.method ?? 'GET', '/v1/tts', 200, (performance.now() - waiter.started) / 1000)
   }
   const answerBatch = async (settled: Promise<TtsResult>, batch: Waiter[]): Promise<void> => {
-    const outcome = await settled.catch((err: unknown) => (err instanceof TtsError ? err : new TtsError('TTS_ERR_INTERNAL', { cause: err })))
-    const file = outcome instanceof Error ? undefined : await inMemory(outcome, hot)
+    const outcome = await settled.catch(toTtsError)
+    const read = outcome instanceof Error ? undefined : await inMemory(outcome, hot)
     // The request that rendered: its answer (Fastify's, a few promise steps behind on the same
     // read of the bytes) is written before its waiters' (issue 19: waiters must not delay it).
-    if (file !== undefined) await nextTurn()
+    if (read !== undefined) await nextTurn()
     batches.delete(settled)
+    // The index may have moved on while the bytes were read (a purge, a refresh): Fastify looks again.
+    const file = read !== undefined && store.peek(read.entry.key) === read.entry ? read : undefined
     for (const waiter of batch) if (!waiter.done) answer(waiter, outcome, file)
   }
   return (seat, request, response, general, started) => {
