@@ -1,9 +1,9 @@
 /**
  * The disk audio store: WAVs under `<cacheDir>/<k[0..2]>/<k[2..4]>/<key>.wav` with a JSON
  * sidecar, an in-memory index (LRU by bytes, pinned entries apart) rebuilt by a scan at
- * open, and cross-process render locks. A hit is one stat of its WAV (file-identity.ts): the
- * disk is trusted over memory. The parts are wired in store-parts.ts; this is the AudioStore
- * API over them.
+ * open, and cross-process render locks. A hit is one stat of its WAV (file-identity.ts; one per
+ * entry per event-loop turn): the disk is trusted over memory. The parts are wired in
+ * store-parts.ts; this is the AudioStore API over them.
  */
 import fs from 'node:fs/promises'
 import type { AudioStore, CacheEntry, ClaimOptions, ClaimResult, DescribedEntry, EntryFilter, StoreStats } from '../../core/ports/index.js'
@@ -11,7 +11,6 @@ import { claimKey } from './claim.js'
 import { cacheDirHealth, type StoreHealth } from './dir-health.js'
 import { describeEntry } from './describe-entry.js'
 import { deleteEntryFiles, keysMatching, removeKeys } from './entry-removal.js'
-import { staleReasonOf } from './file-identity.js'
 import { storeIoError } from './fs-util.js'
 import type { IndexingState } from './index-scan.js'
 import { pinEntry } from './pin-entry.js'
@@ -92,8 +91,8 @@ export class DiskStore implements AudioStore {
   }
 
   /**
-   * A hit: the indexed entry, only while its WAV is the file it was indexed from (one sync stat:
-   * same size, device, inode, mtime). Otherwise the entry is dropped from the index (its files
+   * A hit: the indexed entry, only while its WAV is the file it was indexed from (a sync stat,
+   * shared by the lookups of one turn of the event loop: same size, device, inode, mtime). Otherwise the entry is dropped from the index (its files
    * are left alone: a peer may have put a new one there) and counted stale: the caller misses,
    * and the miss path renders it again or finds the new file.
    */
@@ -101,7 +100,7 @@ export class DiskStore implements AudioStore {
     assertCacheKey(key)
     const entry = this.#p.index.get(key)
     if (entry === undefined) return undefined
-    const stale = staleReasonOf(entry)
+    const stale = this.#p.checks.staleReasonOf(entry)
     if (stale === undefined) return entry
     this.#p.dropStale(entry, stale)
     if (stale === 'missing') this.#p.verifier.checkRoot()

@@ -10,7 +10,7 @@ import { DirWatchers } from './dir-watcher.js'
 import { isLow, type SpaceInfo } from './disk-space.js'
 import { readEntry, type IndexedEntry } from './entry-files.js'
 import { entryEvicted, type RemovalHost } from './entry-removal.js'
-import type { StaleReason } from './file-identity.js'
+import { FileChecks, type StaleReason } from './file-identity.js'
 import { scanIntoIndex } from './index-load.js'
 import { IndexScan } from './index-scan.js'
 import { KeyDeletions } from './key-deletions.js'
@@ -33,6 +33,8 @@ export interface StoreParts {
   readonly stale: StaleEntries
   /** Notices the cache directory vanishing or being replaced, and checks the whole index then. */
   readonly verifier: IndexVerifier
+  /** Whether an indexed entry is still its file: a stat, once per entry per event-loop turn. */
+  readonly checks: FileChecks
   readonly scan: IndexScan
   readonly claimHost: ClaimHost
   /** Drops an entry whose file changed behind us (files untouched), counted by reason. */
@@ -77,7 +79,7 @@ export function wireStoreParts(options: ResolvedStoreOptions): StoreParts {
   const scan = new IndexScan((touched, signal) => scanIntoIndex({ options, layout, pool, index, deletions, touched, signal, log }), options.cacheDir, log)
   const watchers = new DirWatchers(log)
   const claimHost = claimHostOf({ options, log, layout, index, pool, watchers, deletions, scan, indexFound })
-  return { options, log, layout, index, pool, watchers, deletions, removal, stale, verifier, scan, claimHost, dropStale, indexFound }
+  return { options, log, layout, index, pool, watchers, deletions, removal, stale, verifier, checks: new FileChecks(), scan, claimHost, dropStale, indexFound }
 }
 
 type HostParts = Pick<StoreParts, 'options' | 'log' | 'layout' | 'index' | 'pool' | 'watchers' | 'deletions' | 'scan' | 'indexFound'>

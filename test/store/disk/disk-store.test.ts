@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises'
+import { truncateSync, unlinkSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { TtsError } from '../../../src/core/errors.js'
@@ -115,5 +116,39 @@ describe('DiskStore options', () => {
     const file = path.join(dir, 'a-file')
     await fs.writeFile(file, '')
     await expectTtsError(DiskStore.open({ cacheDir: path.join(file, 'cache'), logger }), 'TTS_ERR_STORE_IO')
+  })
+})
+
+describe('DiskStore lookup: one stat per entry per event-loop turn (FileChecks)', () => {
+  const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
+
+  it("shares the turn's stat between the lookups of that turn, and stats again in the next turn", async () => {
+    const { store } = await openTestStore()
+    const key = keyOf('turn')
+    const slot = owned(await store.claim(key))
+    const entry = await slot.commit(slotMeta(), await renderInto(slot))
+    await nextTurn()
+    expect(store.lookup(key)).toBe(entry)
+    // Deleted behind the store in the middle of a turn (synchronously, between two lookups of it):
+    // the turn's later lookups keep the answer of its stat, as hits answered in the same instant would.
+    unlinkSync(entry.path)
+    expect(store.lookup(key)).toBe(entry)
+    expect(store.stats().stale.missing).toBe(0)
+    // The next turn stats again: gone, dropped and counted.
+    await nextTurn()
+    expect(store.lookup(key)).toBeUndefined()
+    expect(store.stats().stale.missing).toBe(1)
+    expect(store.peek(key)).toBeUndefined()
+  })
+
+  it('remembers no mismatch: a file changed before the first lookup of a turn is stale at that lookup', async () => {
+    const { store } = await openTestStore()
+    const key = keyOf('changed')
+    const slot = owned(await store.claim(key))
+    const entry = await slot.commit(slotMeta(), await renderInto(slot))
+    await nextTurn()
+    truncateSync(entry.path, 100)
+    expect(store.lookup(key)).toBeUndefined()
+    expect(store.stats().stale.size).toBe(1)
   })
 })
