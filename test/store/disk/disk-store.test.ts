@@ -2,6 +2,7 @@ import fs from 'node:fs/promises'
 import { truncateSync, unlinkSync } from 'node:fs'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import type { CacheEntry } from '../../../src/core/ports/index.js'
 import { TtsError } from '../../../src/core/errors.js'
 import { DiskStore } from '../../../src/store/disk/disk-store.js'
 import { expectTtsError, owned } from '../../contracts/audio-store-contract.js'
@@ -122,33 +123,35 @@ describe('DiskStore options', () => {
 describe('DiskStore lookup: one stat per entry per event-loop turn (FileChecks)', () => {
   const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-  it("shares the turn's stat between the lookups of that turn, and stats again in the next turn", async () => {
+  /** A store holding one committed entry, looked up first in a later turn than its commit. */
+  async function storeWithOne(label: string): Promise<{ store: DiskStore; key: string; entry: CacheEntry }> {
     const { store } = await openTestStore()
-    const key = keyOf('turn')
+    const key = keyOf(label)
     const slot = owned(await store.claim(key))
     const entry = await slot.commit(slotMeta(), await renderInto(slot))
     await nextTurn()
+    return { store, key, entry }
+  }
+
+  it("shares the turn's stat between the lookups of that turn, and stats again in the next turn", async () => {
+    const { store, key, entry } = await storeWithOne('turn')
     expect(store.lookup(key)).toBe(entry)
     // Deleted behind the store in the middle of a turn (synchronously, between two lookups of it):
     // the turn's later lookups keep the answer of its stat, as hits answered in the same instant would.
     unlinkSync(entry.path)
     expect(store.lookup(key)).toBe(entry)
-    expect(store.stats().stale.missing).toBe(0)
+    expect(store.stats().stale?.missing).toBe(0)
     // The next turn stats again: gone, dropped and counted.
     await nextTurn()
     expect(store.lookup(key)).toBeUndefined()
-    expect(store.stats().stale.missing).toBe(1)
+    expect(store.stats().stale?.missing).toBe(1)
     expect(store.peek(key)).toBeUndefined()
   })
 
   it('remembers no mismatch: a file changed before the first lookup of a turn is stale at that lookup', async () => {
-    const { store } = await openTestStore()
-    const key = keyOf('changed')
-    const slot = owned(await store.claim(key))
-    const entry = await slot.commit(slotMeta(), await renderInto(slot))
-    await nextTurn()
+    const { store, key, entry } = await storeWithOne('changed')
     truncateSync(entry.path, 100)
     expect(store.lookup(key)).toBeUndefined()
-    expect(store.stats().stale.size).toBe(1)
+    expect(store.stats().stale?.size).toBe(1)
   })
 })
