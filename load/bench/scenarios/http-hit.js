@@ -373,7 +373,7 @@ export function hitGoals(byLevel, ours) {
         target: `≥ ${HTTP_GOAL_RATIO}×`,
         value: ratios === undefined ? 'no nginx' : fmtSpread(ratios.rps, fmtTimesNear(HTTP_GOAL_RATIO)),
         met: ratios === undefined ? undefined : ratios.rps.median >= HTTP_GOAL_RATIO,
-        why: 'the body is copied into the socket per response (writev; nginx uses sendfile), and node:http parses every request and the hit listener looks it up (the index, a stat, the metrics) in one event loop: see the profile.',
+        why: 'the body is copied into the socket per response (writev; nginx uses sendfile), and node:http parses every request and the hit listener looks it up (the index, a stat per file per event-loop turn, the metrics) in one event loop: see the profile.',
       })
       goals.push({
         name: `${name} p99 vs nginx, ${connections} connections (median of per-round ratios)`,
