@@ -92,9 +92,10 @@ export class DiskStore implements AudioStore {
 
   /**
    * A hit: the indexed entry, only while its WAV is the file it was indexed from (a sync stat,
-   * shared by the lookups of one turn of the event loop: same size, device, inode, mtime). Otherwise the entry is dropped from the index (its files
-   * are left alone: a peer may have put a new one there) and counted stale: the caller misses,
-   * and the miss path renders it again or finds the new file.
+   * shared by the lookups of one turn of the event loop: same size, device, inode, mtime).
+   * Otherwise the entry is dropped from the index (its files are left alone: a peer may have put
+   * a new one there) and counted stale: the caller misses, and the miss path renders it again or
+   * finds the new file.
    */
   lookup(key: string): CacheEntry | undefined {
     assertCacheKey(key)
