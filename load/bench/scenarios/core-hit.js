@@ -1,12 +1,13 @@
 // @ts-check
 /**
  * In-process hit lookup: TtsService.get for a cached phrase (validate, normalise, key,
- * memory index), one call at a time, vs the Lua script's hit path (md5(text) + a file
+ * memory index, a stat of the file), one call at a time, each in its own event-loop turn, vs the Lua script's hit path (md5(text) + a file
  * existence check — what it does before every playback), in interleaved rounds (lib/rounds.js).
  */
 import { createHash } from 'node:crypto'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { loggedProblems } from '../lib/ours.js'
 import { MIN_ROUNDS, interleaved, overRounds, pairedRatio, roundsCaption } from '../lib/rounds.js'
 import { fmtInt, fmtMs, fmtSpread, fmtTimes, summarize } from '../lib/stats.js'
@@ -34,7 +35,6 @@ async function measure(n, fn) {
   return { latency: summarize(samples), perSecond: n / (inCalls / 1000) }
 }
 
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve))
 
 /** Rounds and calls per round: 7 interleaved rounds of 40,000 calls per side (quick: 5 × 500). */
 export function coreHitPlan(/** @type {boolean} */ quick) {

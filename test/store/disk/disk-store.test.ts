@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises'
 import { truncateSync, unlinkSync } from 'node:fs'
 import path from 'node:path'
+import { setImmediate as nextTurn } from 'node:timers/promises'
 import { describe, expect, it } from 'vitest'
 import type { CacheEntry } from '../../../src/core/ports/index.js'
 import { TtsError } from '../../../src/core/errors.js'
@@ -121,8 +122,6 @@ describe('DiskStore options', () => {
 })
 
 describe('DiskStore lookup: one stat per entry per event-loop turn (FileChecks)', () => {
-  const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
-
   /** A store holding one committed entry, looked up first in a later turn than its commit. */
   async function storeWithOne(label: string): Promise<{ store: DiskStore; key: string; entry: CacheEntry }> {
     const { store } = await openTestStore()
